@@ -1,0 +1,144 @@
+package mfa
+
+import "time"
+
+// IntegrationType is which API an integration's keys may call.
+type IntegrationType string
+
+// Integration types. Auth API keys call /auth and /rest; "unix" is an Auth
+// API integration for duo_unix (login_duo, pam_duo), which may sign with the
+// legacy timestamp-less v1 scheme; Admin API keys call /admin.
+const (
+	IntegrationAuthAPI  IntegrationType = "authapi"
+	IntegrationAdminAPI IntegrationType = "adminapi"
+	IntegrationUnix     IntegrationType = "unix"
+)
+
+// Valid reports whether t is a known integration type.
+func (t IntegrationType) Valid() bool {
+	switch t {
+	case IntegrationAuthAPI, IntegrationAdminAPI, IntegrationUnix:
+		return true
+	}
+	return false
+}
+
+// IsAuth reports whether the type calls the Auth API.
+func (t IntegrationType) IsAuth() bool { return t == IntegrationAuthAPI || t == IntegrationUnix }
+
+// EnrollPolicy is what happens to a user the integration does not know.
+type EnrollPolicy string
+
+// Enroll policies.
+const (
+	EnrollPolicyEnroll EnrollPolicy = "enroll" // offer enrollment
+	EnrollPolicyAllow  EnrollPolicy = "allow"  // let them in without 2FA
+	EnrollPolicyDeny   EnrollPolicy = "deny"   // refuse
+)
+
+// Valid reports whether p is a known policy.
+func (p EnrollPolicy) Valid() bool {
+	switch p {
+	case EnrollPolicyEnroll, EnrollPolicyAllow, EnrollPolicyDeny:
+		return true
+	}
+	return false
+}
+
+// AdminPermissions are the adminapi_* flags of an Admin API integration.
+type AdminPermissions struct {
+	Admins        bool `json:"adminapi_admins"`
+	Info          bool `json:"adminapi_info"`
+	Integrations  bool `json:"adminapi_integrations"`
+	ReadLog       bool `json:"adminapi_read_log"`
+	ReadResource  bool `json:"adminapi_read_resource"`
+	Settings      bool `json:"adminapi_settings"`
+	WriteResource bool `json:"adminapi_write_resource"`
+}
+
+// AllAdminPermissions grants every Admin API permission.
+func AllAdminPermissions() AdminPermissions {
+	return AdminPermissions{true, true, true, true, true, true, true}
+}
+
+// Integration is an application's credentials and policy.
+type Integration struct {
+	IKey              string // "DI" + 18 of A-Z0-9
+	SKey              Secret // 40 characters; sealed at rest
+	Name              string
+	Type              IntegrationType
+	Permissions       AdminPermissions // Admin API only
+	EnrollPolicy      EnrollPolicy
+	AllowV1Signatures bool // accept legacy signatures without a timestamp (replayable)
+	RefuseBypassCodes bool // users of this application cannot log in with a bypass code
+	TrustedDeviceDays int  // 0 = remembered devices off
+	Greeting          string
+	Notes             string
+	Created           time.Time
+}
+
+// Role is an administrator's role. The strings are Duo's, case-sensitive.
+type Role string
+
+// Roles.
+const (
+	RoleOwner         Role = "Owner"
+	RoleAdministrator Role = "Administrator"
+	RoleUserManager   Role = "User Manager"
+	RoleHelpDesk      Role = "Help Desk"
+	RoleReadOnly      Role = "Read-only"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleOwner, RoleAdministrator, RoleUserManager, RoleHelpDesk, RoleReadOnly:
+		return true
+	}
+	return false
+}
+
+// Admin is a person who runs twostep from the console. Administrators are
+// not users: they cannot be given bypass codes.
+type Admin struct {
+	ID           string
+	Email        string // unique, case-insensitive
+	Name         string
+	Role         Role
+	PasswordHash string // argon2id in PHC string form
+	Created      time.Time
+	LastLogin    time.Time
+}
+
+// Settings are the account-wide policies.
+type Settings struct {
+	LockoutThreshold       int           // consecutive failures before lockout; 0 = never
+	LockoutExpire          time.Duration // automatic unlock after; 0 = manual only
+	SMSBatchSize           int           // passcodes per SMS, 1..10
+	SMSExpire              time.Duration // 0 = never
+	SMSRefresh             bool          // send a new batch when the last code is used
+	SMSMessage             string        // text before the codes
+	HelpDeskCanSendBypass  bool          // Help Desk may create bypass codes
+	FraudEmail             string
+	FraudEmailEnabled      bool
+	PushTimeout            time.Duration
+	PushMuteAfterFraud     time.Duration
+	TrustedDeviceMaxDays   int
+	VerifiedPush           bool
+	VerifiedPushDigits     int
+	InactiveUserExpiration int // days; 0 = never
+}
+
+// DefaultSettings are a new account's settings.
+func DefaultSettings() Settings {
+	return Settings{
+		LockoutThreshold:      10,
+		SMSBatchSize:          10,
+		SMSMessage:            "twostep passcodes:",
+		HelpDeskCanSendBypass: true,
+		PushTimeout:           60 * time.Second,
+		PushMuteAfterFraud:    20 * time.Minute,
+		TrustedDeviceMaxDays:  90,
+		VerifiedPushDigits:    3,
+	}
+}

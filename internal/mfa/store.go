@@ -1,0 +1,278 @@
+package mfa
+
+import (
+	"context"
+	"time"
+)
+
+// The storage contracts. Every method takes ctx first. Conventions that the
+// conformance suite (mfatest.RunStoreTests) proves for every backend:
+//   - a missing object is an error of Kind NotFound, never a zero value and nil;
+//   - a unique value already taken (username, alias, email, serial, ikey) is Conflict;
+//   - times round-trip as the same instant (compare with time.Time.Equal), at
+//     microsecond precision, whatever their location;
+//   - secrets (Secret fields) are sealed at rest and come back unsealed;
+//     passcodes (bypass, SMS) are stored only as keyed hashes and never come back;
+//   - list methods return a stable order (creation order, then id) and the
+//     total count of matching objects ignoring the page.
+
+// UserStore stores users.
+type UserStore interface {
+	CreateUser(ctx context.Context, u User) error
+	GetUser(ctx context.Context, id string) (User, error)
+	// GetUserByName finds a user by username or alias, case-insensitively.
+	GetUserByName(ctx context.Context, name string) (User, error)
+	ListUsers(ctx context.Context, f UserFilter) ([]User, int, error)
+	// UpdateUser writes the profile fields, status and aliases. It does not
+	// touch FailedAttempts, LockedAt, Created or LastLogin.
+	UpdateUser(ctx context.Context, u User) error
+	// DeleteUser deletes the user with their bypass codes, SMS batches and
+	// phone/token associations (phones and tokens themselves stay).
+	DeleteUser(ctx context.Context, id string) error
+	// ResetAuthFailures clears the failure count; if the user is locked out
+	// it also makes them active again.
+	ResetAuthFailures(ctx context.Context, userID string) error
+	// UnlockExpired makes active every locked-out user locked at or before
+	// lockedBefore, returning how many.
+	UnlockExpired(ctx context.Context, lockedBefore time.Time) (int, error)
+}
+
+// PhoneFilter selects phones.
+type PhoneFilter struct {
+	Number    string
+	Extension string
+	Page
+}
+
+// PhoneStore stores phones and their association with users.
+type PhoneStore interface {
+	CreatePhone(ctx context.Context, p Phone) error
+	GetPhone(ctx context.Context, id string) (Phone, error)
+	ListPhones(ctx context.Context, f PhoneFilter) ([]Phone, int, error)
+	// UpdatePhone writes every field but ID, Created and Activated (which
+	// follows the phone's authenticators).
+	UpdatePhone(ctx context.Context, p Phone) error
+	// DeletePhone deletes the phone, its authenticators, SMS batches and
+	// associations.
+	DeletePhone(ctx context.Context, id string) error
+	// AttachPhone associates a phone with a user; attaching twice is not an
+	// error. NotFound if either does not exist.
+	AttachPhone(ctx context.Context, userID, phoneID string) error
+	// DetachPhone removes the association; NotFound if there was none.
+	DetachPhone(ctx context.Context, userID, phoneID string) error
+	UserPhones(ctx context.Context, userID string) ([]Phone, error)
+	PhoneUsers(ctx context.Context, phoneID string) ([]User, error)
+}
+
+// AuthenticatorStore stores authenticator app installs.
+type AuthenticatorStore interface {
+	// ActivateAuthenticator stores a new active install for a.PhoneID and, in
+	// the same transaction, revokes every other active install on that
+	// phone and marks the phone activated (reactivation).
+	ActivateAuthenticator(ctx context.Context, a Authenticator) error
+	GetAuthenticator(ctx context.Context, id string) (Authenticator, error)
+	// PhoneAuthenticator returns the phone's active install.
+	PhoneAuthenticator(ctx context.Context, phoneID string) (Authenticator, error)
+	// UserAuthenticators returns the active installs on the user's phones.
+	UserAuthenticators(ctx context.Context, userID string) ([]Authenticator, error)
+	// RevokeAuthenticator revokes an install; the phone is no longer
+	// activated if that was its active install.
+	RevokeAuthenticator(ctx context.Context, id string) error
+	TouchAuthenticator(ctx context.Context, id string, at time.Time) error
+}
+
+// TokenFilter selects tokens.
+type TokenFilter struct {
+	Type   TokenType
+	Serial string
+	Page
+}
+
+// TokenStore stores hardware tokens and their association with users.
+type TokenStore interface {
+	CreateToken(ctx context.Context, t Token) error
+	GetToken(ctx context.Context, id string) (Token, error)
+	ListTokens(ctx context.Context, f TokenFilter) ([]Token, int, error)
+	// UpdateToken writes TOTPStep, Counter, LastStep and YKCounter (an
+	// administrator's resync or step change).
+	UpdateToken(ctx context.Context, t Token) error
+	DeleteToken(ctx context.Context, id string) error
+	AttachToken(ctx context.Context, userID, tokenID string) error
+	DetachToken(ctx context.Context, userID, tokenID string) error
+	UserTokens(ctx context.Context, userID string) ([]Token, error)
+	TokenUsers(ctx context.Context, tokenID string) ([]User, error)
+}
+
+// BypassCodeStore stores bypass codes as keyed hashes.
+type BypassCodeStore interface {
+	// CreateBypassCodes adds codes for one user in one transaction: unless
+	// PreserveExisting, the user's existing codes are deleted first; if the
+	// user would then hold more than MaxActive unspent codes at now, it
+	// fails with Invalid (Field "count") and changes nothing. A code equal
+	// to one the user already holds is Conflict (Field "codes").
+	CreateBypassCodes(ctx context.Context, req NewBypassCodes, now time.Time) error
+	GetBypassCode(ctx context.Context, id string) (BypassCode, error)
+	ListBypassCodes(ctx context.Context, f BypassFilter) ([]BypassCode, int, error)
+	DeleteBypassCode(ctx context.Context, id string) error
+	// DeleteSpentBypassCodes deletes used-up and expired codes (the reaper).
+	DeleteSpentBypassCodes(ctx context.Context, now time.Time) (int, error)
+}
+
+// SMSStore stores SMS passcode batches as keyed hashes.
+type SMSStore interface {
+	// ReplaceSMSBatch stores a batch and voids the previous batch of the
+	// same user and phone, atomically.
+	ReplaceSMSBatch(ctx context.Context, b SMSBatch) error
+	// SMSBatchState reports the index of the next unused code of the user's
+	// current batch on the phone and how many remain. NotFound when there is
+	// no unexpired batch with unused codes.
+	SMSBatchState(ctx context.Context, userID, phoneID string, now time.Time) (next, remaining int, err error)
+}
+
+// GuardKind selects the security counter an AuthWrite must move.
+type GuardKind int
+
+// Guards. Each is a single conditional update: of N concurrent writes with
+// the same value, exactly one wins and the others get Conflict.
+const (
+	GuardNone GuardKind = iota
+	// GuardAuthenticatorCounter accepts HOTP counter Counter of install ID if
+	// the stored next counter is <= Counter; the stored counter becomes
+	// Counter+1. Otherwise Conflict (already used).
+	GuardAuthenticatorCounter
+	// GuardAuthenticatorStep accepts TOTP step Step of install ID if the
+	// stored last step is < Step; it becomes Step. Otherwise Conflict.
+	GuardAuthenticatorStep
+	// GuardTokenCounter is GuardAuthenticatorCounter for token ID.
+	GuardTokenCounter
+	// GuardTokenStep is GuardAuthenticatorStep for token ID.
+	GuardTokenStep
+	// GuardYubiKeyCounter accepts YubiKey counter Counter of token ID if the
+	// stored counter is < Counter; it becomes Counter. Otherwise Conflict.
+	GuardYubiKeyCounter
+	// GuardBypassCode spends one use of the user's unspent bypass code Code
+	// at Now (deleting it when none are left). NotFound if the user holds no
+	// such usable code.
+	GuardBypassCode
+	// GuardSMSCode spends the user's SMS passcode Code from an unexpired
+	// batch at Now. Conflict if it was already used, NotFound if unknown.
+	GuardSMSCode
+)
+
+// Guard names one security counter move.
+type Guard struct {
+	Kind    GuardKind
+	ID      string
+	Counter uint64
+	Step    int64
+	Code    Passcode
+	Now     time.Time
+}
+
+// AuthWrite is one authentication decision's whole write, applied
+// atomically: the guarded counter move (if any) and then, only if it won,
+// the user's failure-count change and the auth log record. Backends may
+// batch several AuthWrites into one database transaction (group commit) as
+// long as each one's effects are all-or-nothing.
+type AuthWrite struct {
+	UserID string // may be empty for decisions about unknown users
+	Guard  Guard
+	// Success resets the user's failure count and sets LastLogin to At.
+	Success bool
+	// CountFailure adds one failure; at Threshold (> 0) consecutive failures
+	// an active user becomes locked out.
+	CountFailure bool
+	Threshold    int
+	At           time.Time
+	Log          *AuthLogEntry
+}
+
+// AuthOutcome reports what an AuthWrite changed.
+type AuthOutcome struct {
+	Failure         FailureResult // when CountFailure
+	BypassUsesLeft  int           // GuardBypassCode
+	BypassUnlimited bool          // GuardBypassCode
+	SMS             SMSCodeUse    // GuardSMSCode
+}
+
+// AuthStore applies authentication decisions and keeps transactions and the
+// authentication log.
+type AuthStore interface {
+	ApplyAuth(ctx context.Context, w AuthWrite) (AuthOutcome, error)
+
+	CreateTransaction(ctx context.Context, tx Transaction) error
+	GetTransaction(ctx context.Context, id string) (Transaction, error)
+	// SetTransactionStatus changes the status words of a pending
+	// transaction; Conflict if it is no longer pending.
+	SetTransactionStatus(ctx context.Context, id, status, msg string) error
+	// CompleteTransaction moves a pending transaction to its final state
+	// and appends log (if non-nil) in the same transaction. Conflict if it
+	// was no longer pending (exactly one of concurrent completions wins).
+	CompleteTransaction(ctx context.Context, id string, out TxOutcome, log *AuthLogEntry) (Transaction, error)
+	// PendingTransactions lists unexpired pending transactions for a phone.
+	PendingTransactions(ctx context.Context, phoneID string, now time.Time) ([]Transaction, error)
+	// ExpiredTransactions lists pending transactions whose Expires <= now.
+	ExpiredTransactions(ctx context.Context, now time.Time, limit int) ([]Transaction, error)
+
+	AppendAuthLog(ctx context.Context, e AuthLogEntry) error
+	// ListAuthLog returns records matching f in (Time, TxID) order
+	// (descending if f.Descending), after the cursor, at most f.Limit, and
+	// the total number matching f ignoring the cursor and limit.
+	ListAuthLog(ctx context.Context, f AuthLogFilter) ([]AuthLogEntry, int, error)
+}
+
+// IntegrationStore stores integrations.
+type IntegrationStore interface {
+	CreateIntegration(ctx context.Context, in Integration) error
+	GetIntegration(ctx context.Context, ikey string) (Integration, error)
+	ListIntegrations(ctx context.Context, p Page) ([]Integration, int, error)
+	// UpdateIntegration writes every field but IKey and Created.
+	UpdateIntegration(ctx context.Context, in Integration) error
+	DeleteIntegration(ctx context.Context, ikey string) error
+}
+
+// AdminStore stores administrators.
+type AdminStore interface {
+	CreateAdmin(ctx context.Context, a Admin) error
+	GetAdmin(ctx context.Context, id string) (Admin, error)
+	GetAdminByEmail(ctx context.Context, email string) (Admin, error)
+	ListAdmins(ctx context.Context, p Page) ([]Admin, int, error)
+	// UpdateAdmin writes every field but ID and Created.
+	UpdateAdmin(ctx context.Context, a Admin) error
+	DeleteAdmin(ctx context.Context, id string) error
+	// CountAdmins returns how many administrators exist (bootstrap checks 0).
+	CountAdmins(ctx context.Context) (int, error)
+}
+
+// SettingsStore stores the account settings.
+type SettingsStore interface {
+	// GetSettings returns the stored settings, or DefaultSettings() if none
+	// were ever stored.
+	GetSettings(ctx context.Context) (Settings, error)
+	PutSettings(ctx context.Context, s Settings) error
+}
+
+// LogStore stores the administrator and telephony logs.
+type LogStore interface {
+	AppendAdminLog(ctx context.Context, e AdminLogEntry) (int64, error)
+	ListAdminLog(ctx context.Context, f LogFilter) ([]AdminLogEntry, error)
+	AppendTelephonyLog(ctx context.Context, e TelephonyLogEntry) (int64, error)
+	ListTelephonyLog(ctx context.Context, f LogFilter) ([]TelephonyLogEntry, error)
+}
+
+// Store is everything twostep keeps.
+type Store interface {
+	UserStore
+	PhoneStore
+	AuthenticatorStore
+	TokenStore
+	BypassCodeStore
+	SMSStore
+	AuthStore
+	IntegrationStore
+	AdminStore
+	SettingsStore
+	LogStore
+	// Ping reports whether the database is reachable and migrated.
+	Ping(ctx context.Context) error
+}

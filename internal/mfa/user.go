@@ -1,0 +1,68 @@
+package mfa
+
+import "time"
+
+// UserStatus is a user's standing. The strings are Duo's.
+type UserStatus string
+
+// User statuses. LockedOut is set only by the system (too many failures)
+// and cleared by an administrator setting the user Active again.
+const (
+	StatusActive    UserStatus = "active"
+	StatusBypass    UserStatus = "bypass"
+	StatusDisabled  UserStatus = "disabled"
+	StatusLockedOut UserStatus = "locked out"
+)
+
+// Valid reports whether s is a known status.
+func (s UserStatus) Valid() bool {
+	switch s {
+	case StatusActive, StatusBypass, StatusDisabled, StatusLockedOut:
+		return true
+	}
+	return false
+}
+
+// MaxAliases is how many aliases a user may have.
+const MaxAliases = 8
+
+// User is a person who logs in with a second factor.
+type User struct {
+	ID        string
+	Username  string // unique, case-insensitively
+	RealName  string
+	FirstName string
+	LastName  string
+	Email     string
+	Status    UserStatus
+	Aliases   []string // each unique across usernames and aliases
+	Notes     string
+	Created   time.Time
+	LastLogin time.Time // zero if never
+
+	// Lockout state, maintained atomically by the store.
+	FailedAttempts int
+	LockedAt       time.Time // zero unless Status is LockedOut
+}
+
+// UserFilter selects users in a list. Empty fields do not filter.
+type UserFilter struct {
+	Username  string   // exact match on username or alias, case-insensitive
+	Email     string   // exact, case-insensitive
+	IDs       []string // any of
+	Usernames []string // any of (username only)
+	Page
+}
+
+// Page is an offset page of a list ordered by a stable key.
+type Page struct {
+	Limit  int // <= 0 means no limit
+	Offset int
+}
+
+// FailureResult reports the user's state after a recorded failure.
+type FailureResult struct {
+	FailedAttempts int
+	Status         UserStatus
+	LockedOut      bool // true when this failure locked the user out
+}
