@@ -1,0 +1,172 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/twostep-auth/twostep/internal/config"
+)
+
+func TestDatabase(t *testing.T) {
+	tests := []struct {
+		give         config.Secret
+		wantKind     string
+		wantPath     string
+		wantRedacted string
+	}{
+		{"", "sqlite", filepath.Join("data", "twostep.db"), ""},
+		{"sqlite:///var/lib/t.db", "sqlite", "/var/lib/t.db", "sqlite:///var/lib/t.db"},
+		{"sqlite://rel/t.db", "sqlite", "rel/t.db", "sqlite://rel/t.db"},
+		{"file:/srv/t.db", "sqlite", "/srv/t.db", "file:/srv/t.db"},
+		{"file:t.db", "sqlite", "t.db", "file:t.db"},
+		{"postgres://bob:pw@db.example:5432/twostep", "postgres", "", "postgres://bob:xxxxx@db.example:5432/twostep"},
+		{"postgresql://bob@db.example/twostep", "postgres", "", "postgresql://bob@db.example/twostep"},
+		{"POSTGRES://bob:pw@h/d", "postgres", "", "postgres://bob:xxxxx@h/d"},
+		{"postgres://h/d?user=bob&password=pw&sslmode=require", "postgres", "", "postgres://h/d?password=xxxxx&sslmode=require&user=bob"},
+		{"postgres://bob:p%23w@h/d?sslpassword=pw", "postgres", "", "postgres://bob:xxxxx@h/d?sslpassword=xxxxx"},
+		{"postgres://bob:p#w@h/d", "postgres", "", "[redacted]"},
+		{"mysql://bob:pw@h/d", "", "", "[redacted]"},
+	}
+	for _, tt := range tests {
+		c := config.Defaults()
+		c.DataDir = "data"
+		c.Database = tt.give
+		if got := c.DatabaseKind(); got != tt.wantKind {
+			t.Errorf("DatabaseKind() for %q = %q, want %q", tt.give.Reveal(), got, tt.wantKind)
+		}
+		if got := c.SQLitePath(); got != tt.wantPath {
+			t.Errorf("SQLitePath() for %q = %q, want %q", tt.give.Reveal(), got, tt.wantPath)
+		}
+		if got := c.DatabaseRedacted(); got != tt.wantRedacted {
+			t.Errorf("DatabaseRedacted() for %q = %q, want %q", tt.give.Reveal(), got, tt.wantRedacted)
+		}
+	}
+}
+
+func TestAPIHost(t *testing.T) {
+	tests := []struct {
+		listen    string
+		hostnames []string
+		want      string
+	}{
+		{"127.0.0.1:8443", []string{"localhost"}, "localhost:8443"},
+		{":443", []string{"mfa.example.com", "other.example.com"}, "mfa.example.com"},
+		{"0.0.0.0:8443", []string{"mfa.example.com"}, "mfa.example.com:8443"},
+		{"[::]:8443", []string{"2001:db8::1"}, "[2001:db8::1]:8443"},
+		{"[::]:443", []string{"2001:db8::1"}, "[2001:db8::1]"},
+		{"127.0.0.1:0", []string{"localhost"}, "localhost:0"},
+		{"127.0.0.1:8443", nil, ""},
+		{"abc", []string{"localhost"}, ""},
+	}
+	for _, tt := range tests {
+		c := config.Defaults()
+		c.Listen, c.PublicHostnames = tt.listen, tt.hostnames
+		if got := c.APIHost(); got != tt.want {
+			t.Errorf("APIHost() with listen %q, hostnames %q = %q, want %q", tt.listen, tt.hostnames, got, tt.want)
+		}
+	}
+}
+
+func TestWriteTOML(t *testing.T) {
+	c := config.Defaults()
+	c.Database = "postgres://twostep:hunter2@db.example/twostep?sslmode=verify-full"
+	c.MasterKey = config.Secret("k1:" + testKey('m'))
+	c.PublicHostnames = []string{"mfa.example.com", "quote\"back\\slash"}
+	c.TLS = config.TLS{Cert: "/etc/t/cert.pem", Key: "/etc/t/key.pem"}
+
+	var b strings.Builder
+	if err := c.WriteTOML(&b); err != nil {
+		t.Fatalf("WriteTOML() error = %v", err)
+	}
+	want := `# twostepd effective configuration. Secrets are redacted.
+# database: PostgreSQL
+# api_host: "mfa.example.com:8443"
+data = "./twostep-data"  # TWOSTEP_DATA
+listen = "127.0.0.1:8443"  # TWOSTEP_LISTEN
+database = "postgres://twostep:xxxxx@db.example/twostep?sslmode=verify-full"  # TWOSTEP_DATABASE or TWOSTEP_DATABASE_FILE
+public_hostnames = ["mfa.example.com", "quote\"back\\slash"]  # TWOSTEP_PUBLIC_HOSTNAMES
+master_key = "[redacted]"  # TWOSTEP_MASTER_KEY or TWOSTEP_MASTER_KEY_FILE
+clock_skew = "5m"  # TWOSTEP_CLOCK_SKEW
+shutdown_timeout = "15s"  # TWOSTEP_SHUTDOWN_TIMEOUT
+
+[tls]
+cert = "/etc/t/cert.pem"  # TWOSTEP_TLS_CERT
+key = "/etc/t/key.pem"  # TWOSTEP_TLS_KEY
+
+[log]
+level = "info"  # TWOSTEP_LOG_LEVEL
+format = "text"  # TWOSTEP_LOG_FORMAT
+
+[db]
+max_open_conns = 20  # TWOSTEP_DB_MAX_OPEN_CONNS
+busy_timeout = "5s"  # TWOSTEP_DB_BUSY_TIMEOUT
+`
+	if diff := cmp.Diff(want, b.String()); diff != "" {
+		t.Errorf("WriteTOML() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestWriteTOMLRoundTrip loads what WriteTOML wrote: the output is valid
+// TOML, uses only known keys and, secrets aside, gives back the same config.
+func TestWriteTOMLRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		give func(*config.Config)
+	}{
+		{"defaults", func(*config.Config) {}},
+		{"everything set", func(c *config.Config) {
+			c.DataDir = "/var/lib/tw\u00f6step\ttab"
+			c.Listen = "[::1]:0"
+			c.Database = "sqlite:///srv/t.db"
+			c.PublicHostnames = []string{"a.example", "192.0.2.1"}
+			c.TLS = config.TLS{Cert: "c\x01.pem", Key: "k\n.pem"}
+			c.Log = config.Log{Level: "debug", Format: "json"}
+			c.ClockSkew = 90 * 1e9
+			c.ShutdownTimeout = 61 * 1e9
+			c.DB = config.DB{MaxOpenConns: 7, BusyTimeout: 1500 * 1e6}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := config.Defaults()
+			tt.give(&want)
+			path := filepath.Join(t.TempDir(), "out.toml")
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := want.WriteTOML(f); err != nil {
+				t.Fatalf("WriteTOML() error = %v", err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			got, err := config.Load(path, getenv(nil))
+			if err != nil {
+				out, _ := os.ReadFile(path)
+				t.Fatalf("Load(WriteTOML output) error = %v\noutput:\n%s", err, out)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Load(WriteTOML output) mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWriteTOMLCommentsStayComments(t *testing.T) {
+	c := config.Defaults()
+	c.DataDir = "evil\nlisten = \"0.0.0.0:1\""
+	var b strings.Builder
+	if err := c.WriteTOML(&b); err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(b.String()) {
+		if strings.HasPrefix(line, "listen") && !strings.HasPrefix(line, `listen = "127.0.0.1:8443"`) {
+			t.Errorf("WriteTOML() wrote line %q, want values kept inside their quotes", line)
+		}
+	}
+}

@@ -1,0 +1,204 @@
+package config
+
+import (
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twostep-auth/twostep/internal/seal"
+)
+
+// Config is the whole server's configuration. The koanf tags are the TOML
+// keys; the environment variable names are derived from them (see the
+// package documentation).
+type Config struct {
+	// DataDir holds the SQLite database, a generated master key and other
+	// local state.
+	DataDir string `koanf:"data"`
+	// Listen is the host:port the HTTPS server listens on; port 0 picks one.
+	Listen string `koanf:"listen"`
+	// Database is empty for embedded SQLite at <data>/twostep.db, a
+	// "postgres://" or "postgresql://" URL for PostgreSQL, or a
+	// "sqlite:///path" or "file:path" DSN for SQLite elsewhere.
+	Database Secret `koanf:"database"`
+	// PublicHostnames are the names clients use to reach the server: the
+	// TLS certificate's SANs and, first one, the api_host clients are told.
+	PublicHostnames []string `koanf:"public_hostnames"`
+	TLS             TLS      `koanf:"tls"`
+	// MasterKey seals secrets at rest: base64 (standard or raw URL) of 32
+	// bytes, optionally prefixed "<keyid>:". Empty means the caller generates
+	// one into the data dir. The format is seal.ParseKey's: "[<keyid>:]<base64 of 32 bytes>".
+	MasterKey Secret `koanf:"master_key"`
+	Log       Log    `koanf:"log"`
+	// ClockSkew is how far a signed request's Date may be from our clock.
+	ClockSkew time.Duration `koanf:"clock_skew"`
+	// ShutdownTimeout bounds a graceful shutdown.
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	DB              DB            `koanf:"db"`
+}
+
+// TLS names the PEM certificate and key files; set both or neither. What
+// neither means (such as a self-signed certificate for
+// [Config.PublicHostnames]) is the caller's choice.
+type TLS struct {
+	Cert string `koanf:"cert"`
+	Key  string `koanf:"key"`
+}
+
+// Log configures the slog handler.
+type Log struct {
+	Level  string `koanf:"level"`  // debug, info, warn or error
+	Format string `koanf:"format"` // text or json
+}
+
+// DB tunes the database pools.
+type DB struct {
+	// MaxOpenConns is the PostgreSQL pool size, or the SQLite read pool size
+	// (SQLite always has exactly one writer connection).
+	MaxOpenConns int `koanf:"max_open_conns"`
+	// BusyTimeout is SQLite's busy_timeout.
+	BusyTimeout time.Duration `koanf:"busy_timeout"`
+}
+
+// Defaults returns the configuration used when no source sets a value.
+func Defaults() Config {
+	return Config{
+		DataDir:         "./twostep-data",
+		Listen:          "127.0.0.1:8443",
+		PublicHostnames: []string{"localhost"},
+		Log:             Log{Level: "info", Format: "text"},
+		ClockSkew:       300 * time.Second,
+		ShutdownTimeout: 15 * time.Second,
+		DB:              DB{MaxOpenConns: 20, BusyTimeout: 5 * time.Second},
+	}
+}
+
+// Database kinds returned by [Config.DatabaseKind].
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// DatabaseKind returns [SQLite] or [Postgres], or "" for a database setting
+// that is not recognised (which [Config.Validate] reports).
+func (c Config) DatabaseKind() string {
+	kind, _ := splitDatabase(c.Database.Reveal())
+	return kind
+}
+
+// SQLitePath returns the SQLite database file for a SQLite configuration
+// (<data>/twostep.db by default), or "" for PostgreSQL.
+func (c Config) SQLitePath() string {
+	kind, rest := splitDatabase(c.Database.Reveal())
+	if kind != SQLite {
+		return ""
+	}
+	if c.Database == "" {
+		return filepath.Join(c.DataDir, "twostep.db")
+	}
+	path, _, _ := strings.Cut(rest, "?")
+	return path
+}
+
+// splitDatabase returns the kind of a database setting and, for SQLite, the
+// part after the scheme.
+func splitDatabase(dsn string) (kind, rest string) {
+	if dsn == "" {
+		return SQLite, ""
+	}
+	scheme, rest, _ := strings.Cut(dsn, ":")
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql":
+		if strings.HasPrefix(rest, "//") {
+			return Postgres, ""
+		}
+	case "sqlite":
+		if p, ok := strings.CutPrefix(rest, "//"); ok {
+			return SQLite, p
+		}
+	case "file":
+		return SQLite, rest
+	}
+	return "", ""
+}
+
+// DatabaseRedacted returns the database setting fit for printing: a
+// PostgreSQL URL with its password (in the userinfo or in a password query
+// parameter) replaced, user, host and database shown. A setting that cannot
+// be parsed is fully redacted; a SQLite path is shown as it is.
+func (c Config) DatabaseRedacted() string {
+	dsn := c.Database.Reveal()
+	switch c.DatabaseKind() {
+	case SQLite:
+		return dsn // a file path, nothing secret
+	case "":
+		return c.Database.String() // unrecognised: cannot tell where a password is
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return redacted
+	}
+	if u.RawQuery != "" {
+		q, err := url.ParseQuery(u.RawQuery)
+		if err != nil {
+			return redacted
+		}
+		for k := range q {
+			if lk := strings.ToLower(k); lk == "password" || lk == "sslpassword" {
+				q[k] = []string{"xxxxx"}
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// APIHost returns the host[:port] clients are told to call: the first public
+// hostname and the listen port, the port omitted when it is 443. It returns
+// "" when there is no public hostname or the listen address has no port.
+func (c Config) APIHost() string {
+	if len(c.PublicHostnames) == 0 {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(c.Listen)
+	if err != nil || port == "" {
+		return ""
+	}
+	host := c.PublicHostnames[0]
+	if port == "443" {
+		if strings.Contains(host, ":") { // IPv6 literal
+			return "[" + host + "]"
+		}
+		return host
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// listenPort returns the numeric port of a host:port, or an error message.
+func listenPort(listen string) (int, string) {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return 0, "is not host:port"
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return 0, "port must be a number from 0 to 65535"
+	}
+	return n, ""
+}
+
+// MasterKeyValue parses the configured master key; ok is false when none is
+// configured (the caller then uses the data directory's generated key).
+func (c Config) MasterKeyValue() (k seal.Key, ok bool, err error) {
+	if c.MasterKey == "" {
+		return seal.Key{}, false, nil
+	}
+	k, err = seal.ParseKey(c.MasterKey.Reveal())
+	if err != nil {
+		return seal.Key{}, false, err
+	}
+	return k, true, nil
+}

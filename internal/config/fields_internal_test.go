@@ -1,0 +1,65 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestEnvTable pins the environment variable of every key: renaming a field
+// tag changes the operator-facing interface, so it must show up here.
+func TestEnvTable(t *testing.T) {
+	want := [][2]string{
+		{"data", "TWOSTEP_DATA"},
+		{"listen", "TWOSTEP_LISTEN"},
+		{"database", "TWOSTEP_DATABASE"},
+		{"database_file", "TWOSTEP_DATABASE_FILE"},
+		{"public_hostnames", "TWOSTEP_PUBLIC_HOSTNAMES"},
+		{"tls.cert", "TWOSTEP_TLS_CERT"},
+		{"tls.key", "TWOSTEP_TLS_KEY"},
+		{"master_key", "TWOSTEP_MASTER_KEY"},
+		{"master_key_file", "TWOSTEP_MASTER_KEY_FILE"},
+		{"log.level", "TWOSTEP_LOG_LEVEL"},
+		{"log.format", "TWOSTEP_LOG_FORMAT"},
+		{"clock_skew", "TWOSTEP_CLOCK_SKEW"},
+		{"shutdown_timeout", "TWOSTEP_SHUTDOWN_TIMEOUT"},
+		{"db.max_open_conns", "TWOSTEP_DB_MAX_OPEN_CONNS"},
+		{"db.busy_timeout", "TWOSTEP_DB_BUSY_TIMEOUT"},
+	}
+	var got [][2]string
+	keys, envs := map[string]bool{}, map[string]bool{}
+	for _, f := range newFields() {
+		pairs := [][2]string{{f.key, f.env}}
+		if f.kind == kindSecret {
+			pairs = append(pairs, [2]string{f.fileKey(), f.fileEnv()})
+		}
+		for _, p := range pairs {
+			if keys[p[0]] || envs[p[1]] {
+				t.Errorf("newFields() has %q / %q twice", p[0], p[1])
+			}
+			keys[p[0]], envs[p[1]] = true, true
+			got = append(got, p)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("newFields() table mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0},
+		{"listen", "listen", 0},
+		{"lisen", "listen", 1},
+		{"", "abc", 3},
+		{"kitten", "sitting", 3},
+	}
+	for _, tt := range tests {
+		if got := editDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

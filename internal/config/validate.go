@@ -1,0 +1,153 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/twostep-auth/twostep/internal/seal"
+)
+
+// Validate reports every problem with c at once (joined with errors.Join),
+// one error per problem, each naming the key and its environment variable,
+// such as `listen: "abc" is not host:port (TWOSTEP_LISTEN)`. Messages never
+// contain a secret.
+func (c Config) Validate() error {
+	fs := newFields()
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		f := fs.mustKey(key)
+		errs = append(errs, fmt.Errorf("%s: %s (%s)", key, fmt.Sprintf(format, args...), f.where()))
+	}
+
+	if c.DataDir == "" {
+		bad("data", "must not be empty")
+	}
+	if _, msg := listenPort(c.Listen); msg != "" {
+		bad("listen", "%q %s", c.Listen, msg)
+	}
+	if msg := checkDatabase(c.Database.Reveal()); msg != "" {
+		bad("database", "%s", msg)
+	}
+	if len(c.PublicHostnames) == 0 {
+		bad("public_hostnames", "must list at least one hostname")
+	}
+	for _, h := range c.PublicHostnames {
+		if !validHost(h) {
+			bad("public_hostnames", "%q is not a DNS name or IP address", h)
+		}
+	}
+	switch {
+	case c.TLS.Cert == "" && c.TLS.Key != "":
+		bad("tls.cert", "must be set when tls.key is")
+	case c.TLS.Cert != "" && c.TLS.Key == "":
+		bad("tls.key", "must be set when tls.cert is")
+	}
+	if c.MasterKey != "" {
+		if _, err := seal.ParseKey(c.MasterKey.Reveal()); err != nil {
+			bad("master_key", "%s", strings.TrimPrefix(err.Error(), "master key: "))
+		}
+	}
+	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	if !oneOf(c.Log.Format, "text", "json") {
+		bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	durations := []struct {
+		key      string
+		d        time.Duration
+		min, max time.Duration
+	}{
+		{"clock_skew", c.ClockSkew, 30 * time.Second, time.Hour},
+		{"shutdown_timeout", c.ShutdownTimeout, time.Second, 5 * time.Minute},
+		{"db.busy_timeout", c.DB.BusyTimeout, time.Millisecond, time.Minute},
+	}
+	for _, r := range durations {
+		if r.d < r.min || r.d > r.max {
+			bad(r.key, "%s is not between %s and %s", formatDuration(r.d), formatDuration(r.min), formatDuration(r.max))
+		}
+	}
+	if n := c.DB.MaxOpenConns; n < 1 || n > 1000 {
+		bad("db.max_open_conns", "%d is not between 1 and 1000", n)
+	}
+	return errors.Join(errs...)
+}
+
+func oneOf(s string, choices ...string) bool {
+	for _, c := range choices {
+		if s == c {
+			return true
+		}
+	}
+	return false
+}
+
+// checkDatabase returns what is wrong with a database setting, or "". The
+// message never repeats the setting, which may hold a password.
+func checkDatabase(dsn string) string {
+	kind, rest := splitDatabase(dsn)
+	switch kind {
+	case "":
+		return `want "" (SQLite in the data dir), a postgres:// or postgresql:// URL, sqlite:///path or file:path`
+	case Postgres:
+		// Not the parse error: it can quote part of a password.
+		if _, err := url.Parse(dsn); err != nil {
+			return "is not a valid URL (percent-encode special characters in the user and password)"
+		}
+	case SQLite:
+		if dsn == "" {
+			return ""
+		}
+		path, query, _ := strings.Cut(rest, "?")
+		switch {
+		case path == "":
+			return "has no SQLite file path"
+		case path == ":memory:" || strings.Contains(query, "mode=memory"):
+			return "in-memory SQLite is not supported: the read and write pools must share one file"
+		case query != "":
+			return "takes no ?options: twostep sets its own SQLite pragmas (see db.busy_timeout)"
+		}
+	}
+	return ""
+}
+
+// validHost reports whether h is an IP address (without zone) or a DNS name
+// of letters, digits and hyphens.
+func validHost(h string) bool {
+	if a, err := netip.ParseAddr(h); err == nil {
+		return a.Zone() == ""
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	labels := strings.Split(h, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	// A name whose last label is numeric would read as a mistyped IPv4.
+	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
+}
+
+// formatDuration is time.Duration.String without trailing zero units:
+// "5m" rather than "5m0s".
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

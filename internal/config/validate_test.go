@@ -1,0 +1,151 @@
+package config_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/twostep-auth/twostep/internal/config"
+)
+
+func TestValidate(t *testing.T) {
+	key := testKey('k')
+	tests := []struct {
+		name string
+		give func(*config.Config) // applied to Defaults()
+		want string               // "" for valid
+	}{
+		{"defaults", func(*config.Config) {}, ""},
+		{"full valid", func(c *config.Config) {
+			c.Listen = "[::1]:0"
+			c.Database = "postgres://u:p@db.example:5432/twostep?sslmode=require"
+			c.PublicHostnames = []string{"mfa.example.com", "192.0.2.1", "2001:db8::1", "x-1.example"}
+			c.TLS = config.TLS{Cert: "c.pem", Key: "k.pem"}
+			c.MasterKey = config.Secret("2026-01:" + key)
+			c.Log = config.Log{Level: "error", Format: "json"}
+			c.ClockSkew, c.ShutdownTimeout = 30*time.Second, 5*time.Minute
+			c.DB = config.DB{MaxOpenConns: 1000, BusyTimeout: time.Minute}
+		}, ""},
+		{"listen on all interfaces", func(c *config.Config) { c.Listen = ":8443" }, ""},
+		{"raw URL master key", func(c *config.Config) {
+			c.MasterKey = config.Secret(strings.Repeat("-_", 21) + "8") // 32 bytes 0xfb 0xef 0xbf ...
+		}, ""},
+		{"sqlite DSNs", func(c *config.Config) { c.Database = "sqlite:///var/lib/t.db" }, ""},
+		{"file DSN", func(c *config.Config) { c.Database = "file:t.db" }, ""},
+
+		{"empty data", func(c *config.Config) { c.DataDir = "" },
+			"data: must not be empty (TWOSTEP_DATA)"},
+		{"listen not host:port", func(c *config.Config) { c.Listen = "abc" },
+			`listen: "abc" is not host:port (TWOSTEP_LISTEN)`},
+		{"listen port too big", func(c *config.Config) { c.Listen = "localhost:65536" },
+			`listen: "localhost:65536" port must be a number from 0 to 65535 (TWOSTEP_LISTEN)`},
+		{"listen port by name", func(c *config.Config) { c.Listen = "localhost:https" },
+			`listen: "localhost:https" port must be a number from 0 to 65535 (TWOSTEP_LISTEN)`},
+		{"unknown database scheme", func(c *config.Config) { c.Database = "mysql://u:hunter2@h/d" },
+			`database: want "" (SQLite in the data dir), a postgres:// or postgresql:// URL, sqlite:///path or file:path (TWOSTEP_DATABASE or TWOSTEP_DATABASE_FILE)`},
+		{"postgres without //", func(c *config.Config) { c.Database = "postgres:u@h" },
+			`database: want "" (SQLite in the data dir), a postgres:// or postgresql:// URL, sqlite:///path or file:path (TWOSTEP_DATABASE or TWOSTEP_DATABASE_FILE)`},
+		{"malformed postgres URL", func(c *config.Config) { c.Database = "postgres://u:hun#ter2@h/d" },
+			"database: is not a valid URL (percent-encode special characters in the user and password) (TWOSTEP_DATABASE or TWOSTEP_DATABASE_FILE)"},
+		{"sqlite without path", func(c *config.Config) { c.Database = "sqlite://" },
+			"database: has no SQLite file path (TWOSTEP_DATABASE or TWOSTEP_DATABASE_FILE)"},
+		{"sqlite options", func(c *config.Config) { c.Database = "file:t.db?_pragma=busy_timeout(1)" },
+			"database: takes no ?options: twostep sets its own SQLite pragmas (see db.busy_timeout) (TWOSTEP_DATABASE or TWOSTEP_DATABASE_FILE)"},
+		{"sqlite in memory", func(c *config.Config) { c.Database = "file::memory:" },
+			"database: in-memory SQLite is not supported: the read and write pools must share one file (TWOSTEP_DATABASE or TWOSTEP_DATABASE_FILE)"},
+		{"no public hostnames", func(c *config.Config) { c.PublicHostnames = nil },
+			"public_hostnames: must list at least one hostname (TWOSTEP_PUBLIC_HOSTNAMES)"},
+		{"bad public hostnames", func(c *config.Config) {
+			c.PublicHostnames = []string{"ok.example", "bad_name.example", "-x.example", "*.example", "1.2.3", "fe80::1%eth0", strings.Repeat("a", 64) + ".example"}
+		}, strings.Join([]string{
+			`public_hostnames: "bad_name.example" is not a DNS name or IP address (TWOSTEP_PUBLIC_HOSTNAMES)`,
+			`public_hostnames: "-x.example" is not a DNS name or IP address (TWOSTEP_PUBLIC_HOSTNAMES)`,
+			`public_hostnames: "*.example" is not a DNS name or IP address (TWOSTEP_PUBLIC_HOSTNAMES)`,
+			`public_hostnames: "1.2.3" is not a DNS name or IP address (TWOSTEP_PUBLIC_HOSTNAMES)`,
+			`public_hostnames: "fe80::1%eth0" is not a DNS name or IP address (TWOSTEP_PUBLIC_HOSTNAMES)`,
+			`public_hostnames: "` + strings.Repeat("a", 64) + `.example" is not a DNS name or IP address (TWOSTEP_PUBLIC_HOSTNAMES)`,
+		}, "\n")},
+		{"tls cert without key", func(c *config.Config) { c.TLS.Cert = "c.pem" },
+			"tls.key: must be set when tls.cert is (TWOSTEP_TLS_KEY)"},
+		{"tls key without cert", func(c *config.Config) { c.TLS.Key = "k.pem" },
+			"tls.cert: must be set when tls.key is (TWOSTEP_TLS_CERT)"},
+		{"master key not base64", func(c *config.Config) { c.MasterKey = "hunter2!" },
+			"master_key: not valid base64 (TWOSTEP_MASTER_KEY or TWOSTEP_MASTER_KEY_FILE)"},
+		{"master key too short", func(c *config.Config) { c.MasterKey = "aHVudGVyMg==" },
+			"master_key: decodes to 7 bytes, want 32 (TWOSTEP_MASTER_KEY or TWOSTEP_MASTER_KEY_FILE)"},
+		{"master key bad id", func(c *config.Config) { c.MasterKey = config.Secret("Key_1:" + key) },
+			"master_key: the key id before ':' must be 1-32 of a-z, 0-9 and - (TWOSTEP_MASTER_KEY or TWOSTEP_MASTER_KEY_FILE)"},
+		{"log level", func(c *config.Config) { c.Log.Level = "INFO" },
+			`log.level: "INFO" is not one of debug, info, warn, error (TWOSTEP_LOG_LEVEL)`},
+		{"log format", func(c *config.Config) { c.Log.Format = "logfmt" },
+			`log.format: "logfmt" is not one of text, json (TWOSTEP_LOG_FORMAT)`},
+		{"clock skew too small", func(c *config.Config) { c.ClockSkew = 10 * time.Second },
+			"clock_skew: 10s is not between 30s and 1h (TWOSTEP_CLOCK_SKEW)"},
+		{"clock skew too big", func(c *config.Config) { c.ClockSkew = 90 * time.Minute },
+			"clock_skew: 1h30m is not between 30s and 1h (TWOSTEP_CLOCK_SKEW)"},
+		{"shutdown timeout", func(c *config.Config) { c.ShutdownTimeout = 0 },
+			"shutdown_timeout: 0s is not between 1s and 5m (TWOSTEP_SHUTDOWN_TIMEOUT)"},
+		{"max open conns", func(c *config.Config) { c.DB.MaxOpenConns = 0 },
+			"db.max_open_conns: 0 is not between 1 and 1000 (TWOSTEP_DB_MAX_OPEN_CONNS)"},
+		{"busy timeout", func(c *config.Config) { c.DB.BusyTimeout = -time.Second },
+			"db.busy_timeout: -1s is not between 1ms and 1m (TWOSTEP_DB_BUSY_TIMEOUT)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := config.Defaults()
+			tt.give(&c)
+			got := ""
+			if err := c.Validate(); err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("Validate() = %q, want %q", got, tt.want)
+			}
+			if strings.Contains(got, "hunter2") {
+				t.Errorf("Validate() = %q, leaks a secret", got)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	c := config.Defaults()
+	c.Listen = "abc"
+	c.TLS.Cert = "c.pem"
+	c.Log.Level = "loud"
+	c.DB.MaxOpenConns = 5000
+
+	err := c.Validate()
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) {
+		t.Fatalf("Validate() = %v, want joined errors", err)
+	}
+	var got []string
+	for _, e := range joined.Unwrap() {
+		got = append(got, e.Error())
+	}
+	want := []string{
+		`listen: "abc" is not host:port (TWOSTEP_LISTEN)`,
+		"tls.key: must be set when tls.cert is (TWOSTEP_TLS_KEY)",
+		`log.level: "loud" is not one of debug, info, warn, error (TWOSTEP_LOG_LEVEL)`,
+		"db.max_open_conns: 5000 is not between 1 and 1000 (TWOSTEP_DB_MAX_OPEN_CONNS)",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Validate() errors mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadThenValidateHidesSecretFileContent(t *testing.T) {
+	_, expand := setup(t, map[string]string{"mk": "SENTINEL-not-a-key\n"})
+	c, err := config.Load("", getenv(map[string]string{"TWOSTEP_MASTER_KEY_FILE": expand("$DIR/mk")}))
+	if err != nil {
+		t.Fatalf("Load() error = %v", err)
+	}
+	err = c.Validate()
+	if err == nil || strings.Contains(err.Error(), "SENTINEL") {
+		t.Errorf("Validate() = %v, want an error without the key", err)
+	}
+}
