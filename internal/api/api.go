@@ -1,0 +1,157 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/twostep-auth/twostep/internal/duoproto"
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// MaxBodyBytes bounds a signed request's body: a form body is hashed once per
+// candidate canonical string, so it must stay small.
+const MaxBodyBytes = 64 << 10
+
+// IntegrationGetter finds an integration by ikey.
+type IntegrationGetter interface {
+	GetIntegration(ctx context.Context, ikey string) (mfa.Integration, error)
+}
+
+// Caller is a verified request: the integration that signed it and its
+// parameters.
+type Caller struct {
+	Integration mfa.Integration
+	Params      *duoproto.Request
+}
+
+// Param returns the first value of a request parameter.
+func (c *Caller) Param(name string) string { return c.Params.Params.Get(name) }
+
+// Surface is one signed API (Auth API, Admin API) with the integration
+// types allowed to call it.
+type Surface struct {
+	Name     string // for the 40301 detail: "Auth API", "Admin API"
+	Allowed  func(mfa.IntegrationType) bool
+	Store    IntegrationGetter
+	Now      func() time.Time
+	Skew     time.Duration
+	Hosts    []string
+	Logger   *slog.Logger
+	verifier *duoproto.Verifier
+}
+
+// HandlerFunc is a signed-API handler. A returned error is written as Duo's
+// error envelope by the adapter; the handler never writes an error itself.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request, c *Caller) error
+
+type ctxKey struct{}
+
+// Handle adapts h: it verifies the signature, checks the integration type
+// and maps a returned error to its answer.
+func (s *Surface) Handle(h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.verify(r)
+		if err == nil {
+			err = h(w, r, c)
+		}
+		if err != nil {
+			s.WriteError(w, r, err)
+		}
+	})
+}
+
+// Unsigned adapts a handler that needs no signature (ping).
+func (s *Surface) Unsigned(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.WriteError(w, r, err)
+		}
+	})
+}
+
+func (s *Surface) verify(r *http.Request) (*Caller, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, duoproto.BadParam(fmt.Sprintf("request body larger than %d bytes", MaxBodyBytes))
+		}
+		return nil, duoproto.BadParam("unreadable request body")
+	}
+	var in mfa.Integration
+	v := s.verifier
+	if v == nil {
+		v = &duoproto.Verifier{Now: s.Now, Skew: s.Skew, Hosts: s.Hosts}
+	}
+	vv := *v
+	vv.Lookup = func(ctx context.Context, ikey string) (duoproto.Key, error) {
+		got, err := s.Store.GetIntegration(ctx, ikey)
+		if errors.Is(err, mfa.ErrNotFound) {
+			return duoproto.Key{}, fmt.Errorf("%w: %s", duoproto.ErrUnknownKey, ikey)
+		}
+		if err != nil {
+			return duoproto.Key{}, err
+		}
+		in = got
+		return duoproto.Key{SKey: string(got.SKey.Reveal()), AllowV1: got.AllowV1Signatures}, nil
+	}
+	req, err := vv.Verify(r, body)
+	if err != nil {
+		return nil, err
+	}
+	if !s.Allowed(in.Type) {
+		return nil, duoproto.Forbidden("Wrong integration type for this API.")
+	}
+	return &Caller{Integration: in, Params: req}, nil
+}
+
+// WriteError answers err in Duo's error envelope: a *duoproto.Error as is,
+// an *mfa.Error by its kind, anything else as an internal error, which alone
+// is logged (never with secrets; the cause is for operators).
+func (s *Surface) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	de := ToDuo(err)
+	if de.Code == 50000 || de.Code == 50300 {
+		s.Logger.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "error", err)
+	}
+	duoproto.WriteError(w, de)
+}
+
+// ToDuo maps an error to Duo's answer.
+func ToDuo(err error) *duoproto.Error {
+	var de *duoproto.Error
+	if errors.As(err, &de) {
+		return de
+	}
+	var me *mfa.Error
+	if !errors.As(err, &me) {
+		return duoproto.Internal()
+	}
+	detail := me.Msg
+	if me.Field != "" {
+		if detail == "" {
+			detail = me.Field
+		} else {
+			detail = me.Field + ": " + detail
+		}
+	}
+	switch me.Kind {
+	case mfa.NotFound:
+		return duoproto.NotFound()
+	case mfa.Invalid, mfa.Conflict:
+		return duoproto.BadParam(detail)
+	case mfa.Denied:
+		return duoproto.Forbidden(detail)
+	case mfa.Unauthorized:
+		return &duoproto.Error{Status: 401, Code: 40103, Message: "Invalid signature in request credentials"}
+	case mfa.RateLimited:
+		return duoproto.RateLimited(time.Minute)
+	case mfa.Unavailable:
+		return &duoproto.Error{Status: 503, Code: 50300, Message: "Service temporarily unavailable"}
+	}
+	return duoproto.Internal()
+}

@@ -1,0 +1,6 @@
+// Package authapi serves Duo's Auth API: /auth/v2/* and, for the duo_unix
+// releases Debian ships, the legacy /rest/v1/*. Handlers translate requests
+// into calls of the authflow service and answers into Duo's envelopes.
+//
+// It imports mfa, duoproto and api; it must not import sqlstore or web.
+package authapi
