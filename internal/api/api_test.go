@@ -1,0 +1,136 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twostep-auth/twostep/internal/duoproto"
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+func TestToDuo(t *testing.T) {
+	tests := []struct {
+		name       string
+		give       error
+		wantCode   int
+		wantDetail string
+	}{
+		{"not found", fmt.Errorf("get: %w", mfa.NotFoundf("user not found")), 40401, ""},
+		{"invalid field", mfa.InvalidField("count", "at most 100 active bypass codes"), 40002, "count: at most 100 active bypass codes"},
+		{"invalid bare field", &mfa.Error{Kind: mfa.Invalid, Field: "username"}, 40002, "username"},
+		{"conflict", &mfa.Error{Kind: mfa.Conflict, Field: "username", Msg: "username already exists"}, 40002, "username: username already exists"},
+		{"denied", mfa.E(mfa.Denied, "Help Desk may not delete users"), 40301, "Help Desk may not delete users"},
+		{"rate limited", mfa.E(mfa.RateLimited, "slow down"), 42901, ""},
+		{"unavailable", mfa.Wrap(mfa.Unavailable, "database unavailable", errors.New("dial")), 50300, ""},
+		{"internal", errors.New("pq: secret detail"), 50000, ""},
+		{"duo error passes", duoproto.BadParam("limit"), 40002, "limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ToDuo(tt.give)
+			if got.Code != tt.wantCode || got.Detail != tt.wantDetail {
+				t.Errorf("ToDuo(%v) = %d %q, want %d %q", tt.give, got.Code, got.Detail, tt.wantCode, tt.wantDetail)
+			}
+			if got.Status != got.Code/100 {
+				t.Errorf("ToDuo(%v) status %d does not match code %d", tt.give, got.Status, got.Code)
+			}
+		})
+	}
+}
+
+type integrations map[string]mfa.Integration
+
+func (m integrations) GetIntegration(_ context.Context, ikey string) (mfa.Integration, error) {
+	in, ok := m[ikey]
+	if !ok {
+		return mfa.Integration{}, mfa.NotFoundf("integration not found")
+	}
+	return in, nil
+}
+
+type failing struct{}
+
+func (failing) GetIntegration(context.Context, string) (mfa.Integration, error) {
+	return mfa.Integration{}, errors.New("connection refused")
+}
+
+func TestSurface(t *testing.T) {
+	store := integrations{
+		"DIAUTH0000000000000A": {IKey: "DIAUTH0000000000000A", SKey: mfa.Secret(strings.Repeat("a", 40)), Type: mfa.IntegrationAuthAPI},
+		"DIADMIN000000000000A": {IKey: "DIADMIN000000000000A", SKey: mfa.Secret(strings.Repeat("b", 40)), Type: mfa.IntegrationAdminAPI},
+	}
+	var logs strings.Builder
+	s := &Surface{Name: "Auth API", Allowed: mfa.IntegrationType.IsAuth, Store: store, Now: time.Now,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	h := s.Handle(func(w http.ResponseWriter, r *http.Request, c *Caller) error {
+		if c.Param("fail") == "1" {
+			return mfa.InvalidField("fail", "asked to fail")
+		}
+		if c.Param("boom") == "1" {
+			return errors.New("internal detail")
+		}
+		duoproto.WriteOK(w, c.Integration.IKey)
+		return nil
+	})
+	tests := []struct {
+		name       string
+		ikey, skey string
+		params     url.Values
+		body       string
+		store      IntegrationGetter
+		wantStatus int
+		wantBody   string
+	}{
+		{name: "ok", ikey: "DIAUTH0000000000000A", skey: strings.Repeat("a", 40), wantStatus: 200, wantBody: `"response":"DIAUTH0000000000000A"`},
+		{name: "wrong type", ikey: "DIADMIN000000000000A", skey: strings.Repeat("b", 40), wantStatus: 403, wantBody: `"message_detail":"Wrong integration type for this API."`},
+		{name: "unknown ikey", ikey: "DIXXXXXXXXXXXXXXXXXX", skey: strings.Repeat("a", 40), wantStatus: 401, wantBody: `"code":40102`},
+		{name: "handler error", ikey: "DIAUTH0000000000000A", skey: strings.Repeat("a", 40), params: url.Values{"fail": {"1"}}, wantStatus: 400, wantBody: `"message_detail":"fail: asked to fail"`},
+		{name: "internal error", ikey: "DIAUTH0000000000000A", skey: strings.Repeat("a", 40), params: url.Values{"boom": {"1"}}, wantStatus: 500, wantBody: `"code":50000`},
+		{name: "store down", ikey: "DIAUTH0000000000000A", skey: strings.Repeat("a", 40), store: failing{}, wantStatus: 500, wantBody: `"code":50000`},
+		{name: "body too large", ikey: "DIAUTH0000000000000A", skey: strings.Repeat("a", 40), body: "x=" + strings.Repeat("y", MaxBodyBytes), wantStatus: 400, wantBody: "larger than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			handler := h
+			if tt.store != nil {
+				s2 := *s
+				s2.Store = tt.store
+				handler = s2.Handle(func(w http.ResponseWriter, r *http.Request, c *Caller) error { return nil })
+			}
+			method, body := "GET", io.Reader(nil)
+			target := "https://localhost:8443/auth/v2/x"
+			if tt.body != "" {
+				method, body = "POST", strings.NewReader(tt.body)
+			} else if len(tt.params) > 0 {
+				target += "?" + tt.params.Encode()
+			}
+			req := httptest.NewRequest(method, target, body)
+			if tt.body != "" {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			if err := duoproto.SignRequest(req, tt.ikey, tt.skey, 2, nil); err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus || !strings.Contains(rec.Body.String(), tt.wantBody) {
+				t.Errorf("%s = %d %s, want %d containing %s", tt.name, rec.Code, rec.Body, tt.wantStatus, tt.wantBody)
+			}
+		})
+	}
+	if strings.Contains(logs.String(), strings.Repeat("a", 40)) {
+		t.Error("the log contains an skey")
+	}
+	if !strings.Contains(logs.String(), "internal detail") {
+		t.Error("an internal error was not logged for operators")
+	}
+}
