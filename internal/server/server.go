@@ -1,0 +1,151 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/twostep-auth/twostep/internal/api"
+	"github.com/twostep-auth/twostep/internal/authapi"
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// PoolStats names one database connection pool's statistics.
+type PoolStats struct {
+	Name              string
+	Open, InUse, Idle int
+	WaitCount         int64
+	WaitDuration      time.Duration
+	MaxOpen           int
+}
+
+// Deps are everything the handler needs.
+type Deps struct {
+	Store     mfa.Store
+	Logger    *slog.Logger
+	Now       func() time.Time
+	ClockSkew time.Duration
+	Hosts     []string           // extra host names clients may sign
+	PoolStats func() []PoolStats // database pool statistics for /metrics; may be nil
+	Version   string
+}
+
+// New returns twostepd's whole HTTP handler.
+func New(d Deps) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newMetrics(reg)
+	if d.PoolStats != nil {
+		reg.MustRegister(poolCollector{stats: d.PoolStats})
+	}
+
+	mux := http.NewServeMux()
+	registerRoutes(mux, d, reg)
+	return chain(mux, d.Logger, m)
+}
+
+func registerRoutes(mux *http.ServeMux, d Deps, reg *prometheus.Registry) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if err := d.Store.Ping(ctx); err != nil {
+			d.Logger.WarnContext(r.Context(), "not ready", "error", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			json.NewEncoder(w).Encode(map[string]string{"status": "unavailable", "reason": readyReason(err)})
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]string{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+
+	surface := &api.Surface{Store: d.Store, Now: d.Now, Skew: d.ClockSkew, Hosts: d.Hosts, Logger: d.Logger}
+	authapi.New(authapi.Deps{Surface: surface, Now: d.Now}).Register(mux)
+}
+
+// readyReason is what /readyz may say publicly about a failure: the
+// domain message when there is one, never the driver's error text.
+func readyReason(err error) string {
+	var me *mfa.Error
+	if errors.As(err, &me) && me.Msg != "" {
+		return me.Msg
+	}
+	return "database unavailable"
+}
+
+type ctxKey int
+
+const requestIDKey ctxKey = 0
+
+// RequestID returns the request id chain() put in ctx.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// chain adds, outermost first: request id, panic recovery, metrics.
+func chain(next http.Handler, log *slog.Logger, m *metrics) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		var b [8]byte
+		rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.ErrorContext(r.Context(), "panic serving request", "request_id", id, "route", r.Pattern, "panic", p)
+				if !rec.wrote {
+					http.Error(rec, `{"stat":"FAIL","code":50000,"message":"Internal server error"}`, http.StatusInternalServerError)
+				}
+			}
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			m.observe(route, r.Method, rec.status, time.Since(start))
+			log.DebugContext(r.Context(), "request", "request_id", id, "route", route, "status", rec.status,
+				"duration_ms", time.Since(start).Milliseconds(), "remote_ip", r.RemoteAddr)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (flush,
+// deadlines for long polls).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
