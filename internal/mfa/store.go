@@ -242,6 +242,10 @@ type AdminStore interface {
 	DeleteAdmin(ctx context.Context, id string) error
 	// CountAdmins returns how many administrators exist (bootstrap checks 0).
 	CountAdmins(ctx context.Context) (int, error)
+	// Bootstrap creates owner and integrations in one transaction if no
+	// administrator exists yet; otherwise it is Conflict and changes
+	// nothing. Of several concurrent calls exactly one wins.
+	Bootstrap(ctx context.Context, owner Admin, integrations []Integration) error
 }
 
 // SettingsStore stores the account settings.

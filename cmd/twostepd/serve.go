@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/twostep-auth/twostep/internal/admin"
+	"github.com/twostep-auth/twostep/internal/certs"
+	"github.com/twostep-auth/twostep/internal/config"
+	"github.com/twostep-auth/twostep/internal/datadir"
+	"github.com/twostep-auth/twostep/internal/server"
+	"github.com/twostep-auth/twostep/internal/sqlstore"
+)
+
+type serveCmd struct{}
+
+func (serveCmd) run(e *env) error {
+	cfg, log, dir, unlock, err := e.prepare()
+	if err != nil {
+		return err
+	}
+	ctx := e.ctx
+	defer func() {
+		if unlock != nil {
+			unlock()
+		}
+	}()
+
+	ring, _, err := keys(cfg, dir, log)
+	if err != nil {
+		return err
+	}
+	tlsConfig, caFile, err := serverTLS(cfg, dir, log)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, ring, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := migrate(ctx, st, log); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	defer ln.Close()
+	apiHost := apiHost(cfg, ln.Addr())
+
+	svc := admin.New(st, time.Now, rand.Reader, log)
+	stager := &credentialsFile{path: dir.File(datadir.CredentialsFile), apiHost: apiHost, caFile: caFile}
+	if _, created, err := svc.Bootstrap(ctx, stager); err != nil {
+		return err
+	} else if created {
+		log.Info("wrote the first administrator's and integrations' credentials; keep the file safe and delete it once stored elsewhere",
+			"path", stager.path)
+	}
+	unlock()
+	unlock = nil
+
+	h := server.New(server.Deps{
+		Store:     st,
+		Logger:    log,
+		Now:       time.Now,
+		ClockSkew: cfg.ClockSkew,
+		Hosts:     cfg.PublicHostnames,
+		PoolStats: poolStats(st),
+		Version:   version,
+	})
+	srv := &http.Server{
+		Handler:           h,
+		TLSConfig:         tlsConfig,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second, // auth_status long polls last up to about a minute
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeTLS(ln, "", "") }()
+	log.Info("listening", "addr", ln.Addr().String(), "url", "https://"+apiHost, "database", st.Dialect())
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// serverTLS loads the operator's certificate, or makes sure the data
+// directory has the local CA and a server certificate for the configured
+// names. It returns the CA file clients should trust ("" for an operator's
+// certificate).
+func serverTLS(cfg config.Config, dir *datadir.Dir, log *slog.Logger) (*tls.Config, string, error) {
+	certFile, keyFile, caFile := cfg.TLS.Cert, cfg.TLS.Key, ""
+	if certFile == "" {
+		l, err := certs.EnsureLocal(dir.Path, cfg.PublicHostnames, time.Now(), rand.Reader)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(l.Created) > 0 {
+			log.Info("made a local certificate authority and server certificate; clients must trust the CA file",
+				"ca_file", l.CAFile, "files", len(l.Created))
+		}
+		certFile, keyFile, caFile = l.CertFile, l.KeyFile, l.CAFile
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, "", fmt.Errorf("tls certificate %s: %w", certFile, err)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}, caFile, nil
+}
+
+// apiHost is the host:port clients are told to call: the first public host
+// name and the port actually bound (which differs from the configured one
+// when that is 0).
+func apiHost(cfg config.Config, addr net.Addr) string {
+	host := "localhost"
+	if len(cfg.PublicHostnames) > 0 {
+		host = cfg.PublicHostnames[0]
+	}
+	port := 443
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		port = tcp.Port
+	}
+	if port == 443 {
+		return host
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+func poolStats(st *sqlstore.Store) func() []server.PoolStats {
+	return func() []server.PoolStats {
+		var out []server.PoolStats
+		for _, p := range st.Stats() {
+			out = append(out, server.PoolStats{
+				Name: p.Name, Open: p.OpenConnections, InUse: p.InUse, Idle: p.Idle,
+				WaitCount: p.WaitCount, WaitDuration: p.WaitDuration, MaxOpen: p.MaxOpenConnections,
+			})
+		}
+		return out
+	}
+}
+
+// credentialsFile stages and publishes initial-credentials.json (mode
+// 0600). Its contents never reach the log.
+type credentialsFile struct {
+	path    string
+	apiHost string
+	caFile  string
+}
+
+func (c *credentialsFile) staged() string { return c.path + ".staged" }
+
+type keyJSON struct {
+	IKey string `json:"ikey"`
+	SKey string `json:"skey"`
+}
+
+type credentialsJSON struct {
+	APIHost  string  `json:"api_host"`
+	CAFile   string  `json:"ca_file"`
+	AdminAPI keyJSON `json:"admin_api"`
+	AuthAPI  keyJSON `json:"auth_api"`
+	Owner    struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	} `json:"owner"`
+}
+
+func (c *credentialsFile) Stage(cr admin.Credentials) error {
+	var out credentialsJSON
+	out.APIHost = c.apiHost
+	out.CAFile = c.caFile
+	out.AdminAPI = keyJSON{cr.AdminAPI.IKey, string(cr.AdminAPI.SKey.Reveal())}
+	out.AuthAPI = keyJSON{cr.AuthAPI.IKey, string(cr.AuthAPI.SKey.Reveal())}
+	out.Owner.Email = cr.Owner.Email
+	out.Owner.Password = string(cr.OwnerPassword)
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	return datadir.WriteFileAtomic(c.staged(), append(b, '\n'), 0o600)
+}
+
+func (c *credentialsFile) Publish() error {
+	if _, err := os.Stat(c.path); err == nil {
+		return fmt.Errorf("%s already exists; the new credentials are in %s", c.path, c.staged())
+	}
+	return os.Rename(c.staged(), c.path)
+}
+
+func (c *credentialsFile) Discard() { os.Remove(c.staged()) }

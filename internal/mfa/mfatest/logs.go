@@ -1,0 +1,134 @@
+package mfatest
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+func logTests() []storeTest {
+	return []storeTest{
+		{"AdminLog", testAdminLog},
+		{"TelephonyLog", testTelephonyLog},
+	}
+}
+
+// logFilterTests are the filters both logs are read with, over records at
+// minutes 0..5 with ids ids[0..5]; want are indexes into the records.
+func logFilterTests(ids []int64) []struct {
+	give mfa.LogFilter
+	want []int
+} {
+	tm := func(i int) time.Time { return at(time.Duration(i) * time.Minute) }
+	return []struct {
+		give mfa.LogFilter
+		want []int
+	}{
+		{mfa.LogFilter{Limit: 100}, []int{0, 1, 2, 3, 4, 5}},
+		{mfa.LogFilter{Limit: 2}, []int{0, 1}},
+		{mfa.LogFilter{MinTime: tm(2), Limit: 100}, []int{2, 3, 4, 5}},
+		{mfa.LogFilter{MaxTime: tm(2).UTC(), Limit: 100}, []int{0, 1, 2}},
+		{mfa.LogFilter{MinTime: tm(1), MaxTime: tm(4), Limit: 100}, []int{1, 2, 3, 4}},
+		{mfa.LogFilter{MinTime: tm(3), MaxTime: tm(3), Limit: 100}, []int{3}},
+		{mfa.LogFilter{MinTime: tm(1).Add(time.Microsecond), MaxTime: tm(4).Add(-time.Microsecond), Limit: 100}, []int{2, 3}},
+		{mfa.LogFilter{AfterID: ids[2], Limit: 100}, []int{3, 4, 5}},
+		{mfa.LogFilter{AfterID: ids[2], Limit: 2}, []int{3, 4}},
+		{mfa.LogFilter{AfterID: ids[5], Limit: 100}, nil},
+		{mfa.LogFilter{AfterID: ids[0], MaxTime: tm(3), Limit: 100}, []int{1, 2, 3}},
+		{mfa.LogFilter{AfterID: ids[3], MinTime: tm(1), Limit: 1}, []int{4}},
+		{mfa.LogFilter{MinTime: tm(6), Limit: 100}, nil},
+	}
+}
+
+// wantIncreasing fails t unless ids increase strictly.
+func wantIncreasing(t *testing.T, call string, ids []int64) {
+	t.Helper()
+	for i := 1; i < len(ids); i++ {
+		if ids[i] <= ids[i-1] {
+			t.Errorf("%s ids = %v, want strictly increasing", call, ids)
+			return
+		}
+	}
+}
+
+func testAdminLog(t *testing.T, s mfa.Store) {
+	ctx := t.Context()
+	var entries []mfa.AdminLogEntry
+	var ids []int64
+	for i := range 6 {
+		e := mfa.AdminLogEntry{
+			Time:        zoned(i, at(time.Duration(i)*time.Minute)),
+			Actor:       "admin@example.com",
+			ActorKind:   "admin",
+			Action:      "user_create",
+			ObjectType:  "user",
+			Object:      fmt.Sprintf("user%d", i),
+			Description: fmt.Sprintf(`{"username":"user%d","notes":"ünï \"q\""}`, i),
+		}
+		if i == 4 {
+			e = mfa.AdminLogEntry{Time: e.Time, ActorKind: "system", Action: "lockout_expire"}
+		}
+		id, err := s.AppendAdminLog(ctx, e)
+		check(t, "AppendAdminLog()", err)
+		e.ID = id
+		ids = append(ids, id)
+		entries = append(entries, e)
+	}
+	wantIncreasing(t, "AppendAdminLog()", ids)
+	for _, tt := range logFilterTests(ids) {
+		got, err := s.ListAdminLog(ctx, tt.give)
+		call := fmt.Sprintf("ListAdminLog(%+v)", tt.give)
+		check(t, call, err)
+		var want []mfa.AdminLogEntry
+		for _, i := range tt.want {
+			want = append(want, entries[i])
+		}
+		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+			t.Errorf("%s mismatch (-want +got):\n%s", call, diff)
+		}
+	}
+	id, err := s.AppendAdminLog(ctx, mfa.AdminLogEntry{Time: at(0), ActorKind: "system", Action: "late"})
+	check(t, "AppendAdminLog(late)", err)
+	wantIncreasing(t, "AppendAdminLog(an earlier time)", append(ids, id))
+}
+
+func testTelephonyLog(t *testing.T, s mfa.Store) {
+	ctx := t.Context()
+	var entries []mfa.TelephonyLogEntry
+	var ids []int64
+	for i := range 6 {
+		e := mfa.TelephonyLogEntry{
+			Time:    zoned(i, at(time.Duration(i)*time.Minute)),
+			Type:    "sms",
+			Context: "authentication",
+			Phone:   fmt.Sprintf("+1555555010%d", i),
+			UserID:  NewID(t, mfa.PrefixUser),
+			Credits: i + 1,
+		}
+		if i%3 == 2 {
+			e.Type, e.Context, e.UserID, e.Credits = "phone", "administrator", "", 0
+		}
+		id, err := s.AppendTelephonyLog(ctx, e)
+		check(t, "AppendTelephonyLog()", err)
+		e.ID = id
+		ids = append(ids, id)
+		entries = append(entries, e)
+	}
+	wantIncreasing(t, "AppendTelephonyLog()", ids)
+	for _, tt := range logFilterTests(ids) {
+		got, err := s.ListTelephonyLog(ctx, tt.give)
+		call := fmt.Sprintf("ListTelephonyLog(%+v)", tt.give)
+		check(t, call, err)
+		var want []mfa.TelephonyLogEntry
+		for _, i := range tt.want {
+			want = append(want, entries[i])
+		}
+		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+			t.Errorf("%s mismatch (-want +got):\n%s", call, diff)
+		}
+	}
+}

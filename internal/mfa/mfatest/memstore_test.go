@@ -1,0 +1,1201 @@
+package mfatest
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// memStore is a deliberately plain in-memory mfa.Store, one mutex around
+// everything, written from the contracts' doc comments. It exists only to
+// prove that the suite passes on a correct implementation, so that a
+// backend's failure can be blamed on the backend.
+type memStore struct {
+	mu           sync.Mutex
+	users        map[string]mfa.User
+	phones       map[string]mfa.Phone
+	userPhones   map[[2]string]bool
+	auths        map[string]mfa.Authenticator
+	tokens       map[string]mfa.Token
+	userTokens   map[[2]string]bool
+	codes        map[string]memCode
+	batches      map[string]memBatch
+	txs          map[string]mfa.Transaction
+	authLog      []mfa.AuthLogEntry
+	integrations map[string]mfa.Integration
+	admins       map[string]mfa.Admin
+	settings     *mfa.Settings
+	adminLog     []mfa.AdminLogEntry
+	phoneLog     []mfa.TelephonyLogEntry
+	nextLogID    int64
+}
+
+type memCode struct {
+	mfa.BypassCode
+	code mfa.Passcode
+}
+
+type memBatch struct {
+	mfa.SMSBatch
+	used []bool
+}
+
+var _ mfa.Store = (*memStore)(nil)
+
+func newMemStore() *memStore {
+	return &memStore{
+		users:        map[string]mfa.User{},
+		phones:       map[string]mfa.Phone{},
+		userPhones:   map[[2]string]bool{},
+		auths:        map[string]mfa.Authenticator{},
+		tokens:       map[string]mfa.Token{},
+		userTokens:   map[[2]string]bool{},
+		codes:        map[string]memCode{},
+		batches:      map[string]memBatch{},
+		txs:          map[string]mfa.Transaction{},
+		integrations: map[string]mfa.Integration{},
+		admins:       map[string]mfa.Admin{},
+	}
+}
+
+var (
+	errNotFound = mfa.E(mfa.NotFound, "not found")
+	errConflict = mfa.E(mfa.Conflict, "conflict")
+)
+
+func sortedValues[K comparable, V any](m map[K]V, created func(V) time.Time, id func(V) string) []V {
+	out := make([]V, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b V) int {
+		if c := created(a).Compare(created(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(id(a), id(b))
+	})
+	return out
+}
+
+func page[T any](xs []T, p mfa.Page) ([]T, int) {
+	total := len(xs)
+	from := min(p.Offset, total)
+	to := total
+	if p.Limit > 0 {
+		to = min(from+p.Limit, total)
+	}
+	return slices.Clone(xs[from:to]), total
+}
+
+func (s *memStore) Ping(context.Context) error { return nil }
+
+// Users.
+
+func (s *memStore) nameTaken(name, except string) bool {
+	for _, u := range s.users {
+		if u.ID == except {
+			continue
+		}
+		if strings.EqualFold(u.Username, name) {
+			return true
+		}
+		for _, a := range u.Aliases {
+			if strings.EqualFold(a, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *memStore) namesTaken(u mfa.User) bool {
+	for _, n := range append([]string{u.Username}, u.Aliases...) {
+		if s.nameTaken(n, u.ID) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *memStore) CreateUser(_ context.Context, u mfa.User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[u.ID]; ok || s.namesTaken(u) {
+		return errConflict
+	}
+	u.Aliases = slices.Clone(u.Aliases)
+	s.users[u.ID] = u
+	return nil
+}
+
+func (s *memStore) GetUser(_ context.Context, id string) (mfa.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[id]
+	if !ok {
+		return mfa.User{}, errNotFound
+	}
+	return u, nil
+}
+
+func (s *memStore) GetUserByName(_ context.Context, name string) (mfa.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, u := range s.users {
+		if matchName(u, name) {
+			return u, nil
+		}
+	}
+	return mfa.User{}, errNotFound
+}
+
+func matchName(u mfa.User, name string) bool {
+	if strings.EqualFold(u.Username, name) {
+		return true
+	}
+	for _, a := range u.Aliases {
+		if strings.EqualFold(a, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *memStore) ListUsers(_ context.Context, f mfa.UserFilter) ([]mfa.User, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.User
+	for _, u := range sortedValues(s.users, func(u mfa.User) time.Time { return u.Created }, func(u mfa.User) string { return u.ID }) {
+		if f.Username != "" && !matchName(u, f.Username) ||
+			f.Email != "" && !strings.EqualFold(u.Email, f.Email) ||
+			len(f.IDs) > 0 && !slices.Contains(f.IDs, u.ID) ||
+			len(f.Usernames) > 0 && !slices.Contains(f.Usernames, u.Username) {
+			continue
+		}
+		out = append(out, u)
+	}
+	got, total := page(out, f.Page)
+	return got, total, nil
+}
+
+func (s *memStore) UpdateUser(_ context.Context, u mfa.User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.users[u.ID]
+	if !ok {
+		return errNotFound
+	}
+	if s.namesTaken(u) {
+		return errConflict
+	}
+	old.Username, old.RealName, old.FirstName, old.LastName = u.Username, u.RealName, u.FirstName, u.LastName
+	old.Email, old.Status, old.Aliases, old.Notes = u.Email, u.Status, slices.Clone(u.Aliases), u.Notes
+	s.users[u.ID] = old
+	return nil
+}
+
+func (s *memStore) DeleteUser(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[id]; !ok {
+		return errNotFound
+	}
+	delete(s.users, id)
+	for k, c := range s.codes {
+		if c.UserID == id {
+			delete(s.codes, k)
+		}
+	}
+	for k, b := range s.batches {
+		if b.UserID == id {
+			delete(s.batches, k)
+		}
+	}
+	for k := range s.userPhones {
+		if k[0] == id {
+			delete(s.userPhones, k)
+		}
+	}
+	for k := range s.userTokens {
+		if k[0] == id {
+			delete(s.userTokens, k)
+		}
+	}
+	return nil
+}
+
+func (s *memStore) ResetAuthFailures(_ context.Context, userID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[userID]
+	if !ok {
+		return errNotFound
+	}
+	u.FailedAttempts = 0
+	if u.Status == mfa.StatusLockedOut {
+		u.Status, u.LockedAt = mfa.StatusActive, time.Time{}
+	}
+	s.users[userID] = u
+	return nil
+}
+
+func (s *memStore) UnlockExpired(_ context.Context, lockedBefore time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, u := range s.users {
+		if u.Status == mfa.StatusLockedOut && !u.LockedAt.After(lockedBefore) {
+			u.Status, u.LockedAt, u.FailedAttempts = mfa.StatusActive, time.Time{}, 0
+			s.users[id] = u
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Phones.
+
+func (s *memStore) CreatePhone(_ context.Context, p mfa.Phone) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.phones[p.ID]; ok {
+		return errConflict
+	}
+	p.Activated = false
+	s.phones[p.ID] = p
+	return nil
+}
+
+func (s *memStore) GetPhone(_ context.Context, id string) (mfa.Phone, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.phones[id]
+	if !ok {
+		return mfa.Phone{}, errNotFound
+	}
+	return p, nil
+}
+
+func (s *memStore) ListPhones(_ context.Context, f mfa.PhoneFilter) ([]mfa.Phone, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.Phone
+	for _, p := range sortedValues(s.phones, func(p mfa.Phone) time.Time { return p.Created }, func(p mfa.Phone) string { return p.ID }) {
+		if f.Number != "" && p.Number != f.Number || f.Extension != "" && p.Extension != f.Extension {
+			continue
+		}
+		out = append(out, p)
+	}
+	got, total := page(out, f.Page)
+	return got, total, nil
+}
+
+func (s *memStore) UpdatePhone(_ context.Context, p mfa.Phone) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.phones[p.ID]
+	if !ok {
+		return errNotFound
+	}
+	p.Created, p.Activated = old.Created, old.Activated
+	s.phones[p.ID] = p
+	return nil
+}
+
+func (s *memStore) DeletePhone(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.phones[id]; !ok {
+		return errNotFound
+	}
+	delete(s.phones, id)
+	for k, a := range s.auths {
+		if a.PhoneID == id {
+			delete(s.auths, k)
+		}
+	}
+	for k, b := range s.batches {
+		if b.PhoneID == id {
+			delete(s.batches, k)
+		}
+	}
+	for k := range s.userPhones {
+		if k[1] == id {
+			delete(s.userPhones, k)
+		}
+	}
+	for k, tx := range s.txs {
+		if tx.PhoneID == id {
+			delete(s.txs, k)
+		}
+	}
+	return nil
+}
+
+func (s *memStore) AttachPhone(_ context.Context, userID, phoneID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, okU := s.users[userID]
+	_, okP := s.phones[phoneID]
+	if !okU || !okP {
+		return errNotFound
+	}
+	s.userPhones[[2]string{userID, phoneID}] = true
+	return nil
+}
+
+func (s *memStore) DetachPhone(_ context.Context, userID, phoneID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := [2]string{userID, phoneID}
+	if !s.userPhones[k] {
+		return errNotFound
+	}
+	delete(s.userPhones, k)
+	return nil
+}
+
+func (s *memStore) UserPhones(_ context.Context, userID string) ([]mfa.Phone, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.Phone
+	for k := range s.userPhones {
+		if k[0] == userID {
+			out = append(out, s.phones[k[1]])
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) PhoneUsers(_ context.Context, phoneID string) ([]mfa.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.User
+	for k := range s.userPhones {
+		if k[1] == phoneID {
+			out = append(out, s.users[k[0]])
+		}
+	}
+	return out, nil
+}
+
+// Authenticators.
+
+func (s *memStore) ActivateAuthenticator(_ context.Context, a mfa.Authenticator) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.phones[a.PhoneID]
+	if !ok {
+		return errNotFound
+	}
+	if _, ok := s.auths[a.ID]; ok {
+		return errConflict
+	}
+	for id, old := range s.auths {
+		if old.PhoneID == a.PhoneID && old.Status == mfa.AuthenticatorActive {
+			old.Status = mfa.AuthenticatorRevoked
+			s.auths[id] = old
+		}
+	}
+	a.Status = mfa.AuthenticatorActive
+	s.auths[a.ID] = a
+	p.Activated = true
+	s.phones[p.ID] = p
+	return nil
+}
+
+func (s *memStore) GetAuthenticator(_ context.Context, id string) (mfa.Authenticator, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.auths[id]
+	if !ok {
+		return mfa.Authenticator{}, errNotFound
+	}
+	return a, nil
+}
+
+func (s *memStore) PhoneAuthenticator(_ context.Context, phoneID string) (mfa.Authenticator, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.auths {
+		if a.PhoneID == phoneID && a.Status == mfa.AuthenticatorActive {
+			return a, nil
+		}
+	}
+	return mfa.Authenticator{}, errNotFound
+}
+
+func (s *memStore) UserAuthenticators(_ context.Context, userID string) ([]mfa.Authenticator, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.Authenticator
+	for _, a := range s.auths {
+		if a.Status == mfa.AuthenticatorActive && s.userPhones[[2]string{userID, a.PhoneID}] {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) RevokeAuthenticator(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.auths[id]
+	if !ok {
+		return errNotFound
+	}
+	if a.Status == mfa.AuthenticatorActive {
+		p := s.phones[a.PhoneID]
+		p.Activated = false
+		s.phones[a.PhoneID] = p
+	}
+	a.Status = mfa.AuthenticatorRevoked
+	s.auths[id] = a
+	return nil
+}
+
+func (s *memStore) TouchAuthenticator(_ context.Context, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.auths[id]
+	if !ok {
+		return errNotFound
+	}
+	a.LastSeen = at
+	s.auths[id] = a
+	p := s.phones[a.PhoneID]
+	p.LastSeen = at
+	s.phones[a.PhoneID] = p
+	return nil
+}
+
+// Tokens.
+
+func (s *memStore) CreateToken(_ context.Context, tk mfa.Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.tokens[tk.ID]; ok {
+		return errConflict
+	}
+	for _, o := range s.tokens {
+		if o.Type == tk.Type && o.Serial == tk.Serial {
+			return errConflict
+		}
+	}
+	s.tokens[tk.ID] = tk
+	return nil
+}
+
+func (s *memStore) GetToken(_ context.Context, id string) (mfa.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tk, ok := s.tokens[id]
+	if !ok {
+		return mfa.Token{}, errNotFound
+	}
+	return tk, nil
+}
+
+func (s *memStore) ListTokens(_ context.Context, f mfa.TokenFilter) ([]mfa.Token, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.Token
+	for _, tk := range sortedValues(s.tokens, func(tk mfa.Token) time.Time { return tk.Created }, func(tk mfa.Token) string { return tk.ID }) {
+		if f.Type != "" && tk.Type != f.Type || f.Serial != "" && tk.Serial != f.Serial {
+			continue
+		}
+		out = append(out, tk)
+	}
+	got, total := page(out, f.Page)
+	return got, total, nil
+}
+
+func (s *memStore) UpdateToken(_ context.Context, tk mfa.Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.tokens[tk.ID]
+	if !ok {
+		return errNotFound
+	}
+	old.TOTPStep, old.Counter, old.LastStep, old.YKCounter = tk.TOTPStep, tk.Counter, tk.LastStep, tk.YKCounter
+	s.tokens[tk.ID] = old
+	return nil
+}
+
+func (s *memStore) DeleteToken(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.tokens[id]; !ok {
+		return errNotFound
+	}
+	delete(s.tokens, id)
+	for k := range s.userTokens {
+		if k[1] == id {
+			delete(s.userTokens, k)
+		}
+	}
+	return nil
+}
+
+func (s *memStore) AttachToken(_ context.Context, userID, tokenID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, okU := s.users[userID]
+	_, okT := s.tokens[tokenID]
+	if !okU || !okT {
+		return errNotFound
+	}
+	s.userTokens[[2]string{userID, tokenID}] = true
+	return nil
+}
+
+func (s *memStore) DetachToken(_ context.Context, userID, tokenID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := [2]string{userID, tokenID}
+	if !s.userTokens[k] {
+		return errNotFound
+	}
+	delete(s.userTokens, k)
+	return nil
+}
+
+func (s *memStore) UserTokens(_ context.Context, userID string) ([]mfa.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.Token
+	for k := range s.userTokens {
+		if k[0] == userID {
+			out = append(out, s.tokens[k[1]])
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) TokenUsers(_ context.Context, tokenID string) ([]mfa.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.User
+	for k := range s.userTokens {
+		if k[1] == tokenID {
+			out = append(out, s.users[k[0]])
+		}
+	}
+	return out, nil
+}
+
+// Bypass codes.
+
+func (s *memStore) CreateBypassCodes(_ context.Context, req mfa.NewBypassCodes, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[req.UserID]; !ok {
+		return errNotFound
+	}
+	held := map[mfa.Passcode]bool{}
+	unspent := 0
+	if req.PreserveExisting {
+		for _, c := range s.codes {
+			if c.UserID == req.UserID {
+				held[c.code] = true
+				if !c.Spent(now) {
+					unspent++
+				}
+			}
+		}
+	}
+	for _, c := range req.Codes {
+		if _, ok := s.codes[c.ID]; ok {
+			return errConflict
+		}
+		if held[c.Code] {
+			return &mfa.Error{Kind: mfa.Conflict, Field: "codes", Msg: "duplicate code"}
+		}
+		held[c.Code] = true
+		if !c.Spent(now) {
+			unspent++
+		}
+	}
+	if unspent > req.MaxActive {
+		return mfa.InvalidField("count", "too many active bypass codes")
+	}
+	if !req.PreserveExisting {
+		for k, c := range s.codes {
+			if c.UserID == req.UserID {
+				delete(s.codes, k)
+			}
+		}
+	}
+	for _, c := range req.Codes {
+		code := c.Code
+		c.Code = ""
+		c.UserID = req.UserID
+		s.codes[c.ID] = memCode{BypassCode: c, code: code}
+	}
+	return nil
+}
+
+func (s *memStore) GetBypassCode(_ context.Context, id string) (mfa.BypassCode, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.codes[id]
+	if !ok {
+		return mfa.BypassCode{}, errNotFound
+	}
+	return c.BypassCode, nil
+}
+
+func (s *memStore) ListBypassCodes(_ context.Context, f mfa.BypassFilter) ([]mfa.BypassCode, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.BypassCode
+	for _, c := range sortedValues(s.codes, func(c memCode) time.Time { return c.Created }, func(c memCode) string { return c.ID }) {
+		if f.UserID == "" || c.UserID == f.UserID {
+			out = append(out, c.BypassCode)
+		}
+	}
+	got, total := page(out, f.Page)
+	return got, total, nil
+}
+
+func (s *memStore) DeleteBypassCode(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.codes[id]; !ok {
+		return errNotFound
+	}
+	delete(s.codes, id)
+	return nil
+}
+
+func (s *memStore) DeleteSpentBypassCodes(_ context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, c := range s.codes {
+		if c.Spent(now) {
+			delete(s.codes, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// SMS.
+
+func (s *memStore) ReplaceSMSBatch(_ context.Context, b mfa.SMSBatch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.batches[b.ID]; ok && (old.UserID != b.UserID || old.PhoneID != b.PhoneID) {
+		return errConflict
+	}
+	for id, old := range s.batches {
+		if old.UserID == b.UserID && old.PhoneID == b.PhoneID {
+			delete(s.batches, id)
+		}
+	}
+	b.Codes = slices.Clone(b.Codes)
+	s.batches[b.ID] = memBatch{SMSBatch: b, used: make([]bool, len(b.Codes))}
+	return nil
+}
+
+func batchLive(b memBatch, now time.Time) bool {
+	return b.Expires.IsZero() || now.Before(b.Expires)
+}
+
+func (s *memStore) SMSBatchState(_ context.Context, userID, phoneID string, now time.Time) (int, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.batches {
+		if b.UserID != userID || b.PhoneID != phoneID || !batchLive(b, now) {
+			continue
+		}
+		next, remaining := -1, 0
+		for i, used := range b.used {
+			if !used {
+				remaining++
+				if next < 0 {
+					next = i
+				}
+			}
+		}
+		if remaining > 0 {
+			return next, remaining, nil
+		}
+	}
+	return 0, 0, errNotFound
+}
+
+// Auth.
+
+func (s *memStore) ApplyAuth(_ context.Context, w mfa.AuthWrite) (mfa.AuthOutcome, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out mfa.AuthOutcome
+	g := w.Guard
+	switch g.Kind {
+	case mfa.GuardAuthenticatorCounter, mfa.GuardAuthenticatorStep:
+		a, ok := s.auths[g.ID]
+		if !ok {
+			return out, errNotFound
+		}
+		if g.Kind == mfa.GuardAuthenticatorCounter {
+			if a.HOTPCounter > g.Counter {
+				return out, errConflict
+			}
+			a.HOTPCounter = g.Counter + 1
+		} else {
+			if a.TOTPLastStep >= g.Step {
+				return out, errConflict
+			}
+			a.TOTPLastStep = g.Step
+		}
+		s.auths[g.ID] = a
+	case mfa.GuardTokenCounter, mfa.GuardTokenStep, mfa.GuardYubiKeyCounter:
+		tk, ok := s.tokens[g.ID]
+		if !ok {
+			return out, errNotFound
+		}
+		switch g.Kind {
+		case mfa.GuardTokenCounter:
+			if tk.Counter > g.Counter {
+				return out, errConflict
+			}
+			tk.Counter = g.Counter + 1
+		case mfa.GuardTokenStep:
+			if tk.LastStep >= g.Step {
+				return out, errConflict
+			}
+			tk.LastStep = g.Step
+		default:
+			if uint64(tk.YKCounter) >= g.Counter {
+				return out, errConflict
+			}
+			tk.YKCounter = uint32(g.Counter)
+		}
+		s.tokens[g.ID] = tk
+	case mfa.GuardBypassCode:
+		var found *memCode
+		for _, c := range s.codes {
+			if c.UserID == w.UserID && c.code == g.Code && !c.Spent(g.Now) {
+				found = &c
+				break
+			}
+		}
+		if found == nil {
+			return out, errNotFound
+		}
+		out.BypassUnlimited = found.Unlimited
+		if !found.Unlimited {
+			found.UsesLeft--
+			if found.UsesLeft <= 0 {
+				delete(s.codes, found.ID)
+			} else {
+				s.codes[found.ID] = *found
+			}
+		}
+		out.BypassUsesLeft = found.UsesLeft
+	case mfa.GuardSMSCode:
+		hit := false
+		for id, b := range s.batches {
+			if b.UserID != w.UserID || !batchLive(b, g.Now) {
+				continue
+			}
+			for i, c := range b.Codes {
+				if c != g.Code {
+					continue
+				}
+				if b.used[i] {
+					return out, errConflict
+				}
+				b.used[i] = true
+				s.batches[id] = b
+				remaining := 0
+				for _, u := range b.used {
+					if !u {
+						remaining++
+					}
+				}
+				out.SMS = mfa.SMSCodeUse{BatchID: b.ID, PhoneID: b.PhoneID, Index: i, Remaining: remaining}
+				hit = true
+				break
+			}
+			if hit {
+				break
+			}
+		}
+		if !hit {
+			return out, errNotFound
+		}
+	}
+	if u, ok := s.users[w.UserID]; ok {
+		if w.Success {
+			u.FailedAttempts, u.LastLogin = 0, w.At
+		}
+		if w.CountFailure {
+			u.FailedAttempts++
+			if w.Threshold > 0 && u.FailedAttempts >= w.Threshold && u.Status == mfa.StatusActive {
+				u.Status, u.LockedAt = mfa.StatusLockedOut, w.At
+				out.Failure.LockedOut = true
+			}
+			out.Failure.FailedAttempts, out.Failure.Status = u.FailedAttempts, u.Status
+		}
+		s.users[w.UserID] = u
+	}
+	if w.Log != nil {
+		s.authLog = append(s.authLog, *w.Log)
+	}
+	return out, nil
+}
+
+func (s *memStore) CreateTransaction(_ context.Context, tx mfa.Transaction) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.txs[tx.ID]; ok {
+		return errConflict
+	}
+	s.txs[tx.ID] = tx
+	return nil
+}
+
+func (s *memStore) GetTransaction(_ context.Context, id string) (mfa.Transaction, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, ok := s.txs[id]
+	if !ok {
+		return mfa.Transaction{}, errNotFound
+	}
+	return tx, nil
+}
+
+func (s *memStore) SetTransactionStatus(_ context.Context, id, status, msg string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, ok := s.txs[id]
+	if !ok {
+		return errNotFound
+	}
+	if tx.State != mfa.TxPending {
+		return errConflict
+	}
+	tx.Status, tx.StatusMsg = status, msg
+	s.txs[id] = tx
+	return nil
+}
+
+func (s *memStore) CompleteTransaction(_ context.Context, id string, o mfa.TxOutcome, log *mfa.AuthLogEntry) (mfa.Transaction, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, ok := s.txs[id]
+	if !ok {
+		return mfa.Transaction{}, errNotFound
+	}
+	if tx.State != mfa.TxPending {
+		return mfa.Transaction{}, errConflict
+	}
+	tx.State, tx.Status, tx.StatusMsg, tx.Answered = o.State, o.Status, o.StatusMsg, o.At
+	s.txs[id] = tx
+	if log != nil {
+		s.authLog = append(s.authLog, *log)
+	}
+	return tx, nil
+}
+
+func (s *memStore) PendingTransactions(_ context.Context, phoneID string, now time.Time) ([]mfa.Transaction, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.Transaction
+	for _, tx := range s.txs {
+		if tx.PhoneID == phoneID && tx.State == mfa.TxPending && tx.Expires.After(now) {
+			out = append(out, tx)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) ExpiredTransactions(_ context.Context, now time.Time, limit int) ([]mfa.Transaction, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.Transaction
+	for _, tx := range s.txs {
+		if tx.State == mfa.TxPending && !tx.Expires.After(now) && len(out) < limit {
+			out = append(out, tx)
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) AppendAuthLog(_ context.Context, e mfa.AuthLogEntry) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.authLog = append(s.authLog, e)
+	return nil
+}
+
+func logKey(a, b mfa.AuthLogEntry) int {
+	if c := a.Time.Compare(b.Time); c != 0 {
+		return c
+	}
+	return strings.Compare(a.TxID, b.TxID)
+}
+
+func anyOf[T comparable](set []T, v T) bool { return len(set) == 0 || slices.Contains(set, v) }
+
+func (s *memStore) ListAuthLog(_ context.Context, f mfa.AuthLogFilter) ([]mfa.AuthLogEntry, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var match []mfa.AuthLogEntry
+	for _, e := range s.authLog {
+		if e.Time.Before(f.MinTime) || !f.MaxTime.IsZero() && e.Time.After(f.MaxTime) ||
+			!anyOf(f.UserIDs, e.UserID) || !anyOf(f.IKeys, e.IKey) || !anyOf(f.Results, e.Result) ||
+			!anyOf(f.Factors, e.Factor) || !anyOf(f.Reasons, e.Reason) {
+			continue
+		}
+		match = append(match, e)
+	}
+	slices.SortFunc(match, logKey)
+	if f.Descending {
+		slices.Reverse(match)
+	}
+	cursor := mfa.AuthLogEntry{Time: f.AfterTime, TxID: f.AfterTxID}
+	var out []mfa.AuthLogEntry
+	for _, e := range match {
+		if !f.AfterTime.IsZero() || f.AfterTxID != "" {
+			c := logKey(e, cursor)
+			if f.Descending {
+				c = -c
+			}
+			if c <= 0 {
+				continue
+			}
+		}
+		if f.Limit > 0 && len(out) == f.Limit {
+			break
+		}
+		out = append(out, e)
+	}
+	return out, len(match), nil
+}
+
+// Integrations.
+
+func (s *memStore) CreateIntegration(_ context.Context, in mfa.Integration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.integrations[in.IKey]; ok {
+		return errConflict
+	}
+	s.integrations[in.IKey] = in
+	return nil
+}
+
+func (s *memStore) GetIntegration(_ context.Context, ikey string) (mfa.Integration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, ok := s.integrations[ikey]
+	if !ok {
+		return mfa.Integration{}, errNotFound
+	}
+	return in, nil
+}
+
+func (s *memStore) ListIntegrations(_ context.Context, p mfa.Page) ([]mfa.Integration, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := sortedValues(s.integrations, func(in mfa.Integration) time.Time { return in.Created }, func(in mfa.Integration) string { return in.IKey })
+	got, total := page(all, p)
+	return got, total, nil
+}
+
+func (s *memStore) UpdateIntegration(_ context.Context, in mfa.Integration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.integrations[in.IKey]
+	if !ok {
+		return errNotFound
+	}
+	in.Created = old.Created
+	s.integrations[in.IKey] = in
+	return nil
+}
+
+func (s *memStore) DeleteIntegration(_ context.Context, ikey string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.integrations[ikey]; !ok {
+		return errNotFound
+	}
+	delete(s.integrations, ikey)
+	return nil
+}
+
+// Admins.
+
+func (s *memStore) emailTaken(email, except string) bool {
+	for _, a := range s.admins {
+		if a.ID != except && strings.EqualFold(a.Email, email) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *memStore) CreateAdmin(_ context.Context, a mfa.Admin) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.admins[a.ID]; ok || s.emailTaken(a.Email, a.ID) {
+		return errConflict
+	}
+	s.admins[a.ID] = a
+	return nil
+}
+
+func (s *memStore) GetAdmin(_ context.Context, id string) (mfa.Admin, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.admins[id]
+	if !ok {
+		return mfa.Admin{}, errNotFound
+	}
+	return a, nil
+}
+
+func (s *memStore) GetAdminByEmail(_ context.Context, email string) (mfa.Admin, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.admins {
+		if strings.EqualFold(a.Email, email) {
+			return a, nil
+		}
+	}
+	return mfa.Admin{}, errNotFound
+}
+
+func (s *memStore) ListAdmins(_ context.Context, p mfa.Page) ([]mfa.Admin, int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := sortedValues(s.admins, func(a mfa.Admin) time.Time { return a.Created }, func(a mfa.Admin) string { return a.ID })
+	got, total := page(all, p)
+	return got, total, nil
+}
+
+func (s *memStore) UpdateAdmin(_ context.Context, a mfa.Admin) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old, ok := s.admins[a.ID]
+	if !ok {
+		return errNotFound
+	}
+	if s.emailTaken(a.Email, a.ID) {
+		return errConflict
+	}
+	a.Created = old.Created
+	s.admins[a.ID] = a
+	return nil
+}
+
+func (s *memStore) DeleteAdmin(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.admins[id]; !ok {
+		return errNotFound
+	}
+	delete(s.admins, id)
+	return nil
+}
+
+func (s *memStore) Bootstrap(_ context.Context, owner mfa.Admin, ins []mfa.Integration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.admins) > 0 {
+		return errConflict
+	}
+	for _, in := range ins {
+		if _, ok := s.integrations[in.IKey]; ok {
+			return errConflict
+		}
+	}
+	s.admins[owner.ID] = owner
+	for _, in := range ins {
+		s.integrations[in.IKey] = in
+	}
+	return nil
+}
+
+func (s *memStore) CountAdmins(context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.admins), nil
+}
+
+// Settings.
+
+func (s *memStore) GetSettings(context.Context) (mfa.Settings, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.settings == nil {
+		return mfa.DefaultSettings(), nil
+	}
+	return *s.settings, nil
+}
+
+func (s *memStore) PutSettings(_ context.Context, st mfa.Settings) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.settings = &st
+	return nil
+}
+
+// Logs.
+
+func inWindow(tm time.Time, id int64, f mfa.LogFilter) bool {
+	return !tm.Before(f.MinTime) && (f.MaxTime.IsZero() || !tm.After(f.MaxTime)) && id > f.AfterID
+}
+
+func (s *memStore) AppendAdminLog(_ context.Context, e mfa.AdminLogEntry) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextLogID++
+	e.ID = s.nextLogID
+	s.adminLog = append(s.adminLog, e)
+	return e.ID, nil
+}
+
+func (s *memStore) ListAdminLog(_ context.Context, f mfa.LogFilter) ([]mfa.AdminLogEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.AdminLogEntry
+	for _, e := range s.adminLog {
+		if inWindow(e.Time, e.ID, f) && (f.Limit <= 0 || len(out) < f.Limit) {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b mfa.AdminLogEntry) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+func (s *memStore) AppendTelephonyLog(_ context.Context, e mfa.TelephonyLogEntry) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextLogID++
+	e.ID = s.nextLogID
+	s.phoneLog = append(s.phoneLog, e)
+	return e.ID, nil
+}
+
+func (s *memStore) ListTelephonyLog(_ context.Context, f mfa.LogFilter) ([]mfa.TelephonyLogEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.TelephonyLogEntry
+	for _, e := range s.phoneLog {
+		if inWindow(e.Time, e.ID, f) && (f.Limit <= 0 || len(out) < f.Limit) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,113 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// Administrators. Email is unique case-insensitively (admins.email_lower).
+
+const adminCols = `id, email, name, role, password_hash, created, last_login`
+
+func scanAdmin(r rowScanner) (mfa.Admin, error) {
+	var a mfa.Admin
+	err := r.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.PasswordHash, scanTime{&a.Created}, scanTime{&a.LastLogin})
+	return a, err
+}
+
+// CreateAdmin stores a new administrator; an email already used
+// (case-insensitively) is Conflict.
+func (s *Store) CreateAdmin(ctx context.Context, a mfa.Admin) error {
+	_, err := s.writer().exec(ctx, `INSERT INTO admins (id, email, email_lower, name, role, password_hash, created, last_login)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Email, strings.ToLower(a.Email), a.Name, a.Role, a.PasswordHash, a.Created, a.LastLogin)
+	return s.dbErr(ctx, "create admin", err)
+}
+
+// GetAdmin returns the administrator with id.
+func (s *Store) GetAdmin(ctx context.Context, id string) (mfa.Admin, error) {
+	a, err := scanAdmin(s.reader().row(ctx, `SELECT `+adminCols+` FROM admins WHERE id = ?`, id))
+	if err != nil {
+		return mfa.Admin{}, s.dbErr(ctx, "get admin", err, notFound("administrator not found"))
+	}
+	return a, nil
+}
+
+// GetAdminByEmail finds an administrator by email, case-insensitively.
+func (s *Store) GetAdminByEmail(ctx context.Context, email string) (mfa.Admin, error) {
+	a, err := scanAdmin(s.reader().row(ctx, `SELECT `+adminCols+` FROM admins WHERE email_lower = ?`, strings.ToLower(email)))
+	if err != nil {
+		return mfa.Admin{}, s.dbErr(ctx, "get admin by email", err, notFound("administrator not found"))
+	}
+	return a, nil
+}
+
+// ListAdmins lists administrators in creation order.
+func (s *Store) ListAdmins(ctx context.Context, p mfa.Page) ([]mfa.Admin, int, error) {
+	return list(ctx, s, "list admins", adminCols, "admins", &where{}, "created, id", p, scanAdmin)
+}
+
+// UpdateAdmin writes every field but ID and Created.
+func (s *Store) UpdateAdmin(ctx context.Context, a mfa.Admin) error {
+	n, err := s.writer().execN(ctx, `UPDATE admins SET email = ?, email_lower = ?, name = ?, role = ?,
+		password_hash = ?, last_login = ? WHERE id = ?`,
+		a.Email, strings.ToLower(a.Email), a.Name, a.Role, a.PasswordHash, a.LastLogin, a.ID)
+	return s.affected(ctx, "update admin", n, err, "administrator not found")
+}
+
+// DeleteAdmin deletes the administrator.
+func (s *Store) DeleteAdmin(ctx context.Context, id string) error {
+	n, err := s.writer().execN(ctx, `DELETE FROM admins WHERE id = ?`, id)
+	return s.affected(ctx, "delete admin", n, err, "administrator not found")
+}
+
+// CountAdmins returns how many administrators exist.
+func (s *Store) CountAdmins(ctx context.Context) (int, error) {
+	var n int
+	if err := s.reader().row(ctx, `SELECT COUNT(*) FROM admins`).Scan(&n); err != nil {
+		return 0, s.dbErr(ctx, "count admins", err)
+	}
+	return n, nil
+}
+
+// Bootstrap creates the first administrator and integrations in one
+// transaction if no administrator exists; otherwise it is Conflict and
+// changes nothing. A named lock serializes bootstraps of several processes.
+func (s *Store) Bootstrap(ctx context.Context, owner mfa.Admin, ins []mfa.Integration) error {
+	sealed := make([][]byte, len(ins))
+	for i, in := range ins {
+		b, err := s.seal(in.SKey, "integrations", "skey", in.IKey)
+		if err != nil {
+			return err
+		}
+		sealed[i] = b
+	}
+	return s.writeTx(ctx, "bootstrap", func(c dbtx) error {
+		if err := s.d.lock(ctx, c, "bootstrap"); err != nil {
+			return err
+		}
+		var n int
+		if err := c.row(ctx, `SELECT COUNT(*) FROM admins`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return conflictErr("already bootstrapped: an administrator exists")
+		}
+		if _, err := c.exec(ctx, `INSERT INTO admins (id, email, email_lower, name, role, password_hash, created, last_login)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			owner.ID, owner.Email, strings.ToLower(owner.Email), owner.Name, owner.Role, owner.PasswordHash, owner.Created, owner.LastLogin); err != nil {
+			return err
+		}
+		for i, in := range ins {
+			if _, err := c.exec(ctx, `INSERT INTO integrations (`+integrationCols+`)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				in.IKey, sealed[i], in.Name, in.Type, permissionsJSON(in.Permissions), in.EnrollPolicy, in.AllowV1Signatures,
+				in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, in.Created); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

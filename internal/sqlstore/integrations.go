@@ -1,0 +1,82 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+const integrationCols = `ikey, skey, name, type, permissions, enroll_policy, allow_v1_signatures,
+	refuse_bypass_codes, trusted_device_days, greeting, notes, created`
+
+func (s *Store) scanIntegration(r rowScanner) (mfa.Integration, error) {
+	var in mfa.Integration
+	var skey []byte
+	var perms string
+	err := r.Scan(&in.IKey, &skey, &in.Name, &in.Type, &perms, &in.EnrollPolicy, &in.AllowV1Signatures,
+		&in.RefuseBypassCodes, &in.TrustedDeviceDays, &in.Greeting, &in.Notes, scanTime{&in.Created})
+	if err != nil {
+		return mfa.Integration{}, err
+	}
+	if err := json.Unmarshal([]byte(perms), &in.Permissions); err != nil {
+		return mfa.Integration{}, fmt.Errorf("integration %s: permissions: %w", in.IKey, err)
+	}
+	if in.SKey, err = s.open(skey, "integrations", "skey", in.IKey); err != nil {
+		return mfa.Integration{}, err
+	}
+	return in, nil
+}
+
+func permissionsJSON(p mfa.AdminPermissions) string {
+	b, _ := json.Marshal(p) // a struct of bools always marshals
+	return string(b)
+}
+
+// CreateIntegration stores a new integration; its skey is sealed.
+func (s *Store) CreateIntegration(ctx context.Context, in mfa.Integration) error {
+	skey, err := s.seal(in.SKey, "integrations", "skey", in.IKey)
+	if err != nil {
+		return err
+	}
+	_, err = s.writer().exec(ctx, `INSERT INTO integrations (`+integrationCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.IKey, skey, in.Name, in.Type, permissionsJSON(in.Permissions), in.EnrollPolicy, in.AllowV1Signatures,
+		in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, in.Created)
+	return s.dbErr(ctx, "create integration", err)
+}
+
+// GetIntegration returns the integration with ikey.
+func (s *Store) GetIntegration(ctx context.Context, ikey string) (mfa.Integration, error) {
+	in, err := s.scanIntegration(s.reader().row(ctx, `SELECT `+integrationCols+` FROM integrations WHERE ikey = ?`, ikey))
+	if err != nil {
+		return mfa.Integration{}, s.dbErr(ctx, "get integration", err, notFound("integration not found"))
+	}
+	return in, nil
+}
+
+// ListIntegrations lists integrations in creation order.
+func (s *Store) ListIntegrations(ctx context.Context, p mfa.Page) ([]mfa.Integration, int, error) {
+	return list(ctx, s, "list integrations", integrationCols, "integrations", &where{}, "created, ikey", p, s.scanIntegration)
+}
+
+// UpdateIntegration writes every field but IKey and Created.
+func (s *Store) UpdateIntegration(ctx context.Context, in mfa.Integration) error {
+	skey, err := s.seal(in.SKey, "integrations", "skey", in.IKey)
+	if err != nil {
+		return err
+	}
+	n, err := s.writer().execN(ctx, `UPDATE integrations SET skey = ?, name = ?, type = ?, permissions = ?,
+		enroll_policy = ?, allow_v1_signatures = ?, refuse_bypass_codes = ?, trusted_device_days = ?,
+		greeting = ?, notes = ? WHERE ikey = ?`,
+		skey, in.Name, in.Type, permissionsJSON(in.Permissions), in.EnrollPolicy, in.AllowV1Signatures,
+		in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, in.IKey)
+	return s.affected(ctx, "update integration", n, err, "integration not found")
+}
+
+// DeleteIntegration deletes the integration.
+func (s *Store) DeleteIntegration(ctx context.Context, ikey string) error {
+	n, err := s.writer().execN(ctx, `DELETE FROM integrations WHERE ikey = ?`, ikey)
+	return s.affected(ctx, "delete integration", n, err, "integration not found")
+}
