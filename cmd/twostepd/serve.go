@@ -79,6 +79,7 @@ func (serveCmd) run(e *env) error {
 		Hosts:     cfg.PublicHostnames,
 		PoolStats: poolStats(st),
 		Version:   version,
+		Admin:     svc,
 	})
 	srv := &http.Server{
 		Handler:           h,

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/twostep-auth/twostep/internal/admin"
+	"github.com/twostep-auth/twostep/internal/adminapi"
 	"github.com/twostep-auth/twostep/internal/api"
 	"github.com/twostep-auth/twostep/internal/authapi"
 	"github.com/twostep-auth/twostep/internal/mfa"
@@ -37,6 +39,7 @@ type Deps struct {
 	Hosts     []string           // extra host names clients may sign
 	PoolStats func() []PoolStats // database pool statistics for /metrics; may be nil
 	Version   string
+	Admin     *admin.Service // the Admin API's service; nil leaves the Admin API unmounted
 }
 
 // New returns twostepd's whole HTTP handler.
@@ -74,6 +77,9 @@ func registerRoutes(mux *http.ServeMux, d Deps, reg *prometheus.Registry) {
 
 	surface := &api.Surface{Store: d.Store, Now: d.Now, Skew: d.ClockSkew, Hosts: d.Hosts, Logger: d.Logger}
 	authapi.New(authapi.Deps{Surface: surface, Now: d.Now}).Register(mux)
+	if d.Admin != nil {
+		adminapi.New(adminapi.Deps{Surface: surface, Service: d.Admin, Now: d.Now}).Register(mux)
+	}
 }
 
 // readyReason is what /readyz may say publicly about a failure: the

@@ -1,0 +1,5 @@
+package adminapi
+
+func (h *Handler) adminRoutes() []route {
+	return nil
+}

@@ -1,0 +1,5 @@
+package adminapi
+
+func (h *Handler) phoneRoutes() []route {
+	return nil
+}

@@ -1,0 +1,5 @@
+package adminapi
+
+func (h *Handler) settingsRoutes() []route {
+	return nil
+}

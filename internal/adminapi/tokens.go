@@ -1,0 +1,5 @@
+package adminapi
+
+func (h *Handler) tokenRoutes() []route {
+	return nil
+}

@@ -1,0 +1,5 @@
+package adminapi
+
+func (h *Handler) userRoutes() []route {
+	return nil
+}
