@@ -24,7 +24,9 @@ type UserStore interface {
 	GetUserByName(ctx context.Context, name string) (User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]User, int, error)
 	// UpdateUser writes the profile fields, status and aliases. It does not
-	// touch FailedAttempts, LockedAt, Created or LastLogin.
+	// touch FailedAttempts, Created or LastLogin; LockedAt is cleared when the
+	// new status is not locked out. (Unlocking also needs ResetAuthFailures,
+	// or the next failure locks the user again.)
 	UpdateUser(ctx context.Context, u User) error
 	// DeleteUser deletes the user with their bypass codes, SMS batches and
 	// phone/token associations (phones and tokens themselves stay).
@@ -32,8 +34,8 @@ type UserStore interface {
 	// ResetAuthFailures clears the failure count; if the user is locked out
 	// it also makes them active again.
 	ResetAuthFailures(ctx context.Context, userID string) error
-	// UnlockExpired makes active every locked-out user locked at or before
-	// lockedBefore, returning how many.
+	// UnlockExpired makes active, with a zero failure count, every
+	// locked-out user locked at or before lockedBefore, returning how many.
 	UnlockExpired(ctx context.Context, lockedBefore time.Time) (int, error)
 }
 
@@ -78,6 +80,8 @@ type AuthenticatorStore interface {
 	// RevokeAuthenticator revokes an install; the phone is no longer
 	// activated if that was its active install.
 	RevokeAuthenticator(ctx context.Context, id string) error
+	// TouchAuthenticator records contact from an install at at; the
+	// phone's LastSeen follows.
 	TouchAuthenticator(ctx context.Context, id string, at time.Time) error
 }
 

@@ -95,7 +95,8 @@ type AuthLogFilter struct {
 	Factors []string
 	Reasons []string
 	// After continues a listing after the record (AfterTime, AfterTxID) in
-	// the listing's order.
+	// the listing's order; it applies only when AfterTime is set. Records
+	// are identified by (Time, TxID), so each decision's txid is unique.
 	AfterTime  time.Time
 	AfterTxID  string
 	Descending bool
