@@ -5,6 +5,7 @@
 //	twostepd config check     print the validated configuration, secrets redacted
 //	twostepd rekey            re-seal every secret under a new master key
 //	twostepd version          print version, commit and Go version
+//	twostepd admin ...        manage users, devices, bypass codes, admins, integrations, logs over the Admin API
 package main
 
 import (

@@ -40,6 +40,7 @@ type cli struct {
 		Check configCheckCmd `cmd:"" help:"Validate the configuration and print it with secrets redacted."`
 	} `cmd:"" help:"Configuration commands."`
 	Rekey   rekeyCmd   `cmd:"" help:"Re-seal every stored secret under a new master key."`
+	Admin   adminCmd   `cmd:"" help:"Manage users, phones, tokens, bypass codes, administrators and integrations over the Admin API."`
 	Version versionCmd `cmd:"" help:"Print version, commit and Go version."`
 }
 
@@ -110,6 +111,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return c.Rekey.run(e)
 	case "version":
 		return c.Version.run(e)
+	}
+	if strings.HasPrefix(kctx.Command(), "admin ") {
+		return c.Admin.run(e, kctx)
 	}
 	return usageError{fmt.Errorf("unknown command %q", kctx.Command())}
 }

@@ -91,6 +91,11 @@ func (serveCmd) run(e *env) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	reaperCtx, stopReaper := context.WithCancel(ctx)
+	reaped := make(chan struct{})
+	go func() { defer close(reaped); reap(reaperCtx, svc, log, time.Minute) }()
+	defer func() { stopReaper(); <-reaped }()
+
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
 	log.Info("listening", "addr", ln.Addr().String(), "url", "https://"+apiHost, "database", st.Dialect())
@@ -218,3 +223,23 @@ func (c *credentialsFile) Publish() error {
 }
 
 func (c *credentialsFile) Discard() { os.Remove(c.staged()) }
+
+// reap deletes spent and expired bypass codes every interval until ctx
+// ends. Use is also refused lazily at authentication, so the reaper only
+// keeps the table and the listings clean.
+func reap(ctx context.Context, svc *admin.Service, log *slog.Logger, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if n, err := svc.ReapBypassCodes(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("deleting spent bypass codes failed", "error", err)
+		} else if n > 0 {
+			log.Info("deleted spent and expired bypass codes", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

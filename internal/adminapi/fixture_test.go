@@ -109,25 +109,25 @@ type Response struct {
 	Metadata      json.RawMessage `json:"metadata"`
 }
 
-// Call sends a v2-signed request (form body for POST, query otherwise)
-// with in's keys and decodes the envelope.
-func (f *fixture) Call(in mfa.Integration, method, path string, params url.Values) Response {
+// Raw sends a v2-signed request with in's keys (a form body, signed, for
+// POST and PUT; the query string otherwise) and returns the status and body.
+func (f *fixture) Raw(in mfa.Integration, method, path string, params url.Values) (int, []byte) {
 	f.t.Helper()
 	target := "https://" + f.Host + path
-	var body io.Reader
+	var body []byte
 	if method == http.MethodPost || method == http.MethodPut {
-		body = strings.NewReader(params.Encode())
+		body = []byte(params.Encode())
 	} else if len(params) > 0 {
 		target += "?" + params.Encode()
 	}
-	req, err := http.NewRequest(method, target, body)
+	req, err := http.NewRequest(method, target, nil)
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	if err := duoproto.SignRequest(req, in.IKey, string(in.SKey.Reveal()), 2, nil); err != nil {
+	if err := duoproto.SignRequest(req, in.IKey, string(in.SKey.Reveal()), 2, body); err != nil {
 		f.t.Fatal(err)
 	}
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: f.pool}}}
@@ -137,11 +137,18 @@ func (f *fixture) Call(in mfa.Integration, method, path string, params url.Value
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, raw
+}
+
+// Call is Raw decoding Duo's envelope.
+func (f *fixture) Call(in mfa.Integration, method, path string, params url.Values) Response {
+	f.t.Helper()
+	status, raw := f.Raw(in, method, path, params)
 	var r Response
 	if err := json.Unmarshal(raw, &r); err != nil {
 		f.t.Fatalf("%s %s: body %q is not a Duo envelope: %v", method, path, raw, err)
 	}
-	r.Status = resp.StatusCode
+	r.Status = status
 	return r
 }
 

@@ -1,5 +1,162 @@
 package adminapi
 
+import (
+	"net/http"
+
+	"github.com/twostep-auth/twostep/internal/admin"
+	"github.com/twostep-auth/twostep/internal/api"
+	"github.com/twostep-auth/twostep/internal/duoproto"
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// Integrations: DUO-WIRE.md 3.8, under /admin/v1 and /admin/v2 alike.
+// secret_key appears only in the create response and the skey endpoint.
+
 func (h *Handler) integrationRoutes() []route {
+	var rs []route
+	for _, v := range []string{"v1", "v2"} {
+		base := "/admin/" + v + "/integrations"
+		rs = append(rs,
+			route{"GET " + base, h.listIntegrations},
+			route{"POST " + base, h.createIntegration},
+			route{"GET " + base + "/{integration_key}", h.getIntegration},
+			route{"POST " + base + "/{integration_key}", h.modifyIntegration},
+			route{"DELETE " + base + "/{integration_key}", h.deleteIntegration},
+		)
+	}
+	return append(rs, route{"GET /admin/v1/integrations/{integration_key}/skey", h.getIntegrationSecret})
+}
+
+type integrationObject struct {
+	IntegrationKey        string `json:"integration_key"`
+	SecretKey             string `json:"secret_key,omitempty"`
+	Name                  string `json:"name"`
+	Type                  string `json:"type"`
+	EnrollPolicy          string `json:"enroll_policy"`
+	AdminAPIAdmins        int    `json:"adminapi_admins"`
+	AdminAPIInfo          int    `json:"adminapi_info"`
+	AdminAPIIntegrations  int    `json:"adminapi_integrations"`
+	AdminAPIReadLog       int    `json:"adminapi_read_log"`
+	AdminAPIReadResource  int    `json:"adminapi_read_resource"`
+	AdminAPISettings      int    `json:"adminapi_settings"`
+	AdminAPIWriteResource int    `json:"adminapi_write_resource"`
+	RefuseBypassCodes     int    `json:"refuse_bypass_codes"`
+	AllowV1Signatures     int    `json:"allow_v1_signatures"`
+	TrustedDeviceDays     int    `json:"trusted_device_days"`
+	Greeting              string `json:"greeting"`
+	Notes                 string `json:"notes"`
+	Created               int64  `json:"created"`
+}
+
+func bit(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// newIntegrationObject renders an integration; the secret only when
+// withSecret.
+func newIntegrationObject(in mfa.Integration, withSecret bool) integrationObject {
+	p := in.Permissions
+	o := integrationObject{IntegrationKey: in.IKey, Name: in.Name, Type: string(in.Type), EnrollPolicy: string(in.EnrollPolicy),
+		AdminAPIAdmins: bit(p.Admins), AdminAPIInfo: bit(p.Info), AdminAPIIntegrations: bit(p.Integrations),
+		AdminAPIReadLog: bit(p.ReadLog), AdminAPIReadResource: bit(p.ReadResource), AdminAPISettings: bit(p.Settings),
+		AdminAPIWriteResource: bit(p.WriteResource), RefuseBypassCodes: bit(in.RefuseBypassCodes),
+		AllowV1Signatures: bit(in.AllowV1Signatures), TrustedDeviceDays: in.TrustedDeviceDays,
+		Greeting: in.Greeting, Notes: in.Notes, Created: in.Created.Unix()}
+	if withSecret {
+		o.SecretKey = string(in.SKey.Reveal())
+	}
+	return o
+}
+
+func integrationFields(c *api.Caller) (admin.IntegrationFields, error) {
+	f := admin.IntegrationFields{Name: optString(c, "name"), Type: optString(c, "type"),
+		EnrollPolicy: optString(c, "enroll_policy"), Greeting: optString(c, "greeting"), Notes: optString(c, "notes")}
+	var err error
+	bools := []struct {
+		name string
+		dst  **bool
+	}{
+		{"adminapi_admins", &f.Permissions.Admins}, {"adminapi_info", &f.Permissions.Info},
+		{"adminapi_integrations", &f.Permissions.Integrations}, {"adminapi_read_log", &f.Permissions.ReadLog},
+		{"adminapi_read_resource", &f.Permissions.ReadResource}, {"adminapi_settings", &f.Permissions.Settings},
+		{"adminapi_write_resource", &f.Permissions.WriteResource},
+		{"refuse_bypass_codes", &f.RefuseBypassCodes}, {"allow_v1_signatures", &f.AllowV1Signatures},
+	}
+	for _, b := range bools {
+		if *b.dst, err = optBool(c, b.name); err != nil {
+			return f, err
+		}
+	}
+	if f.TrustedDeviceDays, err = optInt(c, "trusted_device_days"); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+func (h *Handler) listIntegrations(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	p, err := page(c, maxListLimit)
+	if err != nil {
+		return err
+	}
+	ins, total, err := h.svc.ListIntegrations(r.Context(), actor(c), p)
+	if err != nil {
+		return err
+	}
+	out := make([]integrationObject, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, newIntegrationObject(in, false))
+	}
+	duoproto.WriteOKMeta(w, out, pageMetadata(p, len(out), total))
 	return nil
+}
+
+func (h *Handler) createIntegration(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	f, err := integrationFields(c)
+	if err != nil {
+		return err
+	}
+	in, err := h.svc.CreateIntegration(r.Context(), actor(c), f)
+	if err != nil {
+		return err
+	}
+	duoproto.WriteOK(w, newIntegrationObject(in, true))
+	return nil
+}
+
+func (h *Handler) getIntegration(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	in, err := h.svc.GetIntegration(r.Context(), actor(c), r.PathValue("integration_key"))
+	if err != nil {
+		return err
+	}
+	duoproto.WriteOK(w, newIntegrationObject(in, false))
+	return nil
+}
+
+func (h *Handler) getIntegrationSecret(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	in, err := h.svc.IntegrationSecret(r.Context(), actor(c), r.PathValue("integration_key"))
+	if err != nil {
+		return err
+	}
+	duoproto.WriteOK(w, newIntegrationObject(in, true))
+	return nil
+}
+
+func (h *Handler) modifyIntegration(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	f, err := integrationFields(c)
+	if err != nil {
+		return err
+	}
+	in, err := h.svc.UpdateIntegration(r.Context(), actor(c), r.PathValue("integration_key"), f)
+	if err != nil {
+		return err
+	}
+	duoproto.WriteOK(w, newIntegrationObject(in, false))
+	return nil
+}
+
+func (h *Handler) deleteIntegration(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	return deleted(w, h.svc.DeleteIntegration(r.Context(), actor(c), r.PathValue("integration_key")))
 }

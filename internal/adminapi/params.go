@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -103,4 +104,68 @@ func unix(t time.Time) *int64 {
 	}
 	s := t.Unix()
 	return &s
+}
+
+// optString returns a pointer to the parameter's value when the request
+// carries it (possibly empty), nil otherwise.
+func optString(c *api.Caller, name string) *string {
+	if !has(c, name) {
+		return nil
+	}
+	v := c.Param(name)
+	return &v
+}
+
+// optInt parses an optional integer; the range is the service's to check.
+func optInt(c *api.Caller, name string) (*int, error) {
+	if !has(c, name) {
+		return nil, nil
+	}
+	v := strings.TrimSpace(c.Param(name))
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return nil, badParam(name, "%q is not an integer", v)
+	}
+	return &n, nil
+}
+
+// optBool parses an optional boolean ("1"/"0", "true"/"false").
+func optBool(c *api.Caller, name string) (*bool, error) {
+	if !has(c, name) {
+		return nil, nil
+	}
+	b, err := boolParam(c, name, false)
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// listParam collects a list parameter sent as repeated values, as
+// comma-separated values, or as a JSON array of strings (how
+// duo_client_python sends username_list and user_id_list). Empty items
+// are dropped.
+func listParam(c *api.Caller, name string) ([]string, error) {
+	var out []string
+	for _, v := range c.Params.Params[name] {
+		v = strings.TrimSpace(v)
+		if strings.HasPrefix(v, "[") {
+			var arr []string
+			if err := json.Unmarshal([]byte(v), &arr); err != nil {
+				return nil, badParam(name, "must be a JSON array of strings")
+			}
+			for _, s := range arr {
+				if s = strings.TrimSpace(s); s != "" {
+					out = append(out, s)
+				}
+			}
+			continue
+		}
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
 }

@@ -1,5 +1,91 @@
 package adminapi
 
+import (
+	"net/http"
+	"strings"
+
+	"github.com/twostep-auth/twostep/internal/admin"
+	"github.com/twostep-auth/twostep/internal/api"
+	"github.com/twostep-auth/twostep/internal/duoproto"
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// Settings: DUO-WIRE.md 3.9. POST changes only the parameters given,
+// after validating all of them.
+
 func (h *Handler) settingsRoutes() []route {
+	return []route{
+		{"GET /admin/v1/settings", h.getSettings},
+		{"POST /admin/v1/settings", h.modifySettings},
+	}
+}
+
+type settingsObject struct {
+	LockoutThreshold       int    `json:"lockout_threshold"`
+	LockoutExpireDuration  int    `json:"lockout_expire_duration"` // minutes; 0 = manual unlock
+	SMSBatch               int    `json:"sms_batch"`
+	SMSExpiration          int    `json:"sms_expiration"` // minutes; 0 = never
+	SMSRefresh             bool   `json:"sms_refresh"`
+	SMSMessage             string `json:"sms_message"`
+	HelpdeskBypass         string `json:"helpdesk_bypass"`
+	FraudEmail             string `json:"fraud_email"`
+	FraudEmailEnabled      bool   `json:"fraud_email_enabled"`
+	PushTimeoutSeconds     int    `json:"push_timeout_seconds"`
+	InactiveUserExpiration int    `json:"inactive_user_expiration"`
+}
+
+func newSettingsObject(s mfa.Settings) settingsObject {
+	hb := "deny"
+	if s.HelpDeskCanSendBypass {
+		hb = "allow"
+	}
+	return settingsObject{LockoutThreshold: s.LockoutThreshold, LockoutExpireDuration: int(s.LockoutExpire.Minutes()),
+		SMSBatch: s.SMSBatchSize, SMSExpiration: int(s.SMSExpire.Minutes()), SMSRefresh: s.SMSRefresh,
+		SMSMessage: s.SMSMessage, HelpdeskBypass: hb, FraudEmail: s.FraudEmail, FraudEmailEnabled: s.FraudEmailEnabled,
+		PushTimeoutSeconds: int(s.PushTimeout.Seconds()), InactiveUserExpiration: s.InactiveUserExpiration}
+}
+
+func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	s, err := h.svc.GetSettings(r.Context(), actor(c))
+	if err != nil {
+		return err
+	}
+	duoproto.WriteOK(w, newSettingsObject(s))
+	return nil
+}
+
+func (h *Handler) modifySettings(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	f := admin.SettingsFields{SMSMessage: optString(c, "sms_message"), HelpdeskBypass: optString(c, "helpdesk_bypass"),
+		FraudEmail: optString(c, "fraud_email")}
+	var err error
+	ints := []struct {
+		name string
+		dst  **int
+	}{
+		{"lockout_threshold", &f.LockoutThreshold}, {"lockout_expire_duration", &f.LockoutExpireMinutes},
+		{"sms_batch", &f.SMSBatch}, {"sms_expiration", &f.SMSExpirationMinutes},
+		{"push_timeout_seconds", &f.PushTimeoutSeconds}, {"inactive_user_expiration", &f.InactiveUserExpiration},
+	}
+	for _, p := range ints {
+		if p.name == "sms_expiration" && has(c, p.name) && strings.TrimSpace(c.Param(p.name)) == "" {
+			zero := 0 // Duo: empty means no expiry
+			f.SMSExpirationMinutes = &zero
+			continue
+		}
+		if *p.dst, err = optInt(c, p.name); err != nil {
+			return err
+		}
+	}
+	if f.SMSRefresh, err = optBool(c, "sms_refresh"); err != nil {
+		return err
+	}
+	if f.FraudEmailEnabled, err = optBool(c, "fraud_email_enabled"); err != nil {
+		return err
+	}
+	s, err := h.svc.UpdateSettings(r.Context(), actor(c), f)
+	if err != nil {
+		return err
+	}
+	duoproto.WriteOK(w, newSettingsObject(s))
 	return nil
 }

@@ -1,0 +1,216 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// AdminFields are the administrator attributes a create or modify request
+// sets; a nil field is not provided.
+type AdminFields struct {
+	Email    *string
+	Name     *string
+	Role     *string // case-sensitive Duo role name
+	Password *string // twostep extension; at least MinPasswordLen characters
+}
+
+// MinPasswordLen is the shortest administrator password accepted.
+const MinPasswordLen = 12
+
+// maxPasswordLen bounds the argon2 input.
+const maxPasswordLen = 1024
+
+// SetPasswordHasher sets the argon2id cost used for administrator
+// passwords (tests use a cheap one). Call it before serving.
+func (s *Service) SetPasswordHasher(h PasswordHasher) { s.hasher = h }
+
+// ListAdmins lists administrators.
+func (s *Service) ListAdmins(ctx context.Context, a Actor, p mfa.Page) ([]mfa.Admin, int, error) {
+	if err := s.authorize(ctx, a, ReadAdmins); err != nil {
+		return nil, 0, err
+	}
+	admins, total, err := s.store.ListAdmins(ctx, p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list admins: %w", err)
+	}
+	return admins, total, nil
+}
+
+// GetAdmin returns one administrator.
+func (s *Service) GetAdmin(ctx context.Context, a Actor, id string) (mfa.Admin, error) {
+	if err := s.authorize(ctx, a, ReadAdmins); err != nil {
+		return mfa.Admin{}, err
+	}
+	ad, err := s.store.GetAdmin(ctx, id)
+	if err != nil {
+		return mfa.Admin{}, fmt.Errorf("get admin: %w", err)
+	}
+	return ad, nil
+}
+
+// CreateAdmin creates an administrator. Email and role are required (Duo
+// defaults to Owner; defaulting to the most powerful role is unsafe, so
+// twostep asks). Without a password it generates a random 24-character
+// one and returns it, once; with one it returns "".
+func (s *Service) CreateAdmin(ctx context.Context, a Actor, f AdminFields) (mfa.Admin, mfa.Passcode, error) {
+	if err := s.authorize(ctx, a, ManageAdmins); err != nil {
+		return mfa.Admin{}, "", err
+	}
+	if f.Email == nil {
+		return mfa.Admin{}, "", mfa.InvalidField("email", "required")
+	}
+	if f.Role == nil {
+		return mfa.Admin{}, "", mfa.InvalidField("role", "required: one of "+roleList())
+	}
+	ad := mfa.Admin{Created: s.now()}
+	if err := applyAdminFields(&ad, f); err != nil {
+		return mfa.Admin{}, "", err
+	}
+	var generated mfa.Passcode
+	password := ""
+	if f.Password != nil {
+		password = *f.Password
+	} else {
+		p, err := mfa.RandomString(s.rand, passwordAlphabet, 24)
+		if err != nil {
+			return mfa.Admin{}, "", fmt.Errorf("create admin: %w", err)
+		}
+		password, generated = p, mfa.Passcode(p)
+	}
+	hash, err := s.hasher.Hash(password, s.rand)
+	if err != nil {
+		return mfa.Admin{}, "", fmt.Errorf("create admin: %w", err)
+	}
+	ad.PasswordHash = hash
+	if ad.ID, err = mfa.NewID(mfa.PrefixAdmin, s.rand); err != nil {
+		return mfa.Admin{}, "", fmt.Errorf("create admin: %w", err)
+	}
+	if err := s.store.CreateAdmin(ctx, ad); err != nil {
+		return mfa.Admin{}, "", fmt.Errorf("create admin: %w", err)
+	}
+	if err := s.logChange(ctx, a, "admin_create", "admin", ad.ID, describe(adminLog(ad, f))); err != nil {
+		return mfa.Admin{}, "", err
+	}
+	return ad, generated, nil
+}
+
+// UpdateAdmin changes the provided fields of an administrator. The last
+// Owner cannot be demoted.
+func (s *Service) UpdateAdmin(ctx context.Context, a Actor, id string, f AdminFields) (mfa.Admin, error) {
+	if err := s.authorize(ctx, a, ManageAdmins); err != nil {
+		return mfa.Admin{}, err
+	}
+	ad, err := s.store.GetAdmin(ctx, id)
+	if err != nil {
+		return mfa.Admin{}, fmt.Errorf("update admin: %w", err)
+	}
+	wasOwner := ad.Role == mfa.RoleOwner
+	if err := applyAdminFields(&ad, f); err != nil {
+		return mfa.Admin{}, err
+	}
+	if wasOwner && ad.Role != mfa.RoleOwner {
+		if err := s.keepAnOwner(ctx, "role", "cannot demote the last Owner"); err != nil {
+			return mfa.Admin{}, err
+		}
+	}
+	if f.Password != nil {
+		if ad.PasswordHash, err = s.hasher.Hash(*f.Password, s.rand); err != nil {
+			return mfa.Admin{}, fmt.Errorf("update admin: %w", err)
+		}
+	}
+	if err := s.store.UpdateAdmin(ctx, ad); err != nil {
+		return mfa.Admin{}, fmt.Errorf("update admin: %w", err)
+	}
+	if err := s.logChange(ctx, a, "admin_update", "admin", ad.ID, describe(adminLog(ad, f))); err != nil {
+		return mfa.Admin{}, err
+	}
+	return ad, nil
+}
+
+// DeleteAdmin deletes an administrator; never the last Owner. An unknown
+// id is NotFound.
+func (s *Service) DeleteAdmin(ctx context.Context, a Actor, id string) error {
+	if err := s.authorize(ctx, a, ManageAdmins); err != nil {
+		return err
+	}
+	ad, err := s.store.GetAdmin(ctx, id)
+	if err != nil {
+		return fmt.Errorf("delete admin: %w", err)
+	}
+	if ad.Role == mfa.RoleOwner {
+		if err := s.keepAnOwner(ctx, "admin_id", "cannot delete the last Owner"); err != nil {
+			return err
+		}
+	}
+	if err := s.store.DeleteAdmin(ctx, id); err != nil {
+		return fmt.Errorf("delete admin: %w", err)
+	}
+	return s.logChange(ctx, a, "admin_delete", "admin", id, describe(map[string]any{"email": ad.Email, "role": ad.Role}))
+}
+
+// keepAnOwner fails unless at least two Owners exist, so one can go.
+// (Two concurrent demotions of the last two Owners can still both pass:
+// the store has no atomic "count and change" for this yet.)
+func (s *Service) keepAnOwner(ctx context.Context, field, msg string) error {
+	admins, _, err := s.store.ListAdmins(ctx, mfa.Page{})
+	if err != nil {
+		return fmt.Errorf("count owners: %w", err)
+	}
+	owners := 0
+	for _, x := range admins {
+		if x.Role == mfa.RoleOwner {
+			owners++
+		}
+	}
+	if owners < 2 {
+		return mfa.InvalidField(field, msg)
+	}
+	return nil
+}
+
+func applyAdminFields(ad *mfa.Admin, f AdminFields) error {
+	if f.Email != nil {
+		e, err := checkEmail("email", *f.Email, false)
+		if err != nil {
+			return err
+		}
+		ad.Email = e
+	}
+	if f.Name != nil {
+		n, err := checkText("name", *f.Name, maxTextLen, false)
+		if err != nil {
+			return err
+		}
+		ad.Name = n
+	}
+	if f.Role != nil {
+		r := mfa.Role(strings.TrimSpace(*f.Role))
+		if !r.Valid() {
+			return mfa.InvalidField("role", "must be one of "+roleList()+" (case-sensitive)")
+		}
+		ad.Role = r
+	}
+	if f.Password != nil {
+		n := utf8.RuneCountInString(*f.Password)
+		if n < MinPasswordLen {
+			return mfa.InvalidField("password", fmt.Sprintf("shorter than %d characters", MinPasswordLen))
+		}
+		if len(*f.Password) > maxPasswordLen {
+			return mfa.InvalidField("password", fmt.Sprintf("longer than %d bytes", maxPasswordLen))
+		}
+	}
+	return nil
+}
+
+func roleList() string {
+	return strings.Join([]string{string(mfa.RoleOwner), string(mfa.RoleAdministrator), string(mfa.RoleUserManager),
+		string(mfa.RoleHelpDesk), string(mfa.RoleReadOnly)}, ", ")
+}
+
+func adminLog(ad mfa.Admin, f AdminFields) map[string]any {
+	return map[string]any{"email": ad.Email, "name": ad.Name, "role": ad.Role, "password_set": f.Password != nil}
+}

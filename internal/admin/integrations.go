@@ -1,0 +1,274 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// PermissionFields are the adminapi_* flags a request sets; nil is not
+// provided.
+type PermissionFields struct {
+	Admins        *bool
+	Info          *bool
+	Integrations  *bool
+	ReadLog       *bool
+	ReadResource  *bool
+	Settings      *bool
+	WriteResource *bool
+}
+
+// IntegrationFields are the integration attributes a create or modify
+// request sets; a nil field is not provided.
+type IntegrationFields struct {
+	Name              *string
+	Type              *string // create only: authapi, adminapi or unix
+	Permissions       PermissionFields
+	EnrollPolicy      *string
+	RefuseBypassCodes *bool
+	AllowV1Signatures *bool // default: true only for unix
+	TrustedDeviceDays *int  // 0..365
+	Greeting          *string
+	Notes             *string
+}
+
+// MaxTrustedDeviceDays bounds an integration's remembered-device period.
+const MaxTrustedDeviceDays = 365
+
+// manageAction is what managing an integration of typ needs.
+func manageAction(typ mfa.IntegrationType) Action {
+	if typ == mfa.IntegrationAdminAPI {
+		return ManageAdminAPI
+	}
+	return ManageIntegrations
+}
+
+// ListIntegrations lists integrations. Their SKey fields are cleared: the
+// secret is shown only on creation and by IntegrationSecret.
+func (s *Service) ListIntegrations(ctx context.Context, a Actor, p mfa.Page) ([]mfa.Integration, int, error) {
+	if err := s.authorize(ctx, a, ReadIntegrations); err != nil {
+		return nil, 0, err
+	}
+	ins, total, err := s.store.ListIntegrations(ctx, p)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list integrations: %w", err)
+	}
+	for i := range ins {
+		ins[i].SKey = nil
+	}
+	return ins, total, nil
+}
+
+// GetIntegration returns one integration without its secret.
+func (s *Service) GetIntegration(ctx context.Context, a Actor, ikey string) (mfa.Integration, error) {
+	if err := s.authorize(ctx, a, ReadIntegrations); err != nil {
+		return mfa.Integration{}, err
+	}
+	in, err := s.store.GetIntegration(ctx, ikey)
+	if err != nil {
+		return mfa.Integration{}, fmt.Errorf("get integration: %w", err)
+	}
+	in.SKey = nil
+	return in, nil
+}
+
+// IntegrationSecret returns an integration with its secret key. Reading a
+// secret needs the right to manage that kind of integration, and is
+// recorded in the administrator log.
+func (s *Service) IntegrationSecret(ctx context.Context, a Actor, ikey string) (mfa.Integration, error) {
+	if err := s.authorize(ctx, a, ReadIntegrations); err != nil {
+		return mfa.Integration{}, err
+	}
+	in, err := s.store.GetIntegration(ctx, ikey)
+	if err != nil {
+		return mfa.Integration{}, fmt.Errorf("integration secret: %w", err)
+	}
+	if err := s.authorize(ctx, a, manageAction(in.Type)); err != nil {
+		return mfa.Integration{}, err
+	}
+	if err := s.logChange(ctx, a, "integration_skey_read", "integration", ikey, describe(map[string]any{"name": in.Name})); err != nil {
+		return mfa.Integration{}, err
+	}
+	return in, nil
+}
+
+// CreateIntegration creates an integration with Duo-shaped keys and
+// returns it with its secret key (the only time, besides
+// IntegrationSecret, that the secret leaves the store).
+func (s *Service) CreateIntegration(ctx context.Context, a Actor, f IntegrationFields) (mfa.Integration, error) {
+	if f.Type == nil {
+		return mfa.Integration{}, mfa.InvalidField("type", "required: authapi, adminapi or unix")
+	}
+	typ := mfa.IntegrationType(strings.ToLower(strings.TrimSpace(*f.Type)))
+	if !typ.Valid() {
+		// Authorize on the least privileged kind first, so that bad input
+		// from someone who may manage nothing is still Denied.
+		if err := s.authorize(ctx, a, ManageIntegrations); err != nil {
+			return mfa.Integration{}, err
+		}
+		return mfa.Integration{}, mfa.InvalidField("type", "must be authapi, adminapi or unix")
+	}
+	if err := s.authorize(ctx, a, manageAction(typ)); err != nil {
+		return mfa.Integration{}, err
+	}
+	if f.Name == nil || strings.TrimSpace(*f.Name) == "" {
+		return mfa.Integration{}, mfa.InvalidField("name", "required")
+	}
+	in, err := s.newIntegration("", typ)
+	if err != nil {
+		return mfa.Integration{}, fmt.Errorf("create integration: %w", err)
+	}
+	if err := applyIntegrationFields(a, &in, f); err != nil {
+		return mfa.Integration{}, err
+	}
+	if err := s.store.CreateIntegration(ctx, in); err != nil {
+		return mfa.Integration{}, fmt.Errorf("create integration: %w", err)
+	}
+	if err := s.logChange(ctx, a, "integration_create", "integration", in.IKey, describe(integrationLog(in))); err != nil {
+		return mfa.Integration{}, err
+	}
+	return in, nil
+}
+
+// UpdateIntegration changes the provided fields of an integration. The
+// type cannot change, and an integration cannot take away its own
+// adminapi_integrations permission.
+func (s *Service) UpdateIntegration(ctx context.Context, a Actor, ikey string, f IntegrationFields) (mfa.Integration, error) {
+	if err := s.authorize(ctx, a, ReadIntegrations); err != nil {
+		return mfa.Integration{}, err
+	}
+	in, err := s.store.GetIntegration(ctx, ikey)
+	if err != nil {
+		return mfa.Integration{}, fmt.Errorf("update integration: %w", err)
+	}
+	if err := s.authorize(ctx, a, manageAction(in.Type)); err != nil {
+		return mfa.Integration{}, err
+	}
+	if f.Type != nil && mfa.IntegrationType(strings.ToLower(strings.TrimSpace(*f.Type))) != in.Type {
+		return mfa.Integration{}, mfa.InvalidField("type", "cannot be changed")
+	}
+	if f.Name != nil && strings.TrimSpace(*f.Name) == "" {
+		return mfa.Integration{}, mfa.InvalidField("name", "cannot be empty")
+	}
+	if err := applyIntegrationFields(a, &in, f); err != nil {
+		return mfa.Integration{}, err
+	}
+	if a.Kind == ActorIntegration && a.ID == in.IKey && !in.Permissions.Integrations {
+		return mfa.Integration{}, mfa.InvalidField("adminapi_integrations",
+			"an integration cannot remove its own permission to manage integrations")
+	}
+	if err := s.store.UpdateIntegration(ctx, in); err != nil {
+		return mfa.Integration{}, fmt.Errorf("update integration: %w", err)
+	}
+	if err := s.logChange(ctx, a, "integration_update", "integration", in.IKey, describe(integrationLog(in))); err != nil {
+		return mfa.Integration{}, err
+	}
+	in.SKey = nil
+	return in, nil
+}
+
+// DeleteIntegration deletes an integration; an integration cannot delete
+// itself. An unknown ikey is NotFound.
+func (s *Service) DeleteIntegration(ctx context.Context, a Actor, ikey string) error {
+	if err := s.authorize(ctx, a, ReadIntegrations); err != nil {
+		return err
+	}
+	in, err := s.store.GetIntegration(ctx, ikey)
+	if err != nil {
+		return fmt.Errorf("delete integration: %w", err)
+	}
+	if err := s.authorize(ctx, a, manageAction(in.Type)); err != nil {
+		return err
+	}
+	if a.Kind == ActorIntegration && a.ID == ikey {
+		return mfa.InvalidField("integration_key", "an integration cannot delete itself")
+	}
+	if err := s.store.DeleteIntegration(ctx, ikey); err != nil {
+		return fmt.Errorf("delete integration: %w", err)
+	}
+	return s.logChange(ctx, a, "integration_delete", "integration", ikey, describe(map[string]any{"name": in.Name, "type": in.Type}))
+}
+
+func applyIntegrationFields(a Actor, in *mfa.Integration, f IntegrationFields) error {
+	if f.Name != nil {
+		n, err := checkText("name", *f.Name, maxTextLen, false)
+		if err != nil {
+			return err
+		}
+		in.Name = n
+	}
+	perms := []struct {
+		field string
+		v     *bool
+		dst   *bool
+		own   bool
+	}{
+		{"adminapi_admins", f.Permissions.Admins, &in.Permissions.Admins, a.Perms.Admins},
+		{"adminapi_info", f.Permissions.Info, &in.Permissions.Info, a.Perms.Info},
+		{"adminapi_integrations", f.Permissions.Integrations, &in.Permissions.Integrations, a.Perms.Integrations},
+		{"adminapi_read_log", f.Permissions.ReadLog, &in.Permissions.ReadLog, a.Perms.ReadLog},
+		{"adminapi_read_resource", f.Permissions.ReadResource, &in.Permissions.ReadResource, a.Perms.ReadResource},
+		{"adminapi_settings", f.Permissions.Settings, &in.Permissions.Settings, a.Perms.Settings},
+		{"adminapi_write_resource", f.Permissions.WriteResource, &in.Permissions.WriteResource, a.Perms.WriteResource},
+	}
+	for _, p := range perms {
+		if p.v == nil {
+			continue
+		}
+		if *p.v && in.Type != mfa.IntegrationAdminAPI {
+			return mfa.InvalidField(p.field, "only adminapi integrations have Admin API permissions")
+		}
+		// An integration cannot hand out more than it holds.
+		if *p.v && !*p.dst && a.Kind == ActorIntegration && !p.own {
+			return mfa.Errorf(mfa.Denied, "this integration may not grant %s, which it does not hold", p.field)
+		}
+		*p.dst = *p.v
+	}
+	if f.EnrollPolicy != nil {
+		ep := mfa.EnrollPolicy(strings.ToLower(strings.TrimSpace(*f.EnrollPolicy)))
+		if !ep.Valid() {
+			return mfa.InvalidField("enroll_policy", "must be enroll, allow or deny")
+		}
+		in.EnrollPolicy = ep
+	}
+	if f.RefuseBypassCodes != nil {
+		in.RefuseBypassCodes = *f.RefuseBypassCodes
+	}
+	if f.AllowV1Signatures != nil {
+		if *f.AllowV1Signatures && in.Type == mfa.IntegrationAdminAPI {
+			return mfa.InvalidField("allow_v1_signatures", "Admin API integrations must sign with a timestamp")
+		}
+		in.AllowV1Signatures = *f.AllowV1Signatures
+	}
+	if f.TrustedDeviceDays != nil {
+		if d := *f.TrustedDeviceDays; d < 0 || d > MaxTrustedDeviceDays {
+			return mfa.InvalidField("trusted_device_days", fmt.Sprintf("must be between 0 and %d", MaxTrustedDeviceDays))
+		}
+		in.TrustedDeviceDays = *f.TrustedDeviceDays
+	}
+	if f.Greeting != nil {
+		g, err := checkText("greeting", *f.Greeting, maxTextLen, false)
+		if err != nil {
+			return err
+		}
+		in.Greeting = g
+	}
+	if f.Notes != nil {
+		n, err := checkText("notes", *f.Notes, maxNotesLen, true)
+		if err != nil {
+			return err
+		}
+		in.Notes = n
+	}
+	return nil
+}
+
+// integrationLog describes an integration for the admin log: never the
+// secret key.
+func integrationLog(in mfa.Integration) map[string]any {
+	return map[string]any{"name": in.Name, "type": in.Type, "enroll_policy": in.EnrollPolicy,
+		"permissions": in.Permissions, "refuse_bypass_codes": in.RefuseBypassCodes,
+		"allow_v1_signatures": in.AllowV1Signatures, "trusted_device_days": in.TrustedDeviceDays}
+}

@@ -1,0 +1,218 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// PhoneFields are the phone attributes a create or modify request sets; a
+// nil field is not provided.
+type PhoneFields struct {
+	Number    *string
+	Name      *string
+	Extension *string
+	Type      *string // any case: "mobile" or Duo's display "Mobile"
+	Platform  *string // any case: "apple ios" or "Apple iOS"
+}
+
+// PhoneDetail is a phone with the users it belongs to.
+type PhoneDetail struct {
+	mfa.Phone
+	Users []mfa.User
+}
+
+// Platforms are Duo's phone platforms, lower case as stored.
+var Platforms = []string{"unknown", "google android", "apple ios", "windows phone 7", "rim blackberry",
+	"java j2me", "palm webos", "symbian os", "windows mobile", "generic smartphone"}
+
+// ListPhones lists phones matching f (number and extension filters are
+// normalised as on create) with their users, and the total matching.
+func (s *Service) ListPhones(ctx context.Context, a Actor, f mfa.PhoneFilter) ([]PhoneDetail, int, error) {
+	if err := s.authorize(ctx, a, ReadResources); err != nil {
+		return nil, 0, err
+	}
+	if f.Number != "" {
+		n, err := NormalizeNumber("number", f.Number)
+		if err != nil {
+			return nil, 0, err
+		}
+		f.Number = n
+	}
+	phones, total, err := s.store.ListPhones(ctx, f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list phones: %w", err)
+	}
+	out := make([]PhoneDetail, 0, len(phones))
+	for _, p := range phones {
+		users, err := s.store.PhoneUsers(ctx, p.ID)
+		if err != nil {
+			return nil, 0, fmt.Errorf("list phones: %w", err)
+		}
+		out = append(out, PhoneDetail{Phone: p, Users: users})
+	}
+	return out, total, nil
+}
+
+// GetPhone returns one phone with its users.
+func (s *Service) GetPhone(ctx context.Context, a Actor, id string) (PhoneDetail, error) {
+	if err := s.authorize(ctx, a, ReadResources); err != nil {
+		return PhoneDetail{}, err
+	}
+	return s.phoneDetail(ctx, id)
+}
+
+func (s *Service) phoneDetail(ctx context.Context, id string) (PhoneDetail, error) {
+	p, err := s.store.GetPhone(ctx, id)
+	if err != nil {
+		return PhoneDetail{}, fmt.Errorf("get phone: %w", err)
+	}
+	users, err := s.store.PhoneUsers(ctx, id)
+	if err != nil {
+		return PhoneDetail{}, fmt.Errorf("get phone: %w", err)
+	}
+	return PhoneDetail{Phone: p, Users: users}, nil
+}
+
+// CreatePhone creates a phone. Type defaults to unknown and platform to
+// unknown.
+func (s *Service) CreatePhone(ctx context.Context, a Actor, f PhoneFields) (PhoneDetail, error) {
+	if err := s.authorize(ctx, a, WriteDevices); err != nil {
+		return PhoneDetail{}, err
+	}
+	p := mfa.Phone{Type: mfa.PhoneUnknown, Platform: "unknown", Created: s.now()}
+	if err := applyPhoneFields(&p, f); err != nil {
+		return PhoneDetail{}, err
+	}
+	id, err := mfa.NewID(mfa.PrefixPhone, s.rand)
+	if err != nil {
+		return PhoneDetail{}, fmt.Errorf("create phone: %w", err)
+	}
+	p.ID = id
+	if err := s.store.CreatePhone(ctx, p); err != nil {
+		return PhoneDetail{}, fmt.Errorf("create phone: %w", err)
+	}
+	if err := s.logChange(ctx, a, "phone_create", "phone", p.ID, describe(phoneLog(p))); err != nil {
+		return PhoneDetail{}, err
+	}
+	return PhoneDetail{Phone: p, Users: []mfa.User{}}, nil
+}
+
+// UpdatePhone changes the provided fields of a phone.
+func (s *Service) UpdatePhone(ctx context.Context, a Actor, id string, f PhoneFields) (PhoneDetail, error) {
+	if err := s.authorize(ctx, a, WriteDevices); err != nil {
+		return PhoneDetail{}, err
+	}
+	p, err := s.store.GetPhone(ctx, id)
+	if err != nil {
+		return PhoneDetail{}, fmt.Errorf("update phone: %w", err)
+	}
+	if err := applyPhoneFields(&p, f); err != nil {
+		return PhoneDetail{}, err
+	}
+	if err := s.store.UpdatePhone(ctx, p); err != nil {
+		return PhoneDetail{}, fmt.Errorf("update phone: %w", err)
+	}
+	if err := s.logChange(ctx, a, "phone_update", "phone", p.ID, describe(phoneLog(p))); err != nil {
+		return PhoneDetail{}, err
+	}
+	return s.phoneDetail(ctx, id)
+}
+
+// DeletePhone deletes a phone with its authenticators and associations.
+// An unknown id is NotFound.
+func (s *Service) DeletePhone(ctx context.Context, a Actor, id string) error {
+	if err := s.authorize(ctx, a, DeleteDevices); err != nil {
+		return err
+	}
+	p, err := s.store.GetPhone(ctx, id)
+	if err != nil {
+		return fmt.Errorf("delete phone: %w", err)
+	}
+	if err := s.store.DeletePhone(ctx, id); err != nil {
+		return fmt.Errorf("delete phone: %w", err)
+	}
+	return s.logChange(ctx, a, "phone_delete", "phone", id, describe(phoneLog(p)))
+}
+
+func phoneLog(p mfa.Phone) map[string]any {
+	return map[string]any{"number": p.Number, "extension": p.Extension, "name": p.Name, "type": p.Type, "platform": p.Platform}
+}
+
+func applyPhoneFields(p *mfa.Phone, f PhoneFields) error {
+	if f.Number != nil {
+		n := ""
+		if strings.TrimSpace(*f.Number) != "" {
+			var err error
+			if n, err = NormalizeNumber("number", *f.Number); err != nil {
+				return err
+			}
+		}
+		p.Number = n
+	}
+	if f.Extension != nil {
+		e := strings.TrimSpace(*f.Extension)
+		if len(e) > 10 || strings.Trim(e, "0123456789") != "" {
+			return mfa.InvalidField("extension", "must be at most 10 digits")
+		}
+		p.Extension = e
+	}
+	if f.Name != nil {
+		v, err := checkText("name", *f.Name, maxTextLen, false)
+		if err != nil {
+			return err
+		}
+		p.Name = v
+	}
+	if f.Type != nil {
+		t := mfa.PhoneType(strings.ToLower(strings.TrimSpace(*f.Type)))
+		if t == "" {
+			t = mfa.PhoneUnknown
+		}
+		if !t.Valid() {
+			return mfa.InvalidField("type", "must be mobile, landline, tablet or unknown")
+		}
+		p.Type = t
+	}
+	if f.Platform != nil {
+		pl := strings.Join(strings.Fields(strings.ToLower(*f.Platform)), " ")
+		if pl == "" {
+			pl = "unknown"
+		}
+		ok := false
+		for _, known := range Platforms {
+			ok = ok || known == pl
+		}
+		if !ok {
+			return mfa.InvalidField("platform", "must be one of: "+strings.Join(Platforms, ", "))
+		}
+		p.Platform = pl
+	}
+	return nil
+}
+
+// NormalizeNumber turns a phone number into E.164: "+" and 8-15 digits.
+// Spaces, dashes, dots and parentheses are removed; the "+" is required
+// (twostep does not guess a country).
+func NormalizeNumber(field, v string) (string, error) {
+	var b strings.Builder
+	for i, r := range strings.TrimSpace(v) {
+		switch {
+		case r == '+' && i == 0:
+			b.WriteRune(r)
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
+		default:
+			return "", mfa.InvalidField(field, "must be an E.164 number such as +15555550100")
+		}
+	}
+	n := b.String()
+	digits := strings.TrimPrefix(n, "+")
+	if !strings.HasPrefix(n, "+") || len(digits) < 8 || len(digits) > 15 || digits[0] == '0' {
+		return "", mfa.InvalidField(field, "must be an E.164 number: + and 8 to 15 digits")
+	}
+	return n, nil
+}

@@ -1,0 +1,154 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// SettingsFields are the settings a request changes; nil is not provided.
+// Names follow Duo's /admin/v1/settings parameters.
+type SettingsFields struct {
+	LockoutThreshold       *int    // lockout_threshold: 1..9999; 0 = never lock out (twostep extension)
+	LockoutExpireMinutes   *int    // lockout_expire_duration: 0 = manual unlock only, else 5..30000
+	SMSBatch               *int    // sms_batch: 1..10
+	SMSExpirationMinutes   *int    // sms_expiration: 0 = never, else 1..525600
+	SMSRefresh             *bool   // sms_refresh
+	SMSMessage             *string // sms_message: at most 160 characters
+	HelpdeskBypass         *string // helpdesk_bypass: allow | deny
+	FraudEmail             *string // fraud_email: an email address or empty
+	FraudEmailEnabled      *bool   // fraud_email_enabled
+	PushTimeoutSeconds     *int    // push_timeout_seconds (twostep extension): 15..300
+	InactiveUserExpiration *int    // inactive_user_expiration: 0 = never, else 30..365 days
+}
+
+// Setting limits.
+const (
+	MaxLockoutThreshold    = 9999
+	MinLockoutExpire       = 5
+	MaxLockoutExpire       = 30000
+	MaxSMSBatch            = 10
+	MaxSMSExpiration       = 525600 // a year, in minutes
+	MaxSMSMessage          = 160
+	MinPushTimeoutSeconds  = 15
+	MaxPushTimeoutSeconds  = 300
+	MinInactiveUserExpDays = 30
+	MaxInactiveUserExpDays = 365
+)
+
+// GetSettings returns the account settings.
+func (s *Service) GetSettings(ctx context.Context, a Actor) (mfa.Settings, error) {
+	if err := s.authorize(ctx, a, ReadSettings); err != nil {
+		return mfa.Settings{}, err
+	}
+	st, err := s.store.GetSettings(ctx)
+	if err != nil {
+		return mfa.Settings{}, fmt.Errorf("get settings: %w", err)
+	}
+	return st, nil
+}
+
+// UpdateSettings validates every provided setting, then writes them all
+// at once; on any invalid value nothing changes.
+func (s *Service) UpdateSettings(ctx context.Context, a Actor, f SettingsFields) (mfa.Settings, error) {
+	if err := s.authorize(ctx, a, WriteSettings); err != nil {
+		return mfa.Settings{}, err
+	}
+	st, err := s.store.GetSettings(ctx)
+	if err != nil {
+		return mfa.Settings{}, fmt.Errorf("update settings: %w", err)
+	}
+	var changed []string
+	intIn := func(field string, v *int, ok func(int) bool, msg string, apply func(int)) error {
+		if v == nil {
+			return nil
+		}
+		if !ok(*v) {
+			return mfa.InvalidField(field, msg)
+		}
+		apply(*v)
+		changed = append(changed, field)
+		return nil
+	}
+	between := func(lo, hi int) func(int) bool { return func(n int) bool { return n >= lo && n <= hi } }
+	zeroOr := func(lo, hi int) func(int) bool { return func(n int) bool { return n == 0 || (n >= lo && n <= hi) } }
+	checks := []error{
+		intIn("lockout_threshold", f.LockoutThreshold, between(0, MaxLockoutThreshold),
+			fmt.Sprintf("must be between 1 and %d, or 0 to never lock out", MaxLockoutThreshold),
+			func(n int) { st.LockoutThreshold = n }),
+		intIn("lockout_expire_duration", f.LockoutExpireMinutes, zeroOr(MinLockoutExpire, MaxLockoutExpire),
+			fmt.Sprintf("must be 0 (manual unlock) or between %d and %d minutes", MinLockoutExpire, MaxLockoutExpire),
+			func(n int) { st.LockoutExpire = time.Duration(n) * time.Minute }),
+		intIn("sms_batch", f.SMSBatch, between(1, MaxSMSBatch), fmt.Sprintf("must be between 1 and %d", MaxSMSBatch),
+			func(n int) { st.SMSBatchSize = n }),
+		intIn("sms_expiration", f.SMSExpirationMinutes, between(0, MaxSMSExpiration),
+			fmt.Sprintf("must be between 0 (never) and %d minutes", MaxSMSExpiration),
+			func(n int) { st.SMSExpire = time.Duration(n) * time.Minute }),
+		intIn("push_timeout_seconds", f.PushTimeoutSeconds, between(MinPushTimeoutSeconds, MaxPushTimeoutSeconds),
+			fmt.Sprintf("must be between %d and %d seconds", MinPushTimeoutSeconds, MaxPushTimeoutSeconds),
+			func(n int) { st.PushTimeout = time.Duration(n) * time.Second }),
+		intIn("inactive_user_expiration", f.InactiveUserExpiration, zeroOr(MinInactiveUserExpDays, MaxInactiveUserExpDays),
+			fmt.Sprintf("must be 0 (never) or between %d and %d days", MinInactiveUserExpDays, MaxInactiveUserExpDays),
+			func(n int) { st.InactiveUserExpiration = n }),
+	}
+	for _, err := range checks {
+		if err != nil {
+			return mfa.Settings{}, err
+		}
+	}
+	if f.SMSRefresh != nil {
+		st.SMSRefresh = *f.SMSRefresh
+		changed = append(changed, "sms_refresh")
+	}
+	if f.SMSMessage != nil {
+		m, err := checkText("sms_message", *f.SMSMessage, MaxSMSMessage, false)
+		if err != nil {
+			return mfa.Settings{}, err
+		}
+		st.SMSMessage = m
+		changed = append(changed, "sms_message")
+	}
+	if f.HelpdeskBypass != nil {
+		switch strings.ToLower(strings.TrimSpace(*f.HelpdeskBypass)) {
+		case "allow":
+			st.HelpDeskCanSendBypass = true
+		case "deny":
+			st.HelpDeskCanSendBypass = false
+		default:
+			return mfa.Settings{}, mfa.InvalidField("helpdesk_bypass", "must be allow or deny")
+		}
+		changed = append(changed, "helpdesk_bypass")
+	}
+	if f.FraudEmail != nil {
+		e, err := checkEmail("fraud_email", *f.FraudEmail, true)
+		if err != nil {
+			return mfa.Settings{}, err
+		}
+		st.FraudEmail = e
+		changed = append(changed, "fraud_email")
+	}
+	if f.FraudEmailEnabled != nil {
+		st.FraudEmailEnabled = *f.FraudEmailEnabled
+		changed = append(changed, "fraud_email_enabled")
+	}
+	if st.FraudEmailEnabled && st.FraudEmail == "" && (f.FraudEmailEnabled != nil || f.FraudEmail != nil) {
+		field := "fraud_email_enabled"
+		if f.FraudEmail != nil {
+			field = "fraud_email"
+		}
+		return mfa.Settings{}, mfa.InvalidField(field, "fraud email notification needs a fraud_email address")
+	}
+	if len(changed) == 0 {
+		return st, nil
+	}
+	if err := s.store.PutSettings(ctx, st); err != nil {
+		return mfa.Settings{}, fmt.Errorf("update settings: %w", err)
+	}
+	if err := s.logChange(ctx, a, "customer_update", "settings", "settings", describe(map[string]any{"changed": changed})); err != nil {
+		return mfa.Settings{}, err
+	}
+	return st, nil
+}
