@@ -3,6 +3,7 @@ package adminapi
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -168,4 +169,18 @@ func listParam(c *api.Caller, name string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// empty answers a change whose response is Duo's empty string.
+func empty(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	duoproto.WriteOK(w, "")
+	return nil
+}
+
+// pageOf cuts one page out of a whole list.
+func pageOf[T any](all []T, p mfa.Page) []T {
+	return all[min(p.Offset, len(all)):min(p.Offset+p.Limit, len(all))]
 }

@@ -132,7 +132,7 @@ func (h *Handler) listUserTokens(w http.ResponseWriter, r *http.Request, c *api.
 		return err
 	}
 	total := len(ts)
-	ts = ts[min(p.Offset, total):min(p.Offset+p.Limit, total)]
+	ts = pageOf(ts, p)
 	duoproto.WriteOKMeta(w, tokenObjects(ts), pageMetadata(p, len(ts), total))
 	return nil
 }
@@ -142,17 +142,9 @@ func (h *Handler) attachToken(w http.ResponseWriter, r *http.Request, c *api.Cal
 	if err != nil {
 		return err
 	}
-	if err := h.svc.AttachToken(r.Context(), actor(c), r.PathValue("user_id"), id); err != nil {
-		return err
-	}
-	duoproto.WriteOK(w, "")
-	return nil
+	return empty(w, h.svc.AttachToken(r.Context(), actor(c), r.PathValue("user_id"), id))
 }
 
 func (h *Handler) detachToken(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
-	if err := h.svc.DetachToken(r.Context(), actor(c), r.PathValue("user_id"), r.PathValue("token_id")); err != nil {
-		return err
-	}
-	duoproto.WriteOK(w, "")
-	return nil
+	return empty(w, h.svc.DetachToken(r.Context(), actor(c), r.PathValue("user_id"), r.PathValue("token_id")))
 }

@@ -163,7 +163,7 @@ func (h *Handler) listUserPhones(w http.ResponseWriter, r *http.Request, c *api.
 		return err
 	}
 	total := len(phones)
-	phones = phones[min(p.Offset, total):min(p.Offset+p.Limit, total)]
+	phones = pageOf(phones, p)
 	out := make([]phoneObject, 0, len(phones))
 	for _, ph := range phones {
 		out = append(out, newPhoneObject(ph, nil))
@@ -177,17 +177,9 @@ func (h *Handler) associateUserPhone(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	if err := h.svc.AttachPhone(r.Context(), actor(c), r.PathValue("user_id"), phoneID); err != nil {
-		return err
-	}
-	duoproto.WriteOK(w, "")
-	return nil
+	return empty(w, h.svc.AttachPhone(r.Context(), actor(c), r.PathValue("user_id"), phoneID))
 }
 
 func (h *Handler) disassociateUserPhone(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
-	if err := h.svc.DetachPhone(r.Context(), actor(c), r.PathValue("user_id"), r.PathValue("phone_id")); err != nil {
-		return err
-	}
-	duoproto.WriteOK(w, "")
-	return nil
+	return empty(w, h.svc.DetachPhone(r.Context(), actor(c), r.PathValue("user_id"), r.PathValue("phone_id")))
 }
