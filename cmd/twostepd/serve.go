@@ -18,6 +18,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/certs"
 	"github.com/twostep-auth/twostep/internal/config"
 	"github.com/twostep-auth/twostep/internal/datadir"
+	"github.com/twostep-auth/twostep/internal/notify/outbox"
 	"github.com/twostep-auth/twostep/internal/server"
 	"github.com/twostep-auth/twostep/internal/sqlstore"
 )
@@ -60,7 +61,15 @@ func (serveCmd) run(e *env) error {
 	defer ln.Close()
 	apiHost := apiHost(cfg, ln.Addr())
 
-	svc := admin.New(st, time.Now, rand.Reader, log)
+	// Messages (SMS passcodes, activation links, enrollment emails) go to
+	// the outbox directory until a carrier is configured.
+	ob, err := outbox.New(dir.File("outbox"), time.Now)
+	if err != nil {
+		return err
+	}
+	log.Warn("no SMS, voice or email carrier is configured: messages are written to the outbox directory (development only)",
+		"dir", dir.File("outbox"))
+	svc := admin.New(st, time.Now, rand.Reader, log, admin.WithNotifier(ob), admin.WithPublicHost(apiHost))
 	stager := &credentialsFile{path: dir.File(datadir.CredentialsFile), apiHost: apiHost, caFile: caFile}
 	if _, created, err := svc.Bootstrap(ctx, stager); err != nil {
 		return err
@@ -224,9 +233,9 @@ func (c *credentialsFile) Publish() error {
 
 func (c *credentialsFile) Discard() { os.Remove(c.staged()) }
 
-// reap deletes spent and expired bypass codes every interval until ctx
-// ends. Use is also refused lazily at authentication, so the reaper only
-// keeps the table and the listings clean.
+// reap deletes spent and expired bypass codes and activation codes every
+// interval until ctx ends. Use is also refused lazily, so the reaper only
+// keeps the tables and the listings clean.
 func reap(ctx context.Context, svc *admin.Service, log *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -235,6 +244,9 @@ func reap(ctx context.Context, svc *admin.Service, log *slog.Logger, interval ti
 			log.Warn("deleting spent bypass codes failed", "error", err)
 		} else if n > 0 {
 			log.Info("deleted spent and expired bypass codes", "count", n)
+		}
+		if _, err := svc.ReapActivations(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("deleting expired activation codes failed", "error", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -10,14 +10,32 @@ import (
 
 // Service runs administrative operations against a store.
 type Service struct {
-	store  mfa.Store
-	now    func() time.Time
-	rand   io.Reader
-	log    *slog.Logger
-	hasher PasswordHasher
+	store    mfa.Store
+	now      func() time.Time
+	rand     io.Reader
+	log      *slog.Logger
+	hasher   PasswordHasher
+	notifier mfa.Notifier // nil: SMS and email operations are Unavailable
+	apiHost  string       // public host[:port] put in activation links; "" makes them Unavailable
 }
 
+// Option configures a Service beyond its required dependencies.
+type Option func(*Service)
+
+// WithNotifier sets how the service sends SMS and email (activation
+// links, SMS passcodes, enrollment emails).
+func WithNotifier(n mfa.Notifier) Option { return func(s *Service) { s.notifier = n } }
+
+// WithPublicHost sets the host (and port, unless 443) that clients and
+// apps reach the API at, as put in activation codes and links:
+// "twostep.example.com" or "localhost:8443", without a scheme.
+func WithPublicHost(host string) Option { return func(s *Service) { s.apiHost = host } }
+
 // New makes a Service. now, random and logger are required.
-func New(store mfa.Store, now func() time.Time, random io.Reader, logger *slog.Logger) *Service {
-	return &Service{store: store, now: now, rand: random, log: logger, hasher: DefaultPasswordHasher()}
+func New(store mfa.Store, now func() time.Time, random io.Reader, logger *slog.Logger, opts ...Option) *Service {
+	s := &Service{store: store, now: now, rand: random, log: logger, hasher: DefaultPasswordHasher()}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }

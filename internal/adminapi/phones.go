@@ -10,9 +10,9 @@ import (
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
 
-// Phones: DUO-WIRE.md 3.3. Activation and SMS endpoints arrive with the
-// activation storage and the notifier. predelay and postdelay are accepted
-// and ignored (twostep's calls do not pause).
+// Phones: DUO-WIRE.md 3.3. The activation and SMS endpoints are in
+// activations.go. predelay and postdelay are accepted and ignored
+// (twostep's calls do not pause).
 
 // maxListLimit is the largest limit of most lists.
 const maxListLimit = 500

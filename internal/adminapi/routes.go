@@ -42,6 +42,7 @@ func (h *Handler) Routes() []route {
 	var rs []route
 	rs = append(rs, h.userRoutes()...)
 	rs = append(rs, h.phoneRoutes()...)
+	rs = append(rs, h.activationRoutes()...)
 	rs = append(rs, h.tokenRoutes()...)
 	rs = append(rs, h.bypassRoutes()...)
 	rs = append(rs, h.adminRoutes()...)

@@ -15,6 +15,7 @@ const (
 	PrefixBypassCode    = "DB"
 	PrefixAuthenticator = "DA"
 	PrefixSMSBatch      = "DS"
+	PrefixActivation    = "DV"
 )
 
 const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

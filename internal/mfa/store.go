@@ -281,6 +281,7 @@ type Store interface {
 	AdminStore
 	SettingsStore
 	LogStore
+	ActivationStore
 	// Ping reports whether the database is reachable and migrated.
 	Ping(ctx context.Context) error
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/api"
 	"github.com/twostep-auth/twostep/internal/authapi"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/web"
 )
 
 // PoolStats names one database connection pool's statistics.
@@ -80,6 +81,13 @@ func registerRoutes(mux *http.ServeMux, d Deps, reg *prometheus.Registry) {
 	if d.Admin != nil {
 		adminapi.New(adminapi.Deps{Surface: surface, Service: d.Admin, Now: d.Now}).Register(mux)
 	}
+
+	// The browser surface is its own stack (own mux, own headers; sessions
+	// and CSRF when the portal arrives): whatever the API routes do not
+	// match goes to it.
+	browser := http.NewServeMux()
+	web.New(web.Deps{Logger: d.Logger}).Register(browser)
+	mux.Handle("/", browser)
 }
 
 // readyReason is what /readyz may say publicly about a failure: the

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/sqlstore"
@@ -56,6 +57,8 @@ func atRestSecrets(t *testing.T, s *sqlstore.Store) map[string][]byte {
 		"bypass code 2":        []byte("736150284"),
 		"sms code":             []byte("58301927"),
 		"sms code 2":           []byte("90417263"),
+		"activation code":      []byte("Xk7pQ2mZr9TfW4bLc8Nd"),
+		"activation code 2":    []byte("hV3sJ6yGq1RuE5aKt0Pw"),
 	}
 	must(t, "CreateIntegration", s.CreateIntegration(ctx, mfa.Integration{IKey: "DIATREST000000000001",
 		SKey: secrets["integration skey"], Type: mfa.IntegrationAuthAPI, Created: epoch}))
@@ -75,6 +78,13 @@ func atRestSecrets(t *testing.T, s *sqlstore.Store) map[string][]byte {
 	}}, epoch))
 	must(t, "ReplaceSMSBatch", s.ReplaceSMSBatch(ctx, mfa.SMSBatch{ID: "DSATREST000000000001", UserID: u.ID,
 		PhoneID: "DPATREST000000000001", Codes: []mfa.Passcode{"58301927", "90417263"}, Created: epoch}))
+	must(t, "CreateActivation", s.CreateActivation(ctx, mfa.Activation{ID: "DVATREST000000000001", Code: "Xk7pQ2mZr9TfW4bLc8Nd",
+		UserID: u.ID, Created: epoch, Expires: epoch.Add(time.Hour)}))
+	must(t, "CreateActivation 2", s.CreateActivation(ctx, mfa.Activation{ID: "DVATREST000000000002", Code: "hV3sJ6yGq1RuE5aKt0Pw",
+		UserID: u.ID, PhoneID: "DPATREST000000000001", Created: epoch, Expires: epoch.Add(time.Hour)}))
+	if _, err := s.RedeemActivation(ctx, "hV3sJ6yGq1RuE5aKt0Pw", epoch.Add(time.Minute)); err != nil {
+		t.Fatalf("RedeemActivation() = %v", err)
+	}
 	// Use a code, so that the stored forms after a write are checked too.
 	if _, err := s.ApplyAuth(ctx, mfa.AuthWrite{UserID: u.ID, Guard: mfa.Guard{Kind: mfa.GuardSMSCode, Code: "58301927", Now: epoch}}); err != nil {
 		t.Fatalf("ApplyAuth(sms) = %v", err)

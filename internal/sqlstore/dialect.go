@@ -238,6 +238,8 @@ var uniqueConstraints = []uniqueConstraint{
 	{"integrations_pkey", "integrations.ikey", "integration_key", "integration key already exists"},
 	{"admins_pkey", "admins.id", "admin_id", "administrator id already exists"},
 	{"admins_email_lower_key", "admins.email_lower", "email", "an administrator with this email already exists"},
+	{"activations_pkey", "activations.id", "id", "activation id already exists"},
+	{"activations_code_hash_key", "activations.code_hash", "code", "activation code already exists"},
 }
 
 func (d *dialect) lookupUnique(constraint string) (uniqueConstraint, bool) {

@@ -44,10 +44,11 @@
 // (PostgreSQL), truncated to microseconds, read back in UTC; the zero time
 // is NULL. Every mfa.Secret is sealed with the Sealer, bound to its table,
 // column and row (secrets.go); Reseal re-seals under the current key.
-// Bypass codes and SMS passcodes are stored only as HMAC-SHA256 under a
-// server key (server_keys.code_hmac, itself sealed), created on first use
-// and loaded lazily (by Migrate, or by the first method that needs it),
-// so that Open works on an unmigrated database.
+// Bypass codes, SMS passcodes and activation codes are stored only as
+// HMAC-SHA256, with a purpose prefix per kind, under a server key
+// (server_keys.code_hmac, itself sealed), created on first use and loaded
+// lazily (by Migrate, or by the first method that needs it), so that Open
+// works on an unmigrated database.
 //
 // # Migrations
 //

@@ -33,6 +33,12 @@ type memStore struct {
 	adminLog     []mfa.AdminLogEntry
 	phoneLog     []mfa.TelephonyLogEntry
 	nextLogID    int64
+	activations  map[string]memActivation
+}
+
+type memActivation struct {
+	mfa.Activation
+	code mfa.Passcode
 }
 
 type memCode struct {
@@ -60,6 +66,7 @@ func newMemStore() *memStore {
 		txs:          map[string]mfa.Transaction{},
 		integrations: map[string]mfa.Integration{},
 		admins:       map[string]mfa.Admin{},
+		activations:  map[string]memActivation{},
 	}
 }
 
@@ -226,6 +233,11 @@ func (s *memStore) DeleteUser(_ context.Context, id string) error {
 			delete(s.userTokens, k)
 		}
 	}
+	for k, a := range s.activations {
+		if a.UserID == id {
+			delete(s.activations, k)
+		}
+	}
 	return nil
 }
 
@@ -332,6 +344,11 @@ func (s *memStore) DeletePhone(_ context.Context, id string) error {
 	for k, tx := range s.txs {
 		if tx.PhoneID == id {
 			delete(s.txs, k)
+		}
+	}
+	for k, a := range s.activations {
+		if a.PhoneID == id {
+			delete(s.activations, k)
 		}
 	}
 	return nil
@@ -1198,4 +1215,75 @@ func (s *memStore) ListTelephonyLog(_ context.Context, f mfa.LogFilter) ([]mfa.T
 		}
 	}
 	return out, nil
+}
+
+// Activations.
+
+var errUnknownActivation = mfa.E(mfa.NotFound, "unknown activation code")
+
+func (s *memStore) CreateActivation(_ context.Context, a mfa.Activation) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a.Code == "" {
+		return mfa.InvalidField("code", "no code")
+	}
+	if a.Expires.IsZero() {
+		return mfa.InvalidField("expires", "never expires")
+	}
+	if _, ok := s.users[a.UserID]; !ok {
+		return errNotFound
+	}
+	if _, ok := s.phones[a.PhoneID]; a.PhoneID != "" && !ok {
+		return errNotFound
+	}
+	if _, ok := s.activations[a.ID]; ok {
+		return errConflict
+	}
+	for _, old := range s.activations {
+		if old.code == a.Code {
+			return errConflict
+		}
+	}
+	code := a.Code
+	a.Code, a.Redeemed = "", time.Time{}
+	a.Created, a.Expires = a.Created.Truncate(time.Microsecond), a.Expires.Truncate(time.Microsecond)
+	s.activations[a.ID] = memActivation{Activation: a, code: code}
+	return nil
+}
+
+func (s *memStore) GetActivation(_ context.Context, id string) (mfa.Activation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.activations[id]
+	if !ok {
+		return mfa.Activation{}, errNotFound
+	}
+	return a.Activation, nil
+}
+
+func (s *memStore) RedeemActivation(_ context.Context, code mfa.Passcode, now time.Time) (mfa.Activation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now = now.Truncate(time.Microsecond)
+	for id, a := range s.activations {
+		if code != "" && a.code == code && a.Redeemed.IsZero() && a.Expires.After(now) {
+			a.Redeemed = now
+			s.activations[id] = a
+			return a.Activation, nil
+		}
+	}
+	return mfa.Activation{}, errUnknownActivation
+}
+
+func (s *memStore) DeleteExpiredActivations(_ context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, a := range s.activations {
+		if !a.Expires.After(now) || !a.Redeemed.IsZero() && !a.Redeemed.After(now) {
+			delete(s.activations, id)
+			n++
+		}
+	}
+	return n, nil
 }

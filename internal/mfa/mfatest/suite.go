@@ -49,6 +49,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 		{"Admins", adminTests()},
 		{"Settings", settingsTests()},
 		{"Logs", logTests()},
+		{"Activations", activationTests()},
 		{"IDs", idTests()},
 	}
 	for _, area := range areas {
