@@ -152,9 +152,9 @@ func (s *Service) DeleteAdmin(ctx context.Context, a Actor, id string) error {
 	return s.logChange(ctx, a, "admin_delete", "admin", id, describe(map[string]any{"email": ad.Email, "role": ad.Role}))
 }
 
-// keepAnOwner fails unless at least two Owners exist, so one can go.
-// (Two concurrent demotions of the last two Owners can still both pass:
-// the store has no atomic "count and change" for this yet.)
+// keepAnOwner fails unless at least two Owners exist, so one can go. It
+// gives the early, clear answer; the store enforces the rule atomically
+// (concurrent demotions of the last two Owners cannot both succeed).
 func (s *Service) keepAnOwner(ctx context.Context, field, msg string) error {
 	admins, _, err := s.store.ListAdmins(ctx, mfa.Page{})
 	if err != nil {

@@ -241,7 +241,11 @@ type AdminStore interface {
 	GetAdmin(ctx context.Context, id string) (Admin, error)
 	GetAdminByEmail(ctx context.Context, email string) (Admin, error)
 	ListAdmins(ctx context.Context, p Page) ([]Admin, int, error)
-	// UpdateAdmin writes every field but ID and Created.
+	// UpdateAdmin writes every field but ID and Created. UpdateAdmin and
+	// DeleteAdmin never leave the account without an Owner: demoting or
+	// deleting the last Owner is Conflict (Field "role" or "admin_id"),
+	// checked atomically, so of two concurrent demotions of the last two
+	// Owners one fails.
 	UpdateAdmin(ctx context.Context, a Admin) error
 	DeleteAdmin(ctx context.Context, id string) error
 	// CountAdmins returns how many administrators exist (bootstrap checks 0).

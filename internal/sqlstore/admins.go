@@ -49,18 +49,53 @@ func (s *Store) ListAdmins(ctx context.Context, p mfa.Page) ([]mfa.Admin, int, e
 	return list(ctx, s, "list admins", adminCols, "admins", &where{}, "created, id", p, scanAdmin)
 }
 
-// UpdateAdmin writes every field but ID and Created.
+// UpdateAdmin writes every field but ID and Created. Demoting the last
+// Owner is Conflict: the check and the write run in one transaction under
+// the "owners" lock, so concurrent demotions cannot both pass it.
 func (s *Store) UpdateAdmin(ctx context.Context, a mfa.Admin) error {
-	n, err := s.writer().execN(ctx, `UPDATE admins SET email = ?, email_lower = ?, name = ?, role = ?,
-		password_hash = ?, last_login = ? WHERE id = ?`,
-		a.Email, strings.ToLower(a.Email), a.Name, a.Role, a.PasswordHash, a.LastLogin, a.ID)
-	return s.affected(ctx, "update admin", n, err, "administrator not found")
+	return s.writeTx(ctx, "update admin", func(c dbtx) error {
+		if a.Role != mfa.RoleOwner {
+			if err := s.keepAnOwner(ctx, c, a.ID, "role", "the last Owner cannot be demoted"); err != nil {
+				return err
+			}
+		}
+		n, err := c.execN(ctx, `UPDATE admins SET email = ?, email_lower = ?, name = ?, role = ?,
+			password_hash = ?, last_login = ? WHERE id = ?`,
+			a.Email, strings.ToLower(a.Email), a.Name, a.Role, a.PasswordHash, a.LastLogin, a.ID)
+		return s.affected(ctx, "update admin", n, err, "administrator not found")
+	})
 }
 
-// DeleteAdmin deletes the administrator.
+// DeleteAdmin deletes the administrator; deleting the last Owner is
+// Conflict, checked atomically as in UpdateAdmin.
 func (s *Store) DeleteAdmin(ctx context.Context, id string) error {
-	n, err := s.writer().execN(ctx, `DELETE FROM admins WHERE id = ?`, id)
-	return s.affected(ctx, "delete admin", n, err, "administrator not found")
+	return s.writeTx(ctx, "delete admin", func(c dbtx) error {
+		if err := s.keepAnOwner(ctx, c, id, "admin_id", "the last Owner cannot be deleted"); err != nil {
+			return err
+		}
+		n, err := c.execN(ctx, `DELETE FROM admins WHERE id = ?`, id)
+		return s.affected(ctx, "delete admin", n, err, "administrator not found")
+	})
+}
+
+// keepAnOwner fails with Conflict if id is an Owner and no other Owner
+// exists. It takes the "owners" lock first, inside the caller's
+// transaction.
+func (s *Store) keepAnOwner(ctx context.Context, c dbtx, id, field, msg string) error {
+	if err := s.d.lock(ctx, c, "owners"); err != nil {
+		return err
+	}
+	var isOwner, others int
+	if err := c.row(ctx, `SELECT
+		(SELECT COUNT(*) FROM admins WHERE id = ? AND role = ?),
+		(SELECT COUNT(*) FROM admins WHERE id <> ? AND role = ?)`,
+		id, mfa.RoleOwner, id, mfa.RoleOwner).Scan(&isOwner, &others); err != nil {
+		return err
+	}
+	if isOwner > 0 && others == 0 {
+		return &mfa.Error{Kind: mfa.Conflict, Field: field, Msg: msg}
+	}
+	return nil
 }
 
 // CountAdmins returns how many administrators exist.

@@ -21,6 +21,8 @@ func adminTests() []storeTest {
 		{"Delete", testAdminDelete},
 		{"Count", testAdminCount},
 		{"NotFound", testAdminNotFound},
+		{"LastOwner", testAdminLastOwner},
+		{"LastOwnerConcurrent", testAdminLastOwnerConcurrent},
 		{"Bootstrap", testAdminBootstrap},
 		{"BootstrapConcurrent", testAdminBootstrapConcurrent},
 	}
@@ -312,5 +314,56 @@ func testAdminBootstrapConcurrent(t *testing.T, s mfa.Store) {
 	check(t, "ListIntegrations", err)
 	if total != 2 {
 		t.Errorf("ListIntegrations() total after concurrent bootstraps = %d, want 2 (one winner's)", total)
+	}
+}
+
+func testAdminLastOwner(t *testing.T, s mfa.Store) {
+	ctx := t.Context()
+	owner := NewAdmin(t, s, func(a *mfa.Admin) { a.Role = mfa.RoleOwner })
+	NewAdmin(t, s, func(a *mfa.Admin) { a.Role = mfa.RoleAdministrator })
+
+	demoted := owner
+	demoted.Role = mfa.RoleAdministrator
+	wantField(t, "UpdateAdmin(demote the only Owner)", s.UpdateAdmin(ctx, demoted), mfa.Conflict, "role")
+	wantField(t, "DeleteAdmin(the only Owner)", s.DeleteAdmin(ctx, owner.ID), mfa.Conflict, "admin_id")
+	if got := getAdmin(t, s, owner.ID); got.Role != mfa.RoleOwner {
+		t.Errorf("refused demotion changed the role to %q", got.Role)
+	}
+	// Other changes to the only Owner are fine.
+	renamed := owner
+	renamed.Name = "Renamed"
+	check(t, "UpdateAdmin(rename the only Owner)", s.UpdateAdmin(ctx, renamed))
+
+	// With a second Owner, one of them can go.
+	second := NewAdmin(t, s, func(a *mfa.Admin) { a.Role = mfa.RoleOwner })
+	check(t, "DeleteAdmin(one of two Owners)", s.DeleteAdmin(ctx, owner.ID))
+	wantField(t, "DeleteAdmin(the remaining Owner)", s.DeleteAdmin(ctx, second.ID), mfa.Conflict, "admin_id")
+}
+
+func testAdminLastOwnerConcurrent(t *testing.T, s mfa.Store) {
+	const n = 5
+	owners := make([]mfa.Admin, n)
+	for i := range owners {
+		owners[i] = NewAdmin(t, s, func(a *mfa.Admin) { a.Role = mfa.RoleOwner })
+	}
+	errs := race(t, n, func(ctx context.Context, i int) error {
+		a := owners[i]
+		a.Role = mfa.RoleHelpDesk
+		if i%2 == 0 {
+			return s.DeleteAdmin(ctx, a.ID)
+		}
+		return s.UpdateAdmin(ctx, a)
+	})
+	wantRace(t, "demote or delete every Owner at once", errs, n-1, mfa.Conflict)
+	list, _, err := s.ListAdmins(t.Context(), mfa.Page{})
+	check(t, "ListAdmins", err)
+	left := 0
+	for _, a := range list {
+		if a.Role == mfa.RoleOwner {
+			left++
+		}
+	}
+	if left != 1 {
+		t.Errorf("after demoting every Owner at once, %d Owners remain, want 1", left)
 	}
 }

@@ -1111,16 +1111,33 @@ func (s *memStore) UpdateAdmin(_ context.Context, a mfa.Admin) error {
 	if s.emailTaken(a.Email, a.ID) {
 		return errConflict
 	}
+	if old.Role == mfa.RoleOwner && a.Role != mfa.RoleOwner && s.owners() == 1 {
+		return &mfa.Error{Kind: mfa.Conflict, Field: "role", Msg: "the last Owner cannot be demoted"}
+	}
 	a.Created = old.Created
 	s.admins[a.ID] = a
 	return nil
 }
 
+func (s *memStore) owners() int {
+	n := 0
+	for _, a := range s.admins {
+		if a.Role == mfa.RoleOwner {
+			n++
+		}
+	}
+	return n
+}
+
 func (s *memStore) DeleteAdmin(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.admins[id]; !ok {
+	old, ok := s.admins[id]
+	if !ok {
 		return errNotFound
+	}
+	if old.Role == mfa.RoleOwner && s.owners() == 1 {
+		return &mfa.Error{Kind: mfa.Conflict, Field: "admin_id", Msg: "the last Owner cannot be deleted"}
 	}
 	delete(s.admins, id)
 	return nil
