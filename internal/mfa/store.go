@@ -98,7 +98,8 @@ type TokenStore interface {
 	GetToken(ctx context.Context, id string) (Token, error)
 	ListTokens(ctx context.Context, f TokenFilter) ([]Token, int, error)
 	// UpdateToken writes TOTPStep, Counter, LastStep and YKCounter (an
-	// administrator's resync or step change).
+	// administrator's resync or step change). Counter and YKCounter only
+	// move forward: a lower value leaves the stored one, atomically.
 	UpdateToken(ctx context.Context, t Token) error
 	DeleteToken(ctx context.Context, id string) error
 	AttachToken(ctx context.Context, userID, tokenID string) error

@@ -73,8 +73,13 @@ func (s *Store) ListTokens(ctx context.Context, f mfa.TokenFilter) ([]mfa.Token,
 
 // UpdateToken writes TOTPStep, Counter, LastStep and YKCounter.
 func (s *Store) UpdateToken(ctx context.Context, t mfa.Token) error {
-	n, err := s.writer().execN(ctx, `UPDATE tokens SET totp_step = ?, counter = ?, last_step = ?, yk_counter = ? WHERE id = ?`,
-		t.TOTPStep, t.Counter, t.LastStep, int64(t.YKCounter), t.ID)
+	// The counters only move forward, in the same statement, so that an
+	// administrator's resync racing an authentication can never make a
+	// used code valid again.
+	n, err := s.writer().execN(ctx, `UPDATE tokens SET totp_step = ?,
+		counter = CASE WHEN counter > ? THEN counter ELSE ? END, last_step = ?,
+		yk_counter = CASE WHEN yk_counter > ? THEN yk_counter ELSE ? END WHERE id = ?`,
+		t.TOTPStep, t.Counter, t.Counter, t.LastStep, int64(t.YKCounter), int64(t.YKCounter), t.ID)
 	return s.affected(ctx, "update token", n, err, "token not found")
 }
 

@@ -539,7 +539,7 @@ func (s *memStore) UpdateToken(_ context.Context, tk mfa.Token) error {
 	if !ok {
 		return errNotFound
 	}
-	old.TOTPStep, old.Counter, old.LastStep, old.YKCounter = tk.TOTPStep, tk.Counter, tk.LastStep, tk.YKCounter
+	old.TOTPStep, old.Counter, old.LastStep, old.YKCounter = tk.TOTPStep, max(old.Counter, tk.Counter), tk.LastStep, max(old.YKCounter, tk.YKCounter)
 	s.tokens[tk.ID] = old
 	return nil
 }

@@ -146,7 +146,7 @@ func testTokenUpdate(t *testing.T, s mfa.Store) {
 		{"hotp resync", mfa.TokenH6, func(tk *mfa.Token) { tk.Counter = 1000 }},
 		{"totp step", mfa.TokenT6, func(tk *mfa.Token) { tk.TOTPStep = 60; tk.LastStep = 29_000_000 }},
 		{"yubikey", mfa.TokenYK, func(tk *mfa.Token) { tk.YKCounter = 0x0102 }},
-		{"back to zero", mfa.TokenH8, func(tk *mfa.Token) { tk.Counter = 0 }},
+		{"counter never goes back", mfa.TokenH8, func(tk *mfa.Token) { tk.TOTPStep = 60 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,6 +154,9 @@ func testTokenUpdate(t *testing.T, s mfa.Store) {
 			want := tk
 			tt.mod(&want)
 			give := want
+			if tt.name == "counter never goes back" {
+				give.Counter = 0 // rewinding would make used codes valid again
+			}
 			// Fields UpdateToken must not write.
 			give.Type = mfa.TokenH8
 			give.Serial = "changed"
