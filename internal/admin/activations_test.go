@@ -16,6 +16,7 @@ import (
 
 	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/mfa/mfatest"
 	"github.com/twostep-auth/twostep/internal/sqlstore/sqltest"
 )
 
@@ -24,29 +25,6 @@ import (
 // counts the writes a refused request must not make.
 
 const testHost = "twostep.example.test:8443"
-
-// recorder is a notifier that records messages, or fails with fail.
-type recorder struct {
-	mu   sync.Mutex
-	msgs []mfa.Message
-	fail error
-}
-
-func (r *recorder) Send(_ context.Context, m mfa.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail != nil {
-		return r.fail
-	}
-	r.msgs = append(r.msgs, m)
-	return nil
-}
-
-func (r *recorder) all() []mfa.Message {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]mfa.Message(nil), r.msgs...)
-}
 
 // countingStore counts the creations a refused request must not make.
 type countingStore struct {
@@ -82,7 +60,7 @@ type actEnv struct {
 	svc    *admin.Service
 	clock  *testClock
 	logs   *bytes.Buffer
-	notes  *recorder
+	notes  *mfatest.Notifier
 	owner  admin.Actor
 	number int
 }
@@ -98,7 +76,7 @@ func newActEnv(t *testing.T, dsn ...string) *actEnv {
 	st := &countingStore{Store: sqltest.NewStore(t, d)}
 	clock := &testClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
 	logs := &bytes.Buffer{}
-	notes := &recorder{}
+	notes := &mfatest.Notifier{}
 	svc := admin.New(st, clock.Now, rand.Reader, slog.New(slog.NewJSONHandler(logs, nil)),
 		admin.WithNotifier(notes), admin.WithPublicHost(testHost))
 	return &actEnv{t: t, store: st, svc: svc, clock: clock, logs: logs, notes: notes,
@@ -292,8 +270,8 @@ func testActivationURL(t *testing.T, e *actEnv) {
 	if _, err := e.store.RedeemActivation(ctx, mfa.Passcode(code2), e.clock.Now().Add(61*time.Second)); !errors.Is(err, mfa.ErrNotFound) {
 		t.Errorf("redeeming after valid_secs = %v, want NotFound", err)
 	}
-	if len(e.notes.all()) != 0 || len(e.telephony()) != 0 {
-		t.Errorf("ActivationURL sent messages %v / logged telephony; want none", e.notes.all())
+	if len(e.notes.Messages()) != 0 || len(e.telephony()) != 0 {
+		t.Errorf("ActivationURL sent messages %v / logged telephony; want none", e.notes.Messages())
 	}
 	if log := e.adminLog(); strings.Count(log, "phone_activation_url phone "+p.ID) != 2 {
 		t.Errorf("admin log = %q; want two phone_activation_url records", log)
@@ -316,7 +294,7 @@ func testSendSMSActivation(t *testing.T, e *actEnv) {
 	if err != nil {
 		t.Fatalf("SendSMSActivation() = %v", err)
 	}
-	msgs := e.notes.all()
+	msgs := e.notes.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("sent %d messages, want 1", len(msgs))
 	}
@@ -345,7 +323,7 @@ func testSendSMSActivation(t *testing.T, e *actEnv) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs = e.notes.all()[1:]
+	msgs = e.notes.Messages()[1:]
 	if len(msgs) != 2 {
 		t.Fatalf("sent %d messages, want 2 (installation, activation)", len(msgs))
 	}
@@ -380,7 +358,7 @@ func TestSendSMSInstallation(t *testing.T) {
 	if msg != want {
 		t.Errorf("SendSMSInstallation() = %q, want %q", msg, want)
 	}
-	msgs := e.notes.all()
+	msgs := e.notes.Messages()
 	if len(msgs) != 1 || string(msgs[0].Body) != want || msgs[0].To != p.Number || msgs[0].Context != "enrollment" {
 		t.Errorf("sent %+v; want one SMS of %q", msgs, want)
 	}
@@ -463,7 +441,7 @@ func TestActivationValidation(t *testing.T) {
 	if c := e.created(); c != [3]int{} {
 		t.Errorf("refused requests created activations, batches, users %v; want none", c)
 	}
-	if msgs := e.notes.all(); len(msgs) != 0 {
+	if msgs := e.notes.Messages(); len(msgs) != 0 {
 		t.Errorf("refused requests sent %d messages", len(msgs))
 	}
 	if tl := e.telephony(); len(tl) != 0 {
@@ -481,7 +459,7 @@ func TestActivationUnavailable(t *testing.T) {
 	ctx := t.Context()
 	alice := e.user("alice", "alice@example.com")
 	p := e.phone(mfa.PhoneMobile, true, alice)
-	e.notes.fail = errors.New("carrier down")
+	e.notes.SetFail(errors.New("carrier down"))
 	calls := map[string]func(svc *admin.Service) error{
 		"SendSMSActivation": func(svc *admin.Service) error {
 			_, err := svc.SendSMSActivation(ctx, e.owner, p.ID, admin.ActivationRequest{Install: true})
@@ -516,7 +494,7 @@ func TestActivationUnavailable(t *testing.T) {
 	st := e.store
 	bare := map[string]*admin.Service{
 		"no notifier": admin.New(st, e.clock.Now, rand.Reader, slog.New(slog.DiscardHandler), admin.WithPublicHost(testHost)),
-		"no host":     admin.New(st, e.clock.Now, rand.Reader, slog.New(slog.DiscardHandler), admin.WithNotifier(&recorder{})),
+		"no host":     admin.New(st, e.clock.Now, rand.Reader, slog.New(slog.DiscardHandler), admin.WithNotifier(&mfatest.Notifier{})),
 	}
 	before := e.created()
 	for what, svc := range bare {
@@ -594,7 +572,7 @@ func TestActivationRoles(t *testing.T) {
 	}
 	for _, ac := range actors {
 		for _, m := range methods {
-			before, sent := e.created(), len(e.notes.all())
+			before, sent := e.created(), len(e.notes.Messages())
 			err := m.call(ac.actor)
 			allowed := ac.send && (!m.creates || ac.create)
 			switch {
@@ -602,7 +580,7 @@ func TestActivationRoles(t *testing.T) {
 				t.Errorf("%s as %s = %v; want success", m.name, ac.name, err)
 			case !allowed && !errors.Is(err, mfa.ErrDenied):
 				t.Errorf("%s as %s = %v; want Denied", m.name, ac.name, err)
-			case !allowed && (e.created() != before || len(e.notes.all()) != sent):
+			case !allowed && (e.created() != before || len(e.notes.Messages()) != sent):
 				t.Errorf("%s as %s was denied but created or sent something", m.name, ac.name)
 			}
 		}

@@ -25,7 +25,7 @@ func testEnrollUser(t *testing.T, e *actEnv) {
 	if err != nil || carol.Email != "carol@example.com" || carol.Status != mfa.StatusActive {
 		t.Fatalf("enrolled user = %+v, %v; want active carol with her email", carol, err)
 	}
-	msgs := e.notes.all()
+	msgs := e.notes.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("sent %d messages, want one email", len(msgs))
 	}
@@ -63,7 +63,7 @@ func testEnrollUser(t *testing.T, e *actEnv) {
 	if got := e.created(); got[2] != before[2] || got[0] != before[0]+2 {
 		t.Errorf("enrolling existing users created %v (before %v); want two activations, no users", got, before)
 	}
-	msgs = e.notes.all()
+	msgs = e.notes.Messages()
 	if len(msgs) != 3 || msgs[1].To != "Carol@Example.com" || msgs[2].To != "dave@example.com" || msgs[2].UserID != dave.ID {
 		t.Errorf("messages = %+v; want emails to carol and dave", msgs)
 	}

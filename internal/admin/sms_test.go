@@ -49,7 +49,7 @@ func testSendSMSPasscodes(t *testing.T, e *actEnv) {
 	if err := e.svc.SendSMSPasscodes(ctx, e.owner, p.ID); err != nil {
 		t.Fatalf("SendSMSPasscodes() = %v", err)
 	}
-	msgs := e.notes.all()
+	msgs := e.notes.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("sent %d messages, want one SMS", len(msgs))
 	}
@@ -82,7 +82,7 @@ func testSendSMSPasscodes(t *testing.T, e *actEnv) {
 	if err := e.svc.SendSMSPasscodes(ctx, e.owner, p.ID); err != nil {
 		t.Fatal(err)
 	}
-	second := smsCodes(t, string(e.notes.all()[1].Body), "twostep passcodes:", 10)
+	second := smsCodes(t, string(e.notes.Messages()[1].Body), "twostep passcodes:", 10)
 	if _, err := useSMS(e, alice.ID, first[1], now); !errors.Is(err, mfa.ErrNotFound) {
 		t.Errorf("using an old batch's code = %v, want NotFound", err)
 	}
@@ -99,7 +99,7 @@ func testSendSMSPasscodes(t *testing.T, e *actEnv) {
 	if err := e.svc.SendSMSPasscodes(ctx, e.owner, p.ID); err != nil {
 		t.Fatal(err)
 	}
-	third := smsCodes(t, string(e.notes.all()[2].Body), "Your codes:", 3)
+	third := smsCodes(t, string(e.notes.Messages()[2].Body), "Your codes:", 3)
 	if _, err := useSMS(e, alice.ID, third[0], now.Add(31*time.Minute)); err == nil {
 		t.Error("used an SMS code after sms_expiration; want an error")
 	}

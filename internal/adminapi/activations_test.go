@@ -1,55 +1,25 @@
 package adminapi_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/mfa/mfatest"
 	"github.com/twostep-auth/twostep/internal/sqlstore/sqltest"
 )
 
-// recorder is a notifier that records messages, or fails with fail.
-type recorder struct {
-	mu   sync.Mutex
-	msgs []mfa.Message
-	fail error
-}
-
-func (r *recorder) Send(_ context.Context, m mfa.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail != nil {
-		return r.fail
-	}
-	r.msgs = append(r.msgs, m)
-	return nil
-}
-
-func (r *recorder) all() []mfa.Message {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]mfa.Message(nil), r.msgs...)
-}
-
-func (r *recorder) setFail(err error) {
-	r.mu.Lock()
-	r.fail = err
-	r.mu.Unlock()
-}
-
 // withNotifier gives the fixture's service a recording notifier and the
 // fixture's address as its public host (before any request is served).
-func withNotifier(f *fixture) *recorder {
-	rec := &recorder{}
+func withNotifier(f *fixture) *mfatest.Notifier {
+	rec := &mfatest.Notifier{}
 	admin.WithNotifier(rec)(f.Svc)
 	admin.WithPublicHost(f.Host)(f.Svc)
 	return rec
@@ -149,7 +119,7 @@ func testActivationEndpoints(t *testing.T, f *fixture) {
 	if got := keys(t, r.Response); !slices.Equal(got, []string{"activation_barcode", "activation_msg", "installation_msg", "valid_secs"}) {
 		t.Errorf("send_sms_activation keys = %v", got)
 	}
-	msgs := rec.all()
+	msgs := rec.Messages()
 	if len(msgs) != 2 || string(msgs[0].Body) != sms.InstMsg || string(msgs[1].Body) != sms.ActMsg || msgs[1].To != "+15555550100" {
 		t.Fatalf("sent %+v; want the installation then the activation SMS as answered %+v", msgs, sms)
 	}
@@ -174,7 +144,7 @@ func testActivationEndpoints(t *testing.T, f *fixture) {
 	if string(r.Response) != `""` {
 		t.Errorf("send_sms_passcodes response = %s, want \"\"", r.Response)
 	}
-	msgs = rec.all()
+	msgs = rec.Messages()
 	if last := string(msgs[len(msgs)-1].Body); !regexp.MustCompile(`^twostep passcodes: 1\d{6} 2\d{6} 3\d{6} 4\d{6} 5\d{6} 6\d{6} 7\d{6} 8\d{6} 9\d{6} 0\d{6}$`).MatchString(last) {
 		t.Errorf("passcodes SMS = %q", last)
 	}
@@ -196,7 +166,7 @@ func testActivationEndpoints(t *testing.T, f *fixture) {
 	if err != nil || bob.Email != "bob@example.com" {
 		t.Fatalf("enrolled user = %+v, %v", bob, err)
 	}
-	msgs = rec.all()
+	msgs = rec.Messages()
 	m := msgs[len(msgs)-1]
 	if m.Channel != mfa.ChannelEmail || m.To != "bob@example.com" || m.Subject != "Enroll in twostep" {
 		t.Errorf("enrollment message = %s to %s %q", m.Channel, m.To, m.Subject)
@@ -256,7 +226,7 @@ func TestActivationEndpointErrors(t *testing.T) {
 				tt.wantStatus, tt.wantCode, tt.wantDetail)
 		}
 	}
-	if n := len(rec.all()); n != 0 {
+	if n := len(rec.Messages()); n != 0 {
 		t.Errorf("refused requests sent %d messages", n)
 	}
 	if _, err := f.Store.GetUserByName(t.Context(), "carol"); !errors.Is(err, mfa.ErrNotFound) {
@@ -264,7 +234,7 @@ func TestActivationEndpointErrors(t *testing.T) {
 	}
 
 	// The carrier down: 503/50300, nothing in the telephony log.
-	rec.setFail(errors.New("carrier down"))
+	rec.SetFail(errors.New("carrier down"))
 	for _, path := range []string{sms, "/admin/v1/phones/" + phoneID + "/send_sms_installation", "/admin/v1/phones/" + phoneID + "/send_sms_passcodes"} {
 		if r := f.Call(f.Key, "POST", path, nil); r.Status != 503 || r.Code != 50300 {
 			t.Errorf("POST %s with the carrier down = %d %d %q; want 503 50300", path, r.Status, r.Code, r.Message)

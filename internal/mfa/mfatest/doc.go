@@ -2,8 +2,8 @@
 // tested with: the shared storage conformance suite RunStoreTests, which
 // every backend (SQLite, PostgreSQL) runs from its own tests, the small
 // fixture helpers the suite is built from (NewUser, NewPhone, ...), which
-// service tests may reuse against a real store, and, later, recording fakes
-// for the notifier contracts.
+// service tests may reuse against a real store, and the recording Notifier
+// fake.
 //
 // The suite is the executable form of the doc comments in mfa/store.go: a
 // behaviour those comments promise is tested here, once, for every backend.

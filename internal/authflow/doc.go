@@ -1,0 +1,20 @@
+// Package authflow is the authentication service behind the Auth API (and,
+// later, the browser prompt, OIDC and RADIUS): preauth (what may this user
+// do?) and auth (verify a second factor), with the user status rules,
+// replay protection, atomic lockout counting, per-user and per-IP attempt
+// throttling and the authentication log.
+//
+// Every authentication decision is one mfa.AuthWrite applied with
+// Store.ApplyAuth: the guarded counter move (HOTP counter, TOTP step,
+// YubiKey counter, bypass use, SMS code) together with the failure count or
+// success reset and exactly one auth log record, so that concurrent
+// requests on any number of nodes cannot both consume one passcode or pass
+// the lockout threshold. Preauth is not an authentication and writes no log.
+//
+// Only the push, phone, sms and auto factors are still to come (they need
+// transactions); the passcode factor is complete.
+//
+// It depends on the mfa contracts and the pure otp package only: it must
+// not import sqlstore, net/http, database/sql, duoproto, api, server, any
+// edge package or a vendor SDK.
+package authflow

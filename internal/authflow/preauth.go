@@ -1,0 +1,155 @@
+package authflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// Preauth results (Duo's words).
+const (
+	ResultAuth   = "auth"
+	ResultAllow  = "allow"
+	ResultDeny   = "deny"
+	ResultEnroll = "enroll"
+)
+
+// Device types in a preauth answer.
+const (
+	DevicePhone = "phone"
+	DeviceToken = "token"
+)
+
+// PreauthRequest asks what a user may do to log in to an application.
+type PreauthRequest struct {
+	Integration mfa.Integration
+	Who
+	IP       string
+	Hostname string
+}
+
+// Device is one of the user's devices as preauth lists it.
+type Device struct {
+	ID           string // phone id (DP...) or token id (DH...)
+	Type         string // DevicePhone or DeviceToken
+	Number       string // masked: "XXX-XXX-0100"; empty for tokens and tablets
+	Name         string // the phone's name, or the token's serial
+	DisplayName  string // "Name (XXX-XXX-0100)"
+	Capabilities []mfa.Capability
+	// SMSNextCode is the first digit of the next unused SMS passcode of
+	// the current batch; empty when the phone has no usable batch.
+	SMSNextCode string
+}
+
+// PreauthResult is Duo's preauth answer.
+type PreauthResult struct {
+	Result    string // ResultAuth, ResultAllow, ResultDeny or ResultEnroll
+	StatusMsg string
+	Devices   []Device // with ResultAuth
+	// EnrollPortalURL is where an unenrolled user enrolls. Empty for now:
+	// the self-service enrollment portal does not exist yet.
+	EnrollPortalURL string
+}
+
+// Preauth tells whether the user must authenticate and with which devices,
+// is allowed or denied outright, or must enroll first. It changes nothing
+// except lazily ending an expired lockout, and writes no auth log.
+func (s *Service) Preauth(ctx context.Context, req PreauthRequest) (PreauthResult, error) {
+	if err := req.Who.check(); err != nil {
+		return PreauthResult{}, err
+	}
+	a, err := s.load(ctx, req.Who)
+	if err != nil {
+		return PreauthResult{}, fmt.Errorf("preauth: %w", err)
+	}
+	res := s.preauth(ctx, req, a)
+	if res.Result == ResultAuth {
+		if res.Devices, err = s.devices(ctx, a); err != nil {
+			return PreauthResult{}, fmt.Errorf("preauth: %w", err)
+		}
+	}
+	s.log.DebugContext(ctx, "preauth", "user_id", a.user.ID, "integration", req.Integration.IKey,
+		"result", res.Result, "remote_ip", req.IP)
+	return res, nil
+}
+
+func (s *Service) preauth(ctx context.Context, req PreauthRequest, a account) PreauthResult {
+	if a.known {
+		switch a.user.Status {
+		case mfa.StatusDisabled:
+			return PreauthResult{Result: ResultDeny, StatusMsg: MsgDisabled}
+		case mfa.StatusLockedOut:
+			return PreauthResult{Result: ResultDeny, StatusMsg: MsgLockedOut}
+		case mfa.StatusBypass:
+			return PreauthResult{Result: ResultAllow, StatusMsg: MsgBypassUser}
+		}
+	}
+	if !a.known || !a.enrolled() {
+		switch req.Integration.EnrollPolicy {
+		case mfa.EnrollPolicyAllow:
+			return PreauthResult{Result: ResultAllow, StatusMsg: MsgAllowUnknown}
+		case mfa.EnrollPolicyDeny:
+			return PreauthResult{Result: ResultDeny, StatusMsg: MsgDenyUnknown}
+		default:
+			return PreauthResult{Result: ResultEnroll, StatusMsg: MsgEnroll}
+		}
+	}
+	return PreauthResult{Result: ResultAuth, StatusMsg: "Account is active"}
+}
+
+func (s *Service) devices(ctx context.Context, a account) ([]Device, error) {
+	devs := make([]Device, 0, len(a.phones)+len(a.tokens))
+	for _, p := range a.phones {
+		d := Device{ID: p.ID, Type: DevicePhone, Number: MaskNumber(p.Number), Name: p.Name,
+			Capabilities: p.Capabilities()}
+		d.DisplayName = displayName(d.Name, d.Number, p.Platform)
+		if p.Can(mfa.CapSMS) {
+			next, _, err := s.store.SMSBatchState(ctx, a.user.ID, p.ID, s.now())
+			switch {
+			case err == nil:
+				d.SMSNextCode = strconv.Itoa((next + 1) % 10)
+			case !errors.Is(err, mfa.ErrNotFound):
+				return nil, fmt.Errorf("sms batch state: %w", err)
+			}
+		}
+		devs = append(devs, d)
+	}
+	for _, t := range a.tokens {
+		devs = append(devs, Device{ID: t.ID, Type: DeviceToken, Name: t.Serial, DisplayName: t.Serial,
+			Capabilities: []mfa.Capability{}})
+	}
+	return devs, nil
+}
+
+// MaskNumber hides all but the last four digits of a phone number, as Duo
+// shows it: "+15555550100" becomes "XXX-XXX-0100". Empty stays empty.
+func MaskNumber(number string) string {
+	var digits []byte
+	for i := 0; i < len(number); i++ {
+		if c := number[i]; c >= '0' && c <= '9' {
+			digits = append(digits, c)
+		}
+	}
+	if len(digits) == 0 {
+		return ""
+	}
+	if len(digits) > 4 {
+		digits = digits[len(digits)-4:]
+	}
+	return "XXX-XXX-" + string(digits)
+}
+
+func displayName(name, number, platform string) string {
+	switch {
+	case name != "" && number != "":
+		return name + " (" + number + ")"
+	case name != "":
+		return name
+	case number != "":
+		return number
+	}
+	return platform
+}

@@ -1,0 +1,162 @@
+package authflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// Service decides preauth and auth requests against a store.
+type Service struct {
+	store  mfa.Store
+	now    func() time.Time
+	rand   io.Reader
+	log    *slog.Logger
+	byUser *limiter // passcode attempts per user; nil = off
+	byIP   *limiter // passcode attempts per client IP; nil = off
+}
+
+// Limit is a token bucket: Burst attempts at once, then one more every
+// Every. A zero Burst turns the limit off.
+type Limit struct {
+	Burst int
+	Every time.Duration
+}
+
+// Default attempt limits. They are a cheap first line against a burst of
+// guesses on one node; the durable protection is the lockout counter in the
+// store (Settings.LockoutThreshold), which holds across nodes.
+var (
+	DefaultUserLimit = Limit{Burst: 20, Every: 3 * time.Second}
+	DefaultIPLimit   = Limit{Burst: 100, Every: 100 * time.Millisecond}
+)
+
+// Option configures a Service beyond its required dependencies.
+type Option func(*Service)
+
+// WithLimits sets the per-user and per-IP passcode attempt limits (a zero
+// Limit turns one off). The defaults are DefaultUserLimit and
+// DefaultIPLimit.
+func WithLimits(perUser, perIP Limit) Option {
+	return func(s *Service) {
+		s.byUser = newLimiter(perUser, s.now)
+		s.byIP = newLimiter(perIP, s.now)
+	}
+}
+
+// New makes a Service. now, random (for transaction ids; crypto/rand.Reader
+// in production) and logger are required.
+func New(store mfa.Store, now func() time.Time, random io.Reader, logger *slog.Logger, opts ...Option) *Service {
+	s := &Service{store: store, now: now, rand: random, log: logger}
+	s.byUser = newLimiter(DefaultUserLimit, now)
+	s.byIP = newLimiter(DefaultIPLimit, now)
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Who names the user a request is about: exactly one of Username (or an
+// alias) and UserID.
+type Who struct {
+	Username string
+	UserID   string
+}
+
+func (w Who) check() error {
+	switch {
+	case w.Username == "" && w.UserID == "":
+		return mfa.InvalidField("username", "username or user_id is required")
+	case w.Username != "" && w.UserID != "":
+		return mfa.InvalidField("user_id", "give username or user_id, not both")
+	}
+	return nil
+}
+
+// account is what one request knows about its user.
+type account struct {
+	user     mfa.User
+	known    bool
+	phones   []mfa.Phone // only phones with at least one capability
+	tokens   []mfa.Token
+	settings mfa.Settings
+}
+
+func (a account) enrolled() bool { return len(a.phones)+len(a.tokens) > 0 }
+
+// load finds the user, unlocks them first if their lockout expired, and
+// reads their devices. An unknown username is not an error (known is
+// false: the enroll policy decides); an unknown user_id is Invalid, since
+// nothing can be enrolled for an id we never issued.
+func (s *Service) load(ctx context.Context, who Who) (account, error) {
+	var a account
+	st, err := s.store.GetSettings(ctx)
+	if err != nil {
+		return a, fmt.Errorf("get settings: %w", err)
+	}
+	a.settings = st
+	if who.UserID != "" {
+		a.user, err = s.store.GetUser(ctx, who.UserID)
+	} else {
+		a.user, err = s.store.GetUserByName(ctx, strings.TrimSpace(who.Username))
+	}
+	if errors.Is(err, mfa.ErrNotFound) {
+		if who.UserID != "" {
+			return a, mfa.InvalidField("user_id", "unknown user_id")
+		}
+		return a, nil
+	}
+	if err != nil {
+		return a, fmt.Errorf("get user: %w", err)
+	}
+	a.known = true
+	if a.user.Status == mfa.StatusLockedOut && st.LockoutExpire > 0 && !a.user.LockedAt.IsZero() &&
+		!a.user.LockedAt.Add(st.LockoutExpire).After(s.now()) {
+		if _, err := s.store.UnlockExpired(ctx, s.now().Add(-st.LockoutExpire)); err != nil {
+			return a, fmt.Errorf("unlock expired: %w", err)
+		}
+		if a.user, err = s.store.GetUser(ctx, a.user.ID); err != nil {
+			return a, fmt.Errorf("get user: %w", err)
+		}
+	}
+	phones, err := s.store.UserPhones(ctx, a.user.ID)
+	if err != nil {
+		return a, fmt.Errorf("user phones: %w", err)
+	}
+	for _, p := range phones {
+		if len(p.Capabilities()) > 0 {
+			a.phones = append(a.phones, p)
+		}
+	}
+	if a.tokens, err = s.store.UserTokens(ctx, a.user.ID); err != nil {
+		return a, fmt.Errorf("user tokens: %w", err)
+	}
+	return a, nil
+}
+
+// Status messages shared by preauth and auth.
+const (
+	MsgEnroll       = "Enroll an authentication device to proceed"
+	MsgAllowUnknown = "Allowing unknown user"
+	MsgDenyUnknown  = "Unknown user"
+	MsgBypassUser   = "Allowing user in bypass mode"
+	MsgDisabled     = "Your account is disabled."
+	MsgLockedOut    = "Your account has been locked out due to excessive authentication failures."
+)
+
+// newTxID returns a random UUID (version 4), Duo's txid shape.
+func (s *Service) newTxID() (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+		return "", fmt.Errorf("new txid: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
