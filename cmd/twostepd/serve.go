@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/admin"
+	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/certs"
 	"github.com/twostep-auth/twostep/internal/config"
 	"github.com/twostep-auth/twostep/internal/datadir"
@@ -89,6 +90,7 @@ func (serveCmd) run(e *env) error {
 		PoolStats: poolStats(st),
 		Version:   version,
 		Admin:     svc,
+		Flow:      authflow.New(st, time.Now, rand.Reader, log),
 	})
 	srv := &http.Server{
 		Handler:           h,

@@ -2,5 +2,6 @@
 // releases Debian ships, the legacy /rest/v1/*. Handlers translate requests
 // into calls of the authflow service and answers into Duo's envelopes.
 //
-// It imports mfa, duoproto and api; it must not import sqlstore or web.
+// It imports mfa, authflow, duoproto and api; it must not import sqlstore
+// or web.
 package authapi

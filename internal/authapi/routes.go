@@ -5,12 +5,14 @@ import (
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/api"
+	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
 
 // Handler serves the Auth API.
 type Handler struct {
 	surface *api.Surface
+	flow    *authflow.Service
 	now     func() time.Time
 }
 
@@ -18,6 +20,9 @@ type Handler struct {
 type Deps struct {
 	Surface *api.Surface // verification settings; Name and Allowed are set here
 	Now     func() time.Time
+	// Flow serves preauth and auth; without it those routes are not
+	// registered.
+	Flow *authflow.Service
 }
 
 // New makes the Auth API handler.
@@ -25,7 +30,7 @@ func New(d Deps) *Handler {
 	s := *d.Surface
 	s.Name = "Auth API"
 	s.Allowed = mfa.IntegrationType.IsAuth
-	return &Handler{surface: &s, now: d.Now}
+	return &Handler{surface: &s, flow: d.Flow, now: d.Now}
 }
 
 // Register adds every Auth API route to mux.
@@ -33,4 +38,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /auth/v2/ping", h.surface.Unsigned(h.ping))
 	mux.Handle("GET /auth/v2/check", h.surface.Handle(h.check))
 	mux.Handle("POST /auth/v2/check", h.surface.Handle(h.check))
+	if h.flow != nil {
+		mux.Handle("POST /auth/v2/preauth", h.surface.Handle(h.preauth))
+		mux.Handle("POST /auth/v2/auth", h.surface.Handle(h.auth))
+	}
 }

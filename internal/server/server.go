@@ -18,6 +18,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/adminapi"
 	"github.com/twostep-auth/twostep/internal/api"
 	"github.com/twostep-auth/twostep/internal/authapi"
+	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/web"
 )
@@ -40,7 +41,8 @@ type Deps struct {
 	Hosts     []string           // extra host names clients may sign
 	PoolStats func() []PoolStats // database pool statistics for /metrics; may be nil
 	Version   string
-	Admin     *admin.Service // the Admin API's service; nil leaves the Admin API unmounted
+	Admin     *admin.Service    // the Admin API's service; nil leaves the Admin API unmounted
+	Flow      *authflow.Service // the Auth API's engine; nil serves only ping and check
 }
 
 // New returns twostepd's whole HTTP handler.
@@ -77,7 +79,7 @@ func registerRoutes(mux *http.ServeMux, d Deps, reg *prometheus.Registry) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	surface := &api.Surface{Store: d.Store, Now: d.Now, Skew: d.ClockSkew, Hosts: d.Hosts, Logger: d.Logger}
-	authapi.New(authapi.Deps{Surface: surface, Now: d.Now}).Register(mux)
+	authapi.New(authapi.Deps{Surface: surface, Now: d.Now, Flow: d.Flow}).Register(mux)
 	if d.Admin != nil {
 		adminapi.New(adminapi.Deps{Surface: surface, Service: d.Admin, Now: d.Now}).Register(mux)
 	}

@@ -1,0 +1,185 @@
+package authflow
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// Auth status words (Duo's).
+const (
+	StatusAllow     = "allow"
+	StatusDeny      = "deny"
+	StatusBypass    = "bypass"
+	StatusLockedOut = "locked_out"
+)
+
+// Auth status messages for passcodes (Duo's wording where Duo has one).
+const (
+	MsgSuccess       = "Success. Logging you in..."
+	MsgIncorrect     = "Incorrect passcode. Please try again."
+	MsgUsed          = "This passcode has already been used. Please generate a new passcode and try again."
+	MsgBypassRefused = "Bypass codes are not accepted by this application."
+	MsgLockedOutNow  = "Incorrect passcode. Your account has been locked out due to excessive authentication failures."
+)
+
+// Auth log factors (DUO-WIRE 3.6).
+const (
+	LogFactorPasscode       = "passcode" // a passcode no device produced
+	LogFactorMobilePasscode = "duo_mobile_passcode"
+	LogFactorHardwareToken  = "hardware_token"
+	LogFactorYubiKey        = "yubikey_passcode"
+	LogFactorSMS            = "sms_passcode"
+	LogFactorBypassCode     = "bypass_code"
+)
+
+// Auth log reasons. Duo's where Duo has one; used_passcode,
+// bypass_code_refused and user_not_enrolled are ours.
+const (
+	ReasonValidPasscode   = "valid_passcode"
+	ReasonInvalidPasscode = "invalid_passcode"
+	ReasonUsedPasscode    = "used_passcode"
+	ReasonLockedOut       = "locked_out"
+	ReasonUserDisabled    = "user_disabled"
+	ReasonBypassUser      = "bypass_user"
+	ReasonAllowUnenrolled = "allow_unenrolled_user"
+	ReasonDenyUnenrolled  = "deny_unenrolled_user"
+	ReasonNotEnrolled     = "user_not_enrolled"
+	ReasonBypassRefused   = "bypass_code_refused"
+)
+
+// AuthRequest asks to authenticate a user with a factor.
+type AuthRequest struct {
+	Integration mfa.Integration
+	Who
+	Factor   mfa.Factor
+	Passcode mfa.Passcode // factor passcode
+	Device   string       // push, phone, sms: not used yet
+	IP       string
+	Hostname string
+}
+
+// AuthResult is Duo's synchronous auth answer.
+type AuthResult struct {
+	Result    string // ResultAllow or ResultDeny
+	Status    string // StatusAllow, StatusDeny, StatusBypass, StatusLockedOut
+	StatusMsg string
+}
+
+// Auth decides one authentication. Every decision it returns writes
+// exactly one auth log record, in the same atomic store write as the state
+// change it causes. Errors: Invalid (naming the field) for a bad request,
+// RateLimited when the user or IP made too many attempts (nothing is
+// written), and store failures.
+func (s *Service) Auth(ctx context.Context, req AuthRequest) (AuthResult, error) {
+	switch req.Factor {
+	case mfa.FactorPasscode:
+		if req.Passcode == "" {
+			return AuthResult{}, mfa.InvalidField("passcode", "passcode is required with factor passcode")
+		}
+	case mfa.FactorAuto, mfa.FactorPush, mfa.FactorPhone, mfa.FactorSMS:
+		return AuthResult{}, mfa.InvalidField("factor", fmt.Sprintf("factor %s is not supported yet", string(req.Factor)))
+	case "":
+		return AuthResult{}, mfa.InvalidField("factor", "factor is required")
+	default:
+		return AuthResult{}, mfa.InvalidField("factor", "unknown factor")
+	}
+	if err := req.Who.check(); err != nil {
+		return AuthResult{}, err
+	}
+	if !s.byIP.allow(req.IP) {
+		return AuthResult{}, mfa.E(mfa.RateLimited, "too many passcode attempts from this address")
+	}
+	a, err := s.load(ctx, req.Who)
+	if err != nil {
+		return AuthResult{}, fmt.Errorf("auth: %w", err)
+	}
+	res, err := s.auth(ctx, req, a)
+	if err != nil {
+		return AuthResult{}, fmt.Errorf("auth: %w", err)
+	}
+	s.log.DebugContext(ctx, "auth", "user_id", a.user.ID, "integration", req.Integration.IKey,
+		"factor", string(req.Factor), "result", res.Result, "remote_ip", req.IP)
+	return res, nil
+}
+
+func (s *Service) auth(ctx context.Context, req AuthRequest, a account) (AuthResult, error) {
+	d := &decision{s: s, req: req, a: a, factor: string(req.Factor)}
+	if a.known {
+		switch a.user.Status {
+		case mfa.StatusDisabled:
+			return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonUserDisabled, StatusDeny, MsgDisabled)
+		case mfa.StatusLockedOut:
+			// Attempts while locked out still count, so the failure count
+			// is every consecutive failed attempt.
+			w := mfa.AuthWrite{CountFailure: true, Threshold: a.settings.LockoutThreshold}
+			return d.deny(ctx, w, mfa.ResultDenied, ReasonLockedOut, StatusLockedOut, MsgLockedOut)
+		case mfa.StatusBypass:
+			return d.allow(ctx, mfa.AuthWrite{Success: true}, ReasonBypassUser, StatusBypass, MsgBypassUser)
+		}
+	}
+	if !a.known || !a.enrolled() {
+		switch req.Integration.EnrollPolicy {
+		case mfa.EnrollPolicyAllow:
+			return d.allow(ctx, mfa.AuthWrite{}, ReasonAllowUnenrolled, StatusAllow, MsgAllowUnknown)
+		case mfa.EnrollPolicyDeny:
+			return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonDenyUnenrolled, StatusDeny, MsgDenyUnknown)
+		default:
+			return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonNotEnrolled, StatusDeny, MsgEnroll)
+		}
+	}
+	if !s.byUser.allow(a.user.ID) {
+		return AuthResult{}, mfa.E(mfa.RateLimited, "too many passcode attempts for this user")
+	}
+	return s.passcode(ctx, d)
+}
+
+// decision builds the one store write of one decision.
+type decision struct {
+	s      *Service
+	req    AuthRequest
+	a      account
+	factor string // the auth log factor
+	device string
+	name   string
+}
+
+func (d *decision) write(ctx context.Context, w mfa.AuthWrite, result mfa.AuthResult, reason string) (mfa.AuthOutcome, error) {
+	txid, err := d.s.newTxID()
+	if err != nil {
+		return mfa.AuthOutcome{}, err
+	}
+	now := d.s.now()
+	username := d.req.Username
+	if d.a.known {
+		w.UserID = d.a.user.ID
+		username = d.a.user.Username
+	}
+	w.At = now
+	if w.Guard.Kind != mfa.GuardNone {
+		w.Guard.Now = now
+	}
+	w.Log = &mfa.AuthLogEntry{
+		TxID: txid, Time: now, EventType: "authentication",
+		UserID: w.UserID, Username: username,
+		IKey: d.req.Integration.IKey, IntegrationName: d.req.Integration.Name,
+		Factor: d.factor, Result: result, Reason: reason,
+		IP: d.req.IP, Hostname: d.req.Hostname, DeviceID: d.device, DeviceName: d.name,
+	}
+	return d.s.store.ApplyAuth(ctx, w)
+}
+
+func (d *decision) deny(ctx context.Context, w mfa.AuthWrite, result mfa.AuthResult, reason, status, msg string) (AuthResult, error) {
+	if _, err := d.write(ctx, w, result, reason); err != nil {
+		return AuthResult{}, err
+	}
+	return AuthResult{Result: ResultDeny, Status: status, StatusMsg: msg}, nil
+}
+
+func (d *decision) allow(ctx context.Context, w mfa.AuthWrite, reason, status, msg string) (AuthResult, error) {
+	if _, err := d.write(ctx, w, mfa.ResultSuccess, reason); err != nil {
+		return AuthResult{}, err
+	}
+	return AuthResult{Result: ResultAllow, Status: status, StatusMsg: msg}, nil
+}
