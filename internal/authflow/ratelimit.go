@@ -46,6 +46,14 @@ func (l *limiter) allow(key string) bool {
 		if len(l.buckets) >= maxBuckets {
 			l.prune(now)
 		}
+		// Still full (many keys mid-attack): forget an arbitrary one, so
+		// memory stays bounded whatever keys a client invents.
+		for k := range l.buckets {
+			if len(l.buckets) < maxBuckets {
+				break
+			}
+			delete(l.buckets, k)
+		}
 		b = &bucket{tokens: l.burst, at: now}
 		l.buckets[key] = b
 	}
