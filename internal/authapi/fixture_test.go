@@ -49,7 +49,7 @@ func newFixture(t *testing.T) *fixture {
 	flow := authflow.New(st, time.Now, rand.Reader, log)
 	surface := &api.Surface{Store: st, Now: time.Now, Logger: log}
 	mux := http.NewServeMux()
-	authapi.New(authapi.Deps{Surface: surface, Now: time.Now, Flow: flow}).Register(mux)
+	authapi.New(authapi.Deps{Surface: surface, Now: time.Now, Flow: flow, Transactions: st, Rand: rand.Reader}).Register(mux)
 
 	l, err := certs.EnsureLocal(t.TempDir(), nil, time.Now(), rand.Reader)
 	if err != nil {

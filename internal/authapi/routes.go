@@ -1,6 +1,8 @@
 package authapi
 
 import (
+	"crypto/rand"
+	"io"
 	"net/http"
 	"time"
 
@@ -13,6 +15,8 @@ import (
 type Handler struct {
 	surface *api.Surface
 	flow    *authflow.Service
+	tx      TxStore
+	rand    io.Reader
 	now     func() time.Time
 }
 
@@ -23,6 +27,12 @@ type Deps struct {
 	// Flow serves preauth and auth; without it those routes are not
 	// registered.
 	Flow *authflow.Service
+	// Transactions keeps the answers of async legacy auths for
+	// /rest/v1/status. Without it, the Surface's store is used when it
+	// implements TxStore.
+	Transactions TxStore
+	// Rand makes txids; crypto/rand when nil.
+	Rand io.Reader
 }
 
 // New makes the Auth API handler.
@@ -30,7 +40,11 @@ func New(d Deps) *Handler {
 	s := *d.Surface
 	s.Name = "Auth API"
 	s.Allowed = mfa.IntegrationType.IsAuth
-	return &Handler{surface: &s, flow: d.Flow, now: d.Now}
+	h := &Handler{surface: &s, flow: d.Flow, tx: d.Transactions, rand: d.Rand, now: d.Now}
+	if h.rand == nil {
+		h.rand = rand.Reader
+	}
+	return h
 }
 
 // Register adds every Auth API route to mux.
@@ -41,5 +55,6 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	if h.flow != nil {
 		mux.Handle("POST /auth/v2/preauth", h.surface.Handle(h.preauth))
 		mux.Handle("POST /auth/v2/auth", h.surface.Handle(h.auth))
+		h.registerLegacy(mux) // /rest/v1/*: legacy.go
 	}
 }

@@ -79,7 +79,7 @@ func registerRoutes(mux *http.ServeMux, d Deps, reg *prometheus.Registry) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	surface := &api.Surface{Store: d.Store, Now: d.Now, Skew: d.ClockSkew, Hosts: d.Hosts, Logger: d.Logger}
-	authapi.New(authapi.Deps{Surface: surface, Now: d.Now, Flow: d.Flow}).Register(mux)
+	authapi.New(authapi.Deps{Surface: surface, Now: d.Now, Flow: d.Flow, Transactions: d.Store, Rand: rand.Reader}).Register(mux)
 	if d.Admin != nil {
 		adminapi.New(adminapi.Deps{Surface: surface, Service: d.Admin, Now: d.Now}).Register(mux)
 	}
