@@ -71,6 +71,7 @@ func (serveCmd) run(e *env) error {
 	log.Warn("no SMS, voice or email carrier is configured: messages are written to the outbox directory (development only)",
 		"dir", dir.File("outbox"))
 	svc := admin.New(st, time.Now, rand.Reader, log, admin.WithNotifier(ob), admin.WithPublicHost(apiHost))
+	flow := authflow.New(st, time.Now, rand.Reader, log)
 	stager := &credentialsFile{path: dir.File(datadir.CredentialsFile), apiHost: apiHost, caFile: caFile}
 	if _, created, err := svc.Bootstrap(ctx, stager); err != nil {
 		return err
@@ -90,7 +91,7 @@ func (serveCmd) run(e *env) error {
 		PoolStats: poolStats(st),
 		Version:   version,
 		Admin:     svc,
-		Flow:      authflow.New(st, time.Now, rand.Reader, log),
+		Flow:      flow,
 	})
 	srv := &http.Server{
 		Handler:           h,
@@ -104,7 +105,7 @@ func (serveCmd) run(e *env) error {
 	}
 	reaperCtx, stopReaper := context.WithCancel(ctx)
 	reaped := make(chan struct{})
-	go func() { defer close(reaped); reap(reaperCtx, svc, log, time.Minute) }()
+	go func() { defer close(reaped); reap(reaperCtx, svc, flow, log, time.Minute) }()
 	defer func() { stopReaper(); <-reaped }()
 
 	served := make(chan error, 1)
@@ -235,10 +236,10 @@ func (c *credentialsFile) Publish() error {
 
 func (c *credentialsFile) Discard() { os.Remove(c.staged()) }
 
-// reap deletes spent and expired bypass codes and activation codes every
-// interval until ctx ends. Use is also refused lazily, so the reaper only
+// reap deletes spent and expired bypass codes, activation codes and
+// finished transactions every interval until ctx ends. Use is also refused lazily, so the reaper only
 // keeps the tables and the listings clean.
-func reap(ctx context.Context, svc *admin.Service, log *slog.Logger, interval time.Duration) {
+func reap(ctx context.Context, svc *admin.Service, flow *authflow.Service, log *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -249,6 +250,9 @@ func reap(ctx context.Context, svc *admin.Service, log *slog.Logger, interval ti
 		}
 		if _, err := svc.ReapActivations(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("deleting expired activation codes failed", "error", err)
+		}
+		if _, err := flow.ReapTransactions(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("deleting finished transactions failed", "error", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -218,6 +218,10 @@ type AuthStore interface {
 	PendingTransactions(ctx context.Context, phoneID string, now time.Time) ([]Transaction, error)
 	// ExpiredTransactions lists pending transactions whose Expires <= now.
 	ExpiredTransactions(ctx context.Context, now time.Time, limit int) ([]Transaction, error)
+	// DeleteFinishedTransactions deletes transactions that are no longer
+	// pending and whose Expires is before before (pending ones are left for
+	// the timeout path), returning how many.
+	DeleteFinishedTransactions(ctx context.Context, before time.Time) (int, error)
 
 	AppendAuthLog(ctx context.Context, e AuthLogEntry) error
 	// ListAuthLog returns records matching f in (Time, TxID) order

@@ -123,3 +123,13 @@ func (s *Store) ExpiredTransactions(ctx context.Context, now time.Time, limit in
 		WHERE state = 'pending' AND expires <= ? ORDER BY expires, id`+s.d.page(mfa.Page{Limit: limit}),
 		[]any{now}, scanTx)
 }
+
+// DeleteFinishedTransactions deletes allowed and denied transactions whose
+// Expires is before before.
+func (s *Store) DeleteFinishedTransactions(ctx context.Context, before time.Time) (int, error) {
+	n, err := s.writer().execN(ctx, `DELETE FROM transactions WHERE state <> 'pending' AND expires < ?`, before)
+	if err != nil {
+		return 0, s.dbErr(ctx, "delete finished transactions", err)
+	}
+	return int(n), nil
+}

@@ -947,6 +947,19 @@ func (s *memStore) ExpiredTransactions(_ context.Context, now time.Time, limit i
 	return out, nil
 }
 
+func (s *memStore) DeleteFinishedTransactions(_ context.Context, before time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, tx := range s.txs {
+		if tx.State != mfa.TxPending && tx.Expires.Before(before) {
+			delete(s.txs, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
 func (s *memStore) AppendAuthLog(_ context.Context, e mfa.AuthLogEntry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -18,6 +18,7 @@ func transactionTests() []storeTest {
 		{"Complete", testTransactionComplete},
 		{"Pending", testTransactionPending},
 		{"Expired", testTransactionExpired},
+		{"DeleteFinished", testTransactionDeleteFinished},
 		{"NotFound", testTransactionNotFound},
 		{"CompleteConcurrent", testTransactionCompleteConcurrent},
 	}
@@ -295,5 +296,39 @@ func testTransactionCompleteConcurrent(t *testing.T, s mfa.Store) {
 	}
 	if diff := cmp.Diff([]mfa.AuthLogEntry{entries[winner]}, authLog(t, s), cmpOpts); diff != "" {
 		t.Errorf("auth log after the race: the winner's record only (-want +got):\n%s", diff)
+	}
+}
+
+func testTransactionDeleteFinished(t *testing.T, s mfa.Store) {
+	ctx := t.Context()
+	u := NewUser(t, s)
+	p := NewPhone(t, s)
+	now := at(time.Hour)
+	complete := func(tx mfa.Transaction) {
+		t.Helper()
+		if _, err := s.CompleteTransaction(ctx, tx.ID, mfa.TxOutcome{State: mfa.TxAllow, Status: "allow", At: now}, nil); err != nil {
+			t.Fatalf("CompleteTransaction() = %v, want nil", err)
+		}
+	}
+	oldDone := newTransaction(t, s, u.ID, p.ID, now.Add(-time.Minute))
+	complete(oldDone)
+	atBoundary := newTransaction(t, s, u.ID, p.ID, now)
+	complete(atBoundary)
+	oldPending := newTransaction(t, s, u.ID, p.ID, now.Add(-time.Minute))
+	freshDone := newTransaction(t, s, u.ID, p.ID, now.Add(time.Minute))
+	complete(freshDone)
+
+	n, err := s.DeleteFinishedTransactions(ctx, now)
+	check(t, "DeleteFinishedTransactions()", err)
+	if n != 1 {
+		t.Errorf("DeleteFinishedTransactions(%v) = %d, want 1 (only the finished one that expired before)", now, n)
+	}
+	if _, err := s.GetTransaction(ctx, oldDone.ID); !isKind(err, mfa.NotFound) {
+		t.Errorf("GetTransaction(deleted) = %v, want NotFound", err)
+	}
+	for _, keep := range []mfa.Transaction{atBoundary, oldPending, freshDone} {
+		if _, err := s.GetTransaction(ctx, keep.ID); err != nil {
+			t.Errorf("GetTransaction(%s) = %v, want it kept", keep.ID, err)
+		}
 	}
 }
