@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/twostep-auth/twostep/internal/notify/outbox"
 )
 
 // loginDuo is Debian's login_duo (package login-duo, duo_unix 1.11.3): it
@@ -219,6 +221,49 @@ func TestLoginDuoEndToEnd(t *testing.T) {
 		p.typeLine("287082") // counter 1
 		if code := p.wait(); code != 0 || !strings.Contains(p.output(), "LOGGED-IN-OK") {
 			t.Errorf("exit code = %d; output:\n%s", code, p.output())
+		}
+	})
+
+	// Option 1 texts a new SMS batch (to the outbox here); login_duo shows
+	// the status, counts a failed attempt and prompts again; the first
+	// code of the batch then logs in.
+	t.Run("sms option", func(t *testing.T) {
+		a.ok("user", "add", "hank")
+		a.ok("phone", "add", "hank", "+15555550177")
+		p := login("hank")
+		p.t = t
+		const ask = "Passcode or option (1-1): "
+		p.waitCount(ask, 1)
+		if out := p.output(); !strings.Contains(out, " 1. SMS passcodes to XXX-XXX-0177\r\n") &&
+			!strings.Contains(out, " 1. SMS passcodes to XXX-XXX-0177\n") {
+			t.Errorf("prompt lacks the SMS option:\n%s", out)
+		}
+		p.typeLine("1")
+		p.waitCount(ask, 2)
+		out := p.output()
+		if !strings.Contains(out, "New SMS passcodes sent") || !strings.Contains(out, "(next code starts with: 1)") {
+			t.Errorf("no SMS status, or no next-code hint in the second prompt:\n%s", out)
+		}
+		ob, err := outbox.New(filepath.Join(in.data, "outbox"), time.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, ok, err := ob.Last("+15555550177")
+		if err != nil || !ok {
+			t.Fatalf("outbox.Last = %v, %v; want the SMS", ok, err)
+		}
+		codes := strings.Fields(string(m.Body))
+		if len(codes) < 2 {
+			t.Fatalf("SMS text has no codes")
+		}
+		p.typeLine(codes[len(codes)-10]) // the first of the default 10
+		if code := p.wait(); code != 0 {
+			t.Errorf("exit code = %d, want 0; output:\n%s", code, p.output())
+		}
+		out = p.output()
+		t.Logf("login_duo transcript:\n%s", out)
+		if !strings.Contains(out, "Success. Logging you in...") || !strings.Contains(out, "LOGGED-IN-OK") {
+			t.Errorf("output:\n%s", out)
 		}
 	})
 

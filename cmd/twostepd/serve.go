@@ -71,7 +71,7 @@ func (serveCmd) run(e *env) error {
 	log.Warn("no SMS, voice or email carrier is configured: messages are written to the outbox directory (development only)",
 		"dir", dir.File("outbox"))
 	svc := admin.New(st, time.Now, rand.Reader, log, admin.WithNotifier(ob), admin.WithPublicHost(apiHost))
-	flow := authflow.New(st, time.Now, rand.Reader, log)
+	flow := authflow.New(st, time.Now, rand.Reader, log, authflow.WithNotifier(ob))
 	stager := &credentialsFile{path: dir.File(datadir.CredentialsFile), apiHost: apiHost, caFile: caFile}
 	if _, created, err := svc.Bootstrap(ctx, stager); err != nil {
 		return err

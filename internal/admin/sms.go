@@ -3,34 +3,19 @@ package admin
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
 
-// SMS passcodes (DUO-WIRE.md 7.2, 7.3). A batch holds Settings.SMSBatchSize
-// codes (1-10) of SMSCodeDigits digits. The first digit of code i (from 0)
-// is (i+1) mod 10 and the rest are random, so a person holding the text
-// can tell which code comes next: this is the digit preauth's
-// sms_nextcode reports ("next code starts with: 2"). A new batch voids
+// SMS passcodes (DUO-WIRE.md 7.2, 7.3): batches are made by
+// mfa.NewSMSBatch (shared with the authentication engine). A new batch voids
 // every unused code of the user's previous batch on that phone, atomically
 // in the store. Codes expire after Settings.SMSExpire (0 = never) and are
 // stored only as keyed hashes.
 const (
-	SMSCodeDigits   = 7
-	MaxSMSBatchSize = 10
+	SMSCodeDigits   = mfa.SMSCodeDigits
+	MaxSMSBatchSize = mfa.MaxSMSBatchSize
 )
-
-// smsCode returns code i (from 0) of a batch: its index digit followed by
-// random digits from s's random source.
-func (s *Service) smsCode(i int) (string, error) {
-	rest, err := mfa.RandomDigits(s.rand, SMSCodeDigits-1)
-	if err != nil {
-		return "", err
-	}
-	return strconv.Itoa((i+1)%10) + rest, nil
-}
 
 // SendSMSPasscodes texts a new batch of SMS passcodes to the phone, for the
 // first of its users (the oldest; POST /admin/v1/phones/{id}/send_sms_passcodes).
@@ -62,35 +47,16 @@ func (s *Service) SendSMSPasscodes(ctx context.Context, a Actor, phoneID string)
 	if err != nil {
 		return fmt.Errorf("send sms passcodes: %w", err)
 	}
-	size := settings.SMSBatchSize
-	if size < 1 || size > MaxSMSBatchSize {
-		size = mfa.DefaultSettings().SMSBatchSize
-	}
-	id, err := mfa.NewID(mfa.PrefixSMSBatch, s.rand)
+	size := settings.SMSBatchSizeOrDefault()
+	b, err := mfa.NewSMSBatch(s.rand, u.ID, p.ID, size, s.now(), settings.SMSExpire)
 	if err != nil {
 		return fmt.Errorf("send sms passcodes: %w", err)
 	}
-	now := s.now()
-	b := mfa.SMSBatch{ID: id, UserID: u.ID, PhoneID: p.ID, Created: now}
-	if settings.SMSExpire > 0 {
-		b.Expires = now.Add(settings.SMSExpire)
-	}
-	text := make([]string, 0, size+1)
-	if m := strings.TrimSpace(settings.SMSMessage); m != "" {
-		text = append(text, m)
-	}
-	for i := range size {
-		c, err := s.smsCode(i)
-		if err != nil {
-			return fmt.Errorf("send sms passcodes: %w", err)
-		}
-		b.Codes = append(b.Codes, mfa.Passcode(c))
-		text = append(text, c)
-	}
+	id := b.ID
 	if err := s.store.ReplaceSMSBatch(ctx, b); err != nil {
 		return fmt.Errorf("send sms passcodes: %w", err)
 	}
-	if err := s.sendSMS(ctx, p, u.ID, ctxAdministrator, strings.Join(text, " ")); err != nil {
+	if err := s.sendSMS(ctx, p, u.ID, ctxAdministrator, string(mfa.SMSText(settings.SMSMessage, b.Codes))); err != nil {
 		return err
 	}
 	if !p.SMSPasscodesSent {

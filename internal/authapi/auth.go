@@ -15,9 +15,11 @@ type authResponse struct {
 	StatusMsg string `json:"status_msg"`
 }
 
-// auth answers POST /auth/v2/auth synchronously. Only factor=passcode is
-// served so far (async is ignored for it, as it is decided at once); the
-// other factors answer 400 naming factor.
+// auth answers POST /auth/v2/auth synchronously. factor=passcode and
+// factor=sms (with device: a phone id or "auto"; it sends new SMS passcodes
+// and answers deny with status "sent") are served, and async is ignored for
+// them, as they are decided at once; the other factors answer 400 naming
+// factor.
 func (h *Handler) auth(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
 	res, err := h.flow.Auth(r.Context(), authflow.AuthRequest{
 		Integration: c.Integration,

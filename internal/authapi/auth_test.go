@@ -126,3 +126,29 @@ func TestAuthBadParams(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthSMSWithDuoClient(t *testing.T) {
+	f := newFixture(t)
+	p := f.app(f.user("alice", mfa.StatusActive), []byte("12345678901234567890"), false)
+	for _, device := range []string{"auto", p.ID} {
+		got, err := f.Duo().Auth("sms", duoauth.AuthUsername("alice"), duoauth.AuthDevice(device))
+		if err != nil || got.Stat != "OK" {
+			t.Fatalf("Auth(sms, %s) = %v %+v", device, err, got)
+		}
+		if r := got.Response; r.Result != "deny" || r.Status != "sent" || r.Status_Msg != "New SMS passcodes sent" {
+			t.Errorf("Auth(sms, %s) = %s/%s %q, want deny/sent", device, r.Result, r.Status, r.Status_Msg)
+		}
+	}
+	msgs := f.Notes.Messages()
+	if len(msgs) != 2 || msgs[1].To != p.Number {
+		t.Fatalf("messages = %d, want 2 to the phone", len(msgs))
+	}
+	codes := strings.Fields(string(msgs[1].Body))[2:]
+	if r, status, msg := authPasscode(t, f, "alice", codes[0]); r != "allow" || status != "allow" {
+		t.Errorf("Auth(SMS code) = %s/%s %q, want allow", r, status, msg)
+	}
+	r := f.Call("POST", "/auth/v2/auth", url.Values{"username": {"alice"}, "factor": {"sms"}, "device": {"DPXXXXXXXXXXXXXXXXXX"}})
+	if r.Status != 400 || r.Code != 40002 || !strings.HasPrefix(r.MessageDetail, "device") {
+		t.Errorf("auth(sms, unknown device) = %d %d %q, want 400 40002 device", r.Status, r.Code, r.MessageDetail)
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/certs"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/mfa/mfatest"
 	"github.com/twostep-auth/twostep/internal/sqlstore"
 	"github.com/twostep-auth/twostep/internal/sqlstore/sqltest"
 )
@@ -40,13 +41,15 @@ type fixture struct {
 	pool  *x509.CertPool
 	Host  string
 	Key   mfa.Integration
+	Notes *mfatest.Notifier // the SMS the flow sent
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	st := sqltest.NewStore(t, filepath.Join(t.TempDir(), "twostep.db"))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	flow := authflow.New(st, time.Now, rand.Reader, log)
+	notes := &mfatest.Notifier{}
+	flow := authflow.New(st, time.Now, rand.Reader, log, authflow.WithNotifier(notes))
 	surface := &api.Surface{Store: st, Now: time.Now, Logger: log}
 	mux := http.NewServeMux()
 	authapi.New(authapi.Deps{Surface: surface, Now: time.Now, Flow: flow, Transactions: st, Rand: rand.Reader}).Register(mux)
@@ -66,7 +69,7 @@ func newFixture(t *testing.T) *fixture {
 	caPEM, _ := os.ReadFile(l.CAFile)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(caPEM)
-	f := &fixture{t: t, Store: st, srv: srv, pool: pool,
+	f := &fixture{t: t, Store: st, srv: srv, pool: pool, Notes: notes,
 		Host: strings.Replace(srv.Listener.Addr().String(), "127.0.0.1", "localhost", 1)}
 	ikey, _ := mfa.NewID(mfa.PrefixIntegration, rand.Reader)
 	skey, _ := mfa.RandomString(rand.Reader, "abcdefghijklmnopqrstuvwxyz0123456789", 40)

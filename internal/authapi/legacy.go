@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,10 +25,13 @@ import (
 // ipaddr, factor=auto&auto=<what the user typed>, async; answers as BSON
 // (.bson) or JSON (.json) with a "status" text where v2 has status_msg.
 //
-// Only passcodes can be checked so far. The prompt therefore asks for a
-// passcode and lists no push, call or SMS option; choosing such a factor
-// (or the default factor, which autopush mode sends) is denied with a status
-// that says so. With async=1 the client insists on a txid and polls
+// Passcodes and SMS passcodes are served. The prompt asks for a passcode
+// and lists one "SMS passcodes to ..." option per phone that can receive
+// SMS (factors "1":"sms1", ... where smsN is the Nth device of preauth's
+// list); choosing it sends a new batch and is denied with "New SMS
+// passcodes sent", so the client prompts again. Push and call are not
+// listed; choosing them (or the default factor, which autopush mode sends)
+// is denied with a status that says so. With async=1 the client insists on a txid and polls
 // status.bson, so an async passcode decision is stored as an already
 // completed transaction and status answers it.
 
@@ -41,13 +45,19 @@ const legacyDefaultFactor = "passcode"
 // MsgLegacyFactorUnavailable is the status for a factor that is not served.
 const MsgLegacyFactorUnavailable = "This login method is not available yet. Enter a passcode from your authenticator app or hardware token instead."
 
+// MsgLegacySMSUnavailable is the status when SMS passcodes could not be
+// sent.
+const MsgLegacySMSUnavailable = "Could not send SMS passcodes. Please try again later or enter a passcode."
+
 // msgLegacyEmptyPasscode is the status for an empty answer.
 const msgLegacyEmptyPasscode = "No passcode entered. Please enter a passcode."
 
 // oobFactor matches the factor names Duo advertises in a legacy prompt
 // (push1, phone2, sms1, ...) and the words a client may send for them; a
 // typed passcode (digits, or a YubiKey OTP in modhex) never matches.
-var oobFactor = regexp.MustCompile(`^(?i:(push|phone|sms)[0-9]*|auto|passcode)$`)
+// SMS keywords (sms, sms2) are not matched: the engine sends SMS passcodes
+// for them.
+var oobFactor = regexp.MustCompile(`^(?i:(push|phone)[0-9]*|auto|passcode)$`)
 
 // TxStore keeps the completed transactions of async legacy auths.
 type TxStore interface {
@@ -55,15 +65,11 @@ type TxStore interface {
 	GetTransaction(ctx context.Context, id string) (mfa.Transaction, error)
 }
 
-type legacyFactors struct {
-	Default string `json:"default" bson:"default"`
-}
-
 type legacyPreauthResponse struct {
-	Result  string         `json:"result" bson:"result"`
-	Status  string         `json:"status,omitempty" bson:"status,omitempty"`
-	Prompt  string         `json:"prompt,omitempty" bson:"prompt,omitempty"`
-	Factors *legacyFactors `json:"factors,omitempty" bson:"factors,omitempty"`
+	Result  string            `json:"result" bson:"result"`
+	Status  string            `json:"status,omitempty" bson:"status,omitempty"`
+	Prompt  string            `json:"prompt,omitempty" bson:"prompt,omitempty"`
+	Factors map[string]string `json:"factors,omitempty" bson:"factors,omitempty"`
 }
 
 type legacyAuthResponse struct {
@@ -184,8 +190,7 @@ func (h *Handler) legacyPreauth(w http.ResponseWriter, r *http.Request, c *api.C
 	}
 	out := legacyPreauthResponse{Result: res.Result}
 	if res.Result == authflow.ResultAuth {
-		out.Prompt = legacyPrompt(who.Username)
-		out.Factors = &legacyFactors{Default: legacyDefaultFactor}
+		out.Prompt, out.Factors = legacyPrompt(who.Username, res.Devices)
 	} else {
 		out.Status = res.StatusMsg
 	}
@@ -193,17 +198,43 @@ func (h *Handler) legacyPreauth(w http.ResponseWriter, r *http.Request, c *api.C
 	return nil
 }
 
-// legacyPrompt is the text duo_unix prints before reading the answer.
-func legacyPrompt(username string) string {
-	clean := strings.Map(func(r rune) rune {
+// legacyPrompt is the text duo_unix prints before reading the answer, and
+// the factors map that turns a chosen option number into a factor.
+func legacyPrompt(username string, devices []authflow.Device) (string, map[string]string) {
+	factors := map[string]string{"default": legacyDefaultFactor}
+	var options strings.Builder
+	n := 0
+	for i, d := range devices {
+		if d.Type != authflow.DevicePhone || !slices.Contains(d.Capabilities, mfa.CapSMS) {
+			continue
+		}
+		n++
+		key := strconv.Itoa(n)
+		factors[key] = "sms" + strconv.Itoa(i+1)
+		fmt.Fprintf(&options, " %d. SMS passcodes to %s", n, clean(d.Number))
+		if d.SMSNextCode != "" {
+			fmt.Fprintf(&options, " (next code starts with: %s)", d.SMSNextCode)
+		}
+		options.WriteString("\n")
+	}
+	head := "Duo two-factor login for " + clean(username) + "\n\n"
+	if n == 0 {
+		return head + "Enter a passcode from your authenticator app or hardware token, or a bypass code.\n\n" +
+			"Passcode: ", factors
+	}
+	return head + "Enter a passcode from your authenticator app, hardware token or SMS, or a bypass code, " +
+		"or select one of the following options:\n\n" + options.String() + "\n" +
+		"Passcode or option (1-" + strconv.Itoa(n) + "): ", factors
+}
+
+// clean drops control characters from text shown in the prompt.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return -1
 		}
 		return r
-	}, username)
-	return "Duo two-factor login for " + clean + "\n\n" +
-		"Enter a passcode from your authenticator app or hardware token, or a bypass code.\n\n" +
-		"Passcode: "
+	}, s)
 }
 
 // legacyAuth answers POST /rest/v1/auth: user, factor (auto with auto=, or
@@ -246,6 +277,11 @@ func (h *Handler) legacyAuth(w http.ResponseWriter, r *http.Request, c *api.Call
 			// user why; a deny shows the reason and re-prompts.
 			res = authflow.AuthResult{Result: authflow.ResultDeny, Status: authflow.StatusDeny,
 				StatusMsg: "Too many attempts. Please wait a minute and try again."}
+		case errors.As(err, &me) && me.Kind == mfa.Unavailable:
+			// Likewise (and failmode=safe would let the user in): the SMS
+			// could not be sent.
+			res = authflow.AuthResult{Result: authflow.ResultDeny, Status: authflow.StatusDeny,
+				StatusMsg: MsgLegacySMSUnavailable}
 		case err != nil:
 			return legacyParamError(err)
 		}

@@ -130,19 +130,20 @@ func TestLegacyPreauth(t *testing.T) {
 		t.Errorf("result = %q, want auth", got)
 	}
 	prompt := r.str(t, "prompt")
-	for _, want := range []string{"for alice", "passcode", "Passcode: "} {
+	for _, want := range []string{"for alice", "Enter a passcode", " 1. SMS passcodes to XXX-XXX-0100\n", "Passcode or option (1-1): "} {
 		if !strings.Contains(prompt, want) {
 			t.Errorf("prompt %q lacks %q", prompt, want)
 		}
 	}
-	for _, never := range []string{"Push", "Phone call", "SMS"} {
+	for _, never := range []string{"Push", "Phone call", "next code"} {
 		if strings.Contains(prompt, never) {
-			t.Errorf("prompt %q offers %q, which cannot work yet", prompt, never)
+			t.Errorf("prompt %q offers %q, which cannot work yet (or has no batch yet)", prompt, never)
 		}
 	}
 	factors := r.Response.Lookup("factors")
-	if factors.Type != bson.TypeEmbeddedDocument || factors.Document().Lookup("default").Type != bson.TypeString {
-		t.Errorf("factors = %v, want a document with a string default", factors)
+	if factors.Type != bson.TypeEmbeddedDocument || factors.Document().Lookup("default").Type != bson.TypeString ||
+		factors.Document().Lookup("1").StringValue() != "sms1" {
+		t.Errorf("factors = %v, want a document with a string default and 1: sms1", factors)
 	}
 
 	tests := []struct{ user, result, status string }{
@@ -168,7 +169,7 @@ func TestLegacyPreauthJSON(t *testing.T) {
 	f.app(f.user("alice", mfa.StatusActive), []byte("12345678901234567890"), false)
 	r := f.legacy(key, "POST", "/rest/v1/preauth.json", url.Values{"user": {"alice"}})
 	if r.Status != 200 || r.ContentType != "application/json" ||
-		!strings.Contains(string(r.Raw), `"result":"auth"`) || !strings.Contains(string(r.Raw), `"factors":{"default":`) {
+		!strings.Contains(string(r.Raw), `"result":"auth"`) || !strings.Contains(string(r.Raw), `"factors":{"1":"sms1","default":"passcode"}`) {
 		t.Errorf("preauth.json = %d %s %s", r.Status, r.ContentType, r.Raw)
 	}
 }
@@ -268,5 +269,66 @@ func TestLegacySignatures(t *testing.T) {
 	r = f.legacy(key, "POST", "/rest/v1/preauth.json", url.Values{"user": {"alice"}})
 	if r.Status != 200 {
 		t.Errorf("preauth.json = %d %s", r.Status, r.Raw)
+	}
+}
+
+func TestLegacyPreauthNoSMS(t *testing.T) {
+	f := newFixture(t)
+	key := f.unixKey("ssh")
+	p := f.app(f.user("alice", mfa.StatusActive), []byte("12345678901234567890"), false)
+	p.Type = mfa.PhoneLandline
+	if err := f.Store.UpdatePhone(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	r := f.legacy(key, "POST", "/rest/v1/preauth.bson", url.Values{"user": {"alice"}})
+	if prompt := r.str(t, "prompt"); strings.Contains(prompt, "SMS") || !strings.HasSuffix(prompt, "Passcode: ") {
+		t.Errorf("prompt = %q, want a passcode prompt without SMS", prompt)
+	}
+	if _, err := r.Response.Lookup("factors").Document().LookupErr("1"); err == nil {
+		t.Errorf("factors = %v, want no options", r.Response.Lookup("factors"))
+	}
+}
+
+func TestLegacySMS(t *testing.T) {
+	f := newFixture(t)
+	key := f.unixKey("ssh")
+	u := f.user("alice", mfa.StatusActive)
+	f.app(u, []byte("12345678901234567890"), false)
+
+	for i, async := range []string{"0", "1"} {
+		r := f.legacy(key, "POST", "/rest/v1/auth.bson", url.Values{"user": {"alice"}, "factor": {"auto"},
+			"auto": {"sms1"}, "async": {async}})
+		if r.Status != 200 {
+			t.Fatalf("auth(sms1) = %d %v", r.Status, r.Raw)
+		}
+		if async == "1" {
+			r = f.legacy(key, "GET", "/rest/v1/status.bson", url.Values{"txid": {r.str(t, "txid")}})
+		}
+		if got, st := r.str(t, "result"), r.str(t, "status"); got != "deny" || st != "New SMS passcodes sent" {
+			t.Errorf("auth(sms1, async=%s) = %s %q, want deny \"New SMS passcodes sent\"", async, got, st)
+		}
+		if n := len(f.Notes.Messages()); n != i+1 {
+			t.Fatalf("%d SMS sent, want %d", n, i+1)
+		}
+	}
+	// The prompt now tells which code comes next.
+	r := f.legacy(key, "POST", "/rest/v1/preauth.bson", url.Values{"user": {"alice"}})
+	if prompt := r.str(t, "prompt"); !strings.Contains(prompt, "XXX-XXX-0100 (next code starts with: 1)") {
+		t.Errorf("prompt = %q, want the next code digit", prompt)
+	}
+	codes := strings.Fields(string(f.Notes.Messages()[1].Body))[2:]
+	r = f.legacy(key, "POST", "/rest/v1/auth.bson", url.Values{"user": {"alice"}, "factor": {"auto"}, "auto": {codes[0]}})
+	if got, st := r.str(t, "result"), r.str(t, "status"); got != "allow" || st != msgSuccess {
+		t.Errorf("auth(SMS code) = %s %q, want allow", got, st)
+	}
+	if u2, _ := f.Store.GetUser(t.Context(), u.ID); u2.FailedAttempts != 0 {
+		t.Errorf("failed attempts = %d, want 0", u2.FailedAttempts)
+	}
+
+	// The carrier is down: deny with a reason, so login_duo re-prompts.
+	f.Notes.SetFail(mfa.E(mfa.Unavailable, "down"))
+	r = f.legacy(key, "POST", "/rest/v1/auth.bson", url.Values{"user": {"alice"}, "factor": {"sms"}})
+	if got, st := r.str(t, "result"), r.str(t, "status"); got != "deny" || st != authapi.MsgLegacySMSUnavailable {
+		t.Errorf("auth(sms, carrier down) = %s %q, want deny %q", got, st, authapi.MsgLegacySMSUnavailable)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/otp"
 )
 
 // Auth status words (Duo's).
@@ -55,7 +56,7 @@ type AuthRequest struct {
 	Who
 	Factor   mfa.Factor
 	Passcode mfa.Passcode // factor passcode
-	Device   string       // push, phone, sms: not used yet
+	Device   string       // factor sms: a phone id, or "auto" (or empty) for the first phone that can receive SMS
 	IP       string
 	Hostname string
 }
@@ -69,16 +70,20 @@ type AuthResult struct {
 
 // Auth decides one authentication. Every decision it returns writes
 // exactly one auth log record, in the same atomic store write as the state
-// change it causes. Errors: Invalid (naming the field) for a bad request,
-// RateLimited when the user or IP made too many attempts (nothing is
-// written), and store failures.
+// change it causes. Factor sms (or "sms"/"smsN" typed as the passcode)
+// sends new SMS passcodes and answers deny/sent (see sms.go). Errors:
+// Invalid (naming the field) for a bad request, RateLimited when the user
+// or IP made too many attempts or the user asked for too many SMS
+// (nothing is written), Unavailable when the SMS could not be sent, and
+// store failures.
 func (s *Service) Auth(ctx context.Context, req AuthRequest) (AuthResult, error) {
 	switch req.Factor {
 	case mfa.FactorPasscode:
 		if req.Passcode == "" {
 			return AuthResult{}, mfa.InvalidField("passcode", "passcode is required with factor passcode")
 		}
-	case mfa.FactorAuto, mfa.FactorPush, mfa.FactorPhone, mfa.FactorSMS:
+	case mfa.FactorSMS:
+	case mfa.FactorAuto, mfa.FactorPush, mfa.FactorPhone:
 		return AuthResult{}, mfa.InvalidField("factor", fmt.Sprintf("factor %s is not supported yet", string(req.Factor)))
 	case "":
 		return AuthResult{}, mfa.InvalidField("factor", "factor is required")
@@ -128,6 +133,17 @@ func (s *Service) auth(ctx context.Context, req AuthRequest, a account) (AuthRes
 		default:
 			return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonNotEnrolled, StatusDeny, MsgEnroll)
 		}
+	}
+	if req.Factor == mfa.FactorSMS {
+		return s.sms(ctx, d, req.Device, 0)
+	}
+	// A keyword typed where a passcode is expected ("sms", "sms2", "push").
+	if kind, _, keyword, nth := otp.Classify(string(req.Passcode)); kind == otp.KindKeyword {
+		if keyword == "sms" {
+			return s.sms(ctx, d, "", nth)
+		}
+		d.factor = LogFactorPasscode
+		return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonFactorUnavailable, StatusDeny, MsgFactorUnavailable)
 	}
 	if !s.byUser.allow(a.user.ID) {
 		return AuthResult{}, mfa.E(mfa.RateLimited, "too many passcode attempts for this user")

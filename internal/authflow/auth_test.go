@@ -252,7 +252,7 @@ func TestAuthInvalidRequests(t *testing.T) {
 		{"push", "", authflow.Who{Username: "a"}, "factor"},
 		{"auto", "", authflow.Who{Username: "a"}, "factor"},
 		{"phone", "", authflow.Who{Username: "a"}, "factor"},
-		{"sms", "", authflow.Who{Username: "a"}, "factor"},
+		{"sms", "", authflow.Who{}, "username"}, // sms is served: only the request is checked
 		{"carrier-pigeon", "", authflow.Who{Username: "a"}, "factor"},
 		{"passcode", "", authflow.Who{Username: "a"}, "passcode"},
 		{"passcode", "123456", authflow.Who{}, "username"},

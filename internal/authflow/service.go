@@ -20,6 +20,9 @@ type Service struct {
 	log    *slog.Logger
 	byUser *limiter // passcode attempts per user; nil = off
 	byIP   *limiter // passcode attempts per client IP; nil = off
+	bySMS  *limiter // SMS batch sends per user; nil = off
+
+	notifier mfa.Notifier // delivers SMS passcodes; nil = factor sms Unavailable
 }
 
 // Limit is a token bucket: Burst attempts at once, then one more every
@@ -56,6 +59,7 @@ func New(store mfa.Store, now func() time.Time, random io.Reader, logger *slog.L
 	s := &Service{store: store, now: now, rand: random, log: logger}
 	s.byUser = newLimiter(DefaultUserLimit, now)
 	s.byIP = newLimiter(DefaultIPLimit, now)
+	s.bySMS = newLimiter(DefaultSMSLimit(), now)
 	for _, o := range opts {
 		o(s)
 	}

@@ -1,0 +1,131 @@
+package authflow
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// SMS passcodes on request (DUO-WIRE 2.2, 7.3): factor=sms, or the keyword
+// "sms"/"smsN" typed where a passcode is expected, sends a new batch to the
+// phone (voiding its previous batch) and always answers deny with status
+// "sent", so the client prompts again for one of the new codes. Asking is
+// not a failed attempt: it writes one auth log record (factor
+// sms_refresh, result denied, reason new_sms_passcodes) and never moves
+// the lockout counter. Sends are limited per user (DefaultSMSLimit).
+
+// StatusSent is the auth status of an SMS batch request.
+const StatusSent = "sent"
+
+// Messages of SMS batch requests and of factors not served yet.
+const (
+	MsgSMSSent           = "New SMS passcodes sent"
+	MsgNoSMSDevice       = "No device can receive SMS"
+	MsgFactorUnavailable = "This login method is not available yet. Enter a passcode instead."
+)
+
+// Auth log values of SMS batch requests (sms_refresh is Duo's factor; the
+// reasons are ours).
+const (
+	LogFactorSMSRefresh     = "sms_refresh"
+	ReasonNewSMSPasscodes   = "new_sms_passcodes"
+	ReasonNoSMSDevice       = "no_sms_device"
+	ReasonFactorUnavailable = "factor_not_available"
+)
+
+// DefaultSMSLimit bounds SMS batch sends per user: three at once, then one
+// a minute, so nobody can be flooded with texts (or run up the bill).
+func DefaultSMSLimit() Limit { return Limit{Burst: 3, Every: time.Minute} }
+
+// WithNotifier sets how SMS passcodes are delivered. Without one, factor
+// sms is Unavailable.
+func WithNotifier(n mfa.Notifier) Option {
+	return func(s *Service) { s.notifier = n }
+}
+
+// WithSMSLimit sets the per-user SMS batch send limit (a zero Limit turns
+// it off). The default is DefaultSMSLimit.
+func WithSMSLimit(l Limit) Option {
+	return func(s *Service) { s.bySMS = newLimiter(l, s.now) }
+}
+
+// smsPhone picks the phone to text: device is a phone id, "auto" or ""
+// (the first phone that can receive SMS); nth > 0 is the nth device of
+// preauth's list (phones come first). ok is false when that device cannot
+// receive SMS. An unknown phone id is Invalid.
+func smsPhone(a account, device string, nth int) (p mfa.Phone, ok bool, err error) {
+	switch {
+	case nth > 0:
+		if nth > len(a.phones) {
+			return p, false, nil
+		}
+		p = a.phones[nth-1]
+		return p, p.Can(mfa.CapSMS), nil
+	case device == "" || device == "auto":
+		for _, p := range a.phones {
+			if p.Can(mfa.CapSMS) {
+				return p, true, nil
+			}
+		}
+		return p, false, nil
+	}
+	for _, p := range a.phones {
+		if p.ID == device {
+			return p, p.Can(mfa.CapSMS), nil
+		}
+	}
+	for _, t := range a.tokens {
+		if t.ID == device {
+			return mfa.Phone{}, false, nil
+		}
+	}
+	return p, false, mfa.InvalidField("device", "unknown device")
+}
+
+// sms sends a new SMS batch for an enrolled, active user. The batch is
+// stored (voiding the previous one) before it is sent: if delivery fails
+// the answer is Unavailable, no auth log is written, and the phone holds
+// no usable codes until a batch is sent again.
+func (s *Service) sms(ctx context.Context, d *decision, device string, nth int) (AuthResult, error) {
+	d.factor = LogFactorSMSRefresh
+	p, ok, err := smsPhone(d.a, device, nth)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	if !ok {
+		return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonNoSMSDevice, StatusDeny, MsgNoSMSDevice)
+	}
+	if s.notifier == nil {
+		return AuthResult{}, mfa.E(mfa.Unavailable, "SMS delivery is not configured")
+	}
+	if !s.bySMS.allow(d.a.user.ID) {
+		return AuthResult{}, mfa.E(mfa.RateLimited, "too many SMS passcode requests for this user")
+	}
+	now := s.now()
+	b, err := mfa.NewSMSBatch(s.rand, d.a.user.ID, p.ID, d.a.settings.SMSBatchSizeOrDefault(), now, d.a.settings.SMSExpire)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	if err := s.store.ReplaceSMSBatch(ctx, b); err != nil {
+		return AuthResult{}, fmt.Errorf("replace sms batch: %w", err)
+	}
+	m := mfa.Message{Channel: mfa.ChannelSMS, To: p.Number, Body: mfa.SMSText(d.a.settings.SMSMessage, b.Codes),
+		Context: "authentication", UserID: d.a.user.ID}
+	if err := s.notifier.Send(ctx, m); err != nil {
+		return AuthResult{}, mfa.Wrap(mfa.Unavailable, "could not send the SMS passcodes", err)
+	}
+	if _, err := s.store.AppendTelephonyLog(ctx, mfa.TelephonyLogEntry{Time: now, Type: string(mfa.ChannelSMS),
+		Context: "authentication", Phone: p.Number, UserID: d.a.user.ID, Credits: 1}); err != nil {
+		return AuthResult{}, fmt.Errorf("telephony log: %w", err)
+	}
+	if !p.SMSPasscodesSent {
+		p.SMSPasscodesSent = true
+		if err := s.store.UpdatePhone(ctx, p); err != nil {
+			return AuthResult{}, fmt.Errorf("update phone: %w", err)
+		}
+	}
+	d.device, d.name = p.ID, p.Name
+	return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonNewSMSPasscodes, StatusSent, MsgSMSSent)
+}
