@@ -10,9 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +20,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/adminapi"
 	"github.com/twostep-auth/twostep/internal/api"
-	"github.com/twostep-auth/twostep/internal/certs"
+	"github.com/twostep-auth/twostep/internal/certs/certstest"
 	"github.com/twostep-auth/twostep/internal/duoproto"
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/sqlstore"
@@ -56,23 +54,10 @@ func newFixture(t *testing.T, dsn ...string) *fixture {
 	mux := http.NewServeMux()
 	adminapi.New(adminapi.Deps{Surface: surface, Service: svc, Now: time.Now}).Register(mux)
 
-	l, err := certs.EnsureLocal(t.TempDir(), nil, time.Now(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.LoadX509KeyPair(l.CertFile, l.KeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(mux)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	caPEM, _ := os.ReadFile(l.CAFile)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
+	ts := certstest.StartTLS(t, mux)
+	srv, pool := ts.Server, ts.Pool
 	f := &fixture{t: t, Store: st, Svc: svc, srv: srv, pool: pool,
-		Host: strings.Replace(srv.Listener.Addr().String(), "127.0.0.1", "localhost", 1)}
+		Host: ts.Host}
 	f.Key = f.Integration(mfa.IntegrationAdminAPI, mfa.AllAdminPermissions())
 	return f
 }

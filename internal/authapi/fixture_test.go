@@ -2,7 +2,6 @@ package authapi_test
 
 import (
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -25,7 +24,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/api"
 	"github.com/twostep-auth/twostep/internal/authapi"
 	"github.com/twostep-auth/twostep/internal/authflow"
-	"github.com/twostep-auth/twostep/internal/certs"
+	"github.com/twostep-auth/twostep/internal/certs/certstest"
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/mfa/mfatest"
 	"github.com/twostep-auth/twostep/internal/sqlstore"
@@ -54,23 +53,10 @@ func newFixture(t *testing.T) *fixture {
 	mux := http.NewServeMux()
 	authapi.New(authapi.Deps{Surface: surface, Now: time.Now, Flow: flow, Transactions: st, Rand: rand.Reader}).Register(mux)
 
-	l, err := certs.EnsureLocal(t.TempDir(), nil, time.Now(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.LoadX509KeyPair(l.CertFile, l.KeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(mux)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	caPEM, _ := os.ReadFile(l.CAFile)
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
+	ts := certstest.StartTLS(t, mux)
+	srv, pool := ts.Server, ts.Pool
 	f := &fixture{t: t, Store: st, srv: srv, pool: pool, Notes: notes,
-		Host: strings.Replace(srv.Listener.Addr().String(), "127.0.0.1", "localhost", 1)}
+		Host: ts.Host}
 	ikey, _ := mfa.NewID(mfa.PrefixIntegration, rand.Reader)
 	skey, _ := mfa.RandomString(rand.Reader, "abcdefghijklmnopqrstuvwxyz0123456789", 40)
 	f.Key = mfa.Integration{IKey: ikey, SKey: mfa.Secret(skey), Name: "vpn", Type: mfa.IntegrationAuthAPI,

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,7 +17,7 @@ import (
 	duoapi "github.com/duosecurity/duo_api_golang"
 	"github.com/duosecurity/duo_api_golang/authapi"
 
-	"github.com/twostep-auth/twostep/internal/certs"
+	"github.com/twostep-auth/twostep/internal/certs/certstest"
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/server"
 	"github.com/twostep-auth/twostep/internal/sqlstore/sqltest"
@@ -44,31 +43,13 @@ func newFixture(t *testing.T, clockOffset time.Duration) *fixture {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	l, err := certs.EnsureLocal(dir, nil, time.Now(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pair, err := tls.LoadX509KeyPair(l.CertFile, l.KeyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
 	h := server.New(server.Deps{
 		Store:  st,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Now:    func() time.Time { return time.Now().Add(clockOffset) },
 	})
-	srv := httptest.NewUnstartedServer(h)
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	caPEM, err := os.ReadFile(l.CAFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
-	return &fixture{srv: srv, pool: pool, host: strings.Replace(srv.Listener.Addr().String(), "127.0.0.1", "localhost", 1), ikey: ikey, skey: skey}
+	ts := certstest.StartTLS(t, h)
+	return &fixture{srv: ts.Server, pool: ts.Pool, host: ts.Host, ikey: ikey, skey: skey}
 }
 
 func (f *fixture) check(t *testing.T, ikey, skey string) (string, int32) {
