@@ -39,3 +39,22 @@ type ActivationStore interface {
 	// before now or were redeemed before now.
 	DeleteExpiredActivations(ctx context.Context, now time.Time) (int, error)
 }
+
+// ActivationDeviceStore is the device side of activations.
+type ActivationDeviceStore interface {
+	// ActivationByCode returns the activation with this code whatever its
+	// state (redeemed or expired, until the reaper deletes it), with Code
+	// empty: enroll_status reports on it. NotFound for an unknown code.
+	ActivationByCode(ctx context.Context, code Passcode) (Activation, error)
+	// CompleteActivation is the device side of an activation, in one
+	// transaction: it redeems the code at now as RedeemActivation does
+	// (NotFound for an unknown, expired or used code; exactly one of
+	// concurrent redeemers wins), creates newPhone and attaches it to the
+	// activation's user when the activation has no phone (newPhone.ID must
+	// then be set), and activates auth on the activation's (or the new)
+	// phone as ActivateAuthenticator does, revoking the phone's other
+	// installs. auth.PhoneID and auth.UserID are filled in from the
+	// activation. It returns the redeemed activation and the stored
+	// install. Nothing is written when any step fails.
+	CompleteActivation(ctx context.Context, code Passcode, now time.Time, newPhone Phone, auth Authenticator) (Activation, Authenticator, error)
+}

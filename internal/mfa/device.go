@@ -1,6 +1,9 @@
 package mfa
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // PhoneType is what kind of phone a number belongs to.
 type PhoneType string
@@ -48,6 +51,20 @@ type Phone struct {
 	SMSPasscodesSent bool
 	Created          time.Time
 	LastSeen         time.Time // last contact from its authenticator; zero if never
+	// PushMutedUntil: no push is sent to this phone before this instant
+	// (set when its user reports a push as fraud). Written only by
+	// PhoneMuteStore.MutePush, never by UpdatePhone.
+	PushMutedUntil time.Time
+}
+
+// PushMuted reports whether pushes to the phone are muted at now.
+func (p Phone) PushMuted(now time.Time) bool { return now.Before(p.PushMutedUntil) }
+
+// PhoneMuteStore mutes pushes to a phone.
+type PhoneMuteStore interface {
+	// MutePush sets the phone's PushMutedUntil (a zero until unmutes).
+	// NotFound if the phone does not exist.
+	MutePush(ctx context.Context, phoneID string, until time.Time) error
 }
 
 // Capabilities derives what the phone can do from its type, its number and
@@ -165,4 +182,13 @@ type Token struct {
 	AESKey    Secret // YubiKey: 16-byte AES key; sealed at rest
 	YKCounter uint32 // YubiKey: last accepted (usage<<8 | session) counter
 	Created   time.Time
+}
+
+// RevokedAuthenticatorStore finds replaced installs, so that a passcode
+// from an app that was reactivated elsewhere is answered with "reactivate
+// the app" rather than "incorrect passcode".
+type RevokedAuthenticatorStore interface {
+	// RevokedAuthenticators returns up to limit revoked installs that
+	// belonged to the user, newest first.
+	RevokedAuthenticators(ctx context.Context, userID string, limit int) ([]Authenticator, error)
 }

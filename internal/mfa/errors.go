@@ -3,6 +3,7 @@ package mfa
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an Error so that each edge (HTTP API, web page, RADIUS,
@@ -45,12 +46,14 @@ func (k Kind) String() string {
 
 // Error is the error type every layer returns. Msg is safe to show a client;
 // Err is the cause, for logs only. Field names a request parameter or form
-// field when the error is about one.
+// field when the error is about one. RetryAfter, on a RateLimited error, is
+// how long until a retry may succeed (zero: unknown).
 type Error struct {
-	Kind  Kind
-	Msg   string
-	Field string
-	Err   error
+	Kind       Kind
+	Msg        string
+	Field      string
+	Err        error
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -73,7 +76,7 @@ func (e *Error) Is(target error) bool {
 	if !ok {
 		return false
 	}
-	return t.Msg == "" && t.Field == "" && t.Err == nil && t.Kind == e.Kind
+	return t.Msg == "" && t.Field == "" && t.Err == nil && t.RetryAfter == 0 && t.Kind == e.Kind
 }
 
 // Sentinels to match kinds with errors.Is.
@@ -99,6 +102,11 @@ func Errorf(kind Kind, format string, args ...any) *Error {
 // InvalidField reports a bad value of one named input field.
 func InvalidField(field, msg string) *Error {
 	return &Error{Kind: Invalid, Field: field, Msg: msg}
+}
+
+// RetryLater reports a RateLimited error whose limit lifts after after.
+func RetryLater(msg string, after time.Duration) *Error {
+	return &Error{Kind: RateLimited, Msg: msg, RetryAfter: after}
 }
 
 // NotFoundf reports a missing object.

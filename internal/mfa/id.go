@@ -16,6 +16,7 @@ const (
 	PrefixAuthenticator = "DA"
 	PrefixSMSBatch      = "DS"
 	PrefixActivation    = "DV"
+	PrefixTrustedDevice = "DT"
 )
 
 const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

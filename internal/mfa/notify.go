@@ -22,6 +22,7 @@ type Message struct {
 	Body    Passcode
 	Context string // "authentication", "enrollment" or "administrator", for the telephony log
 	UserID  string
+	TxID    string // voice: the transaction whose answer the call collects
 }
 
 // Notifier delivers messages. Implementations: notify/outbox (the

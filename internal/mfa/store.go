@@ -291,6 +291,12 @@ type Store interface {
 	SettingsStore
 	LogStore
 	ActivationStore
+	ActivationDeviceStore
+	TrustedDeviceStore
+	PhoneMuteStore
+	RevokedAuthenticatorStore
+	RateLimitStore
+	Events
 	// Ping reports whether the database is reachable and migrated.
 	Ping(ctx context.Context) error
 }

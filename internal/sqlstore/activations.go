@@ -91,9 +91,15 @@ func (s *Store) RedeemActivation(ctx context.Context, code mfa.Passcode, now tim
 	if err != nil {
 		return mfa.Activation{}, err
 	}
-	a, err := scanActivation(s.writer().row(ctx, `UPDATE activations SET redeemed = ?
+	return s.redeemActivation(ctx, s.writer(), op, codeHash(key, hashActivation, code), now)
+}
+
+// redeemActivation is RedeemActivation's one conditional UPDATE, on c (the
+// write pool or a transaction), for the code with this hash.
+func (s *Store) redeemActivation(ctx context.Context, c dbtx, op string, hash []byte, now time.Time) (mfa.Activation, error) {
+	a, err := scanActivation(c.row(ctx, `UPDATE activations SET redeemed = ?
 		WHERE code_hash = ? AND redeemed IS NULL AND expires > ?
-		RETURNING `+activationCols, now, codeHash(key, hashActivation, code), now))
+		RETURNING `+activationCols, now, hash, now))
 	if isNoRows(err) {
 		return mfa.Activation{}, errUnknownActivation()
 	}
@@ -101,6 +107,89 @@ func (s *Store) RedeemActivation(ctx context.Context, code mfa.Passcode, now tim
 		return mfa.Activation{}, s.dbErr(ctx, op, err)
 	}
 	return a, nil
+}
+
+// ActivationByCode returns the activation with this code, redeemed or
+// expired alike (until the reaper deletes it), with Code empty.
+func (s *Store) ActivationByCode(ctx context.Context, code mfa.Passcode) (mfa.Activation, error) {
+	const op = "activation by code"
+	if code == "" {
+		return mfa.Activation{}, errUnknownActivation()
+	}
+	key, err := s.codeKeyFor(ctx)
+	if err != nil {
+		return mfa.Activation{}, err
+	}
+	a, err := scanActivation(s.reader().row(ctx, `SELECT `+activationCols+` FROM activations WHERE code_hash = ?`,
+		codeHash(key, hashActivation, code)))
+	if isNoRows(err) {
+		return mfa.Activation{}, errUnknownActivation()
+	}
+	if err != nil {
+		return mfa.Activation{}, s.dbErr(ctx, op, err)
+	}
+	return a, nil
+}
+
+// CompleteActivation is the device side of an activation, in one write
+// transaction: RedeemActivation's conditional UPDATE (so of concurrent
+// completions of one code exactly one gets the row; the others find none
+// and change nothing), then, when the activation names no phone,
+// CreatePhone's insert of newPhone and AttachPhone's association with the
+// activation's user, then ActivateAuthenticator's statements for auth on
+// that phone. Any failure rolls the whole transaction back: the code stays
+// redeemable and no phone or install is left behind. The secrets are
+// sealed, and the code hashed, before the transaction begins.
+func (s *Store) CompleteActivation(ctx context.Context, code mfa.Passcode, now time.Time, newPhone mfa.Phone,
+	auth mfa.Authenticator) (mfa.Activation, mfa.Authenticator, error) {
+	const op = "complete activation"
+	if now.IsZero() {
+		return mfa.Activation{}, mfa.Authenticator{}, fmt.Errorf("%s: zero time", op)
+	}
+	if code == "" {
+		return mfa.Activation{}, mfa.Authenticator{}, errUnknownActivation()
+	}
+	key, err := s.codeKeyFor(ctx)
+	if err != nil {
+		return mfa.Activation{}, mfa.Authenticator{}, err
+	}
+	hash := codeHash(key, hashActivation, code)
+	sealed, err := s.sealAuthenticator(auth)
+	if err != nil {
+		return mfa.Activation{}, mfa.Authenticator{}, err
+	}
+	var a mfa.Activation
+	var stored mfa.Authenticator
+	err = s.writeTx(ctx, op, func(c dbtx) error {
+		var err error
+		if a, err = s.redeemActivation(ctx, c, op, hash, now); err != nil {
+			return err
+		}
+		phoneID := a.PhoneID
+		if phoneID == "" {
+			if newPhone.ID == "" {
+				return mfa.InvalidField("phone_id", "the activation creates a phone, which needs an id")
+			}
+			if err := insertPhone(ctx, c, newPhone); err != nil {
+				return s.dbErr(ctx, op, err)
+			}
+			if err := attachPhone(ctx, c, a.UserID, newPhone.ID); err != nil {
+				return s.dbErr(ctx, op, err, onFK(mfa.NotFound, "user not found"))
+			}
+			phoneID = newPhone.ID
+		}
+		in := auth
+		in.PhoneID, in.UserID = phoneID, a.UserID
+		if err := s.activateAuthenticator(ctx, c, op, in, sealed); err != nil {
+			return err
+		}
+		stored, err = s.scanAuthenticator(c.row(ctx, `SELECT `+authenticatorCols+` FROM authenticators a WHERE a.id = ?`, in.ID))
+		return s.dbErr(ctx, op, err)
+	})
+	if err != nil {
+		return mfa.Activation{}, mfa.Authenticator{}, err
+	}
+	return a, stored, nil
 }
 
 // DeleteExpiredActivations deletes the activations that expired or were

@@ -49,6 +49,9 @@ func atRestSecrets(t *testing.T, s *sqlstore.Store) map[string][]byte {
 		"integration skey":     []byte("Zq8vN3kT0bYwR7mXcE4pL2hJ9sD6fG1aU5iO8eWq"),
 		"authenticator pubkey": []byte("-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE9wQ\n-----END PUBLIC KEY-----\n"),
 		"authenticator hotp":   hotpSeed,
+		"device pubkey":        []byte("-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA7d\n-----END PUBLIC KEY-----\n"),
+		"device hotp":          []byte("\x11\x8e\x02\xfd\x6c\x3b\xa4\x90\x55\xe7\x21\x0f\xc8\x7a\x19\xb6\x44\xd3\x08\x9e"),
+		"activation code 3":    []byte("Rt5Wq9Lm2Xp7Zk4Nb8Vc"),
 		"token hotp hex seed":  hexSeed,
 		"token totp b32 seed":  totpSeed,
 		"yubikey private id":   []byte("\x0c\x1d\x2e\x3f\x4a\x5b"),
@@ -59,6 +62,7 @@ func atRestSecrets(t *testing.T, s *sqlstore.Store) map[string][]byte {
 		"sms code 2":           []byte("90417263"),
 		"activation code":      []byte("Xk7pQ2mZr9TfW4bLc8Nd"),
 		"activation code 2":    []byte("hV3sJ6yGq1RuE5aKt0Pw"),
+		"trusted device token": []byte("q8Zr3LmP0vXw7NcT2bYk5HsJ9dGf4AeU"),
 	}
 	must(t, "CreateIntegration", s.CreateIntegration(ctx, mfa.Integration{IKey: "DIATREST000000000001",
 		SKey: secrets["integration skey"], Type: mfa.IntegrationAuthAPI, Created: epoch}))
@@ -84,6 +88,17 @@ func atRestSecrets(t *testing.T, s *sqlstore.Store) map[string][]byte {
 		UserID: u.ID, PhoneID: "DPATREST000000000001", Created: epoch, Expires: epoch.Add(time.Hour)}))
 	if _, err := s.RedeemActivation(ctx, "hV3sJ6yGq1RuE5aKt0Pw", epoch.Add(time.Minute)); err != nil {
 		t.Fatalf("RedeemActivation() = %v", err)
+	}
+	must(t, "CreateTrustedDevice", s.CreateTrustedDevice(ctx, mfa.TrustedDevice{ID: "DTATREST000000000001",
+		Token: mfa.Passcode(secrets["trusted device token"]), UserID: u.ID, IKey: "DIATREST000000000001",
+		Created: epoch, Expires: epoch.Add(24 * time.Hour)}))
+	// A device made through CompleteActivation seals its secrets too.
+	must(t, "CreateActivation 3", s.CreateActivation(ctx, mfa.Activation{ID: "DVATREST000000000003", Code: "Rt5Wq9Lm2Xp7Zk4Nb8Vc",
+		UserID: u.ID, Created: epoch, Expires: epoch.Add(time.Hour)}))
+	if _, _, err := s.CompleteActivation(ctx, "Rt5Wq9Lm2Xp7Zk4Nb8Vc", epoch.Add(time.Minute),
+		mfa.Phone{ID: "DPATREST000000000002", Type: mfa.PhoneMobile, Created: epoch},
+		mfa.Authenticator{ID: "DAATREST000000000002", PublicKey: secrets["device pubkey"], HOTPSecret: secrets["device hotp"], Created: epoch}); err != nil {
+		t.Fatalf("CompleteActivation() = %v", err)
 	}
 	// Use a code, so that the stored forms after a write are checked too.
 	if _, err := s.ApplyAuth(ctx, mfa.AuthWrite{UserID: u.ID, Guard: mfa.Guard{Kind: mfa.GuardSMSCode, Code: "58301927", Now: epoch}}); err != nil {

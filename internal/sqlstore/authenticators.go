@@ -34,33 +34,52 @@ func (s *Store) scanAuthenticator(r rowScanner) (mfa.Authenticator, error) {
 // per phone).
 func (s *Store) ActivateAuthenticator(ctx context.Context, a mfa.Authenticator) error {
 	const op = "activate authenticator"
-	pub, err := s.seal(a.PublicKey, "authenticators", "public_key", a.ID)
-	if err != nil {
-		return err
-	}
-	hotp, err := s.seal(a.HOTPSecret, "authenticators", "hotp_secret", a.ID)
+	sealed, err := s.sealAuthenticator(a)
 	if err != nil {
 		return err
 	}
 	return s.writeTx(ctx, op, func(c dbtx) error {
-		ok, err := c.exists(ctx, `SELECT 1 FROM phones WHERE id = ?`+s.d.forUpdate, a.PhoneID)
-		if err != nil {
-			return s.dbErr(ctx, op, err)
-		}
-		if !ok {
-			return notFoundErr("phone not found")
-		}
-		if _, err := c.exec(ctx, `UPDATE authenticators SET status = 'revoked'
-			WHERE phone_id = ? AND status = 'active' AND id <> ?`, a.PhoneID, a.ID); err != nil {
-			return s.dbErr(ctx, op, err)
-		}
-		_, err = c.exec(ctx, `INSERT INTO authenticators (id, phone_id, user_id, status, public_key, hotp_secret,
-			hotp_counter, totp, totp_last_step, platform, model, app_version, created, last_seen)
-			VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.PhoneID, a.UserID, pub, hotp, a.HOTPCounter, a.TOTP, a.TOTPLastStep,
-			a.Platform, a.Model, a.AppVersion, a.Created, a.LastSeen)
-		return s.dbErr(ctx, op, err, onFK(mfa.NotFound, "phone not found"))
+		return s.activateAuthenticator(ctx, c, op, a, sealed)
 	})
+}
+
+// sealedAuthenticator is an install's secrets, sealed for its row.
+type sealedAuthenticator struct{ pub, hotp []byte }
+
+// sealAuthenticator seals a's secrets (outside any transaction: sealing
+// is slow enough to keep out of SQLite's single writer).
+func (s *Store) sealAuthenticator(a mfa.Authenticator) (sealedAuthenticator, error) {
+	pub, err := s.seal(a.PublicKey, "authenticators", "public_key", a.ID)
+	if err != nil {
+		return sealedAuthenticator{}, err
+	}
+	hotp, err := s.seal(a.HOTPSecret, "authenticators", "hotp_secret", a.ID)
+	if err != nil {
+		return sealedAuthenticator{}, err
+	}
+	return sealedAuthenticator{pub, hotp}, nil
+}
+
+// activateAuthenticator is ActivateAuthenticator inside the caller's
+// transaction: lock the phone, revoke its other active installs, insert a.
+func (s *Store) activateAuthenticator(ctx context.Context, c dbtx, op string, a mfa.Authenticator, sealed sealedAuthenticator) error {
+	ok, err := c.exists(ctx, `SELECT 1 FROM phones WHERE id = ?`+s.d.forUpdate, a.PhoneID)
+	if err != nil {
+		return s.dbErr(ctx, op, err)
+	}
+	if !ok {
+		return notFoundErr("phone not found")
+	}
+	if _, err := c.exec(ctx, `UPDATE authenticators SET status = 'revoked'
+		WHERE phone_id = ? AND status = 'active' AND id <> ?`, a.PhoneID, a.ID); err != nil {
+		return s.dbErr(ctx, op, err)
+	}
+	_, err = c.exec(ctx, `INSERT INTO authenticators (id, phone_id, user_id, status, public_key, hotp_secret,
+		hotp_counter, totp, totp_last_step, platform, model, app_version, created, last_seen)
+		VALUES (?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.PhoneID, a.UserID, sealed.pub, sealed.hotp, a.HOTPCounter, a.TOTP, a.TOTPLastStep,
+		a.Platform, a.Model, a.AppVersion, a.Created, a.LastSeen)
+	return s.dbErr(ctx, op, err, onFK(mfa.NotFound, "phone not found"))
 }
 
 // GetAuthenticator returns the install with id, active or revoked.
@@ -110,4 +129,18 @@ func (s *Store) TouchAuthenticator(ctx context.Context, id string, at time.Time)
 		_, err = c.exec(ctx, `UPDATE phones SET last_seen = ? WHERE id = ?`, at, phoneID)
 		return s.dbErr(ctx, op, err)
 	})
+}
+
+// RevokedAuthenticators returns up to limit (<= 0: all) revoked installs
+// that belonged to the user, newest (by Created, then id) first: those
+// activated by the user (UserID) and those on the user's phones, as
+// UserAuthenticators finds active ones.
+func (s *Store) RevokedAuthenticators(ctx context.Context, userID string, limit int) ([]mfa.Authenticator, error) {
+	if userID == "" {
+		return nil, nil // not every install that no user activated
+	}
+	return queryAll(ctx, s, s.reader(), "revoked authenticators", `SELECT `+authenticatorCols+` FROM authenticators a
+		WHERE a.status = 'revoked' AND (a.user_id = ?
+			OR a.phone_id IN (SELECT up.phone_id FROM user_phones up WHERE up.user_id = ?))
+		ORDER BY a.created DESC, a.id DESC`+s.d.page(mfa.Page{Limit: limit}), []any{userID, userID}, s.scanAuthenticator)
 }

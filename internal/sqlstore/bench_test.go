@@ -6,6 +6,7 @@ import (
 	"os"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/sqlstore"
@@ -83,5 +84,71 @@ func BenchmarkApplyAuth(b *testing.B) {
 				b.ReportMetric(float64(units)/float64(groups), "units/txn")
 			}
 		})
+	}
+}
+
+// BenchmarkHitRateLimit measures one durable rate-limit hit (one
+// conditional upsert), one at a time and from many concurrent requests
+// spread over 512 keys:
+//
+//	go test -run '^$' -bench HitRateLimit -benchtime 5s ./internal/sqlstore/
+func BenchmarkHitRateLimit(b *testing.B) {
+	tests := []struct {
+		name string
+		dsn  func(b *testing.B) string
+		opts sqlstore.Options
+	}{
+		{"sqlite", func(b *testing.B) string { return sqltest.SQLitePath(b) }, sqlstore.Options{GroupCommit: true}},
+		{"postgres", func(b *testing.B) string {
+			if os.Getenv(sqltest.EnvPostgres) == "" {
+				b.Skip("set " + sqltest.EnvPostgres)
+			}
+			return sqltest.PostgresDSN(b)
+		}, sqlstore.Options{}},
+	}
+	const parallelism = 16 // goroutines per GOMAXPROCS: concurrent requests
+	for _, tt := range tests {
+		for _, parallel := range []bool{false, true} {
+			name := tt.name + "/serial"
+			if parallel {
+				name = tt.name + "/parallel"
+			}
+			b.Run(name, func(b *testing.B) {
+				ctx := context.Background()
+				s := sqltest.Open(b, tt.dsn(b), tt.opts)
+				if _, err := s.Migrate(ctx); err != nil {
+					b.Fatal(err)
+				}
+				keys := make([]string, 512)
+				for i := range keys {
+					keys[i] = fmt.Sprintf("user:DUBENCH%013d", i)
+				}
+				hit := func(i int64) bool {
+					if _, err := s.HitRateLimit(ctx, keys[i%int64(len(keys))], 1<<30, time.Minute, epoch); err != nil {
+						b.Error(err)
+						return false
+					}
+					return true
+				}
+				var next atomic.Int64
+				if !parallel {
+					for b.Loop() {
+						if !hit(next.Add(1)) {
+							return
+						}
+					}
+					return
+				}
+				b.SetParallelism(parallelism)
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if !hit(next.Add(1)) {
+							return
+						}
+					}
+				})
+			})
+		}
 	}
 }

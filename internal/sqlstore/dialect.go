@@ -47,6 +47,10 @@ type dialect struct {
 	// hasTable reports (with one ? argument, the table name) whether a table
 	// exists in the current schema.
 	hasTable string
+	// notify is the SQL expression that sends one event (one ? argument,
+	// the topic) to every node when the transaction commits; empty where
+	// events stay in process (events.go).
+	notify string
 }
 
 var sqliteDialect = &dialect{
@@ -66,6 +70,7 @@ var postgresDialect = &dialect{
 	// schemas in one database (tests) do not wait for each other.
 	advisoryLock: `SELECT pg_advisory_xact_lock(hashtext('twostep.' || ? || ':' || current_schema()))`,
 	hasTable:     `SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = ?`,
+	notify:       `pg_notify('` + eventChannel + `', ?)`,
 }
 
 // isPostgresDSN reports whether dsn names a PostgreSQL database.
@@ -240,6 +245,7 @@ var uniqueConstraints = []uniqueConstraint{
 	{"admins_email_lower_key", "admins.email_lower", "email", "an administrator with this email already exists"},
 	{"activations_pkey", "activations.id", "id", "activation id already exists"},
 	{"activations_code_hash_key", "activations.code_hash", "code", "activation code already exists"},
+	{"trusted_devices_pkey", "trusted_devices.id", "id", "remembered device id already exists"},
 }
 
 func (d *dialect) lookupUnique(constraint string) (uniqueConstraint, bool) {

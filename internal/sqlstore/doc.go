@@ -38,17 +38,32 @@
 // Store.writeTx retries serialization failures and deadlocks, in that one
 // place. Listing keys use the "C" collation, so both databases order alike.
 //
+// # Events
+//
+// mfa.Events wakes long polls (events.go). Each Store has an in-process
+// hub of subscribers (capacity-1 channels, non-blocking sends, cancelled
+// subscriptions and empty topics removed). On SQLite the writes that change
+// a transaction publish to the hub after they commit. On PostgreSQL they
+// run pg_notify('twostep_events', topic) inside their database
+// transaction, delivered at commit and never on rollback; a listener
+// goroutine, started by the first Subscribe and stopped by Close, holds one
+// dedicated pgx connection that LISTENs and feeds every node's hub,
+// including its own (one path for local and remote events). A dropped
+// listening connection is re-established with capped backoff, and then
+// every subscriber is signalled, so waiters re-check what they may have
+// missed.
+//
 // # Times, secrets, passcodes
 //
 // Times are INTEGER unix microseconds (SQLite) or timestamptz
 // (PostgreSQL), truncated to microseconds, read back in UTC; the zero time
 // is NULL. Every mfa.Secret is sealed with the Sealer, bound to its table,
 // column and row (secrets.go); Reseal re-seals under the current key.
-// Bypass codes, SMS passcodes and activation codes are stored only as
-// HMAC-SHA256, with a purpose prefix per kind, under a server key
-// (server_keys.code_hmac, itself sealed), created on first use and loaded
-// lazily (by Migrate, or by the first method that needs it), so that Open
-// works on an unmigrated database.
+// Bypass codes, SMS passcodes, activation codes and remembered-device
+// tokens are stored only as HMAC-SHA256, with a purpose prefix per kind,
+// under a server key (server_keys.code_hmac, itself sealed), created on
+// first use and loaded lazily (by Migrate, or by the first method that
+// needs it), so that Open works on an unmigrated database.
 //
 // # Migrations
 //

@@ -119,7 +119,7 @@ func (g *groupCommit) commit(group []*gcReq) {
 		fail(s.dbErr(ctx, op, err))
 		return
 	}
-	c := dbtx{tx, s.d}
+	c := dbtx{tx, s.d, nil}
 	for _, r := range group {
 		if err := r.ctx.Err(); err != nil {
 			r.err = s.dbErr(r.ctx, op, err)

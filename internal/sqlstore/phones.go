@@ -2,35 +2,42 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
 
 // Phones. Activated is not stored: a phone is activated while it has an
-// active authenticator.
+// active authenticator. push_muted_until is written only by MutePush.
 
 const phoneCols = `p.id, p.number, p.extension, p.name, p.type, p.platform, p.model,
 	EXISTS (SELECT 1 FROM authenticators a WHERE a.phone_id = p.id AND a.status = 'active'),
-	p.sms_passcodes_sent, p.created, p.last_seen`
+	p.sms_passcodes_sent, p.created, p.last_seen, p.push_muted_until`
 
 func scanPhone(r rowScanner) (mfa.Phone, error) {
 	var p mfa.Phone
 	err := r.Scan(&p.ID, &p.Number, &p.Extension, &p.Name, &p.Type, &p.Platform, &p.Model,
-		&p.Activated, &p.SMSPasscodesSent, scanTime{&p.Created}, scanTime{&p.LastSeen})
+		&p.Activated, &p.SMSPasscodesSent, scanTime{&p.Created}, scanTime{&p.LastSeen}, scanTime{&p.PushMutedUntil})
 	return p, err
 }
 
 // CreatePhone stores a new phone. Activated is ignored: it follows the
-// phone's authenticators.
+// phone's authenticators; so is PushMutedUntil: a new phone is not muted
+// (only MutePush writes it).
 func (s *Store) CreatePhone(ctx context.Context, p mfa.Phone) error {
+	return s.dbErr(ctx, "create phone", insertPhone(ctx, s.writer(), p))
+}
+
+// insertPhone is CreatePhone's statement, for use inside a transaction.
+func insertPhone(ctx context.Context, c dbtx, p mfa.Phone) error {
 	typ := p.Type
 	if typ == "" {
 		typ = mfa.PhoneUnknown
 	}
-	_, err := s.writer().exec(ctx, `INSERT INTO phones (id, number, extension, name, type, platform, model,
+	_, err := c.exec(ctx, `INSERT INTO phones (id, number, extension, name, type, platform, model,
 		sms_passcodes_sent, created, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, p.Number, p.Extension, p.Name, typ, p.Platform, p.Model, p.SMSPasscodesSent, p.Created, p.LastSeen)
-	return s.dbErr(ctx, "create phone", err)
+	return err
 }
 
 // GetPhone returns the phone with id.
@@ -54,7 +61,8 @@ func (s *Store) ListPhones(ctx context.Context, f mfa.PhoneFilter) ([]mfa.Phone,
 	return list(ctx, s, "list phones", phoneCols, "phones p", &w, "p.created, p.id", f.Page, scanPhone)
 }
 
-// UpdatePhone writes every field but ID, Created and Activated.
+// UpdatePhone writes every field but ID, Created, Activated and
+// PushMutedUntil.
 func (s *Store) UpdatePhone(ctx context.Context, p mfa.Phone) error {
 	n, err := s.writer().execN(ctx, `UPDATE phones SET number = ?, extension = ?, name = ?, type = ?,
 		platform = ?, model = ?, sms_passcodes_sent = ?, last_seen = ? WHERE id = ?`,
@@ -80,10 +88,23 @@ func (s *Store) AttachPhone(ctx context.Context, userID, phoneID string) error {
 		if err := s.mustExist(ctx, c, op, "phones", phoneID, "phone not found"); err != nil {
 			return err
 		}
-		_, err := c.exec(ctx, `INSERT INTO user_phones (user_id, phone_id) VALUES (?, ?)
-			ON CONFLICT (user_id, phone_id) DO NOTHING`, userID, phoneID)
-		return s.dbErr(ctx, op, err, onFK(mfa.NotFound, "user or phone not found"))
+		return s.dbErr(ctx, op, attachPhone(ctx, c, userID, phoneID), onFK(mfa.NotFound, "user or phone not found"))
 	})
+}
+
+// attachPhone associates a phone with a user inside a transaction;
+// attaching twice is not an error.
+func attachPhone(ctx context.Context, c dbtx, userID, phoneID string) error {
+	_, err := c.exec(ctx, `INSERT INTO user_phones (user_id, phone_id) VALUES (?, ?)
+		ON CONFLICT (user_id, phone_id) DO NOTHING`, userID, phoneID)
+	return err
+}
+
+// MutePush sets the phone's PushMutedUntil; a zero until (stored as NULL)
+// unmutes it.
+func (s *Store) MutePush(ctx context.Context, phoneID string, until time.Time) error {
+	n, err := s.writer().execN(ctx, `UPDATE phones SET push_muted_until = ? WHERE id = ?`, until, phoneID)
+	return s.affected(ctx, "mute push", n, err, "phone not found")
 }
 
 // mustExist is NotFound with msg unless table has a row with id. (A row

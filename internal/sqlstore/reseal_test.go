@@ -32,12 +32,16 @@ func TestReseal(t *testing.T) {
 			if _, err := a.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
-			secrets := atRestSecrets(t, a) // 1 skey, 2 authenticator, 1+1+2 token secrets, +1 code key
-			const sealedValues = 8
+			// 1 skey, 2+2 authenticator (ActivateAuthenticator, CompleteActivation),
+			// 1+1+2 token secrets, +1 code key
+			secrets := atRestSecrets(t, a)
+			const sealedValues = 10
 			wantIntegration, err := a.GetIntegration(ctx, "DIATREST000000000001")
 			must(t, "GetIntegration", err)
 			wantAuthenticator, err := a.GetAuthenticator(ctx, "DAATREST000000000001")
 			must(t, "GetAuthenticator", err)
+			wantDevice, err := a.GetAuthenticator(ctx, "DAATREST000000000002")
+			must(t, "GetAuthenticator(completed activation)", err)
 			wantTokens, _, err := a.ListTokens(ctx, mfa.TokenFilter{})
 			must(t, "ListTokens", err)
 			if n, err := a.Reseal(ctx); n != 0 || err != nil {
@@ -73,6 +77,11 @@ func TestReseal(t *testing.T) {
 			if diff := cmp.Diff(wantAuthenticator, gotAuthenticator); diff != "" {
 				t.Errorf("GetAuthenticator() after Reseal mismatch (-want +got):\n%s", diff)
 			}
+			gotDevice, err := b.GetAuthenticator(ctx, "DAATREST000000000002")
+			must(t, "GetAuthenticator(completed activation) after Reseal", err)
+			if diff := cmp.Diff(wantDevice, gotDevice); diff != "" {
+				t.Errorf("GetAuthenticator(completed activation) after Reseal mismatch (-want +got):\n%s", diff)
+			}
 			gotTokens, _, err := b.ListTokens(ctx, mfa.TokenFilter{})
 			must(t, "ListTokens after Reseal", err)
 			if diff := cmp.Diff(wantTokens, gotTokens); diff != "" {
@@ -96,6 +105,11 @@ func TestReseal(t *testing.T) {
 				if err != nil || out.BypassUsesLeft != tt.wantLeft {
 					t.Errorf("ApplyAuth(guard %d) after Reseal = %+v, %v, want uses left %d, nil", tt.give.Kind, out, err, tt.wantLeft)
 				}
+			}
+			// So do remembered-device tokens.
+			if _, err := b.CheckTrustedDevice(ctx, mfa.Passcode(secrets["trusted device token"]), "DUATREST000000000001",
+				"DIATREST000000000001", epoch); err != nil {
+				t.Errorf("CheckTrustedDevice() after Reseal = %v, want nil", err)
 			}
 		})
 	}

@@ -16,11 +16,11 @@ import (
 // with aad "<table>.<column>:<row key>", so that a sealed value copied to
 // another row or column fails to open. An empty secret is NULL.
 //
-// Passcodes (bypass codes, SMS passcodes, activation codes) are not sealed
-// but stored only as keyed hashes (codeHash), so they are not listed here:
-// bypass_codes.code_hash, sms_codes.code_hash and activations.code_hash
-// hold HMAC-SHA256 under the code key, which itself is the sealed
-// server_keys row below.
+// Passcodes (bypass codes, SMS passcodes, activation codes) and remembered
+// device tokens are not sealed but stored only as keyed hashes (codeHash),
+// so they are not listed here: bypass_codes.code_hash, sms_codes.code_hash,
+// activations.code_hash and trusted_devices.token_hash hold HMAC-SHA256
+// under the code key, which itself is the sealed server_keys row below.
 
 // sealedColumns lists every sealed column; Reseal walks it.
 var sealedColumns = []struct{ table, key, column string }{
@@ -66,7 +66,7 @@ func (s *Store) open(sealed []byte, table, column, key string) (mfa.Secret, erro
 const codeKeyName = "code_hmac"
 
 // codeKeyFor returns the key of the keyed hashes of bypass codes, SMS
-// passcodes and activation codes: 32 random bytes created once per
+// passcodes, activation codes and remembered device tokens: 32 random bytes created once per
 // database, kept sealed in server_keys. Open must work on an unmigrated database, so the key is
 // loaded lazily: by Migrate, else by the first method that hashes a code.
 // A failed load is retried on the next call; a loaded key is cached for the
@@ -125,13 +125,14 @@ func (s *Store) loadCodeKey(ctx context.Context) ([]byte, error) {
 	return key, nil
 }
 
-// Hash purposes: the same characters as a bypass code, an SMS passcode and
-// an activation code hash differently, so that a hash copied from one
-// table to another matches nothing.
+// Hash purposes: the same characters as a bypass code, an SMS passcode, an
+// activation code and a remembered device token hash differently, so that
+// a hash copied from one table to another matches nothing.
 const (
 	hashBypass     = "bypass"
 	hashSMS        = "sms"
 	hashActivation = "activation"
+	hashTrusted    = "trusted_device"
 )
 
 // codeHash is the stored form of a passcode: HMAC-SHA256(key, purpose ||

@@ -74,6 +74,13 @@ type Store struct {
 	codeKey []byte // see codeKeyFor
 
 	gc *groupCommit // nil unless Options.GroupCommit on SQLite
+
+	// SQLite: prepared statements of the write and read pools
+	// (stmtcache.go); nil on PostgreSQL.
+	wstmts, rstmts *stmtCache
+
+	hub *hub      // this process's event subscribers (events.go)
+	ln  *listener // PostgreSQL: LISTENs for the hub once subscribed to; nil on SQLite
 }
 
 // Open opens the database's connection pools and checks that they connect.
@@ -130,6 +137,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.GroupCommit && s.d == sqliteDialect {
 		s.gc = newGroupCommit(s)
 	}
+	s.hub = newHub(s.d.notify == "")
+	if s.d.notify != "" {
+		s.ln = newListener(o.DSN, s.hub, s.log)
+	}
 	return s, nil
 }
 
@@ -149,8 +160,10 @@ func (s *Store) openSQLite(ctx context.Context, path string, busy time.Duration,
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s.write = w
+	s.wstmts = newStmtCache(w)
 	if isSQLiteMemory(path) {
 		s.read = w // an in-memory database lives in one connection
+		s.rstmts = s.wstmts
 		return nil
 	}
 	// Open the writer first, so that the file exists and is in WAL mode
@@ -173,6 +186,7 @@ func (s *Store) openSQLite(ctx context.Context, path string, busy time.Duration,
 	r.SetMaxIdleConns(maxRead)
 	r.SetConnMaxIdleTime(5 * time.Minute)
 	s.read = r
+	s.rstmts = newStmtCache(r)
 	return nil
 }
 
@@ -198,10 +212,18 @@ func (s *Store) Stats() []PoolStats {
 	return st
 }
 
-// Close stops the group committer (if any) and closes the pools.
+// Close stops the group committer and the event listener (if any) and
+// closes the pools.
 func (s *Store) Close() error {
 	if s.gc != nil {
 		s.gc.close()
+	}
+	if s.ln != nil {
+		s.ln.close()
+	}
+	s.rstmts.close()
+	if s.wstmts != s.rstmts {
+		s.wstmts.close()
 	}
 	var errs []error
 	for _, db := range s.pools() {
@@ -232,8 +254,9 @@ type querier interface {
 // dbtx runs queries written with ? placeholders and plain Go arguments
 // (time.Time, uint64) through the dialect.
 type dbtx struct {
-	q querier
-	d *dialect
+	q     querier
+	d     *dialect
+	stmts *stmtCache // prepared statements of q's pool; nil: run directly
 }
 
 func (c dbtx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -241,7 +264,11 @@ func (c dbtx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	if err != nil {
 		return nil, err
 	}
-	return c.q.ExecContext(ctx, c.d.rebind(query), args...)
+	q := c.d.rebind(query)
+	if st := c.stmts.get(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return c.q.ExecContext(ctx, q, args...)
 }
 
 // execN runs a statement and returns how many rows it changed.
@@ -258,7 +285,11 @@ func (c dbtx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	if err != nil {
 		return nil, err
 	}
-	return c.q.QueryContext(ctx, c.d.rebind(query), args...)
+	q := c.d.rebind(query)
+	if st := c.stmts.get(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return c.q.QueryContext(ctx, q, args...)
 }
 
 // row runs a query expected to return one row. Its Scan reports
@@ -268,7 +299,11 @@ func (c dbtx) row(ctx context.Context, query string, args ...any) rowScanner {
 	if err != nil {
 		return errRow{err}
 	}
-	return c.q.QueryRowContext(ctx, c.d.rebind(query), args...)
+	q := c.d.rebind(query)
+	if st := c.stmts.get(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return c.q.QueryRowContext(ctx, q, args...)
 }
 
 // exists reports whether a query returns a row.
@@ -288,10 +323,10 @@ type errRow struct{ err error }
 func (r errRow) Scan(...any) error { return r.err }
 
 // reader runs single statements that only read, on the read pool.
-func (s *Store) reader() dbtx { return dbtx{s.read, s.d} }
+func (s *Store) reader() dbtx { return dbtx{s.read, s.d, s.rstmts} }
 
 // writer runs single statements that write, on the write pool.
-func (s *Store) writer() dbtx { return dbtx{s.write, s.d} }
+func (s *Store) writer() dbtx { return dbtx{s.write, s.d, s.wstmts} }
 
 // maxTxAttempts bounds the retries of a PostgreSQL transaction that failed
 // with a serialization failure or a deadlock.
@@ -323,7 +358,7 @@ func (s *Store) tryTx(ctx context.Context, op string, fn func(c dbtx) error) (er
 			tx.Rollback()
 		}
 	}()
-	if err := fn(dbtx{tx, s.d}); err != nil {
+	if err := fn(dbtx{tx, s.d, nil}); err != nil {
 		return s.dbErr(ctx, op, err)
 	}
 	if err := tx.Commit(); err != nil {

@@ -7,7 +7,10 @@ import (
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
 
-// Transactions are asynchronous authentications (push, phone call).
+// Transactions are asynchronous authentications (push, phone call). The
+// writes that change one publish its events (events.go):
+// TopicTransaction(id) always, TopicPhone(phoneID) when the phone's pending
+// list changed (created, completed).
 
 const txCols = `id, user_id, ikey, factor, phone_id, state, status, status_msg, push_info, type,
 	display_username, ip, hostname, verification_code, created, expires, answered`
@@ -23,15 +26,27 @@ func scanTx(r rowScanner) (mfa.Transaction, error) {
 // CreateTransaction stores a new transaction (pending unless State says
 // otherwise).
 func (s *Store) CreateTransaction(ctx context.Context, t mfa.Transaction) error {
+	const op = "create transaction"
 	state := t.State
 	if state == "" {
 		state = mfa.TxPending
 	}
-	_, err := s.writer().exec(ctx, `INSERT INTO transactions (`+txCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		t.ID, t.UserID, t.IKey, t.Factor, t.PhoneID, state, t.Status, t.StatusMsg, t.PushInfo, t.Type,
-		t.DisplayUsername, t.IP, t.Hostname, t.VerificationCode, t.Created, t.Expires, t.Answered)
-	return s.dbErr(ctx, "create transaction", err)
+	topics := txTopics(t.ID, t.PhoneID, true)
+	err := s.writeTx(ctx, op, func(c dbtx) error {
+		_, err := c.exec(ctx, `INSERT INTO transactions (`+txCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.ID, t.UserID, t.IKey, t.Factor, t.PhoneID, state, t.Status, t.StatusMsg, t.PushInfo, t.Type,
+			t.DisplayUsername, t.IP, t.Hostname, t.VerificationCode, t.Created, t.Expires, t.Answered)
+		if err != nil {
+			return err
+		}
+		return s.notify(ctx, c, topics...)
+	})
+	if err != nil {
+		return err
+	}
+	s.published(topics...)
+	return nil
 }
 
 // GetTransaction returns the transaction with id.
@@ -47,14 +62,21 @@ func (s *Store) GetTransaction(ctx context.Context, id string) (mfa.Transaction,
 // Conflict if it is no longer pending.
 func (s *Store) SetTransactionStatus(ctx context.Context, id, status, msg string) error {
 	const op = "set transaction status"
-	c := s.writer()
-	n, err := c.execN(ctx, `UPDATE transactions SET status = ?, status_msg = ? WHERE id = ? AND state = 'pending'`, status, msg, id)
+	topics := txTopics(id, "", false)
+	err := s.writeTx(ctx, op, func(c dbtx) error {
+		n, err := c.execN(ctx, `UPDATE transactions SET status = ?, status_msg = ? WHERE id = ? AND state = 'pending'`, status, msg, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return s.txNotPending(ctx, c, op, id)
+		}
+		return s.notify(ctx, c, topics...)
+	})
 	if err != nil {
-		return s.dbErr(ctx, op, err)
+		return err
 	}
-	if n == 0 {
-		return s.txNotPending(ctx, c, op, id)
-	}
+	s.published(topics...)
 	return nil
 }
 
@@ -72,7 +94,7 @@ func (s *Store) txNotPending(ctx context.Context, c dbtx, op, id string) error {
 
 // CompleteTransaction moves a pending transaction to its final state with
 // one conditional UPDATE (so exactly one of concurrent completions wins)
-// and appends log in the same transaction.
+// and appends log in the same transaction, which also sends the events.
 func (s *Store) CompleteTransaction(ctx context.Context, id string, out mfa.TxOutcome, log *mfa.AuthLogEntry) (mfa.Transaction, error) {
 	const op = "complete transaction"
 	if out.State != mfa.TxAllow && out.State != mfa.TxDeny {
@@ -98,13 +120,16 @@ func (s *Store) CompleteTransaction(ctx context.Context, id string, out mfa.TxOu
 			if e.Time.IsZero() {
 				e.Time = at
 			}
-			return s.insertAuthLog(ctx, c, e)
+			if err := s.insertAuthLog(ctx, c, e); err != nil {
+				return err
+			}
 		}
-		return nil
+		return s.notify(ctx, c, txTopics(t.ID, t.PhoneID, true)...)
 	})
 	if err != nil {
 		return mfa.Transaction{}, err
 	}
+	s.published(txTopics(t.ID, t.PhoneID, true)...)
 	return t, nil
 }
 

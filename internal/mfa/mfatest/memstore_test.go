@@ -34,6 +34,20 @@ type memStore struct {
 	phoneLog     []mfa.TelephonyLogEntry
 	nextLogID    int64
 	activations  map[string]memActivation
+	trusted      map[string]memTrusted
+	rateLimits   map[string]memRateLimit
+
+	events memEvents
+}
+
+type memRateLimit struct {
+	start, end time.Time
+	count      int
+}
+
+type memTrusted struct {
+	mfa.TrustedDevice
+	token mfa.Passcode
 }
 
 type memActivation struct {
@@ -67,6 +81,9 @@ func newMemStore() *memStore {
 		integrations: map[string]mfa.Integration{},
 		admins:       map[string]mfa.Admin{},
 		activations:  map[string]memActivation{},
+		trusted:      map[string]memTrusted{},
+		rateLimits:   map[string]memRateLimit{},
+		events:       memEvents{topics: map[string]map[*chan struct{}]bool{}},
 	}
 }
 
@@ -238,6 +255,11 @@ func (s *memStore) DeleteUser(_ context.Context, id string) error {
 			delete(s.activations, k)
 		}
 	}
+	for k, d := range s.trusted {
+		if d.UserID == id {
+			delete(s.trusted, k)
+		}
+	}
 	return nil
 }
 
@@ -278,7 +300,7 @@ func (s *memStore) CreatePhone(_ context.Context, p mfa.Phone) error {
 	if _, ok := s.phones[p.ID]; ok {
 		return errConflict
 	}
-	p.Activated = false
+	p.Activated, p.PushMutedUntil = false, time.Time{}
 	s.phones[p.ID] = p
 	return nil
 }
@@ -314,8 +336,20 @@ func (s *memStore) UpdatePhone(_ context.Context, p mfa.Phone) error {
 	if !ok {
 		return errNotFound
 	}
-	p.Created, p.Activated = old.Created, old.Activated
+	p.Created, p.Activated, p.PushMutedUntil = old.Created, old.Activated, old.PushMutedUntil
 	s.phones[p.ID] = p
+	return nil
+}
+
+func (s *memStore) MutePush(_ context.Context, phoneID string, until time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.phones[phoneID]
+	if !ok {
+		return errNotFound
+	}
+	p.PushMutedUntil = until.Truncate(time.Microsecond)
+	s.phones[phoneID] = p
 	return nil
 }
 
@@ -406,6 +440,11 @@ func (s *memStore) PhoneUsers(_ context.Context, phoneID string) ([]mfa.User, er
 func (s *memStore) ActivateAuthenticator(_ context.Context, a mfa.Authenticator) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.activate(a)
+}
+
+// activate is ActivateAuthenticator under s.mu.
+func (s *memStore) activate(a mfa.Authenticator) error {
 	p, ok := s.phones[a.PhoneID]
 	if !ok {
 		return errNotFound
@@ -877,6 +916,7 @@ func (s *memStore) CreateTransaction(_ context.Context, tx mfa.Transaction) erro
 		return errConflict
 	}
 	s.txs[tx.ID] = tx
+	s.events.publish(mfa.TopicTransaction(tx.ID), mfa.TopicPhone(tx.PhoneID))
 	return nil
 }
 
@@ -902,6 +942,7 @@ func (s *memStore) SetTransactionStatus(_ context.Context, id, status, msg strin
 	}
 	tx.Status, tx.StatusMsg = status, msg
 	s.txs[id] = tx
+	s.events.publish(mfa.TopicTransaction(id))
 	return nil
 }
 
@@ -920,6 +961,7 @@ func (s *memStore) CompleteTransaction(_ context.Context, id string, o mfa.TxOut
 	if log != nil {
 		s.authLog = append(s.authLog, *log)
 	}
+	s.events.publish(mfa.TopicTransaction(id), mfa.TopicPhone(tx.PhoneID))
 	return tx, nil
 }
 
@@ -1294,6 +1336,11 @@ func (s *memStore) GetActivation(_ context.Context, id string) (mfa.Activation, 
 func (s *memStore) RedeemActivation(_ context.Context, code mfa.Passcode, now time.Time) (mfa.Activation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.redeem(code, now)
+}
+
+// redeem is RedeemActivation under s.mu.
+func (s *memStore) redeem(code mfa.Passcode, now time.Time) (mfa.Activation, error) {
 	now = now.Truncate(time.Microsecond)
 	for id, a := range s.activations {
 		if code != "" && a.code == code && a.Redeemed.IsZero() && a.Expires.After(now) {
@@ -1316,4 +1363,230 @@ func (s *memStore) DeleteExpiredActivations(_ context.Context, now time.Time) (i
 		}
 	}
 	return n, nil
+}
+
+func (s *memStore) ActivationByCode(_ context.Context, code mfa.Passcode) (mfa.Activation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.activations {
+		if code != "" && a.code == code {
+			return a.Activation, nil
+		}
+	}
+	return mfa.Activation{}, errUnknownActivation
+}
+
+func (s *memStore) CompleteActivation(_ context.Context, code mfa.Passcode, now time.Time, newPhone mfa.Phone, auth mfa.Authenticator) (mfa.Activation, mfa.Authenticator, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Check everything first, so that a failure writes nothing.
+	var found *memActivation
+	for _, a := range s.activations {
+		if code != "" && a.code == code && a.Redeemed.IsZero() && a.Expires.After(now) {
+			found = &a
+			break
+		}
+	}
+	if found == nil {
+		return mfa.Activation{}, mfa.Authenticator{}, errUnknownActivation
+	}
+	phoneID := found.PhoneID
+	if phoneID == "" {
+		if newPhone.ID == "" {
+			return mfa.Activation{}, mfa.Authenticator{}, mfa.InvalidField("phone_id", "no phone id")
+		}
+		if _, ok := s.phones[newPhone.ID]; ok {
+			return mfa.Activation{}, mfa.Authenticator{}, errConflict
+		}
+		phoneID = newPhone.ID
+	}
+	if _, ok := s.auths[auth.ID]; ok {
+		return mfa.Activation{}, mfa.Authenticator{}, errConflict
+	}
+	a, err := s.redeem(code, now)
+	if err != nil {
+		return mfa.Activation{}, mfa.Authenticator{}, err
+	}
+	if found.PhoneID == "" {
+		newPhone.Activated, newPhone.PushMutedUntil = false, time.Time{}
+		s.phones[newPhone.ID] = newPhone
+		s.userPhones[[2]string{a.UserID, newPhone.ID}] = true
+	}
+	auth.PhoneID, auth.UserID = phoneID, a.UserID
+	if err := s.activate(auth); err != nil {
+		return mfa.Activation{}, mfa.Authenticator{}, err
+	}
+	return a, s.auths[auth.ID], nil
+}
+
+// Remembered devices.
+
+var errUnknownTrusted = mfa.E(mfa.NotFound, "unknown remembered device")
+
+func (s *memStore) CreateTrustedDevice(_ context.Context, d mfa.TrustedDevice) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if d.Token == "" {
+		return mfa.InvalidField("token", "no token")
+	}
+	if d.Expires.IsZero() {
+		return mfa.InvalidField("expires", "never expires")
+	}
+	if _, ok := s.users[d.UserID]; !ok {
+		return errNotFound
+	}
+	if _, ok := s.trusted[d.ID]; ok {
+		return errConflict
+	}
+	token := d.Token
+	d.Token = ""
+	d.Created, d.Expires = d.Created.Truncate(time.Microsecond), d.Expires.Truncate(time.Microsecond)
+	s.trusted[d.ID] = memTrusted{TrustedDevice: d, token: token}
+	return nil
+}
+
+func (s *memStore) CheckTrustedDevice(_ context.Context, token mfa.Passcode, userID, ikey string, now time.Time) (mfa.TrustedDevice, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range s.trusted {
+		if token != "" && d.token == token && d.UserID == userID && d.IKey == ikey && d.Expires.After(now) {
+			return d.TrustedDevice, nil
+		}
+	}
+	return mfa.TrustedDevice{}, errUnknownTrusted
+}
+
+func (s *memStore) DeleteTrustedDevices(_ context.Context, userID string) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, d := range s.trusted {
+		if d.UserID == userID {
+			delete(s.trusted, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *memStore) DeleteExpiredTrustedDevices(_ context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, d := range s.trusted {
+		if !d.Expires.After(now) {
+			delete(s.trusted, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Rate limits.
+
+func (s *memStore) HitRateLimit(_ context.Context, key string, limit int, window time.Duration, now time.Time) (mfa.RateLimitResult, error) {
+	if err := mfa.CheckRateLimitArgs(key, limit, window); err != nil {
+		return mfa.RateLimitResult{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key = mfa.RateLimitKey(key)
+	now = now.Truncate(time.Microsecond)
+	c, ok := s.rateLimits[key]
+	if ok && c.end.After(now) {
+		c.count++
+	} else {
+		c = memRateLimit{start: now, end: now.Add(window).Truncate(time.Microsecond), count: 1}
+	}
+	s.rateLimits[key] = c
+	r := mfa.RateLimitResult{Allowed: c.count <= limit, Count: c.count}
+	if !r.Allowed {
+		r.RetryAfter = c.end.Sub(now)
+	}
+	return r, nil
+}
+
+func (s *memStore) DeleteExpiredRateLimits(_ context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for key, c := range s.rateLimits {
+		if !c.end.After(now) {
+			delete(s.rateLimits, key)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Revoked installs.
+
+func (s *memStore) RevokedAuthenticators(_ context.Context, userID string, limit int) ([]mfa.Authenticator, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []mfa.Authenticator
+	for _, a := range s.auths {
+		if a.Status == mfa.AuthenticatorRevoked && userID != "" &&
+			(a.UserID == userID || s.userPhones[[2]string{userID, a.PhoneID}]) {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b mfa.Authenticator) int {
+		if c := b.Created.Compare(a.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// Events.
+
+// memEvents is the in-process event hub: topic -> subscriber channels.
+type memEvents struct {
+	mu     sync.Mutex
+	topics map[string]map[*chan struct{}]bool
+}
+
+func (s *memStore) Subscribe(topic string) (<-chan struct{}, func()) {
+	e := &s.events
+	ch := make(chan struct{}, 1)
+	e.mu.Lock()
+	if e.topics[topic] == nil {
+		e.topics[topic] = map[*chan struct{}]bool{}
+	}
+	e.topics[topic][&ch] = true
+	e.mu.Unlock()
+	return ch, func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		delete(e.topics[topic], &ch)
+		if len(e.topics[topic]) == 0 {
+			delete(e.topics, topic)
+		}
+	}
+}
+
+func (s *memStore) Publish(ctx context.Context, topic string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.events.publish(topic)
+	return nil
+}
+
+func (e *memEvents) publish(topics ...string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, topic := range topics {
+		for ch := range e.topics[topic] {
+			select {
+			case *ch <- struct{}{}:
+			default:
+			}
+		}
+	}
 }

@@ -26,7 +26,9 @@ type storeTest struct {
 // do not run in parallel, so newStore is never called concurrently, but
 // the concurrency subtests call one store from up to 100 goroutines at
 // once and accept no transient error (busy, serialization failure): the
-// contract leaves retrying to the store.
+// contract leaves retrying to the store. The Events subtests wait at most
+// 5 s for an event that must come, and watch 200 ms for one that must not
+// (always after a positive control has shown events flowing).
 //
 // The subtests are named area/method ("Users/Create", "ApplyAuth/HOTPConcurrent"),
 // so that a backend can run one with -run.
@@ -50,6 +52,12 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 		{"Settings", settingsTests()},
 		{"Logs", logTests()},
 		{"Activations", activationTests()},
+		{"ActivationDevice", activationDeviceTests()},
+		{"TrustedDevices", trustedDeviceTests()},
+		{"PushMute", pushMuteTests()},
+		{"RevokedAuthenticators", revokedAuthenticatorTests()},
+		{"RateLimits", rateLimitTests()},
+		{"Events", eventTests()},
 		{"IDs", idTests()},
 	}
 	for _, area := range areas {
