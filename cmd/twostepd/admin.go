@@ -38,6 +38,7 @@ type adminCmd struct {
 		Show      adminUserShowCmd      `cmd:"" help:"Show one user with their phones and tokens."`
 		SetStatus adminUserSetStatusCmd `cmd:"" name:"set-status" help:"Set a user's status."`
 		Delete    adminUserDeleteCmd    `cmd:"" help:"Delete a user."`
+		Forget    adminUserForgetCmd    `cmd:"" name:"forget-devices" help:"Forget a user's remembered devices: every application asks for the second step again."`
 	} `cmd:"" help:"Users."`
 	Phone struct {
 		Add      adminPhoneAddCmd      `cmd:"" help:"Create a phone and attach it to a user."`

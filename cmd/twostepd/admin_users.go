@@ -247,3 +247,35 @@ func (c *adminUserDeleteCmd) run(a *adminEnv) error {
 	fmt.Fprintf(a.stdout, "deleted user %s (%s)\n", u.Username, u.UserID)
 	return nil
 }
+
+type adminUserForgetCmd struct {
+	User string `arg:"" help:"Username or user id."`
+}
+
+// run revokes the user's remembered devices (DELETE
+// /admin/v1/users/{id}/trusted_devices, a twostep extension).
+func (c *adminUserForgetCmd) run(a *adminEnv) error {
+	u, _, err := a.resolveUser(c.User)
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := a.client.Delete(a.ctx(), apiPath("/admin/v1/users", u.UserID, "trusted_devices"), nil, &raw); err != nil {
+		return fmt.Errorf("forget remembered devices of user %s: %w", u.Username, err)
+	}
+	if a.flags.JSON {
+		return a.printJSON(raw)
+	}
+	var got struct {
+		Deleted int `json:"deleted"`
+	}
+	if err := json.Unmarshal(raw, &got); err != nil {
+		return fmt.Errorf("forget remembered devices of user %s: %w", u.Username, err)
+	}
+	noun := "devices"
+	if got.Deleted == 1 {
+		noun = "device"
+	}
+	fmt.Fprintf(a.stdout, "forgot %d remembered %s of user %s (%s)\n", got.Deleted, noun, u.Username, u.UserID)
+	return nil
+}

@@ -48,6 +48,14 @@ func TestAdminToAuthEndToEnd(t *testing.T) {
 			t.Errorf("Auth(%s) = %s %q, want %s containing %q", tt.give, res.Response.Result, res.Response.Status_Msg, tt.wantResult, tt.wantMsg)
 		}
 	}
+	// A bypass code with reuse_count 2 (help desk: seed 004) works exactly twice.
+	a.ok("bypass", "create", "frank", "--codes", "246813579", "--reuse-count", "2")
+	for i, want := range []string{"allow", "allow", "deny"} {
+		res, err := client.Auth("passcode", authapi.AuthUsername("frank"), authapi.AuthPasscode("246813579"))
+		if err != nil || res.Stat != "OK" || res.Response.Result != want {
+			t.Errorf("Auth(bypass code, use %d) = %+v, %v; want %s", i+1, res, err, want)
+		}
+	}
 	// Every decision is in the authentication log, readable by the CLI.
 	out := a.ok("logs", "auth", "--since", "1h", "--user", "frank")
 	if n := strings.Count(out, "frank"); n < len(tests) {

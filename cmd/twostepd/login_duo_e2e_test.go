@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"os"
@@ -12,8 +16,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twostep-auth/twostep/internal/deviceclient"
 	"github.com/twostep-auth/twostep/internal/notify/outbox"
 )
+
+// activateDevice activates a new app install from an activation link,
+// as the twostep app does, and returns it.
+func activateDevice(t *testing.T, link string, pool *x509.CertPool) *deviceclient.Device {
+	t.Helper()
+	code, err := deviceclient.ParseActivation(link)
+	if err != nil {
+		t.Fatalf("ParseActivation(%q) = %v", link, err)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := deviceclient.New(deviceclient.Config{Host: code.Host, RootCAs: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	act, err := c.Activate(t.Context(), code, key, deviceclient.DeviceInfo{Model: "test"})
+	if err != nil {
+		t.Fatalf("Activate = %v", err)
+	}
+	return c.Device(act.PKey, act.AKey, key)
+}
 
 // loginDuo is Debian's login_duo (package login-duo, duo_unix 1.11.3): it
 // speaks the legacy /rest/v1 API with v1 signatures and BSON answers.
@@ -203,7 +231,7 @@ func TestLoginDuoEndToEnd(t *testing.T) {
 			t.Errorf("exit code = %d, want 1; output:\n%s", code, p.output())
 		}
 		out := p.output()
-		if strings.Contains(out, "LOGGED-IN-OK") || !strings.Contains(out, "not available yet") ||
+		if strings.Contains(out, "LOGGED-IN-OK") || !strings.Contains(out, "No device can receive login requests") ||
 			strings.Count(out, "Failed Duo login for 'gina'") != 3 {
 			t.Errorf("output:\n%s", out)
 		}
@@ -224,7 +252,8 @@ func TestLoginDuoEndToEnd(t *testing.T) {
 		}
 	})
 
-	// Option 1 texts a new SMS batch (to the outbox here); login_duo shows
+	// The menu offers a call and SMS for a phone without the app. Option 2
+	// texts a new SMS batch (to the outbox here); login_duo shows
 	// the status, counts a failed attempt and prompts again; the first
 	// code of the batch then logs in.
 	t.Run("sms option", func(t *testing.T) {
@@ -232,13 +261,13 @@ func TestLoginDuoEndToEnd(t *testing.T) {
 		a.ok("phone", "add", "hank", "+15555550177")
 		p := login("hank")
 		p.t = t
-		const ask = "Passcode or option (1-1): "
+		const ask = "Passcode or option (1-2): "
 		p.waitCount(ask, 1)
-		if out := p.output(); !strings.Contains(out, " 1. SMS passcodes to XXX-XXX-0177\r\n") &&
-			!strings.Contains(out, " 1. SMS passcodes to XXX-XXX-0177\n") {
-			t.Errorf("prompt lacks the SMS option:\n%s", out)
+		if out := p.output(); !strings.Contains(out, " 1. Phone call to XXX-XXX-0177") ||
+			!strings.Contains(out, " 2. SMS passcodes to XXX-XXX-0177") {
+			t.Errorf("prompt lacks the call and SMS options:\n%s", out)
 		}
-		p.typeLine("1")
+		p.typeLine("2")
 		p.waitCount(ask, 2)
 		out := p.output()
 		if !strings.Contains(out, "New SMS passcodes sent") || !strings.Contains(out, "(next code starts with: 1)") {
@@ -267,8 +296,52 @@ func TestLoginDuoEndToEnd(t *testing.T) {
 		}
 	})
 
+	// A phone with the twostep app: the menu offers a push first; choosing
+	// it sends a login request that the app (the device API client here)
+	// approves, while login_duo polls status.bson and prints the progress.
+	t.Run("push approved in the app", func(t *testing.T) {
+		a.ok("user", "add", "ivan")
+		phone := jsonOf[map[string]any](t, a.ok("phone", "add", "ivan", "+15555550188", "--json", "--name", "ivan's phone"))
+		pid, _ := phone["phone_id"].(string)
+		act := jsonOf[struct {
+			URL string `json:"activation_url"`
+		}](t, a.ok("phone", "activate", pid, "--json"))
+		dev := activateDevice(t, act.URL, trustCA(t, creds.CAFile))
+
+		p := login("ivan")
+		p.t = t
+		const ask = "Passcode or option (1-3): "
+		p.waitCount(ask, 1)
+		if out := p.output(); !strings.Contains(out, " 1. Push to ivan's phone (XXX-XXX-0188)") ||
+			!strings.Contains(out, " 2. Phone call to") || !strings.Contains(out, " 3. SMS passcodes to") {
+			t.Errorf("menu:\n%s", out)
+		}
+		p.typeLine("1")
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		txs, err := dev.Transactions(ctx, 20*time.Second)
+		if err != nil || len(txs) != 1 {
+			t.Fatalf("app's pending requests = %+v, %v", txs, err)
+		}
+		// login_duo shows the first status poll's answer at once; approve after it.
+		p.waitCount("Pushed a login request to your device...", 1)
+		if err := dev.Answer(ctx, txs[0].ID(), deviceclient.Answer{Approve: true}); err != nil {
+			t.Fatal(err)
+		}
+		if code := p.wait(); code != 0 {
+			t.Errorf("exit code = %d, want 0; output:\n%s", code, p.output())
+		}
+		out := p.output()
+		t.Logf("login_duo transcript:\n%s", out)
+		for _, want := range []string{"Pushed a login request to your device...", "Success. Logging you in...", "LOGGED-IN-OK"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+
 	// Without a TTY login_duo does not prompt: it sends factors.default
-	// synchronously (async=0), which cannot work until push is served. It
+	// synchronously (async=0); frank has only a token, so no push can be sent. It
 	// prints no status line then, only the failure.
 	t.Run("no tty", func(t *testing.T) {
 		cmd := exec.Command(bin, "-d", "-c", conf, "-f", "frank", "echo", "LOGGED-IN-OK")

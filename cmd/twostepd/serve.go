@@ -71,7 +71,17 @@ func (serveCmd) run(e *env) error {
 	log.Warn("no SMS, voice or email carrier is configured: messages are written to the outbox directory (development only)",
 		"dir", dir.File("outbox"))
 	svc := admin.New(st, time.Now, rand.Reader, log, admin.WithNotifier(ob), admin.WithPublicHost(apiHost))
-	flow := authflow.New(st, time.Now, rand.Reader, log, authflow.WithNotifier(ob))
+	flowOpts := []authflow.Option{authflow.WithNotifier(ob), authflow.WithCustomerName(cfg.Organization)}
+	if cfg.DatabaseKind() == config.Postgres {
+		// Several nodes may share PostgreSQL, and each node's in-memory
+		// limits see only its own attempts: count attempts in the database
+		// too. One SQLite process already sees every attempt, so there the
+		// two extra writes per passcode attempt would buy nothing.
+		flowOpts = append(flowOpts, authflow.WithDurableLimits(
+			authflow.DurableLimit{Limit: cfg.RateLimit.UserPerMinute, Window: time.Minute},
+			authflow.DurableLimit{Limit: cfg.RateLimit.IPPerMinute, Window: time.Minute}))
+	}
+	flow := authflow.New(st, time.Now, rand.Reader, log, flowOpts...)
 	stager := &credentialsFile{path: dir.File(datadir.CredentialsFile), apiHost: apiHost, caFile: caFile}
 	if _, created, err := svc.Bootstrap(ctx, stager); err != nil {
 		return err
@@ -82,7 +92,12 @@ func (serveCmd) run(e *env) error {
 	unlock()
 	unlock = nil
 
+	logo, err := cfg.Logo() // checked by Validate; read once for GET /auth/v2/logo
+	if err != nil {
+		return err
+	}
 	h := server.New(server.Deps{
+		Logo:      logo,
 		Store:     st,
 		Logger:    log,
 		Now:       time.Now,
@@ -92,6 +107,8 @@ func (serveCmd) run(e *env) error {
 		Version:   version,
 		Admin:     svc,
 		Flow:      flow,
+
+		PublicHost: apiHost,
 	})
 	srv := &http.Server{
 		Handler:           h,

@@ -23,6 +23,11 @@ type SettingsFields struct {
 	FraudEmailEnabled      *bool   // fraud_email_enabled
 	PushTimeoutSeconds     *int    // push_timeout_seconds (twostep extension): 15..300
 	InactiveUserExpiration *int    // inactive_user_expiration: 0 = never, else 30..365 days
+	// twostep extensions:
+	VerifiedPush         *bool // verified_push: pushes ask for the code shown on the login screen
+	VerifiedPushDigits   *int  // verified_push_digits: 3..6
+	PushMuteMinutes      *int  // push_mute_minutes: pushes paused after a fraud report, 0..1440
+	TrustedDeviceMaxDays *int  // trusted_device_max_days: cap on integrations' remembered-device days, 1..365
 }
 
 // Setting limits.
@@ -37,6 +42,10 @@ const (
 	MaxPushTimeoutSeconds  = 300
 	MinInactiveUserExpDays = 30
 	MaxInactiveUserExpDays = 365
+	MinVerifiedPushDigits  = 3
+	MaxVerifiedPushDigits  = 6
+	MaxPushMuteMinutes     = 24 * 60
+	MaxTrustedDeviceMax    = 365
 )
 
 // GetSettings returns the account settings.
@@ -93,11 +102,24 @@ func (s *Service) UpdateSettings(ctx context.Context, a Actor, f SettingsFields)
 		intIn("inactive_user_expiration", f.InactiveUserExpiration, zeroOr(MinInactiveUserExpDays, MaxInactiveUserExpDays),
 			fmt.Sprintf("must be 0 (never) or between %d and %d days", MinInactiveUserExpDays, MaxInactiveUserExpDays),
 			func(n int) { st.InactiveUserExpiration = n }),
+		intIn("verified_push_digits", f.VerifiedPushDigits, between(MinVerifiedPushDigits, MaxVerifiedPushDigits),
+			fmt.Sprintf("must be between %d and %d", MinVerifiedPushDigits, MaxVerifiedPushDigits),
+			func(n int) { st.VerifiedPushDigits = n }),
+		intIn("push_mute_minutes", f.PushMuteMinutes, between(0, MaxPushMuteMinutes),
+			fmt.Sprintf("must be between 0 (never mute) and %d minutes", MaxPushMuteMinutes),
+			func(n int) { st.PushMuteAfterFraud = time.Duration(n) * time.Minute }),
+		intIn("trusted_device_max_days", f.TrustedDeviceMaxDays, between(1, MaxTrustedDeviceMax),
+			fmt.Sprintf("must be between 1 and %d days", MaxTrustedDeviceMax),
+			func(n int) { st.TrustedDeviceMaxDays = n }),
 	}
 	for _, err := range checks {
 		if err != nil {
 			return mfa.Settings{}, err
 		}
+	}
+	if f.VerifiedPush != nil {
+		st.VerifiedPush = *f.VerifiedPush
+		changed = append(changed, "verified_push")
 	}
 	if f.SMSRefresh != nil {
 		st.SMSRefresh = *f.SMSRefresh

@@ -32,6 +32,11 @@ type settingsObject struct {
 	FraudEmailEnabled      bool   `json:"fraud_email_enabled"`
 	PushTimeoutSeconds     int    `json:"push_timeout_seconds"`
 	InactiveUserExpiration int    `json:"inactive_user_expiration"`
+	// twostep extensions
+	VerifiedPush         bool `json:"verified_push"`
+	VerifiedPushDigits   int  `json:"verified_push_digits"`
+	PushMuteMinutes      int  `json:"push_mute_minutes"`
+	TrustedDeviceMaxDays int  `json:"trusted_device_max_days"`
 }
 
 func newSettingsObject(s mfa.Settings) settingsObject {
@@ -42,7 +47,9 @@ func newSettingsObject(s mfa.Settings) settingsObject {
 	return settingsObject{LockoutThreshold: s.LockoutThreshold, LockoutExpireDuration: int(s.LockoutExpire.Minutes()),
 		SMSBatch: s.SMSBatchSize, SMSExpiration: int(s.SMSExpire.Minutes()), SMSRefresh: s.SMSRefresh,
 		SMSMessage: s.SMSMessage, HelpdeskBypass: hb, FraudEmail: s.FraudEmail, FraudEmailEnabled: s.FraudEmailEnabled,
-		PushTimeoutSeconds: int(s.PushTimeout.Seconds()), InactiveUserExpiration: s.InactiveUserExpiration}
+		PushTimeoutSeconds: int(s.PushTimeout.Seconds()), InactiveUserExpiration: s.InactiveUserExpiration,
+		VerifiedPush: s.VerifiedPush, VerifiedPushDigits: s.VerifiedPushDigits,
+		PushMuteMinutes: int(s.PushMuteAfterFraud.Minutes()), TrustedDeviceMaxDays: s.TrustedDeviceMaxDays}
 }
 
 func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
@@ -65,6 +72,8 @@ func (h *Handler) modifySettings(w http.ResponseWriter, r *http.Request, c *api.
 		{"lockout_threshold", &f.LockoutThreshold}, {"lockout_expire_duration", &f.LockoutExpireMinutes},
 		{"sms_batch", &f.SMSBatch}, {"sms_expiration", &f.SMSExpirationMinutes},
 		{"push_timeout_seconds", &f.PushTimeoutSeconds}, {"inactive_user_expiration", &f.InactiveUserExpiration},
+		{"verified_push_digits", &f.VerifiedPushDigits}, {"push_mute_minutes", &f.PushMuteMinutes},
+		{"trusted_device_max_days", &f.TrustedDeviceMaxDays},
 	}
 	for _, p := range ints {
 		if p.name == "sms_expiration" && has(c, p.name) && strings.TrimSpace(c.Param(p.name)) == "" {
@@ -80,6 +89,9 @@ func (h *Handler) modifySettings(w http.ResponseWriter, r *http.Request, c *api.
 		return err
 	}
 	if f.FraudEmailEnabled, err = optBool(c, "fraud_email_enabled"); err != nil {
+		return err
+	}
+	if f.VerifiedPush, err = optBool(c, "verified_push"); err != nil {
 		return err
 	}
 	s, err := h.svc.UpdateSettings(r.Context(), actor(c), f)

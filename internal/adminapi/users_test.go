@@ -494,4 +494,25 @@ func TestSettingsAPI(t *testing.T) {
 	if got.LockoutThreshold != 3 || got.PushTimeout != 90*time.Second || !got.SMSRefresh {
 		t.Errorf("stored settings = %+v", got)
 	}
+	// twostep's push settings.
+	f.OK(f.Call(f.Key, http.MethodPost, "/admin/v1/settings", url.Values{"verified_push": {"true"},
+		"verified_push_digits": {"4"}, "push_mute_minutes": {"0"}, "trusted_device_max_days": {"30"}}), &s)
+	if s["verified_push"] != true || s["verified_push_digits"] != float64(4) || s["push_mute_minutes"] != float64(0) ||
+		s["trusted_device_max_days"] != float64(30) {
+		t.Errorf("POST push settings = %v", s)
+	}
+	got, _ = f.Store.GetSettings(t.Context())
+	if !got.VerifiedPush || got.VerifiedPushDigits != 4 || got.PushMuteAfterFraud != 0 || got.TrustedDeviceMaxDays != 30 {
+		t.Errorf("stored push settings = %+v", got)
+	}
+	for _, bad := range []url.Values{{"verified_push_digits": {"2"}}, {"verified_push_digits": {"7"}},
+		{"push_mute_minutes": {"-1"}}, {"push_mute_minutes": {"1441"}}, {"trusted_device_max_days": {"0"}},
+		{"verified_push": {"maybe"}}} {
+		r := f.Call(f.Key, http.MethodPost, "/admin/v1/settings", bad)
+		for name := range bad {
+			if r.Status != 400 || r.Code != 40002 || !strings.HasPrefix(r.MessageDetail, name) {
+				t.Errorf("POST settings %v = %d %d %q, want 400 naming %s", bad, r.Status, r.Code, r.MessageDetail, name)
+			}
+		}
+	}
 }

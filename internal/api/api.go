@@ -114,6 +114,9 @@ func (s *Surface) verify(r *http.Request) (*Caller, error) {
 // an *mfa.Error by its kind, anything else as an internal error, which alone
 // is logged (never with secrets; the cause is for operators).
 func (s *Surface) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+		return // the client hung up during a long poll: nobody to answer, nothing wrong
+	}
 	de := ToDuo(err)
 	if de.Code == 50000 || de.Code == 50300 {
 		s.Logger.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "error", err)
@@ -121,7 +124,12 @@ func (s *Surface) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 	duoproto.WriteError(w, de)
 }
 
-// ToDuo maps an error to Duo's answer.
+// DefaultRetryAfter is the Retry-After of a RateLimited error that does not
+// say when a retry may succeed.
+const DefaultRetryAfter = time.Minute
+
+// ToDuo maps an error to Duo's answer. A RateLimited error answers 429 with
+// its RetryAfter (DefaultRetryAfter when it has none) as Retry-After.
 func ToDuo(err error) *duoproto.Error {
 	var de *duoproto.Error
 	if errors.As(err, &de) {
@@ -149,7 +157,14 @@ func ToDuo(err error) *duoproto.Error {
 	case mfa.Unauthorized:
 		return &duoproto.Error{Status: 401, Code: 40103, Message: "Invalid signature in request credentials"}
 	case mfa.RateLimited:
-		return duoproto.RateLimited(time.Minute)
+		// The limit's own retry time when it knows one: a client that
+		// honours Retry-After then neither waits too long nor comes back
+		// too early.
+		retry := me.RetryAfter
+		if retry <= 0 {
+			retry = DefaultRetryAfter
+		}
+		return duoproto.RateLimited(retry)
 	case mfa.Unavailable:
 		return &duoproto.Error{Status: 503, Code: 50300, Message: "Service temporarily unavailable"}
 	}

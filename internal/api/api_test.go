@@ -47,6 +47,34 @@ func TestToDuo(t *testing.T) {
 	}
 }
 
+func TestToDuoRetryAfter(t *testing.T) {
+	tests := []struct {
+		name       string
+		give       error
+		wantRetry  time.Duration
+		wantHeader string
+	}{
+		{"limit says when", mfa.RetryLater("too many passcode attempts for this user", 42*time.Second), 42 * time.Second, "42"},
+		{"wrapped", fmt.Errorf("auth: %w", mfa.RetryLater("slow down", 1500*time.Millisecond)), 1500 * time.Millisecond, "2"},
+		{"under a second", mfa.RetryLater("slow down", time.Microsecond), time.Microsecond, "1"},
+		{"limit does not say", mfa.E(mfa.RateLimited, "slow down"), DefaultRetryAfter, "60"},
+	}
+	s := &Surface{Logger: slog.New(slog.DiscardHandler)}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ToDuo(tt.give)
+			if got.Status != 429 || got.Code != 42901 || got.RetryAfter != tt.wantRetry {
+				t.Errorf("ToDuo(%v) = %d/%d retry %v, want 429/42901 retry %v", tt.give, got.Status, got.Code, got.RetryAfter, tt.wantRetry)
+			}
+			rec := httptest.NewRecorder()
+			s.WriteError(rec, httptest.NewRequest("POST", "/auth/v2/auth", nil), tt.give)
+			if rec.Code != 429 || rec.Header().Get("Retry-After") != tt.wantHeader {
+				t.Errorf("WriteError(%v) = %d Retry-After %q, want 429 Retry-After %q", tt.give, rec.Code, rec.Header().Get("Retry-After"), tt.wantHeader)
+			}
+		})
+	}
+}
+
 type integrations map[string]mfa.Integration
 
 func (m integrations) GetIntegration(_ context.Context, ikey string) (mfa.Integration, error) {
@@ -132,5 +160,25 @@ func TestSurface(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "internal detail") {
 		t.Error("an internal error was not logged for operators")
+	}
+}
+
+// A client that hangs up during a long poll gets no answer and is not an
+// error in the log; the same error with the client still there is.
+func TestWriteErrorClientGone(t *testing.T) {
+	var logs strings.Builder
+	s := &Surface{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := httptest.NewRequest("GET", "/auth/v2/auth_status", nil).WithContext(ctx)
+	w := httptest.NewRecorder()
+	s.WriteError(w, r, fmt.Errorf("wait: %w", context.Canceled))
+	if w.Body.Len() != 0 || logs.Len() != 0 {
+		t.Errorf("client gone: body %q, log %q; want neither", w.Body.String(), logs.String())
+	}
+	w = httptest.NewRecorder()
+	s.WriteError(w, httptest.NewRequest("GET", "/auth/v2/auth_status", nil), fmt.Errorf("wait: %w", context.Canceled))
+	if w.Code != 500 || !strings.Contains(logs.String(), "request failed") {
+		t.Errorf("cancelled work with the client there: %d, log %q; want 500 logged", w.Code, logs.String())
 	}
 }

@@ -1,7 +1,9 @@
 package authapi
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/twostep-auth/twostep/internal/api"
 	"github.com/twostep-auth/twostep/internal/authflow"
@@ -10,29 +12,143 @@ import (
 )
 
 type authResponse struct {
-	Result    string `json:"result"`
-	Status    string `json:"status"`
-	StatusMsg string `json:"status_msg"`
+	Result             string `json:"result"`
+	Status             string `json:"status"`
+	StatusMsg          string `json:"status_msg"`
+	TrustedDeviceToken string `json:"trusted_device_token,omitempty"`
 }
 
-// auth answers POST /auth/v2/auth synchronously. factor=passcode and
-// factor=sms (with device: a phone id or "auto"; it sends new SMS passcodes
-// and answers deny with status "sent") are served, and async is ignored for
-// them, as they are decided at once; the other factors answer 400 naming
-// factor.
+type asyncResponse struct {
+	TxID string `json:"txid"`
+	// VerificationCode is the Verified Push code the login screen shows
+	// (a twostep extension; only when Verified Push applies).
+	VerificationCode string `json:"verification_code,omitempty"`
+}
+
+type statusResponse struct {
+	Result             string `json:"result"`
+	Status             string `json:"status"`
+	StatusMsg          string `json:"status_msg"`
+	TrustedDeviceToken string `json:"trusted_device_token,omitempty"`
+	AuthDelayed        bool   `json:"auth_delayed"`
+	VerificationCode   string `json:"verification_code,omitempty"`
+}
+
+// auth answers POST /auth/v2/auth (DUO-WIRE 2.2): factor passcode, sms,
+// push, phone or auto, and prompt (duo_unix 2.2+: prompt= carries the
+// menu choice or a typed passcode). Push, phone and auto with async=1
+// answer {txid} at once; otherwise the answer waits for the outcome.
 func (h *Handler) auth(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	async, err := boolParam(c, "async")
+	if err != nil {
+		return err
+	}
+	verified, err := boolParam(c, "client_supports_verified_push")
+	if err != nil {
+		return err
+	}
+	factor := mfa.Factor(c.Param("factor"))
+	passcode := c.Param("passcode")
+	if factor == "prompt" {
+		factor, passcode = mfa.FactorPasscode, strings.TrimSpace(c.Param("prompt"))
+		if passcode == "" {
+			return duoproto.BadParam("prompt: required with factor prompt")
+		}
+	}
 	res, err := h.flow.Auth(r.Context(), authflow.AuthRequest{
-		Integration: c.Integration,
-		Who:         authflow.Who{Username: c.Param("username"), UserID: c.Param("user_id")},
-		Factor:      mfa.Factor(c.Param("factor")),
-		Passcode:    mfa.Passcode(c.Param("passcode")),
-		Device:      c.Param("device"),
-		IP:          c.Param("ipaddr"),
-		Hostname:    c.Param("hostname"),
+		Integration:     c.Integration,
+		Who:             authflow.Who{Username: c.Param("username"), UserID: c.Param("user_id")},
+		Factor:          factor,
+		Passcode:        mfa.Passcode(passcode),
+		Device:          c.Param("device"),
+		IP:              c.Param("ipaddr"),
+		Hostname:        c.Param("hostname"),
+		Async:           async,
+		PushType:        c.Param("type"),
+		DisplayUsername: c.Param("display_username"),
+		PushInfo:        c.Param("pushinfo"),
+		VerifiedPush:    verified,
 	})
 	if err != nil {
 		return err
 	}
-	duoproto.WriteOK(w, authResponse{Result: res.Result, Status: res.Status, StatusMsg: res.StatusMsg})
+	if async {
+		if res.TxID == "" {
+			// decided at once (a passcode, an SMS request, a deny): keep
+			// the answer for auth_status, as Duo does for every async auth.
+			txid, err := h.storeDecided(r, c, res, c.Param("username"))
+			if err != nil {
+				return err
+			}
+			duoproto.WriteOK(w, asyncResponse{TxID: txid})
+			return nil
+		}
+		duoproto.WriteOK(w, asyncResponse{TxID: res.TxID, VerificationCode: res.VerificationCode})
+		return nil
+	}
+	duoproto.WriteOK(w, authResponse{Result: res.Result, Status: res.Status, StatusMsg: res.StatusMsg,
+		TrustedDeviceToken: res.TrustedDeviceToken})
 	return nil
+}
+
+// authStatus answers GET /auth/v2/auth_status (DUO-WIRE 2.3): a long poll
+// that returns when the transaction ends or after about 25 s; the first
+// poll of a new push or call answers at once.
+func (h *Handler) authStatus(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	st, err := h.flow.AuthStatus(r.Context(), c.Integration, c.Param("txid"), authflow.StatusPollWait)
+	if err != nil {
+		return err
+	}
+	duoproto.WriteOK(w, statusResponse{Result: st.Result, Status: st.Status, StatusMsg: st.StatusMsg,
+		TrustedDeviceToken: st.TrustedDeviceToken, VerificationCode: st.VerificationCode})
+	return nil
+}
+
+// storeDecided keeps an answer decided at once as a completed transaction
+// that auth_status (and /rest/v1/status) answer for a few minutes.
+func (h *Handler) storeDecided(r *http.Request, c *api.Caller, res authflow.AuthResult, username string) (string, error) {
+	txid, err := newTxID(h.rand)
+	if err != nil {
+		return "", err
+	}
+	now := h.now()
+	state := mfa.TxDeny
+	if res.Result == authflow.ResultAllow {
+		state = mfa.TxAllow
+	}
+	ts, err := h.txStore()
+	if err != nil {
+		return "", err
+	}
+	if err := ts.CreateTransaction(r.Context(), mfa.Transaction{
+		ID: txid, IKey: c.Integration.IKey, Factor: mfa.FactorPasscode, State: state,
+		Status: res.Status, StatusMsg: res.StatusMsg, DisplayUsername: username,
+		IP: c.Param("ipaddr"), Hostname: c.Param("hostname"),
+		Created: now, Expires: now.Add(legacyTxLifetime), Answered: now,
+	}); err != nil {
+		return "", err
+	}
+	return txid, nil
+}
+
+// boolParam reads "1"/"0" (Duo's booleans; "true"/"false" accepted).
+func boolParam(c *api.Caller, name string) (bool, error) {
+	switch strings.ToLower(c.Param(name)) {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	}
+	return false, duoproto.BadParam(name + ": must be 1 or 0")
+}
+
+// txStore is where decided async answers are kept.
+func (h *Handler) txStore() (TxStore, error) {
+	if h.tx != nil {
+		return h.tx, nil
+	}
+	if ts, ok := h.surface.Store.(TxStore); ok {
+		return ts, nil
+	}
+	return nil, fmt.Errorf("auth: no transaction store")
 }

@@ -114,7 +114,9 @@ func TestAuthBadParams(t *testing.T) {
 		detail string
 	}{
 		{url.Values{"username": {"alice"}}, "factor"},
-		{url.Values{"username": {"alice"}, "factor": {"push"}, "device": {"auto"}}, "factor"},
+		{url.Values{"username": {"alice"}, "factor": {"push"}, "async": {"yes"}}, "async"},
+		{url.Values{"username": {"alice"}, "factor": {"push"}, "pushinfo": {strings.Repeat("a=b&", 5001)}}, "pushinfo"},
+		{url.Values{"username": {"alice"}, "factor": {"prompt"}}, "prompt"},
 		{url.Values{"username": {"alice"}, "factor": {"bogus"}}, "factor"},
 		{url.Values{"username": {"alice"}, "factor": {"passcode"}}, "passcode"},
 		{url.Values{"factor": {"passcode"}, "passcode": {"123456"}}, "username"},

@@ -2,6 +2,6 @@
 // releases Debian ships, the legacy /rest/v1/*. Handlers translate requests
 // into calls of the authflow service and answers into Duo's envelopes.
 //
-// It imports mfa, authflow, duoproto and api; it must not import sqlstore
-// or web.
+// It imports mfa, authflow, admin (Auth API enroll), duoproto and api; it
+// must not import sqlstore, web or the other API surfaces.
 package authapi

@@ -41,21 +41,25 @@ type fixture struct {
 	Host  string
 	Key   mfa.Integration
 	Notes *mfatest.Notifier // the SMS the flow sent
+	Flow  *authflow.Service
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture starts the fixture; opts apply to the authflow service after
+// the fixture's own.
+func newFixture(t *testing.T, opts ...authflow.Option) *fixture {
 	t.Helper()
 	st := sqltest.NewStore(t, filepath.Join(t.TempDir(), "twostep.db"))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	notes := &mfatest.Notifier{}
-	flow := authflow.New(st, time.Now, rand.Reader, log, authflow.WithNotifier(notes))
+	flow := authflow.New(st, time.Now, rand.Reader, log, append([]authflow.Option{authflow.WithNotifier(notes),
+		authflow.WithRecheck(100 * time.Millisecond)}, opts...)...)
 	surface := &api.Surface{Store: st, Now: time.Now, Logger: log}
 	mux := http.NewServeMux()
 	authapi.New(authapi.Deps{Surface: surface, Now: time.Now, Flow: flow, Transactions: st, Rand: rand.Reader}).Register(mux)
 
 	ts := certstest.StartTLS(t, mux)
 	srv, pool := ts.Server, ts.Pool
-	f := &fixture{t: t, Store: st, srv: srv, pool: pool, Notes: notes,
+	f := &fixture{t: t, Store: st, srv: srv, pool: pool, Notes: notes, Flow: flow,
 		Host: ts.Host}
 	ikey, _ := mfa.NewID(mfa.PrefixIntegration, rand.Reader)
 	skey, _ := mfa.RandomString(rand.Reader, "abcdefghijklmnopqrstuvwxyz0123456789", 40)

@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,25 +23,27 @@ import (
 // ipaddr, factor=auto&auto=<what the user typed>, async; answers as BSON
 // (.bson) or JSON (.json) with a "status" text where v2 has status_msg.
 //
-// Passcodes and SMS passcodes are served. The prompt asks for a passcode
-// and lists one "SMS passcodes to ..." option per phone that can receive
-// SMS (factors "1":"sms1", ... where smsN is the Nth device of preauth's
-// list); choosing it sends a new batch and is denied with "New SMS
-// passcodes sent", so the client prompts again. Push and call are not
-// listed; choosing them (or the default factor, which autopush mode sends)
-// is denied with a status that says so. With async=1 the client insists on a txid and polls
-// status.bson, so an async passcode decision is stored as an already
-// completed transaction and status answers it.
+// The prompt (prompt.go, shared with /auth/v2/preauth's text_prompt) asks
+// for a passcode and lists the push, phone call and SMS options of each
+// phone (factors "1":"push1", "2":"phone1", "3":"sms1", ... where the
+// number is the device's position in preauth's list). Choosing SMS sends a
+// new batch and is denied with "New SMS passcodes sent", so the client
+// prompts again; choosing push or call starts one, and status.bson polls
+// it like auth_status (authflow.AuthStatus). The default factor "passcode"
+// (sent in autopush mode when no device can push or take a call) is denied
+// with a status that says so. With async=1 the client insists on a txid, so
+// an answer decided at once is stored as an already completed transaction
+// that status answers.
 
 // legacyTxLifetime is how long status answers a completed legacy txid.
 const legacyTxLifetime = 5 * time.Minute
 
-// legacyDefaultFactor is the factors.default value: autopush mode sends it
-// as auto=, and it cannot work until push is served.
-const legacyDefaultFactor = "passcode"
+// legacyDefaultFactor is factors.default when no device can push or take a
+// call (prompt.go): autopush mode sends it as auto=.
+const legacyDefaultFactor = menuDefaultPasscode
 
 // MsgLegacyFactorUnavailable is the status for a factor that is not served.
-const MsgLegacyFactorUnavailable = "This login method is not available yet. Enter a passcode from your authenticator app or hardware token instead."
+const MsgLegacyFactorUnavailable = "No login request can be sent: no device of this account can take a push or a phone call. Enter a passcode instead."
 
 // MsgLegacySMSUnavailable is the status when SMS passcodes could not be
 // sent.
@@ -51,13 +51,6 @@ const MsgLegacySMSUnavailable = "Could not send SMS passcodes. Please try again 
 
 // msgLegacyEmptyPasscode is the status for an empty answer.
 const msgLegacyEmptyPasscode = "No passcode entered. Please enter a passcode."
-
-// oobFactor matches the factor names Duo advertises in a legacy prompt
-// (push1, phone2, sms1, ...) and the words a client may send for them; a
-// typed passcode (digits, or a YubiKey OTP in modhex) never matches.
-// SMS keywords (sms, sms2) are not matched: the engine sends SMS passcodes
-// for them.
-var oobFactor = regexp.MustCompile(`^(?i:(push|phone)[0-9]*|auto|passcode)$`)
 
 // TxStore keeps the completed transactions of async legacy auths.
 type TxStore interface {
@@ -92,7 +85,12 @@ func (h *Handler) registerLegacy(mux *http.ServeMux) {
 		mux.Handle("POST /rest/v1/preauth."+ext, h.legacy(h.legacyPreauth))
 		mux.Handle("POST /rest/v1/auth."+ext, h.legacy(h.legacyAuth))
 		mux.Handle("GET /rest/v1/status."+ext, h.legacy(h.legacyStatus))
+		mux.Handle("GET /rest/v1/ping."+ext, h.legacy(legacyWord("pong")))
+		mux.Handle("GET /rest/v1/check."+ext, h.legacy(legacyWord("valid")))
 	}
+	// Duo's Python v1 client calls them without an extension (JSON).
+	mux.Handle("GET /rest/v1/ping", h.legacy(legacyWord("pong")))
+	mux.Handle("GET /rest/v1/check", h.legacy(legacyWord("valid")))
 }
 
 // writeOK writes response in the format the path asks for.
@@ -189,52 +187,17 @@ func (h *Handler) legacyPreauth(w http.ResponseWriter, r *http.Request, c *api.C
 		return legacyParamError(err)
 	}
 	out := legacyPreauthResponse{Result: res.Result}
-	if res.Result == authflow.ResultAuth {
-		out.Prompt, out.Factors = legacyPrompt(who.Username, res.Devices)
-	} else {
+	switch res.Result {
+	case authflow.ResultAuth:
+		m := newLoginMenu(who.Username, res.Devices)
+		out.Prompt, out.Factors = m.Text, m.Factors
+	case authflow.ResultEnroll:
+		out.Status = enrollText(res.StatusMsg, res.EnrollPortalURL)
+	default:
 		out.Status = res.StatusMsg
 	}
 	writeOK(w, r, out)
 	return nil
-}
-
-// legacyPrompt is the text duo_unix prints before reading the answer, and
-// the factors map that turns a chosen option number into a factor.
-func legacyPrompt(username string, devices []authflow.Device) (string, map[string]string) {
-	factors := map[string]string{"default": legacyDefaultFactor}
-	var options strings.Builder
-	n := 0
-	for i, d := range devices {
-		if d.Type != authflow.DevicePhone || !slices.Contains(d.Capabilities, mfa.CapSMS) {
-			continue
-		}
-		n++
-		key := strconv.Itoa(n)
-		factors[key] = "sms" + strconv.Itoa(i+1)
-		fmt.Fprintf(&options, " %d. SMS passcodes to %s", n, clean(d.Number))
-		if d.SMSNextCode != "" {
-			fmt.Fprintf(&options, " (next code starts with: %s)", d.SMSNextCode)
-		}
-		options.WriteString("\n")
-	}
-	head := "Duo two-factor login for " + clean(username) + "\n\n"
-	if n == 0 {
-		return head + "Enter a passcode from your authenticator app or hardware token, or a bypass code.\n\n" +
-			"Passcode: ", factors
-	}
-	return head + "Enter a passcode from your authenticator app, hardware token or SMS, or a bypass code, " +
-		"or select one of the following options:\n\n" + options.String() + "\n" +
-		"Passcode or option (1-" + strconv.Itoa(n) + "): ", factors
-}
-
-// clean drops control characters from text shown in the prompt.
-func clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
 }
 
 // legacyAuth answers POST /rest/v1/auth: user, factor (auto with auto=, or
@@ -262,13 +225,21 @@ func (h *Handler) legacyAuth(w http.ResponseWriter, r *http.Request, c *api.Call
 	switch {
 	case answer == "":
 		res = authflow.AuthResult{Result: authflow.ResultDeny, Status: authflow.StatusDeny, StatusMsg: msgLegacyEmptyPasscode}
-	case oobFactor.MatchString(answer):
+	case strings.EqualFold(answer, legacyDefaultFactor):
 		res = authflow.AuthResult{Result: authflow.ResultDeny, Status: authflow.StatusDeny, StatusMsg: MsgLegacyFactorUnavailable}
 	default:
+		// "auto" picks push or phone; push1, phone2, sms1 (the menu's
+		// factors) and typed passcodes go through the passcode box,
+		// where the engine tells keywords from codes.
+		factor := mfa.FactorPasscode
+		if strings.EqualFold(answer, "auto") {
+			factor = mfa.FactorAuto
+		}
 		var err error
 		res, err = h.flow.Auth(r.Context(), authflow.AuthRequest{
-			Integration: c.Integration, Who: who, Factor: mfa.FactorPasscode,
+			Integration: c.Integration, Who: who, Factor: factor,
 			Passcode: mfa.Passcode(answer), IP: c.Param("ipaddr"), Hostname: c.Param("hostname"),
+			Async: async, PushInfo: c.Param("pushinfo"),
 		})
 		var me *mfa.Error
 		switch {
@@ -290,25 +261,12 @@ func (h *Handler) legacyAuth(w http.ResponseWriter, r *http.Request, c *api.Call
 		writeOK(w, r, legacyAuthResponse{Result: res.Result, Status: res.StatusMsg})
 		return nil
 	}
-	txid, err := newTxID(h.rand)
-	if err != nil {
-		return err
-	}
-	now := h.now()
-	state := mfa.TxDeny
-	if res.Result == authflow.ResultAllow {
-		state = mfa.TxAllow
-	}
-	if h.tx == nil {
-		return fmt.Errorf("legacy auth: no transaction store")
-	}
-	if err := h.tx.CreateTransaction(r.Context(), mfa.Transaction{
-		ID: txid, IKey: c.Integration.IKey, Factor: mfa.FactorPasscode, State: state,
-		Status: res.Status, StatusMsg: res.StatusMsg, DisplayUsername: who.Username,
-		IP: c.Param("ipaddr"), Hostname: c.Param("hostname"),
-		Created: now, Expires: now.Add(legacyTxLifetime), Answered: now,
-	}); err != nil {
-		return fmt.Errorf("legacy auth: %w", err)
+	txid := res.TxID
+	if txid == "" {
+		var err error
+		if txid, err = h.storeDecided(r, c, res, who.Username); err != nil {
+			return fmt.Errorf("legacy auth: %w", err)
+		}
 	}
 	writeOK(w, r, legacyTxidResponse{TxID: txid})
 	return nil
@@ -321,25 +279,29 @@ func (h *Handler) legacyStatus(w http.ResponseWriter, r *http.Request, c *api.Ca
 	if id == "" {
 		return duoproto.BadParam("txid")
 	}
-	if h.tx == nil {
-		return duoproto.NotFound()
-	}
-	tx, err := h.tx.GetTransaction(r.Context(), id)
-	if errors.Is(err, mfa.ErrNotFound) || (err == nil && (tx.IKey != c.Integration.IKey || !h.now().Before(tx.Expires))) {
+	st, err := h.flow.AuthStatus(r.Context(), c.Integration, id, authflow.StatusPollWait)
+	var me *mfa.Error
+	if errors.As(err, &me) && me.Kind == mfa.Invalid && me.Field == "txid" {
 		return &duoproto.Error{Status: 404, Code: 40401, Message: "Resource not found", Detail: "unknown or expired txid"}
 	}
 	if err != nil {
 		return fmt.Errorf("legacy status: %w", err)
 	}
-	out := legacyStatusResponse{Status: tx.StatusMsg}
-	switch tx.State {
-	case mfa.TxAllow:
-		out.Result = authflow.ResultAllow
-	case mfa.TxDeny:
-		out.Result = authflow.ResultDeny
+	out := legacyStatusResponse{Status: st.StatusMsg}
+	if st.Final() {
+		out.Result = st.Result
 	}
 	writeOK(w, r, out)
 	return nil
+}
+
+// legacyWord answers a signed v1 ping or check with its fixed word ("pong",
+// "valid": Duo's Python auth_v1 client).
+func legacyWord(word string) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+		writeOK(w, r, word)
+		return nil
+	}
 }
 
 // legacyParamError renames v2 parameter names in Invalid errors to v1's.

@@ -129,21 +129,27 @@ func TestLegacyPreauth(t *testing.T) {
 	if got := r.str(t, "result"); got != "auth" {
 		t.Errorf("result = %q, want auth", got)
 	}
+	// The menu is prompt.go's, shared with /auth/v2/preauth text_prompt
+	// (its own tests pin the whole text).
 	prompt := r.str(t, "prompt")
-	for _, want := range []string{"for alice", "Enter a passcode", " 1. SMS passcodes to XXX-XXX-0100\n", "Passcode or option (1-1): "} {
+	for _, want := range []string{"login for alice\n", "Enter a passcode", " 1. Push to Alice's phone (XXX-XXX-0100)\n",
+		" 2. Phone call to Alice's phone (XXX-XXX-0100)\n", " 3. SMS passcodes to Alice's phone (XXX-XXX-0100)\n",
+		"Passcode or option (1-3): "} {
 		if !strings.Contains(prompt, want) {
 			t.Errorf("prompt %q lacks %q", prompt, want)
 		}
 	}
-	for _, never := range []string{"Push", "Phone call", "next code"} {
-		if strings.Contains(prompt, never) {
-			t.Errorf("prompt %q offers %q, which cannot work yet (or has no batch yet)", prompt, never)
-		}
+	if strings.Contains(prompt, "next code") {
+		t.Errorf("prompt %q tells the next SMS code, but no batch was sent", prompt)
 	}
 	factors := r.Response.Lookup("factors")
-	if factors.Type != bson.TypeEmbeddedDocument || factors.Document().Lookup("default").Type != bson.TypeString ||
-		factors.Document().Lookup("1").StringValue() != "sms1" {
-		t.Errorf("factors = %v, want a document with a string default and 1: sms1", factors)
+	if factors.Type != bson.TypeEmbeddedDocument {
+		t.Fatalf("factors = %v, want a document", factors)
+	}
+	for k, want := range map[string]string{"default": "push1", "1": "push1", "2": "phone1", "3": "sms1"} {
+		if v := factors.Document().Lookup(k); v.Type != bson.TypeString || v.StringValue() != want {
+			t.Errorf("factors.%s = %v, want %q", k, v, want)
+		}
 	}
 
 	tests := []struct{ user, result, status string }{
@@ -169,7 +175,7 @@ func TestLegacyPreauthJSON(t *testing.T) {
 	f.app(f.user("alice", mfa.StatusActive), []byte("12345678901234567890"), false)
 	r := f.legacy(key, "POST", "/rest/v1/preauth.json", url.Values{"user": {"alice"}})
 	if r.Status != 200 || r.ContentType != "application/json" ||
-		!strings.Contains(string(r.Raw), `"result":"auth"`) || !strings.Contains(string(r.Raw), `"factors":{"1":"sms1","default":"passcode"}`) {
+		!strings.Contains(string(r.Raw), `"result":"auth"`) || !strings.Contains(string(r.Raw), `"factors":{"1":"push1","2":"phone1","3":"sms1","default":"push1"}`) {
 		t.Errorf("preauth.json = %d %s %s", r.Status, r.ContentType, r.Raw)
 	}
 }
@@ -186,7 +192,6 @@ func TestLegacyAuthSync(t *testing.T) {
 		{"correct code", url.Values{"factor": {"auto"}, "auto": {rfc4226[0]}}, "allow", msgSuccess},
 		{"same code", url.Values{"factor": {"auto"}, "auto": {rfc4226[0]}}, "deny", msgUsed},
 		{"wrong code", url.Values{"factor": {"auto"}, "auto": {"000000"}}, "deny", msgIncorrect},
-		{"push factor", url.Values{"factor": {"auto"}, "auto": {"push1"}}, "deny", authapi.MsgLegacyFactorUnavailable},
 		{"default factor", url.Values{"factor": {"auto"}, "auto": {"passcode"}}, "deny", authapi.MsgLegacyFactorUnavailable},
 		{"empty line", url.Values{"factor": {"auto"}, "auto": {"\n"}}, "deny", "No passcode entered. Please enter a passcode."},
 		{"factor passcode", url.Values{"factor": {"passcode"}, "passcode": {rfc4226[1]}}, "allow", msgSuccess},
@@ -232,7 +237,6 @@ func TestLegacyAuthAsync(t *testing.T) {
 	for _, tt := range []struct{ code, result, status string }{
 		{"000000", "deny", msgIncorrect},
 		{rfc4226[0], "allow", msgSuccess},
-		{"push1", "deny", authapi.MsgLegacyFactorUnavailable},
 	} {
 		txid := auth(tt.code)
 		r := f.legacy(key, "GET", "/rest/v1/status.bson", url.Values{"txid": {txid}})
@@ -281,11 +285,32 @@ func TestLegacyPreauthNoSMS(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := f.legacy(key, "POST", "/rest/v1/preauth.bson", url.Values{"user": {"alice"}})
-	if prompt := r.str(t, "prompt"); strings.Contains(prompt, "SMS") || !strings.HasSuffix(prompt, "Passcode: ") {
-		t.Errorf("prompt = %q, want a passcode prompt without SMS", prompt)
+	if prompt := r.str(t, "prompt"); strings.Contains(prompt, "SMS") || !strings.Contains(prompt, " 2. Phone call to") ||
+		!strings.HasSuffix(prompt, "Passcode or option (1-2): ") {
+		t.Errorf("prompt = %q, want push and call options without SMS", prompt)
 	}
-	if _, err := r.Response.Lookup("factors").Document().LookupErr("1"); err == nil {
-		t.Errorf("factors = %v, want no options", r.Response.Lookup("factors"))
+	if _, err := r.Response.Lookup("factors").Document().LookupErr("3"); err == nil {
+		t.Errorf("factors = %v, want no SMS option", r.Response.Lookup("factors"))
+	}
+
+	// A hardware token alone: a passcode prompt without options.
+	bob := f.user("bob", mfa.StatusActive)
+	tid, _ := mfa.NewID(mfa.PrefixToken, rand.Reader)
+	if err := f.Store.CreateToken(t.Context(), mfa.Token{ID: tid, Type: mfa.TokenH6, Serial: "T1",
+		Secret: mfa.Secret("12345678901234567890"), Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.AttachToken(t.Context(), bob.ID, tid); err != nil {
+		t.Fatal(err)
+	}
+	r = f.legacy(key, "POST", "/rest/v1/preauth.bson", url.Values{"user": {"bob"}})
+	if prompt := r.str(t, "prompt"); !strings.HasSuffix(prompt, "\n\nPasscode: ") || strings.Contains(prompt, " 1. ") {
+		t.Errorf("prompt = %q, want a passcode prompt without options", prompt)
+	}
+	if d := r.Response.Lookup("factors").Document(); d.Lookup("default").StringValue() != "passcode" {
+		t.Errorf("factors = %v, want only default passcode", d)
+	} else if _, err := d.LookupErr("1"); err == nil {
+		t.Errorf("factors = %v, want no options", d)
 	}
 }
 
@@ -313,7 +338,7 @@ func TestLegacySMS(t *testing.T) {
 	}
 	// The prompt now tells which code comes next.
 	r := f.legacy(key, "POST", "/rest/v1/preauth.bson", url.Values{"user": {"alice"}})
-	if prompt := r.str(t, "prompt"); !strings.Contains(prompt, "XXX-XXX-0100 (next code starts with: 1)") {
+	if prompt := r.str(t, "prompt"); !strings.Contains(prompt, " 3. SMS passcodes to Alice's phone (XXX-XXX-0100) (next code starts with: 1)\n") {
 		t.Errorf("prompt = %q, want the next code digit", prompt)
 	}
 	codes := strings.Fields(string(f.Notes.Messages()[1].Body))[2:]

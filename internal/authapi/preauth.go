@@ -23,21 +23,38 @@ type preauthResponse struct {
 	StatusMsg       string       `json:"status_msg"`
 	Devices         []deviceJSON `json:"devices,omitempty"`
 	EnrollPortalURL *string      `json:"enroll_portal_url,omitempty"`
+	Prompt          *promptJSON  `json:"prompt,omitempty"`
+}
+
+// promptJSON is the login menu asked for with text_prompt=1 (prompt.go).
+// duo_unix 2.2+ needs both members with result auth (a missing one is a
+// server error to it), and prints text instead of status_msg with result
+// enroll, where factors is absent.
+type promptJSON struct {
+	Text    string            `json:"text"`
+	Factors map[string]string `json:"factors,omitempty"`
 }
 
 // preauth answers POST /auth/v2/preauth: username or user_id; ipaddr and
-// hostname optional. trusted_device_token and
-// client_supports_verified_push are accepted and ignored for now.
+// hostname optional; trusted_device_token (a remembered device's token
+// from an earlier allow: answers allow while valid);
+// client_supports_verified_push is accepted (Verified Push is decided at
+// auth).
+// text_prompt=1 (undocumented, sent by duo_unix 2.2+) adds prompt: the
+// login menu with result auth, the enrollment text with result enroll.
 func (h *Handler) preauth(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
 	res, err := h.flow.Preauth(r.Context(), authflow.PreauthRequest{
 		Integration: c.Integration,
 		Who:         authflow.Who{Username: c.Param("username"), UserID: c.Param("user_id")},
 		IP:          c.Param("ipaddr"),
 		Hostname:    c.Param("hostname"),
+
+		TrustedDeviceToken: c.Param("trusted_device_token"),
 	})
 	if err != nil {
 		return err
 	}
+	textPrompt := c.Param("text_prompt") == "1"
 	out := preauthResponse{Result: res.Result, StatusMsg: res.StatusMsg}
 	switch res.Result {
 	case authflow.ResultAuth:
@@ -50,9 +67,20 @@ func (h *Handler) preauth(w http.ResponseWriter, r *http.Request, c *api.Caller)
 			out.Devices = append(out.Devices, deviceJSON{Device: d.ID, Type: d.Type, Number: d.Number,
 				Name: d.Name, DisplayName: d.DisplayName, Capabilities: caps, SMSNextCode: d.SMSNextCode})
 		}
+		if textPrompt {
+			who := c.Param("username") // duo_unix names users by username
+			if who == "" {
+				who = c.Param("user_id")
+			}
+			m := newLoginMenu(who, res.Devices)
+			out.Prompt = &promptJSON{Text: m.Text, Factors: m.Factors}
+		}
 	case authflow.ResultEnroll:
 		u := res.EnrollPortalURL
 		out.EnrollPortalURL = &u
+		if textPrompt {
+			out.Prompt = &promptJSON{Text: enrollText(res.StatusMsg, u)}
+		}
 	}
 	duoproto.WriteOK(w, out)
 	return nil

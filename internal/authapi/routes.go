@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/api"
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/mfa"
@@ -18,6 +19,8 @@ type Handler struct {
 	tx      TxStore
 	rand    io.Reader
 	now     func() time.Time
+	admin   *admin.Service // enroll, enroll_status; nil leaves them unregistered
+	logoPNG []byte         // GET /auth/v2/logo; nil answers twostep's own
 }
 
 // Deps are the Auth API's dependencies.
@@ -33,6 +36,13 @@ type Deps struct {
 	Transactions TxStore
 	// Rand makes txids; crypto/rand when nil.
 	Rand io.Reader
+	// Admin creates users and activations for /auth/v2/enroll and reports
+	// on them for enroll_status; without it those routes are not
+	// registered.
+	Admin *admin.Service
+	// Logo is the PNG /auth/v2/logo answers (config logo_file, checked at
+	// load); nil answers twostep's own logo.
+	Logo []byte
 }
 
 // New makes the Auth API handler.
@@ -41,6 +51,7 @@ func New(d Deps) *Handler {
 	s.Name = "Auth API"
 	s.Allowed = mfa.IntegrationType.IsAuth
 	h := &Handler{surface: &s, flow: d.Flow, tx: d.Transactions, rand: d.Rand, now: d.Now}
+	h.admin, h.logoPNG = d.Admin, d.Logo
 	if h.rand == nil {
 		h.rand = rand.Reader
 	}
@@ -52,9 +63,15 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /auth/v2/ping", h.surface.Unsigned(h.ping))
 	mux.Handle("GET /auth/v2/check", h.surface.Handle(h.check))
 	mux.Handle("POST /auth/v2/check", h.surface.Handle(h.check))
+	mux.Handle("GET /auth/v2/logo", h.surface.Handle(h.logo)) // logo.go
+	if h.admin != nil {
+		mux.Handle("POST /auth/v2/enroll", h.surface.Handle(h.enroll))              // enroll.go
+		mux.Handle("POST /auth/v2/enroll_status", h.surface.Handle(h.enrollStatus)) // enroll.go
+	}
 	if h.flow != nil {
 		mux.Handle("POST /auth/v2/preauth", h.surface.Handle(h.preauth))
 		mux.Handle("POST /auth/v2/auth", h.surface.Handle(h.auth))
+		mux.Handle("GET /auth/v2/auth_status", h.surface.Handle(h.authStatus))
 		h.registerLegacy(mux) // /rest/v1/*: legacy.go
 	}
 }

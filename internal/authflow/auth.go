@@ -56,9 +56,23 @@ type AuthRequest struct {
 	Who
 	Factor   mfa.Factor
 	Passcode mfa.Passcode // factor passcode
-	Device   string       // factor sms: a phone id, or "auto" (or empty) for the first phone that can receive SMS
+	// Device is a phone id, or "auto" (or empty) for the first capable
+	// phone (factors sms, push, phone, auto).
+	Device   string
 	IP       string
 	Hostname string
+	// Async (push, phone, auto): answer at once with a TxID to poll with
+	// AuthStatus, instead of waiting for the outcome.
+	Async bool
+	// Push display: PushType replaces "Login" in "Login request";
+	// DisplayUsername replaces the username; PushInfo is URL-encoded
+	// key=value pairs shown in the app.
+	PushType        string
+	DisplayUsername string
+	PushInfo        string
+	// VerifiedPush: the client can show a verification code (Verified
+	// Push applies when Settings.VerifiedPush is also on).
+	VerifiedPush bool
 }
 
 // AuthResult is Duo's synchronous auth answer.
@@ -66,16 +80,24 @@ type AuthResult struct {
 	Result    string // ResultAllow or ResultDeny
 	Status    string // StatusAllow, StatusDeny, StatusBypass, StatusLockedOut
 	StatusMsg string
+	// TxID identifies the transaction of a push or call (async: the only
+	// field set, with VerificationCode).
+	TxID             string
+	VerificationCode string
+	// TrustedDeviceToken is set on allow when the integration remembers
+	// devices.
+	TrustedDeviceToken string
 }
 
 // Auth decides one authentication. Every decision it returns writes
 // exactly one auth log record, in the same atomic store write as the state
 // change it causes. Factor sms (or "sms"/"smsN" typed as the passcode)
 // sends new SMS passcodes and answers deny/sent (see sms.go). Errors:
-// Invalid (naming the field) for a bad request, RateLimited when the user
-// or IP made too many attempts or the user asked for too many SMS
-// (nothing is written), Unavailable when the SMS could not be sent, and
-// store failures.
+// Invalid (naming the field) for a bad request, RateLimited (with the
+// time until a retry may succeed) when the user or IP made too many
+// attempts or the user asked for too many SMS (nothing is written; see
+// WithLimits and WithDurableLimits), Unavailable when the SMS could not be
+// sent, and store failures.
 func (s *Service) Auth(ctx context.Context, req AuthRequest) (AuthResult, error) {
 	switch req.Factor {
 	case mfa.FactorPasscode:
@@ -84,7 +106,9 @@ func (s *Service) Auth(ctx context.Context, req AuthRequest) (AuthResult, error)
 		}
 	case mfa.FactorSMS:
 	case mfa.FactorAuto, mfa.FactorPush, mfa.FactorPhone:
-		return AuthResult{}, mfa.InvalidField("factor", fmt.Sprintf("factor %s is not supported yet", string(req.Factor)))
+		if err := validPushFields(req); err != nil {
+			return AuthResult{}, err
+		}
 	case "":
 		return AuthResult{}, mfa.InvalidField("factor", "factor is required")
 	default:
@@ -93,8 +117,17 @@ func (s *Service) Auth(ctx context.Context, req AuthRequest) (AuthResult, error)
 	if err := req.Who.check(); err != nil {
 		return AuthResult{}, err
 	}
-	if !s.byIP.allow(req.IP) {
-		return AuthResult{}, mfa.E(mfa.RateLimited, "too many passcode attempts from this address")
+	// Only passcode attempts are guesses: pushes, calls and SMS requests
+	// (and keywords typed in the passcode box) have limits of their own.
+	if addr := addressKey(req.IP); passcodeAttempt(req) {
+		if ok, wait := s.byIP.take(addr); !ok {
+			return AuthResult{}, mfa.RetryLater(msgIPLimited, wait)
+		}
+		if addr != "" {
+			if err := s.hitDurable(ctx, s.durIP, "ip:"+addr, msgIPLimited, "remote_ip", req.IP); err != nil {
+				return AuthResult{}, err
+			}
+		}
 	}
 	a, err := s.load(ctx, req.Who)
 	if err != nil {
@@ -134,22 +167,40 @@ func (s *Service) auth(ctx context.Context, req AuthRequest, a account) (AuthRes
 			return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonNotEnrolled, StatusDeny, MsgEnroll)
 		}
 	}
-	if req.Factor == mfa.FactorSMS {
+	switch req.Factor {
+	case mfa.FactorSMS:
 		return s.sms(ctx, d, req.Device, 0)
+	case mfa.FactorPush, mfa.FactorPhone, mfa.FactorAuto:
+		return s.oob(ctx, d, req.Factor, 0, false)
 	}
 	// A keyword typed where a passcode is expected ("sms", "sms2", "push").
 	if kind, _, keyword, nth := otp.Classify(string(req.Passcode)); kind == otp.KindKeyword {
-		if keyword == "sms" {
+		d.req.Device = ""
+		switch keyword {
+		case "sms":
 			return s.sms(ctx, d, "", nth)
+		case "push":
+			return s.oob(ctx, d, mfa.FactorPush, nth, true)
+		case "phone":
+			return s.oob(ctx, d, mfa.FactorPhone, nth, true)
 		}
 		d.factor = LogFactorPasscode
 		return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonFactorUnavailable, StatusDeny, MsgFactorUnavailable)
 	}
-	if !s.byUser.allow(a.user.ID) {
-		return AuthResult{}, mfa.E(mfa.RateLimited, "too many passcode attempts for this user")
+	if ok, wait := s.byUser.take(a.user.ID); !ok {
+		return AuthResult{}, mfa.RetryLater(msgUserLimited, wait)
+	}
+	if err := s.hitDurable(ctx, s.durUser, "user:"+a.user.ID, msgUserLimited, "user_id", a.user.ID); err != nil {
+		return AuthResult{}, err
 	}
 	return s.passcode(ctx, d)
 }
+
+// Messages of RateLimited passcode attempts.
+const (
+	msgIPLimited   = "too many passcode attempts from this address"
+	msgUserLimited = "too many passcode attempts for this user"
+)
 
 // decision builds the one store write of one decision.
 type decision struct {

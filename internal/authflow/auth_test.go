@@ -249,9 +249,9 @@ func TestAuthInvalidRequests(t *testing.T) {
 		field  string
 	}{
 		{"", "123456", authflow.Who{Username: "a"}, "factor"},
-		{"push", "", authflow.Who{Username: "a"}, "factor"},
-		{"auto", "", authflow.Who{Username: "a"}, "factor"},
-		{"phone", "", authflow.Who{Username: "a"}, "factor"},
+		{"push", "", authflow.Who{}, "username"},
+		{"auto", "", authflow.Who{UserID: "DU1", Username: "a"}, "user_id"},
+		{"phone", "", authflow.Who{}, "username"},
 		{"sms", "", authflow.Who{}, "username"}, // sms is served: only the request is checked
 		{"carrier-pigeon", "", authflow.Who{Username: "a"}, "factor"},
 		{"passcode", "", authflow.Who{Username: "a"}, "passcode"},

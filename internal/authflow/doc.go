@@ -2,7 +2,8 @@
 // later, the browser prompt, OIDC and RADIUS): preauth (what may this user
 // do?) and auth (verify a second factor), with the user status rules,
 // replay protection, atomic lockout counting, per-user and per-IP attempt
-// throttling and the authentication log.
+// throttling (in memory on each node, and optionally in the store across
+// nodes: WithDurableLimits) and the authentication log.
 //
 // Every authentication decision is one mfa.AuthWrite applied with
 // Store.ApplyAuth: the guarded counter move (HOTP counter, TOTP step,

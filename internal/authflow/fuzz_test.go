@@ -28,7 +28,7 @@ func FuzzAuthPasscode(f *testing.F) {
 	e.settings(func(s *mfa.Settings) { s.LockoutThreshold = 0 })
 	f.Fuzz(func(t *testing.T, code string) {
 		res, err := e.Svc.Auth(t.Context(), authflow.AuthRequest{Integration: e.In, Who: authflow.Who{Username: "alice"},
-			Factor: mfa.FactorPasscode, Passcode: mfa.Passcode(code)})
+			Factor: mfa.FactorPasscode, Passcode: mfa.Passcode(code), Async: true})
 		if code == "" {
 			if mfa.KindOf(err) != mfa.Invalid {
 				t.Fatalf("Auth(\"\") = %v, want Invalid", err)
@@ -41,6 +41,7 @@ func FuzzAuthPasscode(f *testing.F) {
 		kind, _, _, _ := otp.Classify(code)
 		switch {
 		case res.Result == authflow.ResultDeny:
+		case res.TxID != "" && kind == otp.KindKeyword: // "push", "phone2": a transaction started
 		case res.Result == authflow.ResultAllow && (kind == otp.KindDigits || kind == otp.KindYubiKey):
 		default:
 			t.Fatalf("Auth(%q) = %+v", code, res)

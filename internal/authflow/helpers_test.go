@@ -47,7 +47,12 @@ func newEnv(t testing.TB, opts ...authflow.Option) *env {
 
 func newEnvDSN(t testing.TB, dsn string, opts ...authflow.Option) *env {
 	t.Helper()
-	st := sqltest.NewStore(t, dsn)
+	return newEnvStore(t, sqltest.NewStore(t, dsn), opts...)
+}
+
+// newEnvStore is newEnv on a store the caller opened and migrated.
+func newEnvStore(t testing.TB, st *sqlstore.Store, opts ...authflow.Option) *env {
+	t.Helper()
 	c := &clock{t: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := &env{t: t, ctx: t.Context(), Store: st, Clock: c,

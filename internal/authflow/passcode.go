@@ -90,10 +90,18 @@ func (s *Service) passcode(ctx context.Context, d *decision) (AuthResult, error)
 	classified := d.factor
 	for _, c := range cands {
 		d.factor, d.device, d.name = c.factor, c.device, c.name
-		_, err = d.write(ctx, mfa.AuthWrite{Guard: c.guard, Success: true}, mfa.ResultSuccess, ReasonValidPasscode)
+		var out mfa.AuthOutcome
+		out, err = d.write(ctx, mfa.AuthWrite{Guard: c.guard, Success: true}, mfa.ResultSuccess, ReasonValidPasscode)
 		switch {
 		case err == nil:
-			return AuthResult{Result: ResultAllow, Status: StatusAllow, StatusMsg: MsgSuccess}, nil
+			if c.guard.Kind == mfa.GuardSMSCode {
+				s.refreshSMS(context.WithoutCancel(ctx), d.a, out.SMS)
+			}
+			tok, err := s.rememberDevice(ctx, d.req.Integration, d.a.user.ID)
+			if err != nil {
+				return AuthResult{}, err
+			}
+			return AuthResult{Result: ResultAllow, Status: StatusAllow, StatusMsg: MsgSuccess, TrustedDeviceToken: tok}, nil
 		case errors.Is(err, mfa.ErrConflict):
 			used = append(used, c) // another request consumed it first
 		case errors.Is(err, mfa.ErrNotFound):
@@ -107,15 +115,62 @@ func (s *Service) passcode(ctx context.Context, d *decision) (AuthResult, error)
 		return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultFailure, ReasonUsedPasscode, StatusDeny, MsgUsed)
 	}
 	d.factor, d.device, d.name = classified, "", ""
+	reason, msg := ReasonInvalidPasscode, MsgIncorrect
+	if kind == otp.KindDigits && digits == 6 {
+		au, ok, err := s.revokedMatch(ctx, d.a.user.ID, code)
+		if err != nil {
+			return AuthResult{}, err
+		}
+		if ok {
+			d.factor, d.device = LogFactorMobilePasscode, au.PhoneID
+			reason, msg = ReasonRevokedDevice, MsgReactivate
+		}
+	}
 	out, err := d.write(ctx, mfa.AuthWrite{CountFailure: true, Threshold: d.a.settings.LockoutThreshold},
-		mfa.ResultFailure, ReasonInvalidPasscode)
+		mfa.ResultFailure, reason)
 	if err != nil {
 		return AuthResult{}, err
 	}
 	if out.Failure.LockedOut || out.Failure.Status == mfa.StatusLockedOut {
 		return AuthResult{Result: ResultDeny, Status: StatusLockedOut, StatusMsg: MsgLockedOutNow}, nil
 	}
-	return AuthResult{Result: ResultDeny, Status: StatusDeny, StatusMsg: MsgIncorrect}, nil
+	return AuthResult{Result: ResultDeny, Status: StatusDeny, StatusMsg: msg}, nil
+}
+
+// ReasonRevokedDevice is the auth log reason for a passcode from an app
+// install that a newer activation replaced (ours).
+const ReasonRevokedDevice = "revoked_device"
+
+// revokedMatch reports whether code comes from one of the user's recently
+// replaced app installs (within the usual window of its last counter or
+// time step), so the user can be told to reactivate the app.
+func (s *Service) revokedMatch(ctx context.Context, userID, code string) (mfa.Authenticator, bool, error) {
+	olds, err := s.store.RevokedAuthenticators(ctx, userID, 5)
+	if err != nil {
+		return mfa.Authenticator{}, false, fmt.Errorf("revoked authenticators: %w", err)
+	}
+	for _, au := range olds {
+		secret := au.HOTPSecret.Reveal()
+		if len(secret) == 0 {
+			continue
+		}
+		if au.TOTP {
+			if _, ok := otp.VerifyTOTP(secret, code, s.now(), AuthenticatorTOTPStep, TOTPSkew, 6); ok {
+				return au, true, nil
+			}
+			continue
+		}
+		start := au.HOTPCounter
+		if start >= HOTPBehind {
+			start -= HOTPBehind
+		} else {
+			start = 0
+		}
+		if _, ok := otp.VerifyHOTP(secret, code, start, HOTPWindow+HOTPBehind, 6); ok {
+			return au, true, nil
+		}
+	}
+	return mfa.Authenticator{}, false, nil
 }
 
 func appendMatch(list []candidate, c *candidate) []candidate {

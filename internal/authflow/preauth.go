@@ -29,6 +29,9 @@ type PreauthRequest struct {
 	Who
 	IP       string
 	Hostname string
+	// TrustedDeviceToken is a remembered device's token from an earlier
+	// allow; a valid one answers allow.
+	TrustedDeviceToken string
 }
 
 // Device is one of the user's devices as preauth lists it.
@@ -66,6 +69,20 @@ func (s *Service) Preauth(ctx context.Context, req PreauthRequest) (PreauthResul
 		return PreauthResult{}, fmt.Errorf("preauth: %w", err)
 	}
 	res := s.preauth(ctx, req, a)
+	if res.Result == ResultAuth && req.TrustedDeviceToken != "" {
+		ok, err := s.remembered(ctx, req.Integration, a.user.ID, req.TrustedDeviceToken)
+		if err != nil {
+			return PreauthResult{}, fmt.Errorf("preauth: %w", err)
+		}
+		if ok {
+			d := &decision{s: s, req: AuthRequest{Integration: req.Integration, Who: req.Who, IP: req.IP, Hostname: req.Hostname},
+				a: a, factor: LogFactorRemembered}
+			if _, err := d.write(ctx, mfa.AuthWrite{Success: true}, mfa.ResultSuccess, ReasonRememberedDev); err != nil {
+				return PreauthResult{}, fmt.Errorf("preauth: %w", err)
+			}
+			return PreauthResult{Result: ResultAllow, StatusMsg: MsgRemembered}, nil
+		}
+	}
 	if res.Result == ResultAuth {
 		if res.Devices, err = s.devices(ctx, a); err != nil {
 			return PreauthResult{}, fmt.Errorf("preauth: %w", err)

@@ -1,8 +1,13 @@
 package authflow
 
 import (
+	"context"
+	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/otp"
 )
 
 // maxBuckets bounds a limiter's memory; past it, buckets that have refilled
@@ -32,11 +37,12 @@ func newLimiter(l Limit, now func() time.Time) *limiter {
 	return &limiter{burst: float64(l.Burst), every: l.Every, now: now, buckets: make(map[string]*bucket)}
 }
 
-// allow takes one token for key, reporting false when none is left. A nil
-// limiter or an empty key always allows.
-func (l *limiter) allow(key string) bool {
+// take takes one token for key, reporting false and how long until the
+// next token when none is left. A nil limiter or an empty key always
+// allows.
+func (l *limiter) take(key string) (ok bool, wait time.Duration) {
 	if l == nil || key == "" {
-		return true
+		return true, 0
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -59,10 +65,10 @@ func (l *limiter) allow(key string) bool {
 	}
 	b.refill(now, l)
 	if b.tokens < 1 {
-		return false
+		return false, time.Duration((1 - b.tokens) * float64(l.every))
 	}
 	b.tokens--
-	return true
+	return true, 0
 }
 
 func (b *bucket) refill(now time.Time, l *limiter) {
@@ -79,4 +85,100 @@ func (l *limiter) prune(now time.Time) {
 			delete(l.buckets, k)
 		}
 	}
+}
+
+// DurableLimit is a fixed-window ceiling kept in the store
+// (mfa.RateLimitStore): at most Limit attempts per Window, counted across
+// every node that shares the database. A zero Limit or Window turns it off.
+type DurableLimit struct {
+	Limit  int
+	Window time.Duration
+}
+
+func (l DurableLimit) on() bool { return l.Limit > 0 && l.Window > 0 }
+
+// Default durable limits. The in-memory limiters are the cheap first line
+// on each node; these are the ceiling that holds however many nodes there
+// are. The per-user one sits above what one node's DefaultUserLimit lets
+// through in a minute (a burst of 20 plus 20 refills), so it never changes
+// what a single node answers and bites only when several nodes together
+// let more through. The per-IP one caps passcode guesses from one address
+// (NAT included) at 5 a second across the cluster, where each node alone
+// would allow bursts of 100 and 10 a second.
+var (
+	DefaultDurableUserLimit = DurableLimit{Limit: 60, Window: time.Minute}
+	DefaultDurableIPLimit   = DurableLimit{Limit: 300, Window: time.Minute}
+)
+
+// WithDurableLimits turns on the durable per-user and per-IP passcode
+// attempt limits, counted in the store so that they hold across nodes (a
+// zero DurableLimit leaves one off; both are off by default). They apply
+// after the in-memory limits let an attempt through, and only to passcode
+// attempts: SMS sends, pushes and calls have limits of their own. The
+// per-IP count is taken before the user is loaded, the per-user count just
+// before a passcode is checked. An attempt over a limit is RateLimited
+// with the time until the window ends.
+//
+// A failure to count (the store erring) is logged as a warning and the
+// attempt is allowed: a bookkeeping failure must not lock every user out.
+// What guards a user's passcodes is the lockout counter, which is part of
+// the decision's own store write and fails closed; the limits only slow
+// guessing down.
+func WithDurableLimits(perUser, perIP DurableLimit) Option {
+	return func(s *Service) {
+		s.durUser, s.durIP = perUser, perIP
+	}
+}
+
+// hitDurable counts one attempt on key against l in the store, returning a
+// RateLimited error carrying the retry time when it is over the limit.
+// attrs name the user or address in a log record.
+func (s *Service) hitDurable(ctx context.Context, l DurableLimit, key, msg string, attrs ...any) error {
+	if !l.on() {
+		return nil
+	}
+	r, err := s.store.HitRateLimit(ctx, key, l.Limit, l.Window, s.now())
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.WarnContext(ctx, "durable rate limit not counted; allowing the attempt",
+				append(attrs, "error", err)...)
+		}
+		return nil
+	}
+	if !r.Allowed {
+		s.log.DebugContext(ctx, "durable rate limit", append(attrs, "count", r.Count, "retry_after", r.RetryAfter)...)
+		return mfa.RetryLater(msg, r.RetryAfter)
+	}
+	return nil
+}
+
+// passcodeAttempt reports whether req guesses a passcode, rather than
+// asking for another factor (including "push", "phone" or "sms" typed in
+// the passcode box).
+func passcodeAttempt(req AuthRequest) bool {
+	if req.Factor != mfa.FactorPasscode {
+		return false
+	}
+	kind, _, _, _ := otp.Classify(string(req.Passcode))
+	return kind != otp.KindKeyword
+}
+
+// addressKey is the key a client address is limited by: IPv6 addresses by
+// their /64, since one subscriber usually holds a whole /64 and could
+// otherwise rotate through it; IPv4 (and IPv4-mapped IPv6) addresses as
+// they are; anything unparseable as given.
+func addressKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }

@@ -12,8 +12,8 @@ func TestLimiterBoundsMemory(t *testing.T) {
 	// Every key spends a token, so no bucket is full and pruning frees
 	// nothing: the map must still stay at maxBuckets.
 	for i := range maxBuckets + 500 {
-		if !l.allow(fmt.Sprintf("user-%d", i)) {
-			t.Fatalf("allow(new key %d) = false, want true", i)
+		if ok, _ := l.take(fmt.Sprintf("user-%d", i)); !ok {
+			t.Fatalf("take(new key %d) = false, want true", i)
 		}
 	}
 	if n := len(l.buckets); n > maxBuckets {
@@ -21,7 +21,10 @@ func TestLimiterBoundsMemory(t *testing.T) {
 	}
 	// A key still tracked keeps its limit.
 	key := fmt.Sprintf("user-%d", maxBuckets+499)
-	if !l.allow(key) || l.allow(key) {
-		t.Errorf("allow(%s) three times in a row did not stop at the burst of 2", key)
+	if ok, _ := l.take(key); !ok {
+		t.Errorf("take(%s) second time = false, want true (burst 2)", key)
+	}
+	if ok, wait := l.take(key); ok || wait != time.Hour {
+		t.Errorf("take(%s) third time = %v, %v; want false, 1h (the burst of 2 is spent)", key, ok, wait)
 	}
 }

@@ -33,15 +33,23 @@ func TestReapTransactions(t *testing.T) {
 		}
 		return id
 	}
-	gone := tx(now.Add(-time.Second), mfa.TxAllow)
-	kept := []string{tx(now.Add(time.Minute), mfa.TxDeny), tx(now.Add(-time.Second), mfa.TxPending)}
+	// A finished transaction whose time is up goes, and so does a pending
+	// one whose time is up, after it ends as a timeout with its log record.
+	gone := []string{tx(now.Add(-time.Second), mfa.TxAllow), tx(now.Add(-time.Second), mfa.TxPending)}
+	kept := []string{tx(now.Add(time.Minute), mfa.TxDeny), tx(now.Add(time.Minute), mfa.TxPending)}
 
 	n, err := flow.ReapTransactions(t.Context())
-	if err != nil || n != 1 {
-		t.Fatalf("ReapTransactions() = %d, %v; want 1, nil", n, err)
+	if err != nil || n != 2 {
+		t.Fatalf("ReapTransactions() = %d, %v; want 2, nil", n, err)
 	}
-	if _, err := st.GetTransaction(t.Context(), gone); mfa.KindOf(err) != mfa.NotFound {
-		t.Errorf("GetTransaction(reaped) = %v, want NotFound", err)
+	for _, id := range gone {
+		if _, err := st.GetTransaction(t.Context(), id); mfa.KindOf(err) != mfa.NotFound {
+			t.Errorf("GetTransaction(reaped) = %v, want NotFound", err)
+		}
+	}
+	logs, _, err := st.ListAuthLog(t.Context(), mfa.AuthLogFilter{})
+	if err != nil || len(logs) != 1 || logs[0].TxID != gone[1] || logs[0].Reason != authflow.ReasonNoResponse {
+		t.Errorf("auth log = %+v, %v; want one no_response record for the timed-out transaction", logs, err)
 	}
 	for _, id := range kept {
 		if _, err := st.GetTransaction(t.Context(), id); err != nil {

@@ -21,8 +21,13 @@ type Service struct {
 	byUser *limiter // passcode attempts per user; nil = off
 	byIP   *limiter // passcode attempts per client IP; nil = off
 	bySMS  *limiter // SMS batch sends per user; nil = off
+	// Durable passcode attempt limits, counted in the store across nodes;
+	// zero = off.
+	durUser, durIP DurableLimit
 
-	notifier mfa.Notifier // delivers SMS passcodes; nil = factor sms Unavailable
+	notifier mfa.Notifier // delivers SMS passcodes, calls and fraud emails; nil = those are Unavailable
+	recheck  time.Duration
+	customer string
 }
 
 // Limit is a token bucket: Burst attempts at once, then one more every

@@ -19,11 +19,11 @@ import (
 // StatusSent is the auth status of an SMS batch request.
 const StatusSent = "sent"
 
-// Messages of SMS batch requests and of factors not served yet.
+// Messages of SMS batch requests and of unknown keywords.
 const (
 	MsgSMSSent           = "New SMS passcodes sent"
 	MsgNoSMSDevice       = "No device can receive SMS"
-	MsgFactorUnavailable = "This login method is not available yet. Enter a passcode instead."
+	MsgFactorUnavailable = "This login method is not available. Enter a passcode instead."
 )
 
 // Auth log values of SMS batch requests (sms_refresh is Duo's factor; the
@@ -100,32 +100,58 @@ func (s *Service) sms(ctx context.Context, d *decision, device string, nth int) 
 	if s.notifier == nil {
 		return AuthResult{}, mfa.E(mfa.Unavailable, "SMS delivery is not configured")
 	}
-	if !s.bySMS.allow(d.a.user.ID) {
-		return AuthResult{}, mfa.E(mfa.RateLimited, "too many SMS passcode requests for this user")
+	if ok, wait := s.bySMS.take(d.a.user.ID); !ok {
+		return AuthResult{}, mfa.RetryLater("too many SMS passcode requests for this user", wait)
 	}
-	now := s.now()
-	b, err := mfa.NewSMSBatch(s.rand, d.a.user.ID, p.ID, d.a.settings.SMSBatchSizeOrDefault(), now, d.a.settings.SMSExpire)
-	if err != nil {
+	if err := s.sendBatch(ctx, d.a.user.ID, p, d.a.settings); err != nil {
 		return AuthResult{}, err
 	}
-	if err := s.store.ReplaceSMSBatch(ctx, b); err != nil {
-		return AuthResult{}, fmt.Errorf("replace sms batch: %w", err)
+	d.device, d.name = p.ID, p.Name
+	return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonNewSMSPasscodes, StatusSent, MsgSMSSent)
+}
+
+// sendBatch stores a new batch for the user's phone (voiding the previous
+// one) and texts it, with its telephony-log record.
+func (s *Service) sendBatch(ctx context.Context, userID string, p mfa.Phone, st mfa.Settings) error {
+	now := s.now()
+	b, err := mfa.NewSMSBatch(s.rand, userID, p.ID, st.SMSBatchSizeOrDefault(), now, st.SMSExpire)
+	if err != nil {
+		return err
 	}
-	m := mfa.Message{Channel: mfa.ChannelSMS, To: p.Number, Body: mfa.SMSText(d.a.settings.SMSMessage, b.Codes),
-		Context: "authentication", UserID: d.a.user.ID}
+	if err := s.store.ReplaceSMSBatch(ctx, b); err != nil {
+		return fmt.Errorf("replace sms batch: %w", err)
+	}
+	m := mfa.Message{Channel: mfa.ChannelSMS, To: p.Number, Body: mfa.SMSText(st.SMSMessage, b.Codes),
+		Context: "authentication", UserID: userID}
 	if err := s.notifier.Send(ctx, m); err != nil {
-		return AuthResult{}, mfa.Wrap(mfa.Unavailable, "could not send the SMS passcodes", err)
+		return mfa.Wrap(mfa.Unavailable, "could not send the SMS passcodes", err)
 	}
 	if _, err := s.store.AppendTelephonyLog(ctx, mfa.TelephonyLogEntry{Time: now, Type: string(mfa.ChannelSMS),
-		Context: "authentication", Phone: p.Number, UserID: d.a.user.ID, Credits: 1}); err != nil {
-		return AuthResult{}, fmt.Errorf("telephony log: %w", err)
+		Context: "authentication", Phone: p.Number, UserID: userID, Credits: 1}); err != nil {
+		return fmt.Errorf("telephony log: %w", err)
 	}
 	if !p.SMSPasscodesSent {
 		p.SMSPasscodesSent = true
 		if err := s.store.UpdatePhone(ctx, p); err != nil {
-			return AuthResult{}, fmt.Errorf("update phone: %w", err)
+			return fmt.Errorf("update phone: %w", err)
 		}
 	}
-	d.device, d.name = p.ID, p.Name
-	return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonNewSMSPasscodes, StatusSent, MsgSMSSent)
+	return nil
+}
+
+// refreshSMS sends a new batch after the last code of the phone's batch
+// was used, when Settings.SMSRefresh asks for it (Duo's sms_refresh). The
+// login already succeeded: a failure is logged, not returned.
+func (s *Service) refreshSMS(ctx context.Context, a account, use mfa.SMSCodeUse) {
+	if !a.settings.SMSRefresh || use.Remaining > 0 || s.notifier == nil {
+		return
+	}
+	for _, p := range a.phones {
+		if p.ID == use.PhoneID && p.Can(mfa.CapSMS) {
+			if err := s.sendBatch(ctx, a.user.ID, p, a.settings); err != nil {
+				s.log.WarnContext(ctx, "sms_refresh: could not send a new batch", "user_id", a.user.ID, "err", err)
+			}
+			return
+		}
+	}
 }

@@ -131,8 +131,9 @@ func TestAuthSMSKeywords(t *testing.T) {
 	wantAuth(t, "Auth(sms3)", e.auth("bob", "sms3"), "deny", "deny", authflow.MsgNoSMSDevice)
 	wantLog(t, e, u.ID, "sms_refresh", mfa.ResultDenied, "no_sms_device")
 	wantAuth(t, "Auth(sms9)", e.auth("bob", "sms9"), "deny", "deny", authflow.MsgNoSMSDevice)
-	wantAuth(t, "Auth(push)", e.auth("bob", "push"), "deny", "deny", authflow.MsgFactorUnavailable)
-	wantAuth(t, "Auth(phone1)", e.auth("bob", "phone1"), "deny", "deny", authflow.MsgFactorUnavailable)
+	// No phone has the app; there is no ninth phone to call.
+	wantAuth(t, "Auth(push)", e.auth("bob", "push"), "deny", "deny", authflow.MsgNoPushDevice)
+	wantAuth(t, "Auth(phone9)", e.auth("bob", "phone9"), "deny", "deny", authflow.MsgNoPhoneDevice)
 	if n := len(n.Messages()); n != 3 {
 		t.Errorf("%d SMS sent, want 3", n)
 	}
@@ -216,5 +217,34 @@ func TestAuthSMSRefusedUsers(t *testing.T) {
 	wantAuth(t, "Auth(sms, disabled)", res, "deny", "deny", authflow.MsgDisabled)
 	if len(n.Messages()) != 0 {
 		t.Error("an SMS was sent to a disabled user")
+	}
+}
+
+func TestAuthSMSRefresh(t *testing.T) {
+	for _, refresh := range []bool{false, true} {
+		e, n := smsEnv(t)
+		e.settings(func(s *mfa.Settings) { s.SMSBatchSize, s.SMSRefresh = 2, refresh })
+		u := e.user("rita", mfa.StatusActive)
+		p := e.phone(u, "+15555550142", mfa.PhoneMobile)
+		if _, err := e.authSMS("rita", "auto"); err != nil {
+			t.Fatal(err)
+		}
+		codes := lastCodes(t, n, p.Number)
+		wantAuth(t, "Auth(first code)", e.auth("rita", codes[0]), "allow", "allow", authflow.MsgSuccess)
+		if got := len(n.Messages()); got != 1 {
+			t.Errorf("refresh=%t: %d SMS after the first code, want 1 (codes remain)", refresh, got)
+		}
+		wantAuth(t, "Auth(last code)", e.auth("rita", codes[1]), "allow", "allow", authflow.MsgSuccess)
+		want := 1
+		if refresh {
+			want = 2
+		}
+		if got := len(n.Messages()); got != want {
+			t.Fatalf("refresh=%t: %d SMS after the last code, want %d", refresh, got, want)
+		}
+		if refresh {
+			fresh := lastCodes(t, n, p.Number)
+			wantAuth(t, "Auth(code of the refreshed batch)", e.auth("rita", fresh[0]), "allow", "allow", authflow.MsgSuccess)
+		}
 	}
 }

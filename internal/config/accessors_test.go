@@ -92,6 +92,8 @@ public_hostnames = ["mfa.example.com", "quote\"back\\slash"]  # TWOSTEP_PUBLIC_H
 master_key = "[redacted]"  # TWOSTEP_MASTER_KEY or TWOSTEP_MASTER_KEY_FILE
 clock_skew = "5m"  # TWOSTEP_CLOCK_SKEW
 shutdown_timeout = "15s"  # TWOSTEP_SHUTDOWN_TIMEOUT
+logo_file = ""  # TWOSTEP_LOGO_FILE
+organization = ""  # TWOSTEP_ORGANIZATION
 
 [tls]
 cert = "/etc/t/cert.pem"  # TWOSTEP_TLS_CERT
@@ -104,6 +106,10 @@ format = "text"  # TWOSTEP_LOG_FORMAT
 [db]
 max_open_conns = 20  # TWOSTEP_DB_MAX_OPEN_CONNS
 busy_timeout = "5s"  # TWOSTEP_DB_BUSY_TIMEOUT
+
+[rate_limit]
+user_per_minute = 60  # TWOSTEP_RATE_LIMIT_USER_PER_MINUTE
+ip_per_minute = 300  # TWOSTEP_RATE_LIMIT_IP_PER_MINUTE
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("WriteTOML() mismatch (-want +got):\n%s", diff)

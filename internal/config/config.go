@@ -37,7 +37,14 @@ type Config struct {
 	ClockSkew time.Duration `koanf:"clock_skew"`
 	// ShutdownTimeout bounds a graceful shutdown.
 	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
-	DB              DB            `koanf:"db"`
+	// LogoFile is a PNG (at most [MaxLogoBytes]) that GET /auth/v2/logo
+	// answers; empty answers twostep's own logo. See [Config.Logo].
+	LogoFile string `koanf:"logo_file"`
+	// Organization is the name authenticator apps show for accounts of
+	// this server (Duo's customer_name); empty shows the API host.
+	Organization string    `koanf:"organization"`
+	DB           DB        `koanf:"db"`
+	RateLimit    RateLimit `koanf:"rate_limit"`
 }
 
 // TLS names the PEM certificate and key files; set both or neither. What
@@ -63,6 +70,25 @@ type DB struct {
 	BusyTimeout time.Duration `koanf:"busy_timeout"`
 }
 
+// RateLimit sets the durable passcode attempt limits, counted in the
+// database so that they hold across every node sharing it (each node also
+// has fixed in-memory limits, the cheap first line). 0 turns one off. The
+// server applies them on PostgreSQL only; the defaults are authflow's
+// DefaultDurableUserLimit and DefaultDurableIPLimit.
+type RateLimit struct {
+	// UserPerMinute caps passcode attempts per user per minute.
+	UserPerMinute int `koanf:"user_per_minute"`
+	// IPPerMinute caps passcode attempts per client address (an IPv6
+	// address by its /64) per minute.
+	IPPerMinute int `koanf:"ip_per_minute"`
+}
+
+// MaxRateLimitPerMinute bounds the rate_limit settings.
+const MaxRateLimitPerMinute = 100000
+
+// MaxOrganizationLen bounds the organization name apps show.
+const MaxOrganizationLen = 64
+
 // Defaults returns the configuration used when no source sets a value.
 func Defaults() Config {
 	return Config{
@@ -73,6 +99,7 @@ func Defaults() Config {
 		ClockSkew:       300 * time.Second,
 		ShutdownTimeout: 15 * time.Second,
 		DB:              DB{MaxOpenConns: 20, BusyTimeout: 5 * time.Second},
+		RateLimit:       RateLimit{UserPerMinute: 60, IPPerMinute: 300},
 	}
 }
 

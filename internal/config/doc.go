@@ -25,7 +25,8 @@
 //
 // [Load] reports problems with the sources (unreadable files, bad syntax,
 // unknown keys, wrong types); [Config.Validate] reports every problem with the
-// values at once. Neither does I/O beyond reading the named files.
+// values at once, including a logo_file that is missing, not a PNG or too
+// large. Neither does I/O beyond reading the named files.
 //
 // This package imports only the standard library, the koanf stack (koanf,
 // its file provider and TOML parser, mapstructure) and internal/seal (for the

@@ -23,8 +23,12 @@ func TestEnvTable(t *testing.T) {
 		{"log.format", "TWOSTEP_LOG_FORMAT"},
 		{"clock_skew", "TWOSTEP_CLOCK_SKEW"},
 		{"shutdown_timeout", "TWOSTEP_SHUTDOWN_TIMEOUT"},
+		{"logo_file", "TWOSTEP_LOGO_FILE"},
+		{"organization", "TWOSTEP_ORGANIZATION"},
 		{"db.max_open_conns", "TWOSTEP_DB_MAX_OPEN_CONNS"},
 		{"db.busy_timeout", "TWOSTEP_DB_BUSY_TIMEOUT"},
+		{"rate_limit.user_per_minute", "TWOSTEP_RATE_LIMIT_USER_PER_MINUTE"},
+		{"rate_limit.ip_per_minute", "TWOSTEP_RATE_LIMIT_IP_PER_MINUTE"},
 	}
 	var got [][2]string
 	keys, envs := map[string]bool{}, map[string]bool{}

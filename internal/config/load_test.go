@@ -46,6 +46,7 @@ func TestDefaults(t *testing.T) {
 		ClockSkew:       300 * time.Second,
 		ShutdownTimeout: 15 * time.Second,
 		DB:              config.DB{MaxOpenConns: 20, BusyTimeout: 5 * time.Second},
+		RateLimit:       config.RateLimit{UserPerMinute: 60, IPPerMinute: 300},
 	}
 	got := config.Defaults()
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -82,6 +83,10 @@ format = "json"
 [db]
 max_open_conns = 50
 busy_timeout = "2s"
+
+[rate_limit]
+user_per_minute = 0
+ip_per_minute = 1000
 `
 	full := func(c *config.Config) {
 		c.DataDir = "/var/lib/twostep"
@@ -94,6 +99,7 @@ busy_timeout = "2s"
 		c.ClockSkew = time.Minute
 		c.ShutdownTimeout = 30 * time.Second
 		c.DB = config.DB{MaxOpenConns: 50, BusyTimeout: 2 * time.Second}
+		c.RateLimit = config.RateLimit{UserPerMinute: 0, IPPerMinute: 1000}
 	}
 
 	tests := []struct {
@@ -116,19 +122,21 @@ busy_timeout = "2s"
 		{
 			name: "env only",
 			env: map[string]string{
-				"TWOSTEP_DATA":              "/var/lib/twostep",
-				"TWOSTEP_LISTEN":            "0.0.0.0:443",
-				"TWOSTEP_DATABASE":          "postgres://twostep:pw@db.internal/twostep",
-				"TWOSTEP_PUBLIC_HOSTNAMES":  " mfa.example.com, 10.0.0.5 ,",
-				"TWOSTEP_TLS_CERT":          "/etc/twostep/cert.pem",
-				"TWOSTEP_TLS_KEY":           "/etc/twostep/key.pem",
-				"TWOSTEP_MASTER_KEY":        "k1:" + keyA,
-				"TWOSTEP_LOG_LEVEL":         "debug",
-				"TWOSTEP_LOG_FORMAT":        "json",
-				"TWOSTEP_CLOCK_SKEW":        "60s",
-				"TWOSTEP_SHUTDOWN_TIMEOUT":  "30s",
-				"TWOSTEP_DB_MAX_OPEN_CONNS": "50",
-				"TWOSTEP_DB_BUSY_TIMEOUT":   "2000ms",
+				"TWOSTEP_DATA":                       "/var/lib/twostep",
+				"TWOSTEP_LISTEN":                     "0.0.0.0:443",
+				"TWOSTEP_DATABASE":                   "postgres://twostep:pw@db.internal/twostep",
+				"TWOSTEP_PUBLIC_HOSTNAMES":           " mfa.example.com, 10.0.0.5 ,",
+				"TWOSTEP_TLS_CERT":                   "/etc/twostep/cert.pem",
+				"TWOSTEP_TLS_KEY":                    "/etc/twostep/key.pem",
+				"TWOSTEP_MASTER_KEY":                 "k1:" + keyA,
+				"TWOSTEP_LOG_LEVEL":                  "debug",
+				"TWOSTEP_LOG_FORMAT":                 "json",
+				"TWOSTEP_CLOCK_SKEW":                 "60s",
+				"TWOSTEP_SHUTDOWN_TIMEOUT":           "30s",
+				"TWOSTEP_DB_MAX_OPEN_CONNS":          "50",
+				"TWOSTEP_DB_BUSY_TIMEOUT":            "2000ms",
+				"TWOSTEP_RATE_LIMIT_USER_PER_MINUTE": "0",
+				"TWOSTEP_RATE_LIMIT_IP_PER_MINUTE":   "1000",
 			},
 			want: full,
 		},

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/twostep-auth/twostep/internal/seal"
 )
@@ -73,6 +75,27 @@ func (c Config) Validate() error {
 	}
 	if n := c.DB.MaxOpenConns; n < 1 || n > 1000 {
 		bad("db.max_open_conns", "%d is not between 1 and 1000", n)
+	}
+	for _, r := range []struct {
+		key string
+		n   int
+	}{
+		{"rate_limit.user_per_minute", c.RateLimit.UserPerMinute},
+		{"rate_limit.ip_per_minute", c.RateLimit.IPPerMinute},
+	} {
+		if r.n < 0 || r.n > MaxRateLimitPerMinute {
+			bad(r.key, "%d is not between 0 (off) and %d", r.n, MaxRateLimitPerMinute)
+		}
+	}
+	if n := len(c.Organization); n > MaxOrganizationLen {
+		bad("organization", "%d bytes is longer than %d", n, MaxOrganizationLen)
+	} else if strings.IndexFunc(c.Organization, unicode.IsControl) >= 0 || !utf8.ValidString(c.Organization) {
+		bad("organization", "must be printable UTF-8 text")
+	}
+	if c.LogoFile != "" {
+		if _, msg := readLogo(c.LogoFile); msg != "" {
+			bad("logo_file", "%s", msg)
+		}
 	}
 	return errors.Join(errs...)
 }

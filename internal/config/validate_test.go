@@ -92,6 +92,11 @@ func TestValidate(t *testing.T) {
 			"db.max_open_conns: 0 is not between 1 and 1000 (TWOSTEP_DB_MAX_OPEN_CONNS)"},
 		{"busy timeout", func(c *config.Config) { c.DB.BusyTimeout = -time.Second },
 			"db.busy_timeout: -1s is not between 1ms and 1m (TWOSTEP_DB_BUSY_TIMEOUT)"},
+		{"rate limits off", func(c *config.Config) { c.RateLimit = config.RateLimit{} }, ""},
+		{"user rate limit negative", func(c *config.Config) { c.RateLimit.UserPerMinute = -1 },
+			"rate_limit.user_per_minute: -1 is not between 0 (off) and 100000 (TWOSTEP_RATE_LIMIT_USER_PER_MINUTE)"},
+		{"ip rate limit too big", func(c *config.Config) { c.RateLimit.IPPerMinute = 100001 },
+			"rate_limit.ip_per_minute: 100001 is not between 0 (off) and 100000 (TWOSTEP_RATE_LIMIT_IP_PER_MINUTE)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -147,5 +152,32 @@ func TestLoadThenValidateHidesSecretFileContent(t *testing.T) {
 	err = c.Validate()
 	if err == nil || strings.Contains(err.Error(), "SENTINEL") {
 		t.Errorf("Validate() = %v, want an error without the key", err)
+	}
+}
+
+func TestValidateOrganization(t *testing.T) {
+	tests := []struct {
+		give string
+		want string // "" = valid
+	}{
+		{"", ""},
+		{"Example Corp", ""},
+		{"Université de Montréal", ""},
+		{strings.Repeat("x", config.MaxOrganizationLen), ""},
+		{strings.Repeat("x", config.MaxOrganizationLen+1), "organization: 65 bytes is longer than 64"},
+		{"Evil\nCorp", "organization: must be printable UTF-8 text"},
+		{"bad\xffutf8", "organization: must be printable UTF-8 text"},
+	}
+	for _, tt := range tests {
+		c := config.Defaults()
+		c.Organization = tt.give
+		err := c.Validate()
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if (tt.want == "") != (got == "") || (tt.want != "" && !strings.HasPrefix(got, tt.want)) {
+			t.Errorf("Validate() with organization %q = %q, want %q", tt.give, got, tt.want)
+		}
 	}
 }

@@ -71,6 +71,9 @@ func parseJSONParams(body []byte) (url.Values, *Error) {
 	for k, raw := range obj {
 		vals, ok := jsonValues(raw)
 		if !ok {
+			if k == "" {
+				return nil, BadParam(`the parameter with the empty name "" must be a string, number, boolean or array of them`)
+			}
 			return nil, BadParam(k)
 		}
 		if len(vals) > 0 {

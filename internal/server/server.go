@@ -19,6 +19,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/api"
 	"github.com/twostep-auth/twostep/internal/authapi"
 	"github.com/twostep-auth/twostep/internal/authflow"
+	"github.com/twostep-auth/twostep/internal/deviceapi"
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/web"
 )
@@ -43,6 +44,9 @@ type Deps struct {
 	Version   string
 	Admin     *admin.Service    // the Admin API's service; nil leaves the Admin API unmounted
 	Flow      *authflow.Service // the Auth API's engine; nil serves only ping and check
+	Logo      []byte            // the PNG GET /auth/v2/logo answers; nil: twostep's own
+	// PublicHost is the API host authenticator apps are told to call.
+	PublicHost string
 }
 
 // New returns twostepd's whole HTTP handler.
@@ -79,7 +83,12 @@ func registerRoutes(mux *http.ServeMux, d Deps, reg *prometheus.Registry) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
 	surface := &api.Surface{Store: d.Store, Now: d.Now, Skew: d.ClockSkew, Hosts: d.Hosts, Logger: d.Logger}
-	authapi.New(authapi.Deps{Surface: surface, Now: d.Now, Flow: d.Flow, Transactions: d.Store, Rand: rand.Reader}).Register(mux)
+	authapi.New(authapi.Deps{Surface: surface, Now: d.Now, Flow: d.Flow, Transactions: d.Store, Rand: rand.Reader,
+		Admin: d.Admin, Logo: d.Logo}).Register(mux)
+	if d.Flow != nil {
+		deviceapi.New(deviceapi.Deps{Flow: d.Flow, Now: d.Now, Logger: d.Logger, PublicHost: d.PublicHost,
+			Skew: d.ClockSkew}).Register(mux)
+	}
 	if d.Admin != nil {
 		adminapi.New(adminapi.Deps{Surface: surface, Service: d.Admin, Now: d.Now}).Register(mux)
 	}

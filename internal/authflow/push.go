@@ -1,0 +1,511 @@
+package authflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// Out-of-band factors (DUO-WIRE 2.2, 2.3): push, phone and auto create a
+// transaction that the user answers from their authenticator app (push)
+// or the phone's keypad (phone). Every transaction ends in allow or deny:
+// an answer, or a timeout after Settings.PushTimeout (60 s by default),
+// completes it exactly once (the store's CompleteTransaction is a single
+// conditional update), with its auth log record in the same write.
+//
+// The client waits either in Auth (async=0) or by polling AuthStatus
+// (async=1). A poll blocks until the transaction is final or
+// StatusPollWait passes, except the first poll of a new transaction,
+// which answers at once with "pushed"/"calling" so the user sees what
+// happens (and a Verified Push code). So one transaction produces at most
+// a handful of non-final answers, never the 20 after which released
+// duo_unix clients let a login through (DUO-WIRE 2.3).
+
+// Transaction status words (Duo's), and the one status of a transaction
+// no poll has reported yet (ours; never shown to clients).
+const (
+	StatusNew      = "new"
+	StatusPushed   = "pushed"
+	StatusCalling  = "calling"
+	StatusTimeout  = "timeout"
+	StatusFraud    = "fraud"
+	StatusPushFail = "push_failed"
+	ResultWaiting  = "waiting"
+)
+
+// Messages of out-of-band factors (Duo's wording where Duo has one).
+const (
+	MsgPushed        = "Pushed a login request to your device..."
+	MsgCalling       = "Calling your phone..."
+	MsgApproved      = "Success. Logging you in..."
+	MsgDenied        = "Login request denied."
+	MsgTimeout       = "Login timed out."
+	MsgNoKeypress    = "No keypress detected. Please try again."
+	MsgFraud         = "Login request reported as fraudulent."
+	MsgNoPushDevice  = "No device can receive login requests. Enter a passcode instead."
+	MsgNoPhoneDevice = "No device can take a phone call. Enter a passcode instead."
+	MsgMuted         = "Login requests to this device are paused after a fraud report. Enter a passcode instead."
+	MsgReactivate    = "This device was reactivated elsewhere or removed. Reactivate the twostep app to use it again."
+)
+
+// Auth log factors and reasons of out-of-band factors (Duo's words where
+// Duo has them; device_muted is ours).
+const (
+	LogFactorPush        = "duo_push"
+	LogFactorPhone       = "phone_call"
+	ReasonUserApproved   = "user_approved"
+	ReasonUserCancelled  = "user_cancelled"
+	ReasonUserFraud      = "user_marked_fraud"
+	ReasonNoResponse     = "no_response"
+	ReasonNoKeysPressed  = "no_keys_pressed"
+	ReasonDeviceMuted    = "device_muted"
+	ReasonNoCapable      = "no_capable_device"
+	ReasonRememberedDev  = "remembered_device"
+	LogFactorRemembered  = "remembered_device"
+	defaultPushType      = "Login"
+	maxPushInfoBytes     = 20000
+	maxDisplayFieldBytes = 256
+)
+
+// StatusPollWait is how long one AuthStatus poll blocks at most.
+const StatusPollWait = 25 * time.Second
+
+// DefaultRecheck is how often a waiting poll re-reads the store even
+// without an event, so a lost event delays an answer but never loses it.
+const DefaultRecheck = 10 * time.Second
+
+// WithRecheck sets how often waiting polls re-read the store without an
+// event (tests make it short).
+func WithRecheck(d time.Duration) Option { return func(s *Service) { s.recheck = d } }
+
+// WithCustomerName sets the organisation name shown by authenticator apps.
+func WithCustomerName(name string) Option { return func(s *Service) { s.customer = name } }
+
+// validPushFields checks the push display parameters.
+func validPushFields(req AuthRequest) error {
+	if len(req.PushInfo) > maxPushInfoBytes {
+		return mfa.InvalidField("pushinfo", fmt.Sprintf("must be at most %d bytes", maxPushInfoBytes))
+	}
+	if req.PushInfo != "" {
+		if _, err := url.ParseQuery(req.PushInfo); err != nil {
+			return mfa.InvalidField("pushinfo", "must be URL-encoded key=value pairs")
+		}
+	}
+	if len(req.PushType) > maxDisplayFieldBytes {
+		return mfa.InvalidField("type", fmt.Sprintf("must be at most %d bytes", maxDisplayFieldBytes))
+	}
+	if len(req.DisplayUsername) > maxDisplayFieldBytes {
+		return mfa.InvalidField("display_username", fmt.Sprintf("must be at most %d bytes", maxDisplayFieldBytes))
+	}
+	return nil
+}
+
+// oobPhone picks the phone for push, phone or auto: device is a phone id,
+// "auto" or "" (the first capable phone); nth > 0 is the nth device of
+// preauth's list. The returned factor is push or phone (auto resolves to
+// push when the phone can, else phone). ok is false when no chosen device
+// is capable. An unknown device id is Invalid.
+func oobPhone(a account, factor mfa.Factor, device string, nth int, now time.Time) (p mfa.Phone, f mfa.Factor, ok bool, err error) {
+	can := func(p mfa.Phone) (mfa.Factor, bool) {
+		switch factor {
+		case mfa.FactorPush:
+			return mfa.FactorPush, p.Can(mfa.CapPush)
+		case mfa.FactorPhone:
+			return mfa.FactorPhone, p.Can(mfa.CapPhone)
+		}
+		if p.Can(mfa.CapPush) && !p.PushMuted(now) {
+			return mfa.FactorPush, true
+		}
+		if p.Can(mfa.CapPhone) {
+			return mfa.FactorPhone, true
+		}
+		return mfa.FactorPush, p.Can(mfa.CapPush)
+	}
+	switch {
+	case nth > 0:
+		if nth > len(a.phones) {
+			return p, factor, false, nil
+		}
+		p = a.phones[nth-1]
+		f, ok = can(p)
+		return p, f, ok, nil
+	case device == "" || device == "auto":
+		for _, p := range a.phones {
+			if f, ok := can(p); ok {
+				return p, f, true, nil
+			}
+		}
+		return p, factor, false, nil
+	}
+	for _, p := range a.phones {
+		if p.ID == device {
+			f, ok = can(p)
+			return p, f, ok, nil
+		}
+	}
+	for _, t := range a.tokens {
+		if t.ID == device {
+			return mfa.Phone{}, factor, false, nil
+		}
+	}
+	return p, factor, false, mfa.InvalidField("device", "unknown device")
+}
+
+// oob starts a push or a phone call for an enrolled, active user.
+// keyword is true when the factor was typed where a passcode goes: an
+// incapable device is then a deny the user reads, not a bad request.
+func (s *Service) oob(ctx context.Context, d *decision, factor mfa.Factor, nth int, keyword bool) (AuthResult, error) {
+	now := s.now()
+	p, f, ok, err := oobPhone(d.a, factor, d.req.Device, nth, now)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	d.factor = logFactor(f)
+	if !ok {
+		if !keyword && nth == 0 {
+			// Duo: HTTP 400, 40002, message_detail "no capable device".
+			return AuthResult{}, mfa.InvalidField("device", "no capable device")
+		}
+		msg := MsgNoPushDevice
+		if f == mfa.FactorPhone {
+			msg = MsgNoPhoneDevice
+		}
+		return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonNoCapable, StatusDeny, msg)
+	}
+	d.device, d.name = p.ID, p.Name
+	if f == mfa.FactorPush && p.PushMuted(now) {
+		return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonDeviceMuted, StatusDeny, MsgMuted)
+	}
+	if f == mfa.FactorPhone && s.notifier == nil {
+		return AuthResult{}, mfa.E(mfa.Unavailable, "phone calls are not configured")
+	}
+	txid, err := s.newTxID()
+	if err != nil {
+		return AuthResult{}, err
+	}
+	timeout := d.a.settings.PushTimeout
+	if timeout <= 0 {
+		timeout = mfa.DefaultSettings().PushTimeout
+	}
+	pushType := strings.TrimSpace(d.req.PushType)
+	if pushType == "" {
+		pushType = defaultPushType
+	}
+	tx := mfa.Transaction{
+		ID: txid, UserID: d.a.user.ID, IKey: d.req.Integration.IKey, Factor: f, PhoneID: p.ID,
+		State: mfa.TxPending, Status: StatusNew, StatusMsg: pendingMsg(f),
+		PushInfo: d.req.PushInfo, Type: pushType + " request", DisplayUsername: d.req.DisplayUsername,
+		IP: d.req.IP, Hostname: d.req.Hostname, Created: now, Expires: now.Add(timeout),
+	}
+	if f == mfa.FactorPush && d.a.settings.VerifiedPush && d.req.VerifiedPush {
+		n := d.a.settings.VerifiedPushDigits
+		if n < 3 || n > 6 {
+			n = 3
+		}
+		if tx.VerificationCode, err = mfa.RandomDigits(s.rand, n); err != nil {
+			return AuthResult{}, err
+		}
+	}
+	if err := s.store.CreateTransaction(ctx, tx); err != nil {
+		return AuthResult{}, fmt.Errorf("create transaction: %w", err)
+	}
+	if f == mfa.FactorPhone {
+		if err := s.call(ctx, d, p, tx); err != nil {
+			return AuthResult{}, err
+		}
+	}
+	s.log.InfoContext(ctx, "transaction started", "txid", txid, "user_id", d.a.user.ID,
+		"integration", d.req.Integration.IKey, "factor", string(f), "remote_ip", d.req.IP)
+	if d.req.Async {
+		return AuthResult{TxID: txid, VerificationCode: tx.VerificationCode}, nil
+	}
+	res, err := s.waitFinal(ctx, d.req.Integration, txid)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	res.TxID = txid
+	return res, nil
+}
+
+func logFactor(f mfa.Factor) string {
+	if f == mfa.FactorPhone {
+		return LogFactorPhone
+	}
+	return LogFactorPush
+}
+
+func pendingMsg(f mfa.Factor) string {
+	if f == mfa.FactorPhone {
+		return MsgCalling
+	}
+	return MsgPushed
+}
+
+// call asks the voice notifier to place the call. If it cannot, the
+// transaction ends at once (deny, push_failed) and the error is
+// Unavailable.
+func (s *Service) call(ctx context.Context, d *decision, p mfa.Phone, tx mfa.Transaction) error {
+	app := d.req.Integration.Name
+	if app == "" {
+		app = "an application"
+	}
+	body := fmt.Sprintf("This is twostep. A login to %s was requested for %s. Press 1 to approve. Press 9 to report fraud.",
+		app, d.a.user.Username)
+	m := mfa.Message{Channel: mfa.ChannelVoice, To: p.Number, Body: mfa.Passcode(body),
+		Context: "authentication", UserID: d.a.user.ID, TxID: tx.ID}
+	if err := s.notifier.Send(ctx, m); err != nil {
+		_, _ = s.complete(context.WithoutCancel(ctx), tx, mfa.TxOutcome{State: mfa.TxDeny, Status: StatusPushFail,
+			StatusMsg: "Could not place the phone call."}, mfa.ResultError, "call_failed")
+		return mfa.Wrap(mfa.Unavailable, "could not place the phone call", err)
+	}
+	if _, err := s.store.AppendTelephonyLog(ctx, mfa.TelephonyLogEntry{Time: s.now(), Type: string(mfa.ChannelVoice),
+		Context: "authentication", Phone: p.Number, UserID: d.a.user.ID, Credits: 1}); err != nil {
+		return fmt.Errorf("telephony log: %w", err)
+	}
+	return nil
+}
+
+// StatusResult is one auth_status answer.
+type StatusResult struct {
+	Result             string // ResultWaiting, ResultAllow or ResultDeny
+	Status             string
+	StatusMsg          string
+	TrustedDeviceToken string // on allow, when the integration remembers devices
+	VerificationCode   string // Verified Push, while waiting
+}
+
+// Final reports whether the answer ends the transaction.
+func (r StatusResult) Final() bool { return r.Result != ResultWaiting }
+
+// AuthStatus answers auth_status for a transaction of integration in:
+// at once for the first poll of a new transaction and for a final one,
+// else after it becomes final or wait passes (capped at StatusPollWait;
+// 0 means StatusPollWait). An unknown txid, or one of another
+// integration, is Invalid naming txid.
+func (s *Service) AuthStatus(ctx context.Context, in mfa.Integration, txid string, wait time.Duration) (StatusResult, error) {
+	if txid == "" {
+		return StatusResult{}, mfa.InvalidField("txid", "txid is required")
+	}
+	if wait <= 0 || wait > StatusPollWait {
+		wait = StatusPollWait
+	}
+	tx, err := s.txOf(ctx, in, txid)
+	if err != nil {
+		return StatusResult{}, err
+	}
+	if tx.State == mfa.TxPending && tx.Status == StatusNew {
+		shown := StatusPushed
+		if tx.Factor == mfa.FactorPhone {
+			shown = StatusCalling
+		}
+		err := s.store.SetTransactionStatus(ctx, tx.ID, shown, tx.StatusMsg)
+		switch {
+		case err == nil:
+			return StatusResult{Result: ResultWaiting, Status: shown, StatusMsg: withCode(tx), VerificationCode: tx.VerificationCode}, nil
+		case !errors.Is(err, mfa.ErrConflict):
+			return StatusResult{}, fmt.Errorf("auth status: %w", err)
+		}
+		// completed meanwhile: fall through to wait, which returns at once
+	}
+	tx, err = s.wait(ctx, tx.ID, s.now().Add(wait))
+	if err != nil {
+		return StatusResult{}, err
+	}
+	return s.statusOf(ctx, in, tx)
+}
+
+// waitFinal waits until the transaction is final (a synchronous auth).
+func (s *Service) waitFinal(ctx context.Context, in mfa.Integration, txid string) (AuthResult, error) {
+	tx, err := s.wait(ctx, txid, time.Time{})
+	if err != nil {
+		return AuthResult{}, err
+	}
+	st, err := s.statusOf(ctx, in, tx)
+	if err != nil {
+		return AuthResult{}, err
+	}
+	return AuthResult{Result: st.Result, Status: st.Status, StatusMsg: st.StatusMsg, TrustedDeviceToken: st.TrustedDeviceToken}, nil
+}
+
+func (s *Service) txOf(ctx context.Context, in mfa.Integration, txid string) (mfa.Transaction, error) {
+	tx, err := s.store.GetTransaction(ctx, txid)
+	if errors.Is(err, mfa.ErrNotFound) || (err == nil && tx.IKey != in.IKey) {
+		return mfa.Transaction{}, mfa.InvalidField("txid", "unknown txid")
+	}
+	if err != nil {
+		return mfa.Transaction{}, fmt.Errorf("get transaction: %w", err)
+	}
+	return tx, nil
+}
+
+// statusOf turns a transaction into an auth_status answer, issuing a
+// remembered-device token on allow when the integration asks for one.
+func (s *Service) statusOf(ctx context.Context, in mfa.Integration, tx mfa.Transaction) (StatusResult, error) {
+	switch tx.State {
+	case mfa.TxAllow:
+		res := StatusResult{Result: ResultAllow, Status: StatusAllow, StatusMsg: tx.StatusMsg}
+		if tx.Status != "" {
+			res.Status = tx.Status
+		}
+		tok, err := s.rememberDevice(ctx, in, tx.UserID)
+		if err != nil {
+			return StatusResult{}, err
+		}
+		res.TrustedDeviceToken = tok
+		return res, nil
+	case mfa.TxDeny:
+		st := tx.Status
+		if st == "" {
+			st = StatusDeny
+		}
+		return StatusResult{Result: ResultDeny, Status: st, StatusMsg: tx.StatusMsg}, nil
+	}
+	status := tx.Status
+	if status == StatusNew {
+		status = StatusPushed
+		if tx.Factor == mfa.FactorPhone {
+			status = StatusCalling
+		}
+	}
+	return StatusResult{Result: ResultWaiting, Status: status, StatusMsg: withCode(tx), VerificationCode: tx.VerificationCode}, nil
+}
+
+// withCode adds the Verified Push code to a pending push's message.
+func withCode(tx mfa.Transaction) string {
+	if tx.VerificationCode == "" {
+		return tx.StatusMsg
+	}
+	return fmt.Sprintf("%s Enter the code %s in the twostep app to approve.", tx.StatusMsg, tx.VerificationCode)
+}
+
+// wait blocks until transaction id is final, or until until passes (zero:
+// no limit but the transaction's own expiry), ending it as timed out when
+// it expires. It wakes on the store's events and re-reads the store every
+// recheck interval regardless.
+func (s *Service) wait(ctx context.Context, id string, until time.Time) (mfa.Transaction, error) {
+	ch, cancel := s.store.Subscribe(mfa.TopicTransaction(id))
+	defer cancel()
+	recheck := s.recheck
+	if recheck <= 0 {
+		recheck = DefaultRecheck
+	}
+	timer := time.NewTimer(recheck)
+	defer timer.Stop()
+	for {
+		tx, err := s.store.GetTransaction(ctx, id)
+		if err != nil {
+			return mfa.Transaction{}, fmt.Errorf("get transaction: %w", err)
+		}
+		if tx.State != mfa.TxPending {
+			return tx, nil
+		}
+		now := s.now()
+		if !now.Before(tx.Expires) {
+			if _, err := s.expire(ctx, tx); err != nil {
+				return mfa.Transaction{}, err
+			}
+			continue
+		}
+		if !until.IsZero() && !now.Before(until) {
+			return tx, nil
+		}
+		next := tx.Expires
+		if !until.IsZero() && until.Before(next) {
+			next = until
+		}
+		d := min(next.Sub(now), recheck)
+		timer.Reset(d)
+		select {
+		case <-ctx.Done():
+			return mfa.Transaction{}, ctx.Err()
+		case <-ch:
+		case <-timer.C:
+		}
+	}
+}
+
+// expire ends a pending transaction whose time is up: deny/timeout. It
+// returns false when another request completed it first.
+func (s *Service) expire(ctx context.Context, tx mfa.Transaction) (bool, error) {
+	out := mfa.TxOutcome{State: mfa.TxDeny, Status: StatusTimeout, StatusMsg: MsgTimeout}
+	reason := ReasonNoResponse
+	if tx.Factor == mfa.FactorPhone {
+		out.StatusMsg, reason = MsgNoKeypress, ReasonNoKeysPressed
+	}
+	return s.complete(ctx, tx, out, mfa.ResultFailure, reason)
+}
+
+// ExpireTransactions ends every pending transaction whose time is up (the
+// server's reaper calls it; waiting polls also end their own).
+func (s *Service) ExpireTransactions(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		txs, err := s.store.ExpiredTransactions(ctx, s.now(), 100)
+		if err != nil {
+			return n, fmt.Errorf("expired transactions: %w", err)
+		}
+		progress := false
+		for _, tx := range txs {
+			ok, err := s.expire(ctx, tx)
+			if err != nil {
+				return n, err
+			}
+			if ok {
+				n++
+				progress = true
+			}
+		}
+		if len(txs) < 100 || !progress {
+			return n, nil
+		}
+	}
+}
+
+// complete ends a pending transaction with out, writing its auth log
+// record in the same store write. It returns false (and no error) when the
+// transaction was no longer pending. A failure outcome counts toward the
+// user's lockout and a success resets the count, just after.
+func (s *Service) complete(ctx context.Context, tx mfa.Transaction, out mfa.TxOutcome, result mfa.AuthResult, reason string) (bool, error) {
+	now := s.now()
+	out.At = now
+	e := mfa.AuthLogEntry{TxID: tx.ID, Time: now, EventType: "authentication", UserID: tx.UserID,
+		IKey: tx.IKey, Factor: logFactor(tx.Factor), Result: result, Reason: reason,
+		IP: tx.IP, Hostname: tx.Hostname, DeviceID: tx.PhoneID}
+	if u, err := s.store.GetUser(ctx, tx.UserID); err == nil {
+		e.Username = u.Username
+	}
+	if in, err := s.store.GetIntegration(ctx, tx.IKey); err == nil {
+		e.IntegrationName = in.Name
+	}
+	if p, err := s.store.GetPhone(ctx, tx.PhoneID); err == nil {
+		e.DeviceName = p.Name
+	}
+	if _, err := s.store.CompleteTransaction(ctx, tx.ID, out, &e); err != nil {
+		if errors.Is(err, mfa.ErrConflict) || errors.Is(err, mfa.ErrNotFound) {
+			return false, nil
+		}
+		return false, fmt.Errorf("complete transaction: %w", err)
+	}
+	var w mfa.AuthWrite
+	switch {
+	case out.State == mfa.TxAllow:
+		w = mfa.AuthWrite{UserID: tx.UserID, Success: true, At: now}
+	case result == mfa.ResultFailure || result == mfa.ResultFraud:
+		st, err := s.store.GetSettings(ctx)
+		if err != nil {
+			return true, fmt.Errorf("get settings: %w", err)
+		}
+		w = mfa.AuthWrite{UserID: tx.UserID, CountFailure: true, Threshold: st.LockoutThreshold, At: now}
+	default:
+		return true, nil
+	}
+	if _, err := s.store.ApplyAuth(ctx, w); err != nil {
+		return true, fmt.Errorf("count outcome: %w", err)
+	}
+	return true, nil
+}
