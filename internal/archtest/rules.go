@@ -99,6 +99,13 @@ func Rules() []Rule {
 			},
 		},
 		{
+			// The app holds secrets on a user's machine: it shares only the
+			// pure OTP and wire code with the server.
+			Name:      "the authenticator app (cmd/twostep, vault, deviceclient) imports only otp and duoproto of the server's",
+			Applies:   under("cmd/twostep", "internal/vault", "internal/deviceclient"),
+			Forbidden: oursExcept("internal/otp", "internal/duoproto", "internal/vault", "internal/deviceclient"),
+		},
+		{
 			Name:      "adapters never import each other, services or edges",
 			Applies:   under(adapters...),
 			Forbidden: oursExcept("internal/mfa", "internal/seal"),

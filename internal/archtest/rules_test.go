@@ -33,6 +33,9 @@ func TestCheckFindsViolations(t *testing.T) {
 		{"own subpackage is fine", []Package{{Path: "internal/notify", Deps: []string{m + "internal/notify/outbox"}}}, 0},
 		{"own parent is fine", []Package{{Path: "internal/sqlstore/sqltest", Deps: []string{m + "internal/sqlstore", m + "internal/seal"}}}, 0},
 		{"sibling adapters are not", []Package{{Path: "internal/notify/twilio", Deps: []string{m + "internal/notify/outbox"}}}, 1},
+		{"app imports the server's domain", []Package{{Path: "cmd/twostep", Deps: []string{m + "internal/mfa", m + "internal/vault", m + "internal/otp"}}}, 1},
+		{"vault imports the store", []Package{{Path: "internal/vault", Deps: []string{m + "internal/sqlstore"}}}, 1},
+		{"twostepd is not the app", []Package{{Path: "cmd/twostepd", Deps: []string{m + "internal/sqlstore"}}}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
