@@ -128,6 +128,9 @@ type hub struct {
 	topics map[string]map[*subscriber]struct{}
 	live   bool          // the event source delivers (always, on SQLite)
 	up     chan struct{} // closed while live
+	// configEpoch counts topicConfig events and changes of live, for the
+	// configuration cache (configcache.go), which needs no subscription.
+	configEpoch uint64
 }
 
 type subscriber struct {
@@ -182,6 +185,9 @@ func (sub *subscriber) signal() {
 func (h *hub) publish(topic string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if topic == topicConfig {
+		h.configEpoch++
+	}
 	for sub := range h.topics[topic] {
 		sub.signal()
 	}
@@ -207,6 +213,7 @@ func (h *hub) setLive(live bool) {
 		return
 	}
 	h.live = live
+	h.configEpoch++
 	if !live {
 		h.up = make(chan struct{})
 	} else {
@@ -231,6 +238,13 @@ func (h *hub) state() (bool, <-chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.live, h.up
+}
+
+// config reports whether the source is live and the configuration epoch.
+func (h *hub) config() (live bool, epoch uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.live, h.configEpoch
 }
 
 // size reports how many topics and subscribers the hub holds.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"strings"
 )
 
 // GroupCommitStats reports how many transactions the group committer ran
@@ -56,4 +57,23 @@ func NotifyAndRollBack(ctx context.Context, s *Store, topic string) error {
 		}
 		return errors.New("rolled back on purpose")
 	})
+}
+
+// TopicConfig is the event topic of configuration changes (PostgreSQL).
+const TopicConfig = topicConfig
+
+// WriteStatementCached reports whether a statement starting with prefix
+// is prepared in the write pool's statement cache (SQLite).
+func WriteStatementCached(s *Store, prefix string) bool {
+	if s.wstmts == nil {
+		return false
+	}
+	s.wstmts.mu.Lock()
+	defer s.wstmts.mu.Unlock()
+	for q := range s.wstmts.m {
+		if strings.HasPrefix(q, prefix) {
+			return true
+		}
+	}
+	return false
 }

@@ -99,6 +99,7 @@ func (g *groupCommit) run() {
 		for _, r := range group {
 			close(r.ready)
 		}
+		g.s.wstmts.prepareWanted(context.Background())
 	}
 }
 
@@ -119,7 +120,7 @@ func (g *groupCommit) commit(group []*gcReq) {
 		fail(s.dbErr(ctx, op, err))
 		return
 	}
-	c := dbtx{tx, s.d, nil}
+	c := s.inTx(tx)
 	for _, r := range group {
 		if err := r.ctx.Err(); err != nil {
 			r.err = s.dbErr(r.ctx, op, err)

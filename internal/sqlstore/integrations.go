@@ -47,12 +47,20 @@ func (s *Store) CreateIntegration(ctx context.Context, in mfa.Integration) error
 	return s.dbErr(ctx, "create integration", err)
 }
 
-// GetIntegration returns the integration with ikey.
+// GetIntegration returns the integration with ikey, from the
+// configuration cache when it holds it (configcache.go).
 func (s *Store) GetIntegration(ctx context.Context, ikey string) (mfa.Integration, error) {
+	in, gen, ok := s.cfg.integration(ikey)
+	if ok {
+		return in, nil
+	}
+	s.startListener()
+	at := s.now()
 	in, err := s.scanIntegration(s.reader().row(ctx, `SELECT `+integrationCols+` FROM integrations WHERE ikey = ?`, ikey))
 	if err != nil {
 		return mfa.Integration{}, s.dbErr(ctx, "get integration", err, notFound("integration not found"))
 	}
+	s.cfg.putIntegration(gen, in, at)
 	return in, nil
 }
 
@@ -67,16 +75,30 @@ func (s *Store) UpdateIntegration(ctx context.Context, in mfa.Integration) error
 	if err != nil {
 		return err
 	}
-	n, err := s.writer().execN(ctx, `UPDATE integrations SET skey = ?, name = ?, type = ?, permissions = ?,
-		enroll_policy = ?, allow_v1_signatures = ?, refuse_bypass_codes = ?, trusted_device_days = ?,
-		greeting = ?, notes = ? WHERE ikey = ?`,
-		skey, in.Name, in.Type, permissionsJSON(in.Permissions), in.EnrollPolicy, in.AllowV1Signatures,
-		in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, in.IKey)
-	return s.affected(ctx, "update integration", n, err, "integration not found")
+	const op = "update integration"
+	defer s.configCommitted()
+	return s.writeTx(ctx, op, func(c dbtx) error {
+		n, err := c.execN(ctx, `UPDATE integrations SET skey = ?, name = ?, type = ?, permissions = ?,
+			enroll_policy = ?, allow_v1_signatures = ?, refuse_bypass_codes = ?, trusted_device_days = ?,
+			greeting = ?, notes = ? WHERE ikey = ?`,
+			skey, in.Name, in.Type, permissionsJSON(in.Permissions), in.EnrollPolicy, in.AllowV1Signatures,
+			in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, in.IKey)
+		if err := s.affected(ctx, op, n, err, "integration not found"); err != nil {
+			return err
+		}
+		return s.configChanged(ctx, c)
+	})
 }
 
 // DeleteIntegration deletes the integration.
 func (s *Store) DeleteIntegration(ctx context.Context, ikey string) error {
-	n, err := s.writer().execN(ctx, `DELETE FROM integrations WHERE ikey = ?`, ikey)
-	return s.affected(ctx, "delete integration", n, err, "integration not found")
+	const op = "delete integration"
+	defer s.configCommitted()
+	return s.writeTx(ctx, op, func(c dbtx) error {
+		n, err := c.execN(ctx, `DELETE FROM integrations WHERE ikey = ?`, ikey)
+		if err := s.affected(ctx, op, n, err, "integration not found"); err != nil {
+			return err
+		}
+		return s.configChanged(ctx, c)
+	})
 }

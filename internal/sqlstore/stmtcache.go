@@ -16,6 +16,11 @@ type stmtCache struct {
 	db *sql.DB
 	mu sync.Mutex
 	m  map[string]*sql.Stmt
+	// wanted are statements a transaction ran unprepared: preparing needs
+	// a connection of the pool, and on SQLite's single write connection
+	// the transaction holds it. prepareWanted prepares them after the
+	// transaction.
+	wanted map[string]struct{}
 }
 
 // maxCachedStmts bounds the cache: the store has far fewer fixed
@@ -23,7 +28,45 @@ type stmtCache struct {
 const maxCachedStmts = 512
 
 func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, m: map[string]*sql.Stmt{}}
+	return &stmtCache{db: db, m: map[string]*sql.Stmt{}, wanted: map[string]struct{}{}}
+}
+
+// lookup returns the prepared statement for query if it is cached, and
+// otherwise notes it for prepareWanted and returns nil. Unlike get it never
+// needs a connection, so a transaction may call it.
+func (c *stmtCache) lookup(query string) *sql.Stmt {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.m[query]
+	if !ok && len(c.m)+len(c.wanted) < maxCachedStmts {
+		c.wanted[query] = struct{}{}
+	}
+	return st
+}
+
+// prepareWanted prepares the statements lookup missed. Call it with no
+// transaction of the pool open in this goroutine.
+func (c *stmtCache) prepareWanted(ctx context.Context) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if len(c.wanted) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	queries := make([]string, 0, len(c.wanted))
+	for q := range c.wanted {
+		queries = append(queries, q)
+	}
+	clear(c.wanted)
+	c.mu.Unlock()
+	for _, q := range queries {
+		c.get(ctx, q)
+	}
 }
 
 // get returns the prepared statement for query (already rebound), or nil

@@ -81,6 +81,8 @@ type Store struct {
 
 	hub *hub      // this process's event subscribers (events.go)
 	ln  *listener // PostgreSQL: LISTENs for the hub once subscribed to; nil on SQLite
+
+	cfg *configCache // integrations and settings (configcache.go)
 }
 
 // Open opens the database's connection pools and checks that they connect.
@@ -141,6 +143,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if s.d.notify != "" {
 		s.ln = newListener(o.DSN, s.hub, s.log)
 	}
+	s.cfg = newConfigCache(s.hub, s.now)
 	return s, nil
 }
 
@@ -256,8 +259,30 @@ type querier interface {
 type dbtx struct {
 	q     querier
 	d     *dialect
-	stmts *stmtCache // prepared statements of q's pool; nil: run directly
+	stmts *stmtCache // prepared statements of q's pool (or tx's); nil: run directly
+	tx    *sql.Tx    // set when q is a transaction of the stmts' pool
 }
+
+// prepared returns the cached prepared statement for q, bound to c's
+// transaction if it runs in one, or nil to run q directly. On SQLite's
+// single write connection a transaction reuses the statement prepared on
+// that connection (database/sql's Tx.StmtContext finds it) instead of
+// parsing the query again.
+func (c dbtx) prepared(ctx context.Context, q string) *sql.Stmt {
+	if c.tx == nil {
+		return c.stmts.get(ctx, q)
+	}
+	// Preparing would need a connection of the pool, which the
+	// transaction may hold: use only what is cached (the store prepares
+	// what was missing after the transaction, prepareWanted).
+	if st := c.stmts.lookup(q); st != nil {
+		return c.tx.StmtContext(ctx, st) // closed when the transaction ends
+	}
+	return nil
+}
+
+// inTx returns the dbtx of a transaction on the write pool.
+func (s *Store) inTx(tx *sql.Tx) dbtx { return dbtx{q: tx, d: s.d, stmts: s.wstmts, tx: tx} }
 
 func (c dbtx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	args, err := c.d.args(args)
@@ -265,7 +290,7 @@ func (c dbtx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 		return nil, err
 	}
 	q := c.d.rebind(query)
-	if st := c.stmts.get(ctx, q); st != nil {
+	if st := c.prepared(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
 	return c.q.ExecContext(ctx, q, args...)
@@ -286,7 +311,7 @@ func (c dbtx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 		return nil, err
 	}
 	q := c.d.rebind(query)
-	if st := c.stmts.get(ctx, q); st != nil {
+	if st := c.prepared(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
 	return c.q.QueryContext(ctx, q, args...)
@@ -300,7 +325,7 @@ func (c dbtx) row(ctx context.Context, query string, args ...any) rowScanner {
 		return errRow{err}
 	}
 	q := c.d.rebind(query)
-	if st := c.stmts.get(ctx, q); st != nil {
+	if st := c.prepared(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return c.q.QueryRowContext(ctx, q, args...)
@@ -323,10 +348,10 @@ type errRow struct{ err error }
 func (r errRow) Scan(...any) error { return r.err }
 
 // reader runs single statements that only read, on the read pool.
-func (s *Store) reader() dbtx { return dbtx{s.read, s.d, s.rstmts} }
+func (s *Store) reader() dbtx { return dbtx{q: s.read, d: s.d, stmts: s.rstmts} }
 
 // writer runs single statements that write, on the write pool.
-func (s *Store) writer() dbtx { return dbtx{s.write, s.d, s.wstmts} }
+func (s *Store) writer() dbtx { return dbtx{q: s.write, d: s.d, stmts: s.wstmts} }
 
 // maxTxAttempts bounds the retries of a PostgreSQL transaction that failed
 // with a serialization failure or a deadlock.
@@ -358,12 +383,13 @@ func (s *Store) tryTx(ctx context.Context, op string, fn func(c dbtx) error) (er
 			tx.Rollback()
 		}
 	}()
-	if err := fn(dbtx{tx, s.d, nil}); err != nil {
+	if err := fn(s.inTx(tx)); err != nil {
 		return s.dbErr(ctx, op, err)
 	}
 	if err := tx.Commit(); err != nil {
 		return s.dbErr(ctx, op, err)
 	}
+	s.wstmts.prepareWanted(ctx)
 	return nil
 }
 
