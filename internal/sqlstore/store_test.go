@@ -57,7 +57,10 @@ func TestTransactionStatementsPrepared(t *testing.T) {
 				Guard: mfa.Guard{Kind: mfa.GuardAuthenticatorCounter, ID: "DASTMT00000000000001", Counter: counter},
 				Log:   &mfa.AuthLogEntry{TxID: "stmt", UserID: u.ID, Result: mfa.ResultSuccess}})
 			must(t, "ApplyAuth", err)
-			if !sqlstore.WriteStatementCached(s, update) {
+			// The group committer answers its callers first and prepares
+			// after; it takes the next group only when done, so the
+			// statement is prepared once a second ApplyAuth returns.
+			if (counter > 0 || !group) && !sqlstore.WriteStatementCached(s, update) {
 				t.Errorf("group commit %v: %q not prepared after ApplyAuth %d", group, update, counter)
 			}
 		}
