@@ -54,6 +54,16 @@ func (h *Handler) auth(w http.ResponseWriter, r *http.Request, c *api.Caller) er
 		if passcode == "" {
 			return duoproto.BadParam("prompt: required with factor prompt")
 		}
+		// verified_pushN (a menu choice when preauth offered Verified
+		// Push) is pushN asking for the code. duo_unix sends preauth's
+		// txid with it; the push gets a txid of its own, which the async
+		// answer returns and auth_status is polled with.
+		if n, ok := cutPrefixFold(passcode, verifiedPushFactor); ok && allDigits(n) {
+			passcode, verified = "push"+n, true
+		}
+	}
+	if txid := c.Param("txid"); len(txid) > maxTxIDParam {
+		return duoproto.BadParam(fmt.Sprintf("txid: longer than %d characters", maxTxIDParam))
 	}
 	res, err := h.flow.Auth(r.Context(), authflow.AuthRequest{
 		Integration:     c.Integration,
@@ -129,6 +139,28 @@ func (h *Handler) storeDecided(r *http.Request, c *api.Caller, res authflow.Auth
 		return "", err
 	}
 	return txid, nil
+}
+
+// maxTxIDParam bounds the txid /auth accepts and ignores (duo_unix 2.2
+// sends preauth's with a Verified Push choice).
+const maxTxIDParam = 64
+
+// cutPrefixFold is strings.CutPrefix ignoring ASCII case.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+// allDigits reports whether s is empty or only ASCII digits.
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // boolParam reads "1"/"0" (Duo's booleans; "true"/"false" accepted).

@@ -189,7 +189,7 @@ func (h *Handler) legacyPreauth(w http.ResponseWriter, r *http.Request, c *api.C
 	out := legacyPreauthResponse{Result: res.Result}
 	switch res.Result {
 	case authflow.ResultAuth:
-		m := newLoginMenu(who.Username, res.Devices)
+		m := newLoginMenu(who.Username, res.Devices, false)
 		out.Prompt, out.Factors = m.Text, m.Factors
 	case authflow.ResultEnroll:
 		out.Status = enrollText(res.StatusMsg, res.EnrollPortalURL)

@@ -24,6 +24,9 @@ type preauthResponse struct {
 	Devices         []deviceJSON `json:"devices,omitempty"`
 	EnrollPortalURL *string      `json:"enroll_portal_url,omitempty"`
 	Prompt          *promptJSON  `json:"prompt,omitempty"`
+	// TxID is offered with Verified Push (client_supports_verified_push=1
+	// and the verified_push setting on): duo_unix 2.2 passes it to /auth.
+	TxID string `json:"txid,omitempty"`
 }
 
 // promptJSON is the login menu asked for with text_prompt=1 (prompt.go).
@@ -38,11 +41,16 @@ type promptJSON struct {
 // preauth answers POST /auth/v2/preauth: username or user_id; ipaddr and
 // hostname optional; trusted_device_token (a remembered device's token
 // from an earlier allow: answers allow while valid);
-// client_supports_verified_push is accepted (Verified Push is decided at
-// auth).
+// client_supports_verified_push=1, when Verified Push is on and a device
+// can take pushes, adds a txid and makes the menu's push options
+// verified_pushN (duo_unix 2.2 with verified_push=yes).
 // text_prompt=1 (undocumented, sent by duo_unix 2.2+) adds prompt: the
 // login menu with result auth, the enrollment text with result enroll.
 func (h *Handler) preauth(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	verified, err := boolParam(c, "client_supports_verified_push")
+	if err != nil {
+		return err
+	}
 	res, err := h.flow.Preauth(r.Context(), authflow.PreauthRequest{
 		Integration: c.Integration,
 		Who:         authflow.Who{Username: c.Param("username"), UserID: c.Param("user_id")},
@@ -50,6 +58,7 @@ func (h *Handler) preauth(w http.ResponseWriter, r *http.Request, c *api.Caller)
 		Hostname:    c.Param("hostname"),
 
 		TrustedDeviceToken: c.Param("trusted_device_token"),
+		VerifiedPush:       verified,
 	})
 	if err != nil {
 		return err
@@ -72,8 +81,16 @@ func (h *Handler) preauth(w http.ResponseWriter, r *http.Request, c *api.Caller)
 			if who == "" {
 				who = c.Param("user_id")
 			}
-			m := newLoginMenu(who, res.Devices)
+			m := newLoginMenu(who, res.Devices, res.VerifiedPush)
 			out.Prompt = &promptJSON{Text: m.Text, Factors: m.Factors}
+		}
+		if res.VerifiedPush {
+			// duo_unix 2.2 with verified_push=yes sends this txid back to
+			// /auth with a verified_push option; the push then gets its
+			// own txid (see auth).
+			if out.TxID, err = newTxID(h.rand); err != nil {
+				return err
+			}
 		}
 	case authflow.ResultEnroll:
 		u := res.EnrollPortalURL

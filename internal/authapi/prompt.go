@@ -42,6 +42,9 @@ import (
 // phone.
 const menuDefaultPasscode = "passcode"
 
+// verifiedPushFactor names a push option when Verified Push applies.
+const verifiedPushFactor = "verified_push"
+
 // menuTitle starts the menu, followed by the username: Duo's own heading,
 // so that duo_unix users (and the login_duo and pam_duo end-to-end tests,
 // which wait for it) see what they see with Duo.
@@ -54,7 +57,9 @@ type loginMenu struct {
 }
 
 // newLoginMenu builds the menu for username's devices (preauth's list).
-func newLoginMenu(username string, devices []authflow.Device) loginMenu {
+// With verifiedPush the push options are named verified_pushN, which
+// duo_unix 2.2 sends back with preauth's txid (DUO-WIRE 2.1).
+func newLoginMenu(username string, devices []authflow.Device, verifiedPush bool) loginMenu {
 	options := []struct {
 		cap    mfa.Capability
 		factor string // the factor name before the device number
@@ -80,6 +85,9 @@ func newLoginMenu(username string, devices []authflow.Device) loginMenu {
 			}
 			n++
 			factor := o.factor + idx
+			if o.cap == mfa.CapPush && verifiedPush {
+				factor = verifiedPushFactor + idx
+			}
 			factors[strconv.Itoa(n)] = factor
 			fmt.Fprintf(&lines, " %d. "+o.label, n, name)
 			if o.cap == mfa.CapSMS && d.SMSNextCode != "" {

@@ -23,11 +23,12 @@ func TestLoginMenu(t *testing.T) {
 		Capabilities: []mfa.Capability{}}
 
 	tests := []struct {
-		name    string
-		user    string
-		give    []authflow.Device
-		text    string
-		factors map[string]string
+		name     string
+		user     string
+		give     []authflow.Device
+		verified bool
+		text     string
+		factors  map[string]string
 	}{
 		{
 			name: "app phone", user: "alice", give: []authflow.Device{app},
@@ -50,6 +51,19 @@ func TestLoginMenu(t *testing.T) {
 				" 4. Push to iOS\n\n" +
 				"Passcode or option (1-4): ",
 			factors: map[string]string{"default": "push4", "1": "phone2", "2": "sms2", "3": "phone3", "4": "push4"},
+		},
+		{
+			// Verified Push names push options verified_pushN, the rest
+			// as usual.
+			name: "verified push", user: "bob", give: []authflow.Device{token, mobile, landline, tablet}, verified: true,
+			text: "Duo two-factor login for bob\n\n" +
+				"Enter a passcode or select one of the following options:\n\n" +
+				" 1. Phone call to XXX-XXX-0177\n" +
+				" 2. SMS passcodes to XXX-XXX-0177\n" +
+				" 3. Phone call to Desk (XXX-XXX-0199)\n" +
+				" 4. Push to iOS\n\n" +
+				"Passcode or option (1-4): ",
+			factors: map[string]string{"default": "verified_push4", "1": "phone2", "2": "sms2", "3": "phone3", "4": "verified_push4"},
 		},
 		{
 			name: "no push: call by default", user: "carol", give: []authflow.Device{mobile},
@@ -78,7 +92,7 @@ func TestLoginMenu(t *testing.T) {
 		},
 	}
 	for _, tt := range tests {
-		got := newLoginMenu(tt.user, tt.give)
+		got := newLoginMenu(tt.user, tt.give, tt.verified)
 		if diff := cmp.Diff(tt.text, got.Text); diff != "" {
 			t.Errorf("%s: newLoginMenu text mismatch (-want +got):\n%s", tt.name, diff)
 		}

@@ -3,7 +3,11 @@ package authapi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -261,4 +265,98 @@ func TestRememberedDeviceWithDuoClient(t *testing.T) {
 	if r := polls[len(polls)-1].Response; r.Result != "allow" || r.Trusted_Device_Token == "" {
 		t.Errorf("auth_status = %+v, want allow with a token", r)
 	}
+}
+
+// TestVerifiedPushDuoUnix22 drives the exchange duo_unix 2.2 makes with
+// verified_push=yes (its mockduo.py, DUO-WIRE 2.1): preauth with
+// client_supports_verified_push=1 and text_prompt=1 answers a txid and
+// menu options verified_pushN; auth with factor=prompt,
+// prompt=verified_push1 and that txid pushes asking for the code, whose
+// digits the async answer and the waiting auth_status message carry.
+func TestVerifiedPushDuoUnix22(t *testing.T) {
+	f := newFixture(t)
+	u := f.user("vera", mfa.StatusActive)
+	f.app(u, []byte("12345678901234567890"), false)
+	setVerified := func(on bool) {
+		st, err := f.Store.GetSettings(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.VerifiedPush, st.VerifiedPushDigits = on, 3
+		if err := f.Store.PutSettings(t.Context(), st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type preauthAnswer struct {
+		Result string `json:"result"`
+		TxID   string `json:"txid"`
+		Prompt struct {
+			Factors map[string]string `json:"factors"`
+		} `json:"prompt"`
+	}
+	preauth := func(p url.Values) preauthAnswer {
+		t.Helper()
+		r := f.Call("POST", "/auth/v2/preauth", p)
+		var got preauthAnswer
+		if r.Status != 200 || json.Unmarshal(r.Response, &got) != nil || got.Result != "auth" {
+			t.Fatalf("preauth %v = %d %s", p, r.Status, r.Response)
+		}
+		return got
+	}
+	ask := url.Values{"username": {"vera"}, "text_prompt": {"1"}, "client_supports_verified_push": {"1"}}
+
+	// Off: nothing changes for a client that asks.
+	setVerified(false)
+	if got := preauth(ask); got.TxID != "" || got.Prompt.Factors["1"] != "push1" {
+		t.Errorf("preauth with verified_push off = %+v, want no txid and push1", got)
+	}
+	setVerified(true)
+	if got := preauth(url.Values{"username": {"vera"}, "text_prompt": {"1"}}); got.TxID != "" || got.Prompt.Factors["1"] != "push1" {
+		t.Errorf("preauth without client_supports_verified_push = %+v, want no txid and push1", got)
+	}
+	got := preauth(ask)
+	if len(got.TxID) != 36 || got.Prompt.Factors["1"] != "verified_push1" || got.Prompt.Factors["default"] != "verified_push1" {
+		t.Fatalf("preauth = %+v, want a txid and verified_push1 as option 1 and default", got)
+	}
+
+	r := f.Call("POST", "/auth/v2/auth", url.Values{"username": {"vera"}, "factor": {"prompt"},
+		"prompt": {"verified_push1"}, "txid": {got.TxID}, "async": {"1"}, "ipaddr": {"192.0.2.8"}})
+	var started struct {
+		TxID string `json:"txid"`
+		Code string `json:"verification_code"`
+	}
+	if r.Status != 200 || json.Unmarshal(r.Response, &started) != nil || started.TxID == "" || len(started.Code) != 3 {
+		t.Fatalf("auth(prompt=verified_push1) = %d %s, want a txid and a 3-digit code", r.Status, r.Response)
+	}
+	first, err := f.Duo().AuthStatus(started.TxID)
+	if err != nil || first.Response.Result != "waiting" || !strings.Contains(first.Response.Status_Msg, started.Code) {
+		t.Fatalf("first auth_status = %+v, %v; want waiting with the code %s in the message", first, err, started.Code)
+	}
+	// The app must send the code: a wrong one is refused and the push
+	// stays open; the right one approves.
+	wrong := fmt.Sprintf("%03d", (atoi(started.Code)+1)%1000)
+	if err := <-f.answerNext(u, authflow.Answer{Approve: true, Code: wrong}); !errors.Is(err, authflow.ErrWrongVerificationCode) {
+		t.Fatalf("approve with the wrong code = %v, want ErrWrongVerificationCode", err)
+	}
+	answered := f.answerNext(u, authflow.Answer{Approve: true, Code: started.Code})
+	polls := pollUntilFinal(t, f, started.TxID)
+	if err := <-answered; err != nil {
+		t.Fatal(err)
+	}
+	if last := polls[len(polls)-1].Response; last.Result != "allow" {
+		t.Errorf("final auth_status = %+v, want allow", last)
+	}
+
+	// A txid that is not one is refused by name; one of any other shape
+	// is ignored, as duo_unix only hands back what preauth gave it.
+	r = f.Call("POST", "/auth/v2/auth", url.Values{"username": {"vera"}, "factor": {"prompt"},
+		"prompt": {"verified_push1"}, "txid": {strings.Repeat("x", 65)}, "async": {"1"}})
+	if r.Status != 400 || r.Code != 40002 || !strings.Contains(r.MessageDetail, "txid") {
+		t.Errorf("auth with a 65-character txid = %d %d %q, want 400 40002 naming txid", r.Status, r.Code, r.MessageDetail)
+	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

@@ -32,6 +32,9 @@ type PreauthRequest struct {
 	// TrustedDeviceToken is a remembered device's token from an earlier
 	// allow; a valid one answers allow.
 	TrustedDeviceToken string
+	// VerifiedPush: the client can show a Verified Push code
+	// (client_supports_verified_push).
+	VerifiedPush bool
 }
 
 // Device is one of the user's devices as preauth lists it.
@@ -55,6 +58,10 @@ type PreauthResult struct {
 	// EnrollPortalURL is where an unenrolled user enrolls. Empty for now:
 	// the self-service enrollment portal does not exist yet.
 	EnrollPortalURL string
+	// VerifiedPush (with ResultAuth): a push to this user will ask for a
+	// Verified Push code, because the client said it can show one and
+	// Settings.VerifiedPush is on, and a device can take pushes.
+	VerifiedPush bool
 }
 
 // Preauth tells whether the user must authenticate and with which devices,
@@ -86,6 +93,11 @@ func (s *Service) Preauth(ctx context.Context, req PreauthRequest) (PreauthResul
 	if res.Result == ResultAuth {
 		if res.Devices, err = s.devices(ctx, a); err != nil {
 			return PreauthResult{}, fmt.Errorf("preauth: %w", err)
+		}
+		if req.VerifiedPush && a.settings.VerifiedPush {
+			for _, p := range a.phones {
+				res.VerifiedPush = res.VerifiedPush || p.Can(mfa.CapPush)
+			}
 		}
 	}
 	s.log.DebugContext(ctx, "preauth", "user_id", a.user.ID, "integration", req.Integration.IKey,

@@ -159,6 +159,22 @@ func oobPhone(a account, factor mfa.Factor, device string, nth int, now time.Tim
 // oob starts a push or a phone call for an enrolled, active user.
 // keyword is true when the factor was typed where a passcode goes: an
 // incapable device is then a deny the user reads, not a bad request.
+// DefaultPushLimit bounds pushes and phone calls per user: ten at once,
+// then one a minute. A legitimate user retrying a login never meets it;
+// someone who has the password and sends push after push hoping the user
+// taps Approve by mistake ("MFA fatigue") is answered 429 instead, and the
+// log says so.
+func DefaultPushLimit() Limit { return Limit{Burst: 10, Every: time.Minute} }
+
+// MsgPushLimited is the error of a push or call over DefaultPushLimit.
+const MsgPushLimited = "too many login requests were sent to this user's devices; wait before trying again"
+
+// WithPushLimit sets the per-user limit on pushes and phone calls (a zero
+// Limit turns it off). The default is DefaultPushLimit.
+func WithPushLimit(l Limit) Option {
+	return func(s *Service) { s.byOOB = newLimiter(l, s.now) }
+}
+
 func (s *Service) oob(ctx context.Context, d *decision, factor mfa.Factor, nth int, keyword bool) (AuthResult, error) {
 	now := s.now()
 	p, f, ok, err := oobPhone(d.a, factor, d.req.Device, nth, now)
@@ -183,6 +199,11 @@ func (s *Service) oob(ctx context.Context, d *decision, factor mfa.Factor, nth i
 	}
 	if f == mfa.FactorPhone && s.notifier == nil {
 		return AuthResult{}, mfa.E(mfa.Unavailable, "phone calls are not configured")
+	}
+	if ok, wait := s.byOOB.take(d.a.user.ID); !ok {
+		s.log.WarnContext(ctx, "push and call limit reached", "user_id", d.a.user.ID,
+			"integration", d.req.Integration.IKey, "remote_ip", d.req.IP, "retry_after", wait.Round(time.Second))
+		return AuthResult{}, mfa.RetryLater(MsgPushLimited, wait)
 	}
 	txid, err := s.newTxID()
 	if err != nil {

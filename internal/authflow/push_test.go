@@ -284,6 +284,37 @@ func TestVerifiedPush(t *testing.T) {
 	}
 }
 
+// TestPreauthVerifiedPush: preauth says Verified Push applies only when the
+// client can show a code, the setting is on and a device can take pushes.
+func TestPreauthVerifiedPush(t *testing.T) {
+	e, _ := pushEnv(t)
+	e.app(e.user("frank", mfa.StatusActive), 0, false)
+	e.phone(e.user("gina", mfa.StatusActive), "+15555550177", mfa.PhoneMobile) // SMS and calls only
+	preauth := func(user string, client bool) authflow.PreauthResult {
+		t.Helper()
+		res, err := e.Svc.Preauth(e.ctx, authflow.PreauthRequest{Integration: e.In, Who: authflow.Who{Username: user},
+			VerifiedPush: client})
+		if err != nil || res.Result != authflow.ResultAuth {
+			t.Fatalf("Preauth(%s) = %+v, %v", user, res, err)
+		}
+		return res
+	}
+	if preauth("frank", true).VerifiedPush {
+		t.Error("VerifiedPush with the setting off")
+	}
+	e.settings(func(s *mfa.Settings) { s.VerifiedPush = true })
+	tests := []struct {
+		user   string
+		client bool
+		want   bool
+	}{{"frank", true, true}, {"frank", false, false}, {"gina", true, false}}
+	for _, tt := range tests {
+		if got := preauth(tt.user, tt.client).VerifiedPush; got != tt.want {
+			t.Errorf("Preauth(%s, client %v).VerifiedPush = %v, want %v", tt.user, tt.client, got, tt.want)
+		}
+	}
+}
+
 func TestPushOnlyToItsOwnDevice(t *testing.T) {
 	e, _ := pushEnv(t)
 	alice := e.user("alice", mfa.StatusActive)
@@ -529,5 +560,51 @@ func TestIPLimitCountsPasscodesOnly(t *testing.T) {
 	}
 	if err := try("u3"); !errors.Is(err, mfa.ErrRateLimited) {
 		t.Errorf("third passcode from the address = %v, want RateLimited", err)
+	}
+}
+
+// TestPushLimitPerUser: push after push for one user ("MFA fatigue") is
+// refused after the burst with a Retry-After, other users are unaffected,
+// and the limit refills with time.
+func TestPushLimitPerUser(t *testing.T) {
+	e, _ := pushEnv(t)
+	u := e.user("fatigue", mfa.StatusActive)
+	e.app(u, 0, false)
+	e.app(e.user("bystander", mfa.StatusActive), 0, false)
+	burst := authflow.DefaultPushLimit().Burst
+	for i := range burst {
+		if res := e.push("fatigue"); res.TxID == "" {
+			t.Fatalf("push %d = %+v, want a transaction", i+1, res)
+		}
+	}
+	pushErr := func(user string) error {
+		_, err := e.Svc.Auth(e.ctx, authflow.AuthRequest{Integration: e.In, Who: authflow.Who{Username: user},
+			Factor: mfa.FactorPush, Device: "auto", Async: true, IP: "198.51.100.7"})
+		return err
+	}
+	err := pushErr("fatigue")
+	var me *mfa.Error
+	if !errors.As(err, &me) || me.Kind != mfa.RateLimited || me.RetryAfter <= 0 || me.RetryAfter > time.Minute ||
+		me.Msg != authflow.MsgPushLimited {
+		t.Fatalf("push %d = %v, want RateLimited %q with a Retry-After up to a minute", burst+1, err, authflow.MsgPushLimited)
+	}
+	// A push typed as a keyword in the passcode box counts the same.
+	if _, err := e.Svc.Auth(e.ctx, authflow.AuthRequest{Integration: e.In, Who: authflow.Who{Username: "fatigue"},
+		Factor: mfa.FactorPasscode, Passcode: "push"}); !errors.Is(err, mfa.ErrRateLimited) {
+		t.Errorf("typed \"push\" over the limit = %v, want RateLimited", err)
+	}
+	if err := pushErr("bystander"); err != nil {
+		t.Errorf("another user's push = %v, want a transaction", err)
+	}
+	e.Clock.Advance(time.Minute)
+	if err := pushErr("fatigue"); err != nil {
+		t.Errorf("push a minute later = %v, want a transaction", err)
+	}
+	if err := pushErr("fatigue"); !errors.Is(err, mfa.ErrRateLimited) {
+		t.Errorf("the next push = %v, want RateLimited (one a minute)", err)
+	}
+	// Passcodes are not limited by it.
+	if res := e.auth("fatigue", "000000"); res.Status != authflow.StatusDeny {
+		t.Errorf("a passcode while pushes are limited = %+v, want an ordinary deny", res)
 	}
 }

@@ -21,6 +21,7 @@ type Service struct {
 	byUser *limiter // passcode attempts per user; nil = off
 	byIP   *limiter // passcode attempts per client IP; nil = off
 	bySMS  *limiter // SMS batch sends per user; nil = off
+	byOOB  *limiter // pushes and calls per user; nil = off
 	// Durable passcode attempt limits, counted in the store across nodes;
 	// zero = off.
 	durUser, durIP DurableLimit
@@ -65,6 +66,7 @@ func New(store mfa.Store, now func() time.Time, random io.Reader, logger *slog.L
 	s.byUser = newLimiter(DefaultUserLimit, now)
 	s.byIP = newLimiter(DefaultIPLimit, now)
 	s.bySMS = newLimiter(DefaultSMSLimit(), now)
+	s.byOOB = newLimiter(DefaultPushLimit(), now)
 	for _, o := range opts {
 		o(s)
 	}
