@@ -325,3 +325,46 @@ func (e *env) getUserByName(name string) mfa.User {
 	}
 	return u
 }
+
+// TestAuthCodeEqualToAUsedOne: a fresh code whose six digits happen to equal
+// a recently used code's (about one code in 300,000) is accepted for its
+// own counter or step, as RFC 4226 and 6238 ask; only a code that matches
+// nothing but used counters is "already used". The coincidences were
+// found by search over the RFC 4226 test secret: HOTP counter 153569 and
+// 153567 both give 468457; TOTP steps 910737 and 910738 both give 911617.
+func TestAuthCodeEqualToAUsedOne(t *testing.T) {
+	if otp.HOTP(seed, 153569, 6) != "468457" || otp.HOTP(seed, 153567, 6) != "468457" ||
+		otp.HOTP(seed, 910737, 6) != "911617" || otp.HOTP(seed, 910738, 6) != "911617" {
+		t.Fatal("the coincidences this test relies on do not hold")
+	}
+	t.Run("hotp authenticator", func(t *testing.T) {
+		e := newEnv(t)
+		e.app(e.user("hope", mfa.StatusActive), 153569, false) // 153566..153568 used
+		wantAuth(t, "Auth(counter 153569, digits of 153567)", e.auth("hope", "468457"), "allow", "allow", authflow.MsgSuccess)
+		wantAuth(t, "Auth(the same code again)", e.auth("hope", "468457"), "deny", "deny", authflow.MsgUsed)
+	})
+	t.Run("hotp token", func(t *testing.T) {
+		e := newEnv(t)
+		e.token(e.user("hal", mfa.StatusActive), mfa.Token{Type: mfa.TokenH6, Secret: mfa.Secret(seed), Counter: 153569})
+		wantAuth(t, "Auth(counter 153569, digits of 153567)", e.auth("hal", "468457"), "allow", "allow", authflow.MsgSuccess)
+		wantAuth(t, "Auth(the same code again)", e.auth("hal", "468457"), "deny", "deny", authflow.MsgUsed)
+	})
+	at := time.Unix(910738*30+5, 0).UTC() // step 910738; step 910737 is within the skew
+	t.Run("totp authenticator", func(t *testing.T) {
+		e := newEnv(t)
+		e.Clock.Advance(at.Sub(e.Clock.Now()))
+		e.app(e.user("tess", mfa.StatusActive), 0, true)
+		// The first use takes the lowest step, 910737; the second, the
+		// same digits, is step 910738's code; the third has none left.
+		wantAuth(t, "Auth(911617) first", e.auth("tess", "911617"), "allow", "allow", authflow.MsgSuccess)
+		wantAuth(t, "Auth(911617) second", e.auth("tess", "911617"), "allow", "allow", authflow.MsgSuccess)
+		wantAuth(t, "Auth(911617) third", e.auth("tess", "911617"), "deny", "deny", authflow.MsgUsed)
+	})
+	t.Run("totp token", func(t *testing.T) {
+		e := newEnv(t)
+		e.Clock.Advance(at.Sub(e.Clock.Now()))
+		e.token(e.user("tom", mfa.StatusActive), mfa.Token{Type: mfa.TokenT6, Secret: mfa.Secret(seed), TOTPStep: 30, LastStep: 910737})
+		wantAuth(t, "Auth(step 910738, digits of the used 910737)", e.auth("tom", "911617"), "allow", "allow", authflow.MsgSuccess)
+		wantAuth(t, "Auth(the same code again)", e.auth("tom", "911617"), "deny", "deny", authflow.MsgUsed)
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/otp"
@@ -181,8 +182,8 @@ func appendMatch(list []candidate, c *candidate) []candidate {
 }
 
 // matchAuthenticator checks a 6-digit code against an app install: as TOTP
-// if the install uses TOTP, else as HOTP, first against the few counters
-// just used (replay), then forward through the window.
+// if the install uses TOTP, else as HOTP: forward through the window, and
+// failing that against the few counters just used (replay).
 func (s *Service) matchAuthenticator(au mfa.Authenticator, code string, phones []mfa.Phone) (match, used *candidate) {
 	secret := au.HOTPSecret.Reveal()
 	if len(secret) == 0 {
@@ -195,25 +196,13 @@ func (s *Service) matchAuthenticator(au mfa.Authenticator, code string, phones [
 		}
 	}
 	if au.TOTP {
-		step, ok := otp.VerifyTOTP(secret, code, s.now(), AuthenticatorTOTPStep, TOTPSkew, 6)
-		if !ok {
-			return nil, nil
-		}
+		step, ok, spent := totpMatch(secret, code, s.now(), AuthenticatorTOTPStep, 6, au.TOTPLastStep)
 		c.guard = mfa.Guard{Kind: mfa.GuardAuthenticatorStep, ID: au.ID, Step: step}
-		if step <= au.TOTPLastStep {
-			return nil, &c
-		}
-		return &c, nil
+		return matchOrUsed(c, ok, spent)
 	}
-	if behind(secret, code, au.HOTPCounter, 6) {
-		return nil, &c
-	}
-	counter, ok := otp.VerifyHOTP(secret, code, au.HOTPCounter, HOTPWindow, 6)
-	if !ok {
-		return nil, nil
-	}
+	counter, ok, spent := hotpMatch(secret, code, au.HOTPCounter, 6)
 	c.guard = mfa.Guard{Kind: mfa.GuardAuthenticatorCounter, ID: au.ID, Counter: counter}
-	return &c, nil
+	return matchOrUsed(c, ok, spent)
 }
 
 // matchOATHToken checks a code against an h6/h8/t6/t8 hardware token.
@@ -230,26 +219,61 @@ func (s *Service) matchOATHToken(t mfa.Token, code string) (match, used *candida
 		if stepSeconds <= 0 {
 			stepSeconds = DefaultTokenTOTPStep
 		}
-		step, ok := otp.VerifyTOTP(secret, code, s.now(), stepSeconds, TOTPSkew, digits)
-		if !ok {
-			return nil, nil
-		}
+		step, ok, spent := totpMatch(secret, code, s.now(), stepSeconds, digits, t.LastStep)
 		c.guard = mfa.Guard{Kind: mfa.GuardTokenStep, ID: t.ID, Step: step}
-		if step <= t.LastStep {
-			return nil, &c
-		}
-		return &c, nil
+		return matchOrUsed(c, ok, spent)
 	default:
-		if behind(secret, code, t.Counter, digits) {
-			return nil, &c
-		}
-		counter, ok := otp.VerifyHOTP(secret, code, t.Counter, HOTPWindow, digits)
-		if !ok {
-			return nil, nil
-		}
+		counter, ok, spent := hotpMatch(secret, code, t.Counter, digits)
 		c.guard = mfa.Guard{Kind: mfa.GuardTokenCounter, ID: t.ID, Counter: counter}
-		return &c, nil
+		return matchOrUsed(c, ok, spent)
 	}
+}
+
+// matchOrUsed turns a match result into matchAuthenticator's and
+// matchOATHToken's pair: the candidate as a match, as a code used
+// already, or neither.
+func matchOrUsed(c candidate, ok, spent bool) (match, used *candidate) {
+	switch {
+	case ok:
+		return &c, nil
+	case spent:
+		return nil, &c
+	}
+	return nil, nil
+}
+
+// hotpMatch looks for code forward through the window from next, the
+// counter to accept next. Only when it is not there is it compared with
+// the few counters just used, to answer "already used" rather than
+// "incorrect": a fresh code whose digits happen to equal a recent one's
+// (one in about 300,000 codes) is accepted, as RFC 4226 asks.
+func hotpMatch(secret []byte, code string, next uint64, digits int) (counter uint64, ok, used bool) {
+	if counter, ok = otp.VerifyHOTP(secret, code, next, HOTPWindow, digits); ok {
+		return counter, true, false
+	}
+	return 0, false, behind(secret, code, next, digits)
+}
+
+// totpMatch looks for code in the time steps within TOTPSkew of now and
+// returns the lowest step above last (the last step accepted), or reports
+// that it matched only steps already used. Like hotpMatch, a code whose
+// digits equal a used step's and an unused one's is accepted for the
+// unused one.
+func totpMatch(secret []byte, code string, now time.Time, stepSeconds, digits int, last int64) (step int64, ok, used bool) {
+	for d := -TOTPSkew; d <= TOTPSkew; d++ {
+		s, m := otp.VerifyTOTP(secret, code, now.Add(time.Duration(d*stepSeconds)*time.Second), stepSeconds, 0, digits)
+		switch {
+		case !m:
+		case s > last && !ok:
+			step, ok = s, true
+		case s <= last:
+			used = true
+		}
+	}
+	if ok {
+		used = false
+	}
+	return step, ok, used
 }
 
 // matchYubiKey decrypts a Yubico OTP with a yk token's keys; an OTP whose
