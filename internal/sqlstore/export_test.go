@@ -59,9 +59,6 @@ func NotifyAndRollBack(ctx context.Context, s *Store, topic string) error {
 	})
 }
 
-// TopicConfig is the event topic of configuration changes (PostgreSQL).
-const TopicConfig = topicConfig
-
 // WriteStatementCached reports whether a statement starting with prefix
 // is prepared in the write pool's statement cache (SQLite).
 func WriteStatementCached(s *Store, prefix string) bool {
