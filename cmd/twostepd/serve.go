@@ -79,7 +79,8 @@ func (serveCmd) run(e *env) error {
 		// two extra writes per passcode attempt would buy nothing.
 		flowOpts = append(flowOpts, authflow.WithDurableLimits(
 			authflow.DurableLimit{Limit: cfg.RateLimit.UserPerMinute, Window: time.Minute},
-			authflow.DurableLimit{Limit: cfg.RateLimit.IPPerMinute, Window: time.Minute}))
+			authflow.DurableLimit{Limit: cfg.RateLimit.IPPerMinute, Window: time.Minute}),
+			authflow.WithDurablePushLimit(authflow.DefaultDurablePushLimit))
 	}
 	flow := authflow.New(st, time.Now, rand.Reader, log, flowOpts...)
 	stager := &credentialsFile{path: dir.File(datadir.CredentialsFile), apiHost: apiHost, caFile: caFile}

@@ -373,3 +373,37 @@ func benchPasscodeAuth(b *testing.B, dsn string, durable, parallel bool) {
 		}
 	})
 }
+
+// TestDurablePushLimitAcrossNodes: with the durable push limit on, pushes
+// to one user through several nodes share one count, and in-memory limits
+// (off here) are not what refuses.
+func TestDurablePushLimitAcrossNodes(t *testing.T) {
+	limit := authflow.WithDurablePushLimit(authflow.DurableLimit{Limit: 3, Window: 10 * time.Minute})
+	off := authflow.WithPushLimit(authflow.Limit{})
+	e := newEnv(t, limit, off, authflow.WithRecheck(5*time.Millisecond))
+	nodes := []*authflow.Service{e.Svc, e.node(limit, off), e.node(limit, off)}
+	e.app(e.user("pam", mfa.StatusActive), 0, false)
+	e.app(e.user("quinn", mfa.StatusActive), 0, false)
+	push := func(svc *authflow.Service, user string) error {
+		_, err := svc.Auth(e.ctx, authflow.AuthRequest{Integration: e.In, Who: authflow.Who{Username: user},
+			Factor: mfa.FactorPush, Device: "auto", Async: true})
+		return err
+	}
+	for i, svc := range nodes {
+		if err := push(svc, "pam"); err != nil {
+			t.Fatalf("push %d (node %d) = %v", i+1, i, err)
+		}
+	}
+	for i, svc := range nodes {
+		if wait := retryAfter(t, fmt.Sprintf("push 4 on node %d", i), push(svc, "pam")); wait <= 0 || wait > 10*time.Minute {
+			t.Errorf("Retry-After = %v, want within the 10-minute window", wait)
+		}
+	}
+	if err := push(nodes[1], "quinn"); err != nil {
+		t.Errorf("another user's push = %v", err)
+	}
+	e.Clock.Advance(10 * time.Minute)
+	if err := push(nodes[2], "pam"); err != nil {
+		t.Errorf("push after the window = %v", err)
+	}
+}

@@ -175,6 +175,37 @@ func WithPushLimit(l Limit) Option {
 	return func(s *Service) { s.byOOB = newLimiter(l, s.now) }
 }
 
+// DefaultDurablePushLimit is the cluster-wide ceiling on pushes and calls
+// per user when nodes share PostgreSQL (WithDurablePushLimit): above what
+// one node's DefaultPushLimit lets through in ten minutes (10 + 10), so it
+// bites only when several nodes together would let more through.
+var DefaultDurablePushLimit = DurableLimit{Limit: 20, Window: 10 * time.Minute}
+
+// WithDurablePushLimit counts pushes and calls per user in the store too,
+// so that the limit holds however many nodes there are (off by default; a
+// zero DurableLimit leaves it off).
+func WithDurablePushLimit(l DurableLimit) Option {
+	return func(s *Service) { s.durOOB = l }
+}
+
+// takePush counts one push or call for the user against the in-memory and
+// (when on) durable limits, logging a warning when one refuses it.
+func (s *Service) takePush(ctx context.Context, d *decision) error {
+	ok, wait := s.byOOB.take(d.a.user.ID)
+	var err error
+	if !ok {
+		err = mfa.RetryLater(MsgPushLimited, wait)
+	} else {
+		err = s.hitDurable(ctx, s.durOOB, "push:"+d.a.user.ID, MsgPushLimited, "user_id", d.a.user.ID)
+	}
+	var me *mfa.Error
+	if errors.As(err, &me) && me.Kind == mfa.RateLimited {
+		s.log.WarnContext(ctx, "push and call limit reached", "user_id", d.a.user.ID,
+			"integration", d.req.Integration.IKey, "remote_ip", d.req.IP, "retry_after", me.RetryAfter.Round(time.Second))
+	}
+	return err
+}
+
 func (s *Service) oob(ctx context.Context, d *decision, factor mfa.Factor, nth int, keyword bool) (AuthResult, error) {
 	now := s.now()
 	p, f, ok, err := oobPhone(d.a, factor, d.req.Device, nth, now)
@@ -200,10 +231,8 @@ func (s *Service) oob(ctx context.Context, d *decision, factor mfa.Factor, nth i
 	if f == mfa.FactorPhone && s.notifier == nil {
 		return AuthResult{}, mfa.E(mfa.Unavailable, "phone calls are not configured")
 	}
-	if ok, wait := s.byOOB.take(d.a.user.ID); !ok {
-		s.log.WarnContext(ctx, "push and call limit reached", "user_id", d.a.user.ID,
-			"integration", d.req.Integration.IKey, "remote_ip", d.req.IP, "retry_after", wait.Round(time.Second))
-		return AuthResult{}, mfa.RetryLater(MsgPushLimited, wait)
+	if err := s.takePush(ctx, d); err != nil {
+		return AuthResult{}, err
 	}
 	txid, err := s.newTxID()
 	if err != nil {
@@ -488,12 +517,22 @@ func (s *Service) ExpireTransactions(ctx context.Context) (int, error) {
 }
 
 // complete ends a pending transaction with out, writing its auth log
-// record in the same store write. It returns false (and no error) when the
-// transaction was no longer pending. A failure outcome counts toward the
-// user's lockout and a success resets the count, just after.
+// record and the user's side (a failure outcome counts toward the user's
+// lockout, a success resets the count) in the same store write. It returns
+// false (and no error) when the transaction was no longer pending.
 func (s *Service) complete(ctx context.Context, tx mfa.Transaction, out mfa.TxOutcome, result mfa.AuthResult, reason string) (bool, error) {
 	now := s.now()
 	out.At = now
+	switch {
+	case out.State == mfa.TxAllow:
+		out.UserSuccess = true
+	case result == mfa.ResultFailure || result == mfa.ResultFraud:
+		st, err := s.store.GetSettings(ctx)
+		if err != nil {
+			return false, fmt.Errorf("get settings: %w", err)
+		}
+		out.UserFailure, out.Threshold = true, st.LockoutThreshold
+	}
 	e := mfa.AuthLogEntry{TxID: tx.ID, Time: now, EventType: "authentication", UserID: tx.UserID,
 		IKey: tx.IKey, Factor: logFactor(tx.Factor), Result: result, Reason: reason,
 		IP: tx.IP, Hostname: tx.Hostname, DeviceID: tx.PhoneID}
@@ -511,22 +550,6 @@ func (s *Service) complete(ctx context.Context, tx mfa.Transaction, out mfa.TxOu
 			return false, nil
 		}
 		return false, fmt.Errorf("complete transaction: %w", err)
-	}
-	var w mfa.AuthWrite
-	switch {
-	case out.State == mfa.TxAllow:
-		w = mfa.AuthWrite{UserID: tx.UserID, Success: true, At: now}
-	case result == mfa.ResultFailure || result == mfa.ResultFraud:
-		st, err := s.store.GetSettings(ctx)
-		if err != nil {
-			return true, fmt.Errorf("get settings: %w", err)
-		}
-		w = mfa.AuthWrite{UserID: tx.UserID, CountFailure: true, Threshold: st.LockoutThreshold, At: now}
-	default:
-		return true, nil
-	}
-	if _, err := s.store.ApplyAuth(ctx, w); err != nil {
-		return true, fmt.Errorf("count outcome: %w", err)
 	}
 	return true, nil
 }

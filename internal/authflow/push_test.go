@@ -229,7 +229,12 @@ func TestPushSyncWaitsForAnswer(t *testing.T) {
 	e, _ := pushEnv(t)
 	u := e.user("erin", mfa.StatusActive)
 	au := e.app(u, 0, false)
+	// The app's side runs until its answer is fully written (the sync
+	// push returns as soon as the transaction ends, before the answer's
+	// second write, the user's success), so the test waits for it.
+	answered := make(chan struct{})
 	go func() {
+		defer close(answered)
 		reqs, err := e.Svc.PendingRequests(context.Background(), au, 30*time.Second)
 		if err != nil || len(reqs) != 1 {
 			t.Errorf("PendingRequests = %v, %v", reqs, err)
@@ -243,6 +248,7 @@ func TestPushSyncWaitsForAnswer(t *testing.T) {
 	if res.Result != authflow.ResultAllow || res.StatusMsg != authflow.MsgApproved {
 		t.Errorf("sync push = %+v, want allow", res)
 	}
+	<-answered
 }
 
 func TestVerifiedPush(t *testing.T) {

@@ -22,6 +22,7 @@ type Service struct {
 	byIP   *limiter // passcode attempts per client IP; nil = off
 	bySMS  *limiter // SMS batch sends per user; nil = off
 	byOOB  *limiter // pushes and calls per user; nil = off
+	durOOB DurableLimit
 	// Durable passcode attempt limits, counted in the store across nodes;
 	// zero = off.
 	durUser, durIP DurableLimit

@@ -294,11 +294,14 @@ func TestTransactionsSeen(t *testing.T) {
 		t.Errorf("seen-only poll = %d requests after %s, want the one after about 2 s", len(got), el)
 	}
 	// A new request ends the wait at once, and both are listed.
+	pushed := make(chan struct{})
 	go func() {
+		defer close(pushed)
 		time.Sleep(200 * time.Millisecond)
 		f.push(u)
 	}()
 	got, el = list(10, first)
+	<-pushed // the push's own writes end before the test's store closes
 	if len(got) != 2 || el > 5*time.Second {
 		t.Errorf("poll with a new request = %d requests after %s, want 2 well before 10 s", len(got), el)
 	}

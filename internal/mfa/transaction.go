@@ -52,6 +52,14 @@ type TxOutcome struct {
 	Status    string
 	StatusMsg string
 	At        time.Time
+	// The user's side of the ending, written in the same database
+	// transaction as the state change, so that a decision is never half
+	// written: UserSuccess resets the transaction user's failure count
+	// and sets their last login to At; UserFailure adds one failure,
+	// locking the user out at Threshold (0: never), as AuthWrite does.
+	UserSuccess bool
+	UserFailure bool
+	Threshold   int
 }
 
 // AuthResult is the result word of an auth log record.

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
@@ -114,6 +115,19 @@ func (s *Store) CompleteTransaction(ctx context.Context, id string, out mfa.TxOu
 		}
 		if err != nil {
 			return s.dbErr(ctx, op, err)
+		}
+		if t.UserID != "" {
+			switch {
+			case out.UserSuccess:
+				// The user may have been deleted meanwhile: no row is fine.
+				if _, err := c.exec(ctx, `UPDATE users SET failed_attempts = 0, last_login = ? WHERE id = ?`, at, t.UserID); err != nil {
+					return err
+				}
+			case out.UserFailure:
+				if _, err := s.recordFailure(ctx, c, t.UserID, out.Threshold, at); err != nil && !errors.Is(err, mfa.ErrNotFound) {
+					return err
+				}
+			}
 		}
 		if log != nil {
 			e := *log

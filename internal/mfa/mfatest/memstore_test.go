@@ -958,6 +958,17 @@ func (s *memStore) CompleteTransaction(_ context.Context, id string, o mfa.TxOut
 	}
 	tx.State, tx.Status, tx.StatusMsg, tx.Answered = o.State, o.Status, o.StatusMsg, o.At
 	s.txs[id] = tx
+	if u, ok := s.users[tx.UserID]; ok && (o.UserSuccess || o.UserFailure) {
+		if o.UserSuccess {
+			u.FailedAttempts, u.LastLogin = 0, o.At
+		} else {
+			u.FailedAttempts++
+			if o.Threshold > 0 && u.FailedAttempts >= o.Threshold && u.Status == mfa.StatusActive {
+				u.Status, u.LockedAt = mfa.StatusLockedOut, o.At
+			}
+		}
+		s.users[tx.UserID] = u
+	}
 	if log != nil {
 		s.authLog = append(s.authLog, *log)
 	}

@@ -16,6 +16,7 @@ func transactionTests() []storeTest {
 		{"Create", testTransactionCreate},
 		{"SetStatus", testTransactionSetStatus},
 		{"Complete", testTransactionComplete},
+		{"CompleteUser", testTransactionCompleteUser},
 		{"Pending", testTransactionPending},
 		{"Expired", testTransactionExpired},
 		{"DeleteFinished", testTransactionDeleteFinished},
@@ -187,6 +188,46 @@ func testTransactionComplete(t *testing.T, s mfa.Store) {
 	if diff := cmp.Diff(wantLog, authLog(t, s), cmpOpts); diff != "" {
 		t.Errorf("auth log after completions: the first completions' records only (-want +got):\n%s", diff)
 	}
+}
+
+// testTransactionCompleteUser: an ending's user side is written with it: a
+// failure counts toward the lockout (locking at the threshold), a success
+// resets the count and sets the last login, a refused completion changes
+// nothing, and no user side leaves the user alone.
+func testTransactionCompleteUser(t *testing.T, s mfa.Store) {
+	ctx := t.Context()
+	u := NewUser(t, s)
+	p := NewPhone(t, s)
+	complete := func(out mfa.TxOutcome) mfa.Transaction {
+		t.Helper()
+		tx := newTransaction(t, s, u.ID, p.ID, at(time.Hour))
+		_, err := s.CompleteTransaction(ctx, tx.ID, out, nil)
+		check(t, "CompleteTransaction()", err)
+		return tx
+	}
+	wantUser := func(what string, failed int, status mfa.UserStatus, lastLogin, lockedAt time.Time) {
+		t.Helper()
+		got := getUser(t, s, u.ID)
+		if got.FailedAttempts != failed || got.Status != status || !got.LastLogin.Equal(lastLogin) || !got.LockedAt.Equal(lockedAt) {
+			t.Errorf("%s: user has failed_attempts %d, status %q, last_login %v, locked_at %v; want %d, %q, %v, %v",
+				what, got.FailedAttempts, got.Status, got.LastLogin, got.LockedAt, failed, status, lastLogin, lockedAt)
+		}
+	}
+	deny := mfa.TxOutcome{State: mfa.TxDeny, Status: "deny", At: at(time.Second), UserFailure: true, Threshold: 3}
+	complete(deny)
+	wantUser("one failure", 1, mfa.StatusActive, time.Time{}, time.Time{})
+	complete(mfa.TxOutcome{State: mfa.TxDeny, Status: "timeout", At: at(2 * time.Second)})
+	wantUser("an ending without a user side", 1, mfa.StatusActive, time.Time{}, time.Time{})
+	complete(mfa.TxOutcome{State: mfa.TxAllow, Status: "allow", At: at(3 * time.Second), UserSuccess: true})
+	wantUser("a success", 0, mfa.StatusActive, at(3*time.Second), time.Time{})
+	complete(deny)
+	complete(deny)
+	last := complete(mfa.TxOutcome{State: mfa.TxDeny, Status: "fraud", At: at(4 * time.Second), UserFailure: true, Threshold: 3})
+	wantUser("three failures", 3, mfa.StatusLockedOut, at(3*time.Second), at(4*time.Second))
+	// Completing again is refused, and counts nothing.
+	_, err := s.CompleteTransaction(ctx, last.ID, deny, nil)
+	wantKind(t, "CompleteTransaction() again", err, mfa.Conflict)
+	wantUser("after a refused completion", 3, mfa.StatusLockedOut, at(3*time.Second), at(4*time.Second))
 }
 
 func testTransactionPending(t *testing.T, s mfa.Store) {
