@@ -156,9 +156,6 @@ func oobPhone(a account, factor mfa.Factor, device string, nth int, now time.Tim
 	return p, factor, false, mfa.InvalidField("device", "unknown device")
 }
 
-// oob starts a push or a phone call for an enrolled, active user.
-// keyword is true when the factor was typed where a passcode goes: an
-// incapable device is then a deny the user reads, not a bad request.
 // DefaultPushLimit bounds pushes and phone calls per user: ten at once,
 // then one a minute. A legitimate user retrying a login never meets it;
 // someone who has the password and sends push after push hoping the user
@@ -206,6 +203,9 @@ func (s *Service) takePush(ctx context.Context, d *decision) error {
 	return err
 }
 
+// oob starts a push or a phone call for an enrolled, active user.
+// keyword is true when the factor was typed where a passcode goes: an
+// incapable device is then a deny the user reads, not a bad request.
 func (s *Service) oob(ctx context.Context, d *decision, factor mfa.Factor, nth int, keyword bool) (AuthResult, error) {
 	now := s.now()
 	p, f, ok, err := oobPhone(d.a, factor, d.req.Device, nth, now)
