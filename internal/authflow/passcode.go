@@ -98,7 +98,7 @@ func (s *Service) passcode(ctx context.Context, d *decision) (AuthResult, error)
 			if c.guard.Kind == mfa.GuardSMSCode {
 				s.refreshSMS(context.WithoutCancel(ctx), d.a, out.SMS)
 			}
-			tok, err := s.rememberDevice(ctx, d.req.Integration, d.a.user.ID)
+			tok, err := s.rememberDevice(ctx, d.req.Integration, d.a.user.ID, "")
 			if err != nil {
 				return AuthResult{}, err
 			}

@@ -393,8 +393,9 @@ func (s *Service) txOf(ctx context.Context, in mfa.Integration, txid string) (mf
 	return tx, nil
 }
 
-// statusOf turns a transaction into an auth_status answer, issuing a
-// remembered-device token on allow when the integration asks for one.
+// statusOf turns a transaction into an auth_status answer, with the
+// transaction's remembered-device token on allow when the integration asks
+// for one (rememberDevice).
 func (s *Service) statusOf(ctx context.Context, in mfa.Integration, tx mfa.Transaction) (StatusResult, error) {
 	switch tx.State {
 	case mfa.TxAllow:
@@ -402,11 +403,15 @@ func (s *Service) statusOf(ctx context.Context, in mfa.Integration, tx mfa.Trans
 		if tx.Status != "" {
 			res.Status = tx.Status
 		}
-		tok, err := s.rememberDevice(ctx, in, tx.UserID)
-		if err != nil {
-			return StatusResult{}, err
+		// The transaction's own token, the same on every poll, and only
+		// while the end is recent.
+		if !tx.Answered.IsZero() && s.now().Sub(tx.Answered) <= trustedTokenGrace {
+			tok, err := s.rememberDevice(ctx, in, tx.UserID, tx.ID)
+			if err != nil {
+				return StatusResult{}, err
+			}
+			res.TrustedDeviceToken = tok
 		}
-		res.TrustedDeviceToken = tok
 		return res, nil
 	case mfa.TxDeny:
 		st := tx.Status

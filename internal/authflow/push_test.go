@@ -529,6 +529,52 @@ func TestRememberedDevice(t *testing.T) {
 	}
 }
 
+// TestRememberedDeviceAfterPush: the token auth_status answers for an
+// approved push is the transaction's own: the same on every poll and on
+// another node, stored once, honoured by preauth, and not handed out long
+// after the end (so revoking remembered devices cannot be undone by
+// polling an old transaction again).
+func TestRememberedDeviceAfterPush(t *testing.T) {
+	e, _ := pushEnv(t)
+	e.In.TrustedDeviceDays = 7
+	if err := e.Store.UpdateIntegration(e.ctx, e.In); err != nil {
+		t.Fatal(err)
+	}
+	u := e.user("lou", mfa.StatusActive)
+	au := e.app(u, 0, false)
+	res := e.push("lou")
+	if err := e.Svc.AnswerRequest(e.ctx, au, res.TxID, authflow.Answer{Approve: true}); err != nil {
+		t.Fatal(err)
+	}
+	other := e.node()
+	var toks []string
+	for i, svc := range []*authflow.Service{e.Svc, e.Svc, other} {
+		st, err := svc.AuthStatus(e.ctx, e.In, res.TxID, time.Second)
+		if err != nil || st.Result != authflow.ResultAllow || st.TrustedDeviceToken == "" {
+			t.Fatalf("poll %d = %+v, %v; want allow with a token", i+1, st, err)
+		}
+		toks = append(toks, st.TrustedDeviceToken)
+	}
+	if toks[0] != toks[1] || toks[0] != toks[2] {
+		t.Errorf("tokens of three polls (the last on another node) = %q, want one token", toks)
+	}
+	r, err := e.Svc.Preauth(e.ctx, authflow.PreauthRequest{Integration: e.In, Who: authflow.Who{Username: "lou"}, TrustedDeviceToken: toks[0]})
+	if err != nil || r.Result != authflow.ResultAllow {
+		t.Errorf("preauth with the push's token = %+v, %v; want allow", r, err)
+	}
+	if n, err := e.Store.DeleteTrustedDevices(e.ctx, u.ID); err != nil || n != 1 {
+		t.Errorf("remembered devices stored = %d, %v; want 1 for three polls", n, err)
+	}
+	e.Clock.Advance(3 * time.Minute)
+	if st, err := e.Svc.AuthStatus(e.ctx, e.In, res.TxID, time.Second); err != nil || st.Result != authflow.ResultAllow || st.TrustedDeviceToken != "" {
+		t.Errorf("poll 3 minutes after the end = %+v, %v; want allow without a token", st, err)
+	}
+	r, err = e.Svc.Preauth(e.ctx, authflow.PreauthRequest{Integration: e.In, Who: authflow.Who{Username: "lou"}, TrustedDeviceToken: toks[0]})
+	if err != nil || r.Result != authflow.ResultAuth {
+		t.Errorf("preauth with the revoked token = %+v, %v; want auth", r, err)
+	}
+}
+
 func TestActivateCustomerName(t *testing.T) {
 	e := newEnv(t, authflow.WithCustomerName("Example Corp"))
 	u := e.user("lena", mfa.StatusActive)

@@ -35,4 +35,9 @@ type TrustedDeviceStore interface {
 	// DeleteExpiredTrustedDevices deletes devices that expired at or before
 	// now (the reaper).
 	DeleteExpiredTrustedDevices(ctx context.Context, now time.Time) (int, error)
+	// TrustedTokenFor returns the remembered-device token of the
+	// transaction txid: derived from txid under a key only the servers
+	// hold, so every auth_status poll of one transaction, on every node,
+	// gets the same token, and nobody without the key can compute it.
+	TrustedTokenFor(ctx context.Context, txid string) (Passcode, error)
 }

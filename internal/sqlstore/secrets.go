@@ -133,6 +133,10 @@ const (
 	hashSMS        = "sms"
 	hashActivation = "activation"
 	hashTrusted    = "trusted_device"
+	// hashTrustedToken derives a transaction's remembered-device token
+	// (TrustedTokenFor); the token itself is then stored as a
+	// hashTrusted hash like any other.
+	hashTrustedToken = "trusted_device_token"
 )
 
 // codeHash is the stored form of a passcode: HMAC-SHA256(key, purpose ||

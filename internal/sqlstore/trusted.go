@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/base64"
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
@@ -87,4 +88,18 @@ func (s *Store) DeleteExpiredTrustedDevices(ctx context.Context, now time.Time) 
 		return 0, s.dbErr(ctx, "delete expired trusted devices", err)
 	}
 	return int(n), nil
+}
+
+// TrustedTokenFor derives the transaction's remembered-device token: the
+// keyed hash of txid with its own purpose (hashTrustedToken), under the
+// code key every node shares.
+func (s *Store) TrustedTokenFor(ctx context.Context, txid string) (mfa.Passcode, error) {
+	if txid == "" {
+		return "", mfa.InvalidField("txid", "required")
+	}
+	key, err := s.codeKeyFor(ctx)
+	if err != nil {
+		return "", err
+	}
+	return mfa.Passcode(base64.RawURLEncoding.EncodeToString(codeHash(key, hashTrustedToken, mfa.Passcode(txid)))), nil
 }

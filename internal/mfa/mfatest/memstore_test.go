@@ -3,6 +3,10 @@ package mfatest
 import (
 	"cmp"
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +39,7 @@ type memStore struct {
 	nextLogID    int64
 	activations  map[string]memActivation
 	trusted      map[string]memTrusted
+	tokenKey     [32]byte // TrustedTokenFor's key
 	rateLimits   map[string]memRateLimit
 
 	events memEvents
@@ -68,7 +73,7 @@ type memBatch struct {
 var _ mfa.Store = (*memStore)(nil)
 
 func newMemStore() *memStore {
-	return &memStore{
+	s := &memStore{
 		users:        map[string]mfa.User{},
 		phones:       map[string]mfa.Phone{},
 		userPhones:   map[[2]string]bool{},
@@ -85,6 +90,17 @@ func newMemStore() *memStore {
 		rateLimits:   map[string]memRateLimit{},
 		events:       memEvents{topics: map[string]map[*chan struct{}]bool{}},
 	}
+	rand.Read(s.tokenKey[:])
+	return s
+}
+
+func (s *memStore) TrustedTokenFor(_ context.Context, txid string) (mfa.Passcode, error) {
+	if txid == "" {
+		return "", mfa.InvalidField("txid", "required")
+	}
+	m := hmac.New(sha256.New, s.tokenKey[:])
+	m.Write([]byte(txid))
+	return mfa.Passcode(base64.RawURLEncoding.EncodeToString(m.Sum(nil))), nil
 }
 
 var (

@@ -21,7 +21,31 @@ func trustedDeviceTests() []storeTest {
 		{"DeleteUserDevices", testTrustedDeleteUserDevices},
 		{"DeleteExpired", testTrustedDeleteExpired},
 		{"CascadeUser", testTrustedCascadeUser},
+		{"TokenFor", testTrustedTokenFor},
 	}
+}
+
+// testTrustedTokenFor: a transaction's token is the same on every call,
+// differs between transactions, works as a remembered device's token, and
+// an empty txid is Invalid.
+func testTrustedTokenFor(t *testing.T, s mfa.Store) {
+	ctx := t.Context()
+	a1, err := s.TrustedTokenFor(ctx, "7c4d8a2e-1111-4aaa-8bbb-000000000001")
+	check(t, "TrustedTokenFor(tx 1)", err)
+	a2, err := s.TrustedTokenFor(ctx, "7c4d8a2e-1111-4aaa-8bbb-000000000001")
+	check(t, "TrustedTokenFor(tx 1) again", err)
+	b, err := s.TrustedTokenFor(ctx, "7c4d8a2e-1111-4aaa-8bbb-000000000002")
+	check(t, "TrustedTokenFor(tx 2)", err)
+	if a1 == "" || a1 != a2 || a1 == b || len(a1) < 40 {
+		t.Errorf("TrustedTokenFor = %q, %q (same txid), %q (another); want one stable token of at least 40 characters per txid", a1, a2, b)
+	}
+	u := NewUser(t, s)
+	newTrustedDevice(t, s, u.ID, "DIKEY", func(d *mfa.TrustedDevice) { d.Token = a1 })
+	if _, err := s.CheckTrustedDevice(ctx, a1, u.ID, "DIKEY", at(time.Hour)); err != nil {
+		t.Errorf("CheckTrustedDevice(derived token) = %v", err)
+	}
+	_, err = s.TrustedTokenFor(ctx, "")
+	wantKind(t, "TrustedTokenFor(\"\")", err, mfa.Invalid)
 }
 
 // newTrustedToken returns a fresh random remembered-device token.
