@@ -134,6 +134,10 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*Request, error) {
 	if !ok {
 		return nil, ErrMissingCredentials
 	}
+	contentType := r.Header.Get("Content-Type")
+	if err := checkSize(r.URL.RawQuery, contentType, body); err != nil {
+		return nil, err
+	}
 	if v.Lookup == nil || v.Now == nil {
 		return nil, errors.New("duoproto: Verifier needs Lookup and Now")
 	}
@@ -191,19 +195,18 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*Request, error) {
 	if qerr != nil {
 		paramErr = BadParam("malformed query string")
 	}
-	contentType := r.Header.Get("Content-Type")
 	signedParams := query // v1/v2: query + form
 	params := query       // Request.Params: query + form or JSON
-	jsonBody := isJSON(contentType)
-	switch {
-	case isForm(contentType):
+	kind := bodyKindOf(contentType, body)
+	switch kind {
+	case bodyForm:
 		form, ferr := parseForm(body)
 		signedParams = mergeValues(query, form)
 		params = signedParams
 		if paramErr == nil && ferr != nil {
 			paramErr = ferr
 		}
-	case jsonBody:
+	case bodyJSON:
 		obj, jerr := parseJSONParams(body)
 		if jerr != nil {
 			if paramErr == nil {
@@ -213,37 +216,65 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (*Request, error) {
 			params = mergeValues(query, obj)
 		}
 	}
+	if err := checkParams(params); err != nil {
+		return nil, err
+	}
+	// The canonical parameter strings, each computed once. A v1/v2
+	// signature covers query and form; v4/v5 the query, the body hashed.
+	queryStrs := paramStrings(query)
+	signedStrs := queryStrs
+	if kind == bodyForm {
+		signedStrs = paramStrings(signedParams)
+	}
+	if len(queryStrs[0]) > MaxSignedParamBytes || len(signedStrs[0]) > MaxSignedParamBytes {
+		return nil, BadParam(fmt.Sprintf("request parameters longer than %d bytes once percent-encoded", MaxSignedParamBytes))
+	}
 
 	c := candidates{
 		method:  strings.ToUpper(r.Method),
 		date:    date,
-		hosts:   hostCandidates(r, v.Hosts),
 		paths:   pathCandidates(r.URL),
 		skey:    []byte(key.SKey),
 		newHash: newHash,
 		want:    want,
+		budget:  maxHashBytes,
 	}
+	c.hosts, c.lowerHosts = hostCandidates(r, v.Hosts)
 	version := 0
+	var bodyHash string
+	if date != "" && len(want) == sha512.Size {
+		bodyHash = hashHex(body)
+	}
+	// v1 and v2 cover no body: with a body that is not a form, they would
+	// hand the handler parameters (JSON) or bytes the signature never saw.
+	unsignedBody := len(body) > 0 && kind != bodyForm
 	switch {
-	case date != "" && c.tryV45(5, query, hashHex(body), CanonXDuoHeaders(r.Header)):
+	case date != "" && c.tryV45(5, queryStrs, bodyHash, CanonXDuoHeaders(r.Header)):
 		version = 5
-	case date != "" && c.tryV12(2, signedParams):
+	case date != "" && c.tryV12(2, signedStrs):
 		version = 2
-	case date != "" && c.tryV45(4, query, hashHex(body), ""):
+	case date != "" && kind != bodyForm && kind != bodyOther && c.tryV45(4, queryStrs, bodyHash, ""):
 		version = 4
-	case key.AllowV1 && c.tryV12(1, signedParams):
+	case key.AllowV1 && c.tryV12(1, signedStrs):
 		version = 1
 	default:
 		return nil, ErrInvalidSignature
 	}
-
+	if unsignedBody && version < 4 {
+		return nil, errUnsignedBody(kind)
+	}
 	if paramErr != nil {
 		return nil, paramErr
+	}
+	if kind == bodyForm && version >= 4 && looksLikeJSON(body) {
+		// The content type is not signed: a JSON body signed with v5
+		// and re-sent as a form would be read as different parameters.
+		return nil, BadParam("a form body must not hold JSON: send it as application/json")
 	}
 	if params == nil {
 		params = url.Values{}
 	}
-	return &Request{IKey: ikey, Params: params, Version: version, JSON: jsonBody, Body: body}, nil
+	return &Request{IKey: ikey, Params: params, Version: version, JSON: kind == bodyJSON, Body: body}, nil
 }
 
 // parseAuthorization splits "Basic base64(ikey:sig)". The scheme is
@@ -268,15 +299,15 @@ func parseAuthorization(h string) (ikey, sig string, ok bool) {
 }
 
 // hostCandidates returns the host names a client may have signed: the Host
-// header lower-cased, as sent (duo_unix does not lower-case), without its
-// port (Python and duo_unix sign no port; Go signs it), and the configured
-// extra names. Duplicates are dropped.
-func hostCandidates(r *http.Request, extra []string) []string {
+// header lower-cased, without its port (Python and duo_unix sign no port;
+// Go signs it), and the configured extra names; then, only for v1/v2, the
+// Host header as sent (duo_unix does not lower-case). Duplicates are
+// dropped; lower is how many of the names are lower-cased ones.
+func hostCandidates(r *http.Request, extra []string) (out []string, lower int) {
 	host := r.Host
 	if host == "" {
 		host = r.URL.Host
 	}
-	var out []string
 	add := func(h string) {
 		if !slices.Contains(out, h) {
 			out = append(out, h)
@@ -292,13 +323,14 @@ func hostCandidates(r *http.Request, extra []string) []string {
 	for _, h := range extra {
 		add(strings.ToLower(h))
 	}
+	lower = len(out)
 	if host != strings.ToLower(host) {
 		add(host)
 		if name, _, err := net.SplitHostPort(host); err == nil {
 			add(name)
 		}
 	}
-	return out
+	return out, lower
 }
 
 // pathCandidates returns the decoded path and, when the client sent it
@@ -311,43 +343,103 @@ func pathCandidates(u *url.URL) []string {
 	return out
 }
 
+// maxHashBytes bounds the bytes of canonical strings one Verify call feeds
+// to HMAC, whatever the request: a wrong signature on the largest request
+// costs at most this much hashing. The candidates are tried in the order
+// real clients make likely (lower-cased Host first, decoded path, the
+// documented parameter order), so an honest request matches long before;
+// with the parameter size limit (MaxSignedParamBytes) at least 16 full-size
+// candidates fit, and 200 of 5 KiB.
+const maxHashBytes = 1 << 20
+
 // candidates holds what every canonical string of one request shares.
 type candidates struct {
 	method, date string
 	hosts, paths []string
+	lowerHosts   int // hosts[:lowerHosts] are the lower-cased names
 	skey         []byte
 	newHash      func() hash.Hash
 	want         []byte
+	budget       int // canonical bytes left to hash
 }
 
-func (c *candidates) match(canon string) bool {
+// match reports whether the canonical string head + params + tail carries
+// the wanted HMAC. The parts are hashed in turn, not joined, so that a long
+// parameter string is not copied once per candidate.
+func (c *candidates) match(head string, params []byte, tail string) bool {
+	n := len(head) + len(params) + len(tail)
+	if n > c.budget {
+		c.budget = 0
+		return false
+	}
+	c.budget -= n
 	m := hmac.New(c.newHash, c.skey)
-	m.Write([]byte(canon))
+	m.Write([]byte(head))
+	m.Write(params)
+	m.Write([]byte(tail))
 	return hmac.Equal(m.Sum(nil), c.want)
 }
 
 // paramStrings returns the distinct canonical parameter strings of the
-// clients' sort orders; almost always there is only one.
+// clients' sort orders, the documented one first. An order is computed
+// only when it can differ from the documented one: sorting raw rather than
+// encoded keys and values matters only when percent-encoding changes one;
+// sorting whole "k=v" strings only when one encoded key is a prefix of
+// another; keeping wire value order only when a key repeats. Almost always
+// there is one string.
 func paramStrings(params url.Values) []string {
 	out := []string{canonParams(params, orderEncodedKey)}
-	for _, o := range []paramOrder{orderRawKey, orderEncodedPair, orderRawKeyWireValues} {
+	if len(params) == 0 {
+		return out
+	}
+	escapes, repeats := false, false
+	keys := make([]string, 0, len(params))
+	for k, vs := range params {
+		ek := escape(k)
+		keys = append(keys, ek)
+		escapes = escapes || ek != k
+		repeats = repeats || len(vs) > 1
+		for _, v := range vs {
+			if escapes {
+				break
+			}
+			escapes = escape(v) != v
+		}
+	}
+	slices.Sort(keys)
+	prefix := false
+	for i := 1; i < len(keys) && !prefix; i++ {
+		prefix = strings.HasPrefix(keys[i], keys[i-1])
+	}
+	add := func(o paramOrder) {
 		if s := canonParams(params, o); !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
+	if escapes {
+		add(orderRawKey)
+	}
+	if prefix {
+		add(orderEncodedPair)
+	}
+	if repeats {
+		add(orderRawKeyWireValues)
+	}
 	return out
 }
 
-// tryV12 tries signature v1 or v2 over every host, path and parameter order.
-func (c *candidates) tryV12(version int, params url.Values) bool {
-	for _, ps := range paramStrings(params) {
-		for _, h := range c.hosts {
-			for _, p := range c.paths {
-				canon := canonV1(c.method, h, p, ps)
-				if version == 2 {
-					canon = c.date + "\n" + canon
-				}
-				if c.match(canon) {
+// tryV12 tries signature v1 or v2 over every host, path and parameter
+// string, within the hashing budget.
+func (c *candidates) tryV12(version int, params []string) bool {
+	bs := toBytes(params)
+	for _, h := range c.hosts {
+		for _, p := range c.paths {
+			head := c.method + "\n" + h + "\n" + p + "\n"
+			if version == 2 {
+				head = c.date + "\n" + head
+			}
+			for _, b := range bs {
+				if c.match(head, b, "") {
 					return true
 				}
 			}
@@ -356,24 +448,34 @@ func (c *candidates) tryV12(version int, params url.Values) bool {
 	return false
 }
 
-// tryV45 tries signature v4 or v5 (SHA-512 only) over every host, path and
-// parameter order of the query string.
-func (c *candidates) tryV45(version int, query url.Values, bodyHash, headerHash string) bool {
-	if c.newHash().Size() != sha512.Size {
+// tryV45 tries signature v4 or v5 (SHA-512 only) over every lower-cased
+// host, path and parameter string of the query, within the hashing budget.
+func (c *candidates) tryV45(version int, query []string, bodyHash, headerHash string) bool {
+	if len(c.want) != sha512.Size {
 		return false
 	}
-	for _, ps := range paramStrings(query) {
-		for _, h := range c.hosts {
-			for _, p := range c.paths {
-				canon := canonV4(c.date, c.method, h, p, ps, bodyHash)
-				if version == 5 {
-					canon += "\n" + headerHash
-				}
-				if c.match(canon) {
+	tail := "\n" + bodyHash
+	if version == 5 {
+		tail += "\n" + headerHash
+	}
+	bs := toBytes(query)
+	for _, h := range c.hosts[:c.lowerHosts] {
+		for _, p := range c.paths {
+			head := c.date + "\n" + c.method + "\n" + h + "\n" + p + "\n"
+			for _, b := range bs {
+				if c.match(head, b, tail) {
 					return true
 				}
 			}
 		}
 	}
 	return false
+}
+
+func toBytes(ss []string) [][]byte {
+	out := make([][]byte, len(ss))
+	for i, s := range ss {
+		out[i] = []byte(s)
+	}
+	return out
 }

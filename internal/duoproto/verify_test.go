@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -286,6 +287,49 @@ func TestVerify(t *testing.T) {
 			wantErr: BadParam("malformed form body")},
 		{name: "malformed json, bad signature", give: signedWith(signed{method: "POST", ctype: "application/json", body: `{"a":`, header: dateHeader(testDate)}, v2IKey, "wrong", 5),
 			wantErr: ErrInvalidSignature},
+		// Every parameter a handler sees is covered by the signature.
+		{name: "v2 with json body", give: signedWith(signed{method: "POST", target: "/admin/v1/users/DU1?realname=x", ctype: "application/json", body: `{"status":"bypass"}`, header: dateHeader(testDate)}, v2IKey, testSKey, 2),
+			wantErr: unsignedBodyErr("a JSON body must be signed with a body-hashing signature (v5)")},
+		{name: "v1 with json body", give: signedWith(signed{method: "POST", ctype: "application/json", body: `{"status":"bypass"}`}, v1IKey, testSKey, 1, WithSHA1()),
+			wantErr: unsignedBodyErr("a JSON body must be signed with a body-hashing signature (v5)")},
+		{name: "v2 with text body", give: signedWith(signed{method: "POST", ctype: "text/plain", body: "status=bypass", header: dateHeader(testDate)}, v2IKey, testSKey, 2),
+			wantErr: unsignedBodyErr("a body that is not a form must be signed with a body-hashing signature (v5)")},
+		{name: "v2 with body and no content type", give: signedWith(signed{method: "POST", body: "status=bypass", header: dateHeader(testDate)}, v2IKey, testSKey, 2),
+			wantErr: unsignedBodyErr("a body that is not a form must be signed with a body-hashing signature (v5)")},
+		{name: "v2 with json content type and no body", give: signedWith(signed{method: "POST", target: "/x?a=1", ctype: "application/json", header: dateHeader(testDate)}, v2IKey, testSKey, 2),
+			wantVersion: 2, wantJSON: true, wantParams: url.Values{"a": {"1"}}},
+		{name: "v2 form mixed-case content type", give: signedWith(signed{method: "POST", ctype: "Application/X-WWW-Form-URLEncoded; Charset=UTF-8", body: "a=1", header: dateHeader(testDate)}, v2IKey, testSKey, 2),
+			wantVersion: 2, wantParams: url.Values{"a": {"1"}}},
+		{name: "v5 form body", give: signedWith(signed{method: "POST", ctype: "application/x-www-form-urlencoded", body: "a=1", header: dateHeader(testDate)}, v2IKey, testSKey, 5),
+			wantVersion: 5, wantParams: url.Values{"a": {"1"}}},
+		{name: "v5 text body is not read", give: signedWith(signed{method: "POST", target: "/x?a=1", ctype: "text/plain", body: "b=2", header: dateHeader(testDate)}, v2IKey, testSKey, 5),
+			wantVersion: 5, wantParams: url.Values{"a": {"1"}}},
+		{name: "v5 json body re-sent as a form", give: func() (*http.Request, []byte) {
+			r, b := signedWith(signed{method: "POST", ctype: "application/json", body: `{"notes":"&status=bypass&x="}`, header: dateHeader(testDate)}, v2IKey, testSKey, 5)()
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return r, b
+		}, wantErr: BadParam("a form body must not hold JSON: send it as application/json")},
+		{name: "v4 form body refused", give: signedWith(signed{method: "POST", ctype: "application/x-www-form-urlencoded", body: "a=1", header: dateHeader(testDate)}, v2IKey, testSKey, 4),
+			wantErr: ErrInvalidSignature},
+
+		// Size limits, before any HMAC: even a wrong signature learns 400.
+		{name: "too many query params", give: signedWith(signed{target: "/x?" + strings.Repeat("a=1&", MaxParams+1), header: dateHeader(testDate)}, v2IKey, "wrong", 2),
+			wantErr: BadParam("more than 300 parameters")},
+		{name: "too many form params", give: signedWith(signed{method: "POST", target: "/x?b=1", ctype: "application/x-www-form-urlencoded", body: strings.Repeat("a=1&", MaxParams), header: dateHeader(testDate)}, v2IKey, "wrong", 2),
+			wantErr: BadParam("more than 300 parameters")},
+		{name: "max params", give: signedWith(signed{target: "/x?" + strings.Repeat("a=1&", MaxParams), header: dateHeader(testDate)}, v2IKey, testSKey, 2),
+			wantVersion: 2, wantParams: url.Values{"a": slices.Repeat([]string{"1"}, MaxParams)}},
+		{name: "too many json values", give: signedWith(signed{method: "POST", ctype: "application/json", body: `{"a":[` + strings.Repeat("1,", MaxParams) + `1]}`, header: dateHeader(testDate)}, v2IKey, "wrong", 5),
+			wantErr: BadParam("more than 300 parameters")},
+		{name: "long parameter name", give: signedWith(signed{target: "/x?" + strings.Repeat("a", MaxParamNameBytes+1) + "=1", header: dateHeader(testDate)}, v2IKey, testSKey, 2),
+			wantErr: BadParam("parameter name longer than 128 bytes")},
+		{name: "long query", give: signedWith(signed{target: "/x?a=" + strings.Repeat("b", MaxQueryBytes), header: dateHeader(testDate)}, v2IKey, testSKey, 2),
+			wantErr: BadParam("query string longer than 16384 bytes")},
+		{name: "long signed params", give: signedWith(signed{method: "POST", ctype: "application/x-www-form-urlencoded", body: "a=" + strings.Repeat("+", MaxSignedParamBytes/3+1), header: dateHeader(testDate)}, v2IKey, testSKey, 2),
+			wantErr: BadParam("request parameters longer than 65536 bytes once percent-encoded")},
+		{name: "long json body", give: signedWith(signed{method: "POST", ctype: "application/json", body: `{"a":"` + strings.Repeat("+", MaxSignedParamBytes) + `"}`, header: dateHeader(testDate)}, v2IKey, testSKey, 5),
+			wantVersion: 5, wantJSON: true, wantParams: url.Values{"a": {strings.Repeat("+", MaxSignedParamBytes)}}},
+
 		{name: "malformed query, valid signature", give: withSig(signed{target: "/x?a=%zz", header: dateHeader(testDate)}, v2IKey, SignSHA512, v2(atDate, "api.example.com", "/x", "")),
 			wantErr: BadParam("malformed query string")},
 	}
@@ -321,6 +365,38 @@ func TestVerify(t *testing.T) {
 				t.Errorf("Verify() IKey = %q", got.IKey)
 			}
 		})
+	}
+}
+
+func unsignedBodyErr(detail string) *Error {
+	e := *ErrInvalidSignature
+	e.Detail = detail
+	return &e
+}
+
+// TestParamStrings checks that skipping the parameter orders that cannot
+// differ loses none: paramStrings gives the distinct strings of all four.
+func TestParamStrings(t *testing.T) {
+	tests := []string{
+		"", "a=1", "a=1&b=2", "b=2&a=1", "a=2&a=1", "a=1&a=2", "foo=1&foo-bar=2", "foo-bar=2&foo=1",
+		"a-=1&a%2F=2", "k=b&k=a&k=c", "x=%20&x=+", "%C3%A9=1&e=2", "a=%C3%A9&a=z", "ab=1&a=2&a%20=3",
+		"a=b&a.b=c&a_b=d&a~=e&A=f", "rep=z%20%C3%A9&k0=y&k0-=x&rep=w",
+	}
+	for _, give := range tests {
+		q, err := url.ParseQuery(give)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, o := range []paramOrder{orderEncodedKey, orderRawKey, orderEncodedPair, orderRawKeyWireValues} {
+			if s := canonParams(q, o); !slices.Contains(want, s) {
+				want = append(want, s)
+			}
+		}
+		got := paramStrings(q)
+		if got[0] != want[0] || len(got) != len(want) || !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
+			t.Errorf("paramStrings(%q) = %q, want %q", give, got, want)
+		}
 	}
 }
 
