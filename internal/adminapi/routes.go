@@ -56,8 +56,22 @@ func (h *Handler) Routes() []route {
 // Register adds every Admin API route to mux.
 func (h *Handler) Register(mux *http.ServeMux) {
 	for _, r := range h.Routes() {
-		mux.Handle(r.pattern, h.surface.Handle(r.handler))
+		mux.Handle(r.pattern, h.surface.Handle(r.handler, listParams(r.pattern)...))
 	}
+}
+
+// listParams names the parameters a route documents as lists, which may
+// be sent several times (listParam, parseNextOffset); the surface refuses
+// every other repeated parameter with 40002.
+func listParams(pattern string) []string {
+	switch pattern {
+	case "GET /admin/v1/users":
+		return []string{"user_id_list", "username_list"}
+	case "GET /admin/v2/logs/authentication":
+		return append([]string{"users", "applications", "results", "reasons", "factors", "groups", "next_offset"},
+			unsupportedAuthLogFilters...) // refused by name, not as repeats
+	}
+	return nil
 }
 
 // actor is the calling integration as the service's actor.

@@ -42,6 +42,7 @@ type Surface struct {
 	Skew     time.Duration
 	Hosts    []string
 	Logger   *slog.Logger
+	Failures *FailureLimiter // failed authentications per source (guard.go); nil: no limit
 	verifier *duoproto.Verifier
 }
 
@@ -52,10 +53,12 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request, c *Caller) error
 type ctxKey struct{}
 
 // Handle adapts h: it verifies the signature, checks the integration type
-// and maps a returned error to its answer.
-func (s *Surface) Handle(h HandlerFunc) http.Handler {
+// and maps a returned error to its answer. lists names the parameters the
+// route takes as lists; any other parameter sent twice is refused
+// (guard.go).
+func (s *Surface) Handle(h HandlerFunc, lists ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := s.verify(r)
+		c, err := s.guarded(r, lists)
 		if err == nil {
 			err = h(w, r, c)
 		}
