@@ -123,6 +123,15 @@ type Request struct {
 // reported, after the signature has been checked, as 400/40002 with
 // message_detail naming the problem or the key.
 //
+// Every parameter in Params is covered by the signature that matched: a
+// v1/v2 signature covers no body, so with a non-empty body that is not a
+// form (JSON, text, or no Content-Type) it is refused, 401/40103 with
+// message_detail naming the reason; and since the Content-Type is not
+// signed, a v4/v5-signed form body that holds JSON is refused 400. The
+// limits MaxQueryBytes, MaxParams, MaxParamNameBytes and
+// MaxSignedParamBytes are checked before any HMAC and answered 400/40002
+// at once, and the HMAC work of one call is bounded (maxHashBytes).
+//
 // Errors are *Error values from this package, except that a failing
 // Lookup, a nil Lookup or Now, or an empty SKey return a plain error for
 // [WriteError] to turn into a 500 (log it first). Verify never panics.
