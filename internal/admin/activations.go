@@ -126,11 +126,16 @@ func (s *Service) ActivationURL(ctx context.Context, a Actor, phoneID string, re
 	if err != nil {
 		return ActivationLink{}, err
 	}
-	link, act, err := s.newActivation(ctx, u.ID, p.ID, valid, req.Install)
+	var link ActivationLink
+	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		var act mfa.Activation
+		var err error
+		if link, act, err = s.newActivation(ctx, u.ID, p.ID, valid, req.Install); err != nil {
+			return err
+		}
+		return s.logChange(ctx, a, "phone_activation_url", "phone", p.ID, describe(activationLog(act, valid)))
+	})
 	if err != nil {
-		return ActivationLink{}, err
-	}
-	if err := s.logChange(ctx, a, "phone_activation_url", "phone", p.ID, describe(activationLog(act, valid))); err != nil {
 		return ActivationLink{}, err
 	}
 	return link, nil

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
@@ -175,4 +176,82 @@ func (s *Service) logChange(ctx context.Context, a Actor, action, objectType, ob
 		return fmt.Errorf("admin log: %w", err)
 	}
 	return nil
+}
+
+// permissionFlag is one Admin API permission of an integration.
+type permissionFlag struct {
+	name string
+	on   bool
+}
+
+// permissionFlags lists p's Admin API permissions by name.
+func permissionFlags(p mfa.AdminPermissions) []permissionFlag {
+	return []permissionFlag{
+		{"adminapi_admins", p.Admins}, {"adminapi_info", p.Info}, {"adminapi_integrations", p.Integrations},
+		{"adminapi_read_log", p.ReadLog}, {"adminapi_read_resource", p.ReadResource},
+		{"adminapi_settings", p.Settings}, {"adminapi_write_resource", p.WriteResource},
+	}
+}
+
+// lacking lists the Admin API permissions in p that actor a does not hold:
+// for an integration, the flags it lacks itself; for an administrator, the
+// flags that allow an action the role does not; twostepd itself holds
+// them all.
+func lacking(a Actor, p mfa.AdminPermissions) []string {
+	var out []string
+	own := permissionFlags(a.Perms)
+	for i, f := range permissionFlags(p) {
+		if !f.on {
+			continue
+		}
+		switch a.Kind {
+		case ActorIntegration:
+			if !own[i].on {
+				out = append(out, f.name)
+			}
+		case ActorAdmin:
+			var only mfa.AdminPermissions
+			setFlag(&only, i)
+			for _, act := range permActions(only) {
+				if !Allowed(a, act, mfa.Settings{HelpDeskCanSendBypass: true}) {
+					out = append(out, f.name)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// setFlag turns on the i-th permission of permissionFlags' order.
+func setFlag(p *mfa.AdminPermissions, i int) {
+	flags := []*bool{&p.Admins, &p.Info, &p.Integrations, &p.ReadLog, &p.ReadResource, &p.Settings, &p.WriteResource}
+	*flags[i] = true
+}
+
+// coversIntegration returns Denied unless actor a holds every permission
+// of the Admin API integration in (any other type needs nothing more than
+// the right to manage it). Whoever holds an Admin API key can do all that
+// it allows, so reading its secret, changing or deleting it, and creating
+// or granting one with more than the caller holds would let a key climb to
+// a stronger one. doing says what was asked ("read the secret of"); would
+// says that in is the integration as it would be after the change.
+func coversIntegration(a Actor, in mfa.Integration, doing string, would bool) error {
+	if in.Type != mfa.IntegrationAdminAPI {
+		return nil
+	}
+	missing := lacking(a, in.Permissions)
+	if len(missing) == 0 {
+		return nil
+	}
+	who := "this integration"
+	if a.Kind == ActorAdmin {
+		who = "the " + string(a.Role) + " role"
+	}
+	holds := "it holds"
+	if would {
+		holds = "it would hold"
+	}
+	return mfa.Errorf(mfa.Denied, "%s may not %s integration %s: %s %s, which %s does not",
+		who, doing, in.IKey, holds, strings.Join(missing, ", "), who)
 }

@@ -89,10 +89,14 @@ func (s *Service) CreateAdmin(ctx context.Context, a Actor, f AdminFields) (mfa.
 	if ad.ID, err = mfa.NewID(mfa.PrefixAdmin, s.rand); err != nil {
 		return mfa.Admin{}, "", fmt.Errorf("create admin: %w", err)
 	}
-	if err := s.store.CreateAdmin(ctx, ad); err != nil {
-		return mfa.Admin{}, "", fmt.Errorf("create admin: %w", err)
-	}
-	if err := s.logChange(ctx, a, "admin_create", "admin", ad.ID, describe(adminLog(ad, f))); err != nil {
+	// The password was hashed above, outside the transaction.
+	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.CreateAdmin(ctx, ad); err != nil {
+			return fmt.Errorf("create admin: %w", err)
+		}
+		return s.logChange(ctx, a, "admin_create", "admin", ad.ID, describe(adminLog(ad, f)))
+	})
+	if err != nil {
 		return mfa.Admin{}, "", err
 	}
 	return ad, generated, nil
@@ -122,10 +126,13 @@ func (s *Service) UpdateAdmin(ctx context.Context, a Actor, id string, f AdminFi
 			return mfa.Admin{}, fmt.Errorf("update admin: %w", err)
 		}
 	}
-	if err := s.store.UpdateAdmin(ctx, ad); err != nil {
-		return mfa.Admin{}, fmt.Errorf("update admin: %w", err)
-	}
-	if err := s.logChange(ctx, a, "admin_update", "admin", ad.ID, describe(adminLog(ad, f))); err != nil {
+	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.UpdateAdmin(ctx, ad); err != nil {
+			return fmt.Errorf("update admin: %w", err)
+		}
+		return s.logChange(ctx, a, "admin_update", "admin", ad.ID, describe(adminLog(ad, f)))
+	})
+	if err != nil {
 		return mfa.Admin{}, err
 	}
 	return ad, nil
@@ -146,10 +153,12 @@ func (s *Service) DeleteAdmin(ctx context.Context, a Actor, id string) error {
 			return err
 		}
 	}
-	if err := s.store.DeleteAdmin(ctx, id); err != nil {
-		return fmt.Errorf("delete admin: %w", err)
-	}
-	return s.logChange(ctx, a, "admin_delete", "admin", id, describe(map[string]any{"email": ad.Email, "role": ad.Role}))
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.DeleteAdmin(ctx, id); err != nil {
+			return fmt.Errorf("delete admin: %w", err)
+		}
+		return s.logChange(ctx, a, "admin_delete", "admin", id, describe(map[string]any{"email": ad.Email, "role": ad.Role}))
+	})
 }
 
 // keepAnOwner fails unless at least two Owners exist, so one can go. It

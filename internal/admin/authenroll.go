@@ -52,30 +52,39 @@ func (s *Service) EnrollByIntegration(ctx context.Context, in mfa.Integration, u
 	if err := s.needHost(); err != nil {
 		return mfa.User{}, ActivationLink{}, err
 	}
-	var u mfa.User
-	if strings.TrimSpace(username) == "" {
-		u, err = s.createRandomUser(ctx)
-	} else {
-		u, err = s.createNamedUser(ctx, username)
-	}
-	if err != nil {
-		return mfa.User{}, ActivationLink{}, err
-	}
-	if err := s.logChange(ctx, a, "user_create", "user", u.ID, describe(userLog(u))); err != nil {
-		return mfa.User{}, ActivationLink{}, err
-	}
-	link, act, err := s.newActivation(ctx, u.ID, "", valid, false)
+	// The user, the activation and both log records: one transaction.
+	var (
+		u    mfa.User
+		link ActivationLink
+	)
+	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		var err error
+		if strings.TrimSpace(username) == "" {
+			u, err = s.createRandomUser(ctx)
+		} else {
+			u, err = s.createNamedUser(ctx, username)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.logChange(ctx, a, "user_create", "user", u.ID, describe(userLog(u))); err != nil {
+			return err
+		}
+		var act mfa.Activation
+		link, act, err = s.newActivation(ctx, u.ID, "", valid, false)
+		if err != nil {
+			return err
+		}
+		desc := activationLog(act, valid)
+		desc["username"] = u.Username
+		return s.logChange(ctx, a, "auth_enroll", "user", u.ID, describe(desc))
+	})
 	if err != nil {
 		return mfa.User{}, ActivationLink{}, err
 	}
 	code := duoScheme + string(link.Code)
 	link.Code = mfa.Passcode(code)
 	link.Barcode = "https://" + s.apiHost + "/frame/qr?value=" + url.QueryEscape(code)
-	desc := activationLog(act, valid)
-	desc["username"] = u.Username
-	if err := s.logChange(ctx, a, "auth_enroll", "user", u.ID, describe(desc)); err != nil {
-		return mfa.User{}, ActivationLink{}, err
-	}
 	return u, link, nil
 }
 

@@ -129,21 +129,26 @@ func (s *Service) CreateBypassCodes(ctx context.Context, a Actor, userID string,
 		return nil, err
 	}
 	var codes []string
-	for attempt := 0; ; attempt++ {
-		codes, err = s.createBypassCodes(ctx, a, userID, req.PreserveExisting, p)
-		if err == nil {
-			break
+	// One transaction: the codes and their log record. A failed attempt
+	// (the store's own savepoint) leaves nothing behind.
+	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		for attempt := 0; ; attempt++ {
+			codes, err = s.createBypassCodes(ctx, a, userID, req.PreserveExisting, p)
+			if err == nil {
+				break
+			}
+			// A random code equal to one the user already holds (one chance in
+			// ten million per held code): draw again.
+			if errors.Is(err, mfa.ErrConflict) && p.chosen == nil && attempt < bypassCreateRetries {
+				continue
+			}
+			return err
 		}
-		// A random code equal to one the user already holds (one chance in
-		// ten million per held code): draw again.
-		if errors.Is(err, mfa.ErrConflict) && p.chosen == nil && attempt < bypassCreateRetries {
-			continue
-		}
-		return nil, err
-	}
-	details := map[string]any{"count": len(codes), "reuse_count": p.uses, "valid_secs": int64(p.validFor / time.Second),
-		"preserve_existing": req.PreserveExisting, "caller_chosen": p.chosen != nil}
-	if err := s.logChange(ctx, a, "bypass_create", "user", userID, changeDetails(details)); err != nil {
+		details := map[string]any{"count": len(codes), "reuse_count": p.uses, "valid_secs": int64(p.validFor / time.Second),
+			"preserve_existing": req.PreserveExisting, "caller_chosen": p.chosen != nil}
+		return s.logChange(ctx, a, "bypass_create", "user", userID, changeDetails(details))
+	})
+	if err != nil {
 		return nil, err
 	}
 	return codes, nil
@@ -289,14 +294,16 @@ func (s *Service) DeleteBypassCode(ctx context.Context, a Actor, id string) erro
 	if err := s.authorize(ctx, a, DeleteBypassCodes); err != nil {
 		return err
 	}
-	b, err := s.store.GetBypassCode(ctx, id)
-	if err != nil {
-		return fmt.Errorf("delete bypass code: %w", err)
-	}
-	if err := s.store.DeleteBypassCode(ctx, id); err != nil {
-		return fmt.Errorf("delete bypass code: %w", err)
-	}
-	return s.logChange(ctx, a, "bypass_delete", "user", b.UserID, changeDetails(map[string]any{"bypass_code_id": id}))
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		b, err := s.store.GetBypassCode(ctx, id)
+		if err != nil {
+			return fmt.Errorf("delete bypass code: %w", err)
+		}
+		if err := s.store.DeleteBypassCode(ctx, id); err != nil {
+			return fmt.Errorf("delete bypass code: %w", err)
+		}
+		return s.logChange(ctx, a, "bypass_delete", "user", b.UserID, changeDetails(map[string]any{"bypass_code_id": id}))
+	})
 }
 
 // ReapBypassCodes deletes used-up and expired bypass codes (twostepd runs

@@ -91,10 +91,13 @@ func (s *Service) enrollee(ctx context.Context, a Actor, name, email string) (mf
 		return mfa.User{}, false, fmt.Errorf("enroll user: %w", err)
 	}
 	u = mfa.User{ID: id, Username: name, Email: email, Status: mfa.StatusActive, Created: s.now()}
-	if err := s.store.CreateUser(ctx, u); err != nil {
-		return mfa.User{}, false, fmt.Errorf("enroll user: %w", err)
-	}
-	if err := s.logChange(ctx, a, "user_create", "user", u.ID, describe(userLog(u))); err != nil {
+	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.CreateUser(ctx, u); err != nil {
+			return fmt.Errorf("enroll user: %w", err)
+		}
+		return s.logChange(ctx, a, "user_create", "user", u.ID, describe(userLog(u)))
+	})
+	if err != nil {
 		return mfa.User{}, false, err
 	}
 	return u, true, nil

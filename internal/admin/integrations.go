@@ -75,8 +75,9 @@ func (s *Service) GetIntegration(ctx context.Context, a Actor, ikey string) (mfa
 }
 
 // IntegrationSecret returns an integration with its secret key. Reading a
-// secret needs the right to manage that kind of integration, and is
-// recorded in the administrator log.
+// secret needs the right to manage that kind of integration and, for an
+// Admin API integration, every permission it holds (coversIntegration),
+// and is recorded in the administrator log.
 func (s *Service) IntegrationSecret(ctx context.Context, a Actor, ikey string) (mfa.Integration, error) {
 	if err := s.authorize(ctx, a, ReadIntegrations); err != nil {
 		return mfa.Integration{}, err
@@ -86,6 +87,9 @@ func (s *Service) IntegrationSecret(ctx context.Context, a Actor, ikey string) (
 		return mfa.Integration{}, fmt.Errorf("integration secret: %w", err)
 	}
 	if err := s.authorize(ctx, a, manageAction(in.Type)); err != nil {
+		return mfa.Integration{}, err
+	}
+	if err := coversIntegration(a, in, "read the secret of", false); err != nil {
 		return mfa.Integration{}, err
 	}
 	if err := s.logChange(ctx, a, "integration_skey_read", "integration", ikey, describe(map[string]any{"name": in.Name})); err != nil {
@@ -123,10 +127,16 @@ func (s *Service) CreateIntegration(ctx context.Context, a Actor, f IntegrationF
 	if err := applyIntegrationFields(a, &in, f); err != nil {
 		return mfa.Integration{}, err
 	}
-	if err := s.store.CreateIntegration(ctx, in); err != nil {
-		return mfa.Integration{}, fmt.Errorf("create integration: %w", err)
+	if err := coversIntegration(a, in, "create", true); err != nil {
+		return mfa.Integration{}, err
 	}
-	if err := s.logChange(ctx, a, "integration_create", "integration", in.IKey, describe(integrationLog(in))); err != nil {
+	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.CreateIntegration(ctx, in); err != nil {
+			return fmt.Errorf("create integration: %w", err)
+		}
+		return s.logChange(ctx, a, "integration_create", "integration", in.IKey, describe(integrationLog(in)))
+	})
+	if err != nil {
 		return mfa.Integration{}, err
 	}
 	return in, nil
@@ -134,35 +144,47 @@ func (s *Service) CreateIntegration(ctx context.Context, a Actor, f IntegrationF
 
 // UpdateIntegration changes the provided fields of an integration. The
 // type cannot change, and an integration cannot take away its own
-// adminapi_integrations permission.
+// adminapi_integrations permission. An Admin API integration can be
+// changed only by a caller holding every permission it holds, before and
+// after the change (coversIntegration).
 func (s *Service) UpdateIntegration(ctx context.Context, a Actor, ikey string, f IntegrationFields) (mfa.Integration, error) {
 	if err := s.authorize(ctx, a, ReadIntegrations); err != nil {
 		return mfa.Integration{}, err
 	}
-	in, err := s.store.GetIntegration(ctx, ikey)
+	var in mfa.Integration
+	err := s.store.Atomic(ctx, func(ctx context.Context) error {
+		var err error
+		if in, err = s.store.GetIntegration(ctx, ikey); err != nil {
+			return fmt.Errorf("update integration: %w", err)
+		}
+		if err := s.authorize(ctx, a, manageAction(in.Type)); err != nil {
+			return err
+		}
+		if err := coversIntegration(a, in, "change", false); err != nil {
+			return err
+		}
+		if f.Type != nil && mfa.IntegrationType(strings.ToLower(strings.TrimSpace(*f.Type))) != in.Type {
+			return mfa.InvalidField("type", "cannot be changed")
+		}
+		if f.Name != nil && strings.TrimSpace(*f.Name) == "" {
+			return mfa.InvalidField("name", "cannot be empty")
+		}
+		if err := applyIntegrationFields(a, &in, f); err != nil {
+			return err
+		}
+		if a.Kind == ActorIntegration && a.ID == in.IKey && !in.Permissions.Integrations {
+			return mfa.InvalidField("adminapi_integrations",
+				"an integration cannot remove its own permission to manage integrations")
+		}
+		if err := coversIntegration(a, in, "change", true); err != nil {
+			return err
+		}
+		if err := s.store.UpdateIntegration(ctx, in); err != nil {
+			return fmt.Errorf("update integration: %w", err)
+		}
+		return s.logChange(ctx, a, "integration_update", "integration", in.IKey, describe(integrationLog(in)))
+	})
 	if err != nil {
-		return mfa.Integration{}, fmt.Errorf("update integration: %w", err)
-	}
-	if err := s.authorize(ctx, a, manageAction(in.Type)); err != nil {
-		return mfa.Integration{}, err
-	}
-	if f.Type != nil && mfa.IntegrationType(strings.ToLower(strings.TrimSpace(*f.Type))) != in.Type {
-		return mfa.Integration{}, mfa.InvalidField("type", "cannot be changed")
-	}
-	if f.Name != nil && strings.TrimSpace(*f.Name) == "" {
-		return mfa.Integration{}, mfa.InvalidField("name", "cannot be empty")
-	}
-	if err := applyIntegrationFields(a, &in, f); err != nil {
-		return mfa.Integration{}, err
-	}
-	if a.Kind == ActorIntegration && a.ID == in.IKey && !in.Permissions.Integrations {
-		return mfa.Integration{}, mfa.InvalidField("adminapi_integrations",
-			"an integration cannot remove its own permission to manage integrations")
-	}
-	if err := s.store.UpdateIntegration(ctx, in); err != nil {
-		return mfa.Integration{}, fmt.Errorf("update integration: %w", err)
-	}
-	if err := s.logChange(ctx, a, "integration_update", "integration", in.IKey, describe(integrationLog(in))); err != nil {
 		return mfa.Integration{}, err
 	}
 	in.SKey = nil
@@ -170,25 +192,31 @@ func (s *Service) UpdateIntegration(ctx context.Context, a Actor, ikey string, f
 }
 
 // DeleteIntegration deletes an integration; an integration cannot delete
-// itself. An unknown ikey is NotFound.
+// itself, and an Admin API integration can be deleted only by a caller
+// holding every permission it holds. An unknown ikey is NotFound.
 func (s *Service) DeleteIntegration(ctx context.Context, a Actor, ikey string) error {
 	if err := s.authorize(ctx, a, ReadIntegrations); err != nil {
 		return err
 	}
-	in, err := s.store.GetIntegration(ctx, ikey)
-	if err != nil {
-		return fmt.Errorf("delete integration: %w", err)
-	}
-	if err := s.authorize(ctx, a, manageAction(in.Type)); err != nil {
-		return err
-	}
-	if a.Kind == ActorIntegration && a.ID == ikey {
-		return mfa.InvalidField("integration_key", "an integration cannot delete itself")
-	}
-	if err := s.store.DeleteIntegration(ctx, ikey); err != nil {
-		return fmt.Errorf("delete integration: %w", err)
-	}
-	return s.logChange(ctx, a, "integration_delete", "integration", ikey, describe(map[string]any{"name": in.Name, "type": in.Type}))
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		in, err := s.store.GetIntegration(ctx, ikey)
+		if err != nil {
+			return fmt.Errorf("delete integration: %w", err)
+		}
+		if err := s.authorize(ctx, a, manageAction(in.Type)); err != nil {
+			return err
+		}
+		if err := coversIntegration(a, in, "delete", false); err != nil {
+			return err
+		}
+		if a.Kind == ActorIntegration && a.ID == ikey {
+			return mfa.InvalidField("integration_key", "an integration cannot delete itself")
+		}
+		if err := s.store.DeleteIntegration(ctx, ikey); err != nil {
+			return fmt.Errorf("delete integration: %w", err)
+		}
+		return s.logChange(ctx, a, "integration_delete", "integration", ikey, describe(map[string]any{"name": in.Name, "type": in.Type}))
+	})
 }
 
 func applyIntegrationFields(a Actor, in *mfa.Integration, f IntegrationFields) error {

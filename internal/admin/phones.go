@@ -91,10 +91,13 @@ func (s *Service) CreatePhone(ctx context.Context, a Actor, f PhoneFields) (Phon
 		return PhoneDetail{}, fmt.Errorf("create phone: %w", err)
 	}
 	p.ID = id
-	if err := s.store.CreatePhone(ctx, p); err != nil {
-		return PhoneDetail{}, fmt.Errorf("create phone: %w", err)
-	}
-	if err := s.logChange(ctx, a, "phone_create", "phone", p.ID, describe(phoneLog(p))); err != nil {
+	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.CreatePhone(ctx, p); err != nil {
+			return fmt.Errorf("create phone: %w", err)
+		}
+		return s.logChange(ctx, a, "phone_create", "phone", p.ID, describe(phoneLog(p)))
+	})
+	if err != nil {
 		return PhoneDetail{}, err
 	}
 	return PhoneDetail{Phone: p, Users: []mfa.User{}}, nil
@@ -105,17 +108,20 @@ func (s *Service) UpdatePhone(ctx context.Context, a Actor, id string, f PhoneFi
 	if err := s.authorize(ctx, a, WriteDevices); err != nil {
 		return PhoneDetail{}, err
 	}
-	p, err := s.store.GetPhone(ctx, id)
+	err := s.store.Atomic(ctx, func(ctx context.Context) error {
+		p, err := s.store.GetPhone(ctx, id)
+		if err != nil {
+			return fmt.Errorf("update phone: %w", err)
+		}
+		if err := applyPhoneFields(&p, f); err != nil {
+			return err
+		}
+		if err := s.store.UpdatePhone(ctx, p); err != nil {
+			return fmt.Errorf("update phone: %w", err)
+		}
+		return s.logChange(ctx, a, "phone_update", "phone", p.ID, describe(phoneLog(p)))
+	})
 	if err != nil {
-		return PhoneDetail{}, fmt.Errorf("update phone: %w", err)
-	}
-	if err := applyPhoneFields(&p, f); err != nil {
-		return PhoneDetail{}, err
-	}
-	if err := s.store.UpdatePhone(ctx, p); err != nil {
-		return PhoneDetail{}, fmt.Errorf("update phone: %w", err)
-	}
-	if err := s.logChange(ctx, a, "phone_update", "phone", p.ID, describe(phoneLog(p))); err != nil {
 		return PhoneDetail{}, err
 	}
 	return s.phoneDetail(ctx, id)
@@ -127,14 +133,16 @@ func (s *Service) DeletePhone(ctx context.Context, a Actor, id string) error {
 	if err := s.authorize(ctx, a, DeleteDevices); err != nil {
 		return err
 	}
-	p, err := s.store.GetPhone(ctx, id)
-	if err != nil {
-		return fmt.Errorf("delete phone: %w", err)
-	}
-	if err := s.store.DeletePhone(ctx, id); err != nil {
-		return fmt.Errorf("delete phone: %w", err)
-	}
-	return s.logChange(ctx, a, "phone_delete", "phone", id, describe(phoneLog(p)))
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		p, err := s.store.GetPhone(ctx, id)
+		if err != nil {
+			return fmt.Errorf("delete phone: %w", err)
+		}
+		if err := s.store.DeletePhone(ctx, id); err != nil {
+			return fmt.Errorf("delete phone: %w", err)
+		}
+		return s.logChange(ctx, a, "phone_delete", "phone", id, describe(phoneLog(p)))
+	})
 }
 
 func phoneLog(p mfa.Phone) map[string]any {

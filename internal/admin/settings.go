@@ -60,16 +60,48 @@ func (s *Service) GetSettings(ctx context.Context, a Actor) (mfa.Settings, error
 	return st, nil
 }
 
-// UpdateSettings validates every provided setting, then writes them all
-// at once; on any invalid value nothing changes.
+// UpdateSettings validates every provided setting, then changes only
+// those, in one store transaction with the admin log record: the fields
+// are applied to the settings as stored at that moment (read under a
+// lock), so two administrators changing different settings at once both
+// keep their change. On any invalid value nothing changes.
 func (s *Service) UpdateSettings(ctx context.Context, a Actor, f SettingsFields) (mfa.Settings, error) {
 	if err := s.authorize(ctx, a, WriteSettings); err != nil {
 		return mfa.Settings{}, err
 	}
+	// A first pass on the current settings refuses bad input before any
+	// write transaction, and finds a request that changes nothing.
 	st, err := s.store.GetSettings(ctx)
 	if err != nil {
 		return mfa.Settings{}, fmt.Errorf("update settings: %w", err)
 	}
+	changed, err := applySettings(&st, f)
+	if err != nil {
+		return mfa.Settings{}, err
+	}
+	if len(changed) == 0 {
+		return st, nil
+	}
+	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		var err error
+		st, err = s.store.UpdateSettings(ctx, func(cur *mfa.Settings) error {
+			_, err := applySettings(cur, f)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return s.logChange(ctx, a, "customer_update", "settings", "settings", describe(map[string]any{"changed": changed}))
+	})
+	if err != nil {
+		return mfa.Settings{}, err
+	}
+	return st, nil
+}
+
+// applySettings validates the provided fields of f and applies them to st,
+// returning the names of the fields provided.
+func applySettings(st *mfa.Settings, f SettingsFields) ([]string, error) {
 	var changed []string
 	intIn := func(field string, v *int, ok func(int) bool, msg string, apply func(int)) error {
 		if v == nil {
@@ -114,7 +146,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a Actor, f SettingsFields)
 	}
 	for _, err := range checks {
 		if err != nil {
-			return mfa.Settings{}, err
+			return nil, err
 		}
 	}
 	if f.VerifiedPush != nil {
@@ -128,7 +160,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a Actor, f SettingsFields)
 	if f.SMSMessage != nil {
 		m, err := checkText("sms_message", *f.SMSMessage, MaxSMSMessage, false)
 		if err != nil {
-			return mfa.Settings{}, err
+			return nil, err
 		}
 		st.SMSMessage = m
 		changed = append(changed, "sms_message")
@@ -140,14 +172,14 @@ func (s *Service) UpdateSettings(ctx context.Context, a Actor, f SettingsFields)
 		case "deny":
 			st.HelpDeskCanSendBypass = false
 		default:
-			return mfa.Settings{}, mfa.InvalidField("helpdesk_bypass", "must be allow or deny")
+			return nil, mfa.InvalidField("helpdesk_bypass", "must be allow or deny")
 		}
 		changed = append(changed, "helpdesk_bypass")
 	}
 	if f.FraudEmail != nil {
 		e, err := checkEmail("fraud_email", *f.FraudEmail, true)
 		if err != nil {
-			return mfa.Settings{}, err
+			return nil, err
 		}
 		st.FraudEmail = e
 		changed = append(changed, "fraud_email")
@@ -161,16 +193,7 @@ func (s *Service) UpdateSettings(ctx context.Context, a Actor, f SettingsFields)
 		if f.FraudEmail != nil {
 			field = "fraud_email"
 		}
-		return mfa.Settings{}, mfa.InvalidField(field, "fraud email notification needs a fraud_email address")
+		return nil, mfa.InvalidField(field, "fraud email notification needs a fraud_email address")
 	}
-	if len(changed) == 0 {
-		return st, nil
-	}
-	if err := s.store.PutSettings(ctx, st); err != nil {
-		return mfa.Settings{}, fmt.Errorf("update settings: %w", err)
-	}
-	if err := s.logChange(ctx, a, "customer_update", "settings", "settings", describe(map[string]any{"changed": changed})); err != nil {
-		return mfa.Settings{}, err
-	}
-	return st, nil
+	return changed, nil
 }

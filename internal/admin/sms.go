@@ -59,12 +59,16 @@ func (s *Service) SendSMSPasscodes(ctx context.Context, a Actor, phoneID string)
 	if err := s.sendSMS(ctx, p, u.ID, ctxAdministrator, string(mfa.SMSText(settings.SMSMessage, b.Codes))); err != nil {
 		return err
 	}
-	if !p.SMSPasscodesSent {
-		p.SMSPasscodesSent = true
-		if err := s.store.UpdatePhone(ctx, p); err != nil {
-			return fmt.Errorf("send sms passcodes: %w", err)
+	// The send is outside any transaction; what follows a successful send
+	// is one transaction with its log record.
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		if !p.SMSPasscodesSent {
+			p.SMSPasscodesSent = true
+			if err := s.store.UpdatePhone(ctx, p); err != nil {
+				return fmt.Errorf("send sms passcodes: %w", err)
+			}
 		}
-	}
-	desc := map[string]any{"user_id": u.ID, "number": p.Number, "count": size, "sms_batch_id": id}
-	return s.logChange(ctx, a, "phone_send_sms_passcodes", "phone", p.ID, describe(desc))
+		desc := map[string]any{"user_id": u.ID, "number": p.Number, "count": size, "sms_batch_id": id}
+		return s.logChange(ctx, a, "phone_send_sms_passcodes", "phone", p.ID, describe(desc))
+	})
 }

@@ -180,14 +180,17 @@ func (s *Service) createToken(ctx context.Context, a Actor, nt NewToken, action 
 		return mfa.Token{}, fmt.Errorf("create token: %w", err)
 	}
 	t.Created = s.now()
-	if err := s.store.CreateToken(ctx, t); err != nil {
-		if errors.Is(err, mfa.ErrConflict) {
-			return mfa.Token{}, mfa.InvalidField("serial",
-				fmt.Sprintf("a %s token with serial %q already exists", t.Type, t.Serial))
+	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.CreateToken(ctx, t); err != nil {
+			if errors.Is(err, mfa.ErrConflict) {
+				return mfa.InvalidField("serial",
+					fmt.Sprintf("a %s token with serial %q already exists", t.Type, t.Serial))
+			}
+			return fmt.Errorf("create token: %w", err)
 		}
-		return mfa.Token{}, fmt.Errorf("create token: %w", err)
-	}
-	if err := s.logChange(ctx, a, action, "token", t.ID, changeDetails(map[string]any{"type": t.Type, "serial": t.Serial})); err != nil {
+		return s.logChange(ctx, a, action, "token", t.ID, changeDetails(map[string]any{"type": t.Type, "serial": t.Serial}))
+	})
+	if err != nil {
 		return mfa.Token{}, err
 	}
 	return withoutSecrets(t), nil
@@ -277,11 +280,14 @@ func (s *Service) UpdateToken(ctx context.Context, a Actor, id string, u TokenUp
 			}
 			old := t.TOTPStep
 			t.TOTPStep = *u.TOTPStep
-			if err := s.store.UpdateToken(ctx, t); err != nil {
-				return TokenInfo{}, fmt.Errorf("update token: %w", err)
-			}
-			if err := s.logChange(ctx, a, "token_update", "token", t.ID,
-				changeDetails(map[string]any{"totp_step": map[string]int{"from": old, "to": t.TOTPStep}})); err != nil {
+			err := s.store.Atomic(ctx, func(ctx context.Context) error {
+				if err := s.store.UpdateToken(ctx, t); err != nil {
+					return fmt.Errorf("update token: %w", err)
+				}
+				return s.logChange(ctx, a, "token_update", "token", t.ID,
+					changeDetails(map[string]any{"totp_step": map[string]int{"from": old, "to": t.TOTPStep}}))
+			})
+			if err != nil {
 				return TokenInfo{}, err
 			}
 		}
@@ -294,14 +300,16 @@ func (s *Service) DeleteToken(ctx context.Context, a Actor, id string) error {
 	if err := s.authorize(ctx, a, DeleteDevices); err != nil {
 		return err
 	}
-	t, err := s.store.GetToken(ctx, id)
-	if err != nil {
-		return fmt.Errorf("delete token: %w", err)
-	}
-	if err := s.store.DeleteToken(ctx, id); err != nil {
-		return fmt.Errorf("delete token: %w", err)
-	}
-	return s.logChange(ctx, a, "token_delete", "token", id, changeDetails(map[string]any{"type": t.Type, "serial": t.Serial}))
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		t, err := s.store.GetToken(ctx, id)
+		if err != nil {
+			return fmt.Errorf("delete token: %w", err)
+		}
+		if err := s.store.DeleteToken(ctx, id); err != nil {
+			return fmt.Errorf("delete token: %w", err)
+		}
+		return s.logChange(ctx, a, "token_delete", "token", id, changeDetails(map[string]any{"type": t.Type, "serial": t.Serial}))
+	})
 }
 
 // ResyncToken finds three consecutive codes of an HOTP token, scanning
@@ -338,10 +346,14 @@ func (s *Service) ResyncToken(ctx context.Context, a Actor, id string, codes [3]
 	}
 	old := t.Counter
 	t.Counter = next
-	if err := s.store.UpdateToken(ctx, t); err != nil {
-		return fmt.Errorf("resync token: %w", err)
-	}
-	return s.logChange(ctx, a, "token_resync", "token", id, changeDetails(map[string]any{"skipped": next - old - 3}))
+	// The scan above stays outside the transaction; UpdateToken only moves
+	// the counter forward, so a login meanwhile cannot be undone.
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.UpdateToken(ctx, t); err != nil {
+			return fmt.Errorf("resync token: %w", err)
+		}
+		return s.logChange(ctx, a, "token_resync", "token", id, changeDetails(map[string]any{"skipped": next - old - 3}))
+	})
 }
 
 // UserTokens lists a user's tokens. NotFound if the user does not exist.
@@ -376,10 +388,12 @@ func (s *Service) AttachToken(ctx context.Context, a Actor, userID, tokenID stri
 	if strings.TrimSpace(tokenID) == "" {
 		return mfa.InvalidField("token_id", "required")
 	}
-	if err := s.store.AttachToken(ctx, userID, tokenID); err != nil {
-		return fmt.Errorf("attach token: %w", err)
-	}
-	return s.logChange(ctx, a, "token_attach", "user", userID, changeDetails(map[string]any{"token_id": tokenID}))
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.AttachToken(ctx, userID, tokenID); err != nil {
+			return fmt.Errorf("attach token: %w", err)
+		}
+		return s.logChange(ctx, a, "token_attach", "user", userID, changeDetails(map[string]any{"token_id": tokenID}))
+	})
 }
 
 // DetachToken removes a token from a user. NotFound if it was not attached.
@@ -387,8 +401,10 @@ func (s *Service) DetachToken(ctx context.Context, a Actor, userID, tokenID stri
 	if err := s.authorize(ctx, a, WriteDevices); err != nil {
 		return err
 	}
-	if err := s.store.DetachToken(ctx, userID, tokenID); err != nil {
-		return fmt.Errorf("detach token: %w", err)
-	}
-	return s.logChange(ctx, a, "token_detach", "user", userID, changeDetails(map[string]any{"token_id": tokenID}))
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.DetachToken(ctx, userID, tokenID); err != nil {
+			return fmt.Errorf("detach token: %w", err)
+		}
+		return s.logChange(ctx, a, "token_detach", "user", userID, changeDetails(map[string]any{"token_id": tokenID}))
+	})
 }

@@ -14,16 +14,19 @@ func (s *Service) ForgetTrustedDevices(ctx context.Context, a Actor, userID stri
 	if err := s.authorize(ctx, a, WriteDevices); err != nil {
 		return 0, err
 	}
-	u, err := s.store.GetUser(ctx, userID)
+	var n int
+	err := s.store.Atomic(ctx, func(ctx context.Context) error {
+		u, err := s.store.GetUser(ctx, userID)
+		if err != nil {
+			return fmt.Errorf("forget trusted devices: %w", err)
+		}
+		if n, err = s.store.DeleteTrustedDevices(ctx, u.ID); err != nil {
+			return fmt.Errorf("forget trusted devices: %w", err)
+		}
+		desc := map[string]any{"username": u.Username, "deleted": n}
+		return s.logChange(ctx, a, "user_forget_trusted_devices", "user", u.ID, describe(desc))
+	})
 	if err != nil {
-		return 0, fmt.Errorf("forget trusted devices: %w", err)
-	}
-	n, err := s.store.DeleteTrustedDevices(ctx, u.ID)
-	if err != nil {
-		return 0, fmt.Errorf("forget trusted devices: %w", err)
-	}
-	desc := map[string]any{"username": u.Username, "deleted": n}
-	if err := s.logChange(ctx, a, "user_forget_trusted_devices", "user", u.ID, describe(desc)); err != nil {
 		return 0, err
 	}
 	return n, nil

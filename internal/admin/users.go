@@ -108,10 +108,13 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, f UserFields) (UserDe
 		return UserDetail{}, fmt.Errorf("create user: %w", err)
 	}
 	u.ID = id
-	if err := s.store.CreateUser(ctx, u); err != nil {
-		return UserDetail{}, fmt.Errorf("create user: %w", err)
-	}
-	if err := s.logChange(ctx, a, "user_create", "user", u.ID, describe(userLog(u))); err != nil {
+	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.CreateUser(ctx, u); err != nil {
+			return fmt.Errorf("create user: %w", err)
+		}
+		return s.logChange(ctx, a, "user_create", "user", u.ID, describe(userLog(u)))
+	})
+	if err != nil {
 		return UserDetail{}, err
 	}
 	return UserDetail{User: u, Phones: []mfa.Phone{}, Tokens: []mfa.Token{}}, nil
@@ -123,28 +126,33 @@ func (s *Service) UpdateUser(ctx context.Context, a Actor, id string, f UserFiel
 	if err := s.authorize(ctx, a, UpdateUsers); err != nil {
 		return UserDetail{}, err
 	}
-	u, err := s.store.GetUser(ctx, id)
-	if err != nil {
-		return UserDetail{}, fmt.Errorf("update user: %w", err)
-	}
-	wasLocked := u.Status == mfa.StatusLockedOut
-	if err := applyUserFields(&u, f, wasLocked); err != nil {
-		return UserDetail{}, err
-	}
-	if err := s.store.UpdateUser(ctx, u); err != nil {
-		return UserDetail{}, fmt.Errorf("update user: %w", err)
-	}
-	if wasLocked && u.Status != mfa.StatusLockedOut {
-		if err := s.store.ResetAuthFailures(ctx, u.ID); err != nil {
-			return UserDetail{}, fmt.Errorf("update user: unlock: %w", err)
+	// The read, the profile write, the unlock and the log record are one
+	// transaction: all or nothing.
+	err := s.store.Atomic(ctx, func(ctx context.Context) error {
+		u, err := s.store.GetUser(ctx, id)
+		if err != nil {
+			return fmt.Errorf("update user: %w", err)
 		}
-	}
-	desc := userLog(u)
-	desc["changed"] = changedUserFields(f)
-	if err := s.logChange(ctx, a, "user_update", "user", u.ID, describe(desc)); err != nil {
+		wasLocked := u.Status == mfa.StatusLockedOut
+		if err := applyUserFields(&u, f, wasLocked); err != nil {
+			return err
+		}
+		if err := s.store.UpdateUser(ctx, u); err != nil {
+			return fmt.Errorf("update user: %w", err)
+		}
+		if wasLocked && u.Status != mfa.StatusLockedOut {
+			if err := s.store.ResetAuthFailures(ctx, u.ID); err != nil {
+				return fmt.Errorf("update user: unlock: %w", err)
+			}
+		}
+		desc := userLog(u)
+		desc["changed"] = changedUserFields(f)
+		return s.logChange(ctx, a, "user_update", "user", u.ID, describe(desc))
+	})
+	if err != nil {
 		return UserDetail{}, err
 	}
-	return s.GetUser(ctx, SystemActor(), u.ID)
+	return s.GetUser(ctx, SystemActor(), id)
 }
 
 // DeleteUser deletes a user with their bypass codes and device
@@ -153,14 +161,16 @@ func (s *Service) DeleteUser(ctx context.Context, a Actor, id string) error {
 	if err := s.authorize(ctx, a, DeleteUsers); err != nil {
 		return err
 	}
-	u, err := s.store.GetUser(ctx, id)
-	if err != nil {
-		return fmt.Errorf("delete user: %w", err)
-	}
-	if err := s.store.DeleteUser(ctx, id); err != nil {
-		return fmt.Errorf("delete user: %w", err)
-	}
-	return s.logChange(ctx, a, "user_delete", "user", id, describe(map[string]any{"username": u.Username}))
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		u, err := s.store.GetUser(ctx, id)
+		if err != nil {
+			return fmt.Errorf("delete user: %w", err)
+		}
+		if err := s.store.DeleteUser(ctx, id); err != nil {
+			return fmt.Errorf("delete user: %w", err)
+		}
+		return s.logChange(ctx, a, "user_delete", "user", id, describe(map[string]any{"username": u.Username}))
+	})
 }
 
 // UserPhones lists a user's phones.
@@ -197,10 +207,12 @@ func (s *Service) AttachPhone(ctx context.Context, a Actor, userID, phoneID stri
 		}
 		return fmt.Errorf("associate phone: %w", err)
 	}
-	if err := s.store.AttachPhone(ctx, userID, phoneID); err != nil {
-		return fmt.Errorf("associate phone: %w", err)
-	}
-	return s.logChange(ctx, a, "user_phone_associate", "user", userID, describe(map[string]any{"phone_id": phoneID}))
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.AttachPhone(ctx, userID, phoneID); err != nil {
+			return fmt.Errorf("associate phone: %w", err)
+		}
+		return s.logChange(ctx, a, "user_phone_associate", "user", userID, describe(map[string]any{"phone_id": phoneID}))
+	})
 }
 
 // DetachPhone removes a phone's association with a user; NotFound when
@@ -209,10 +221,12 @@ func (s *Service) DetachPhone(ctx context.Context, a Actor, userID, phoneID stri
 	if err := s.authorize(ctx, a, WriteDevices); err != nil {
 		return err
 	}
-	if err := s.store.DetachPhone(ctx, userID, phoneID); err != nil {
-		return fmt.Errorf("disassociate phone: %w", err)
-	}
-	return s.logChange(ctx, a, "user_phone_disassociate", "user", userID, describe(map[string]any{"phone_id": phoneID}))
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.DetachPhone(ctx, userID, phoneID); err != nil {
+			return fmt.Errorf("disassociate phone: %w", err)
+		}
+		return s.logChange(ctx, a, "user_phone_disassociate", "user", userID, describe(map[string]any{"phone_id": phoneID}))
+	})
 }
 
 // applyUserFields validates f and applies it to u; on error u may be

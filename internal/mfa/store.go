@@ -267,6 +267,13 @@ type SettingsStore interface {
 	// were ever stored.
 	GetSettings(ctx context.Context) (Settings, error)
 	PutSettings(ctx context.Context, s Settings) error
+	// UpdateSettings reads the stored settings (DefaultSettings() if none),
+	// lets fn change them, and stores the result, in one transaction that
+	// excludes concurrent updates: two callers changing different fields
+	// both keep their change. An error from fn changes nothing and is
+	// returned as is. fn may run more than once (a backend may retry the
+	// transaction), so it must have no other effects.
+	UpdateSettings(ctx context.Context, fn func(*Settings) error) (Settings, error)
 }
 
 // LogStore stores the administrator and telephony logs.
@@ -297,6 +304,21 @@ type Store interface {
 	RevokedAuthenticatorStore
 	RateLimitStore
 	Events
+	// Atomic runs fn in one store transaction: every store method that fn
+	// calls with the ctx it is given (or a context derived from it) joins
+	// that transaction, and its reads see its writes. If fn returns an
+	// error (returned as is) or panics (re-raised), nothing it wrote is
+	// kept; otherwise all of it commits at once. Effects outside the data
+	// (events to subscribers, cache invalidation) happen after the commit.
+	// A nested Atomic that fails undoes only its own part, so fn may handle
+	// its error and go on; a store method that fails should end fn with
+	// that error, unless it is a read answering NotFound (on PostgreSQL a
+	// failed statement leaves the transaction unusable). Keep fn short: no
+	// network calls or slow hashing inside it, since on SQLite it holds the
+	// single writer for its whole run. fn may run more than once (a backend
+	// may retry a transaction the database aborted), so it must have no
+	// effects outside the store.
+	Atomic(ctx context.Context, fn func(ctx context.Context) error) error
 	// Ping reports whether the database is reachable and migrated.
 	Ping(ctx context.Context) error
 }

@@ -63,7 +63,7 @@ func (s *Store) ApplyAuth(ctx context.Context, w mfa.AuthWrite) (mfa.AuthOutcome
 	if err != nil {
 		return mfa.AuthOutcome{}, err
 	}
-	if s.gc != nil {
+	if s.gc != nil && s.txFrom(ctx) == nil {
 		return s.gc.apply(ctx, u)
 	}
 	var out mfa.AuthOutcome

@@ -157,9 +157,9 @@ func (s *Store) configChanged(ctx context.Context, c dbtx) error {
 
 // configCommitted empties this process's configuration cache after a
 // committed change (or one that may have committed: a failed commit can
-// have happened).
-func (s *Store) configCommitted() {
-	s.cfg.invalidate()
+// have happened); inside an Atomic transaction, once it ends.
+func (s *Store) configCommitted(ctx context.Context) {
+	s.afterCommit(ctx, s.cfg.invalidate)
 }
 
 // startListener makes sure the PostgreSQL event listener runs, so that the

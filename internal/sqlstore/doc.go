@@ -30,6 +30,12 @@
 // With Options.GroupCommit, concurrent ApplyAuth calls are batched into
 // one transaction by one writer goroutine (groupcommit.go).
 //
+// Store.Atomic (atomic.go) runs a caller's store calls in one write
+// transaction carried in the context: statements of reader(), writer() and
+// writeTx run on it (writeTx in a savepoint), so nothing inside waits for
+// the single write connection or the group committer, which it holds or
+// bypasses.
+//
 // # PostgreSQL
 //
 // One pool. Security counters move by single conditional UPDATEs (with

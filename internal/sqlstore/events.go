@@ -77,7 +77,7 @@ func (s *Store) Publish(ctx context.Context, topic string) error {
 		if err := ctx.Err(); err != nil {
 			return s.dbErr(ctx, op, err)
 		}
-		s.hub.publish(topic)
+		s.afterCommit(ctx, func() { s.hub.publish(topic) })
 		return nil
 	}
 	_, err := s.writer().exec(ctx, `SELECT `+s.d.notify, topic)
@@ -100,16 +100,18 @@ func (s *Store) notify(ctx context.Context, c dbtx, topics ...string) error {
 	return err
 }
 
-// published publishes topics to the hub after a committed write (SQLite).
-// On PostgreSQL it does nothing: notify sent them, and the listener
-// delivers them.
-func (s *Store) published(topics ...string) {
+// published publishes topics to the hub after a committed write (SQLite;
+// inside an Atomic transaction, once it ends). On PostgreSQL it does
+// nothing: notify sent them, and the listener delivers them.
+func (s *Store) published(ctx context.Context, topics ...string) {
 	if s.d.notify != "" {
 		return
 	}
-	for _, t := range topics {
-		s.hub.publish(t)
-	}
+	s.afterCommit(ctx, func() {
+		for _, t := range topics {
+			s.hub.publish(t)
+		}
+	})
 }
 
 // txTopics are the topics a change of transaction id on phoneID publishes;

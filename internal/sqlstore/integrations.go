@@ -51,6 +51,8 @@ func (s *Store) CreateIntegration(ctx context.Context, in mfa.Integration) error
 // configuration cache when it holds it (configcache.go).
 func (s *Store) GetIntegration(ctx context.Context, ikey string) (mfa.Integration, error) {
 	in, gen, ok := s.cfg.integration(ikey)
+	inTx := s.txFrom(ctx) != nil // the cache holds committed values only
+	ok = ok && !inTx
 	if ok {
 		return in, nil
 	}
@@ -60,7 +62,9 @@ func (s *Store) GetIntegration(ctx context.Context, ikey string) (mfa.Integratio
 	if err != nil {
 		return mfa.Integration{}, s.dbErr(ctx, "get integration", err, notFound("integration not found"))
 	}
-	s.cfg.putIntegration(gen, in, at)
+	if !inTx {
+		s.cfg.putIntegration(gen, in, at)
+	}
 	return in, nil
 }
 
@@ -76,7 +80,7 @@ func (s *Store) UpdateIntegration(ctx context.Context, in mfa.Integration) error
 		return err
 	}
 	const op = "update integration"
-	defer s.configCommitted()
+	defer s.configCommitted(ctx)
 	return s.writeTx(ctx, op, func(c dbtx) error {
 		n, err := c.execN(ctx, `UPDATE integrations SET skey = ?, name = ?, type = ?, permissions = ?,
 			enroll_policy = ?, allow_v1_signatures = ?, refuse_bypass_codes = ?, trusted_device_days = ?,
@@ -93,7 +97,7 @@ func (s *Store) UpdateIntegration(ctx context.Context, in mfa.Integration) error
 // DeleteIntegration deletes the integration.
 func (s *Store) DeleteIntegration(ctx context.Context, ikey string) error {
 	const op = "delete integration"
-	defer s.configCommitted()
+	defer s.configCommitted(ctx)
 	return s.writeTx(ctx, op, func(c dbtx) error {
 		n, err := c.execN(ctx, `DELETE FROM integrations WHERE ikey = ?`, ikey)
 		if err := s.affected(ctx, op, n, err, "integration not found"); err != nil {

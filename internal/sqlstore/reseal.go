@@ -15,7 +15,7 @@ import (
 func (s *Store) Reseal(ctx context.Context) (int, error) {
 	const op = "reseal"
 	changed := 0
-	defer s.configCommitted() // integration skeys are re-sealed
+	defer s.configCommitted(ctx) // integration skeys are re-sealed
 	err := s.writeTx(ctx, op, func(c dbtx) error {
 		changed = 0 // a retried transaction starts over
 		for _, col := range sealedColumns {

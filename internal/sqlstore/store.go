@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
@@ -83,6 +84,8 @@ type Store struct {
 	ln  *listener // PostgreSQL: LISTENs for the hub once subscribed to; nil on SQLite
 
 	cfg *configCache // integrations and settings (configcache.go)
+
+	atomics atomic.Int32 // Atomic transactions running (atomic.go)
 }
 
 // Open opens the database's connection pools and checks that they connect.
@@ -261,6 +264,7 @@ type dbtx struct {
 	d     *dialect
 	stmts *stmtCache // prepared statements of q's pool (or tx's); nil: run directly
 	tx    *sql.Tx    // set when q is a transaction of the stmts' pool
+	s     *Store     // set by reader and writer: see within (atomic.go)
 }
 
 // prepared returns the cached prepared statement for q, bound to c's
@@ -285,6 +289,7 @@ func (c dbtx) prepared(ctx context.Context, q string) *sql.Stmt {
 func (s *Store) inTx(tx *sql.Tx) dbtx { return dbtx{q: tx, d: s.d, stmts: s.wstmts, tx: tx} }
 
 func (c dbtx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c = c.within(ctx)
 	args, err := c.d.args(args)
 	if err != nil {
 		return nil, err
@@ -306,6 +311,7 @@ func (c dbtx) execN(ctx context.Context, query string, args ...any) (int64, erro
 }
 
 func (c dbtx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c = c.within(ctx)
 	args, err := c.d.args(args)
 	if err != nil {
 		return nil, err
@@ -320,6 +326,7 @@ func (c dbtx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 // row runs a query expected to return one row. Its Scan reports
 // sql.ErrNoRows when there is none.
 func (c dbtx) row(ctx context.Context, query string, args ...any) rowScanner {
+	c = c.within(ctx)
 	args, err := c.d.args(args)
 	if err != nil {
 		return errRow{err}
@@ -347,11 +354,13 @@ type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
-// reader runs single statements that only read, on the read pool.
-func (s *Store) reader() dbtx { return dbtx{q: s.read, d: s.d, stmts: s.rstmts} }
+// reader runs single statements that only read, on the read pool (or in
+// the Atomic transaction of the statement's context).
+func (s *Store) reader() dbtx { return dbtx{q: s.read, d: s.d, stmts: s.rstmts, s: s} }
 
-// writer runs single statements that write, on the write pool.
-func (s *Store) writer() dbtx { return dbtx{q: s.write, d: s.d, stmts: s.wstmts} }
+// writer runs single statements that write, on the write pool (or in the
+// Atomic transaction of the statement's context).
+func (s *Store) writer() dbtx { return dbtx{q: s.write, d: s.d, stmts: s.wstmts, s: s} }
 
 // maxTxAttempts bounds the retries of a PostgreSQL transaction that failed
 // with a serialization failure or a deadlock.
@@ -361,8 +370,12 @@ const maxTxAttempts = 4
 // the single write connection), committing if fn returns nil. This is the
 // one place that retries a transaction PostgreSQL aborted for a
 // serialization failure or a deadlock; fn must therefore have no effects
-// outside the transaction.
+// outside the transaction. Inside an Atomic transaction fn runs in a
+// savepoint of that transaction instead (and the Atomic is what retries).
 func (s *Store) writeTx(ctx context.Context, op string, fn func(c dbtx) error) error {
+	if at := s.txFrom(ctx); at != nil {
+		return s.savepoint(ctx, at, op, fn)
+	}
 	var err error
 	for attempt := 1; ; attempt++ {
 		err = s.tryTx(ctx, op, fn)

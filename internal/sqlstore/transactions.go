@@ -46,7 +46,7 @@ func (s *Store) CreateTransaction(ctx context.Context, t mfa.Transaction) error 
 	if err != nil {
 		return err
 	}
-	s.published(topics...)
+	s.published(ctx, topics...)
 	return nil
 }
 
@@ -77,7 +77,7 @@ func (s *Store) SetTransactionStatus(ctx context.Context, id, status, msg string
 	if err != nil {
 		return err
 	}
-	s.published(topics...)
+	s.published(ctx, topics...)
 	return nil
 }
 
@@ -143,7 +143,7 @@ func (s *Store) CompleteTransaction(ctx context.Context, id string, out mfa.TxOu
 	if err != nil {
 		return mfa.Transaction{}, err
 	}
-	s.published(txTopics(t.ID, t.PhoneID, true)...)
+	s.published(ctx, txTopics(t.ID, t.PhoneID, true)...)
 	return t, nil
 }
 

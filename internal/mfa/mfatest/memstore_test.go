@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -94,7 +95,7 @@ func newMemStore() *memStore {
 	return s
 }
 
-func (s *memStore) TrustedTokenFor(_ context.Context, txid string) (mfa.Passcode, error) {
+func (s *memStore) TrustedTokenFor(ctx context.Context, txid string) (mfa.Passcode, error) {
 	if txid == "" {
 		return "", mfa.InvalidField("txid", "required")
 	}
@@ -132,7 +133,98 @@ func page[T any](xs []T, p mfa.Page) ([]T, int) {
 	return slices.Clone(xs[from:to]), total
 }
 
-func (s *memStore) Ping(context.Context) error { return nil }
+func (s *memStore) Ping(ctx context.Context) error { return nil }
+
+// Atomic transactions: Atomic holds s.mu for fn's whole run; methods called
+// with the ctx it hands fn see that (memTxKey) and do not lock again. A
+// snapshot of the data taken first is put back if fn fails.
+
+type memTxKey struct{ s *memStore }
+
+// lock locks s.mu unless ctx runs inside this store's Atomic, which holds
+// it, and returns the matching unlock.
+func (s *memStore) lock(ctx context.Context) func() {
+	if ctx.Value(memTxKey{s}) != nil {
+		return func() {}
+	}
+	s.mu.Lock()
+	return s.mu.Unlock
+}
+
+func (s *memStore) Atomic(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+	if ctx.Value(memTxKey{s}) == nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		ctx = context.WithValue(ctx, memTxKey{s}, true)
+	}
+	snap := s.snapshot()
+	ok := false
+	defer func() {
+		if !ok {
+			s.restore(snap)
+		}
+	}()
+	if err := fn(ctx); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
+
+// memData is everything a memStore stores, for snapshots.
+type memData struct {
+	users        map[string]mfa.User
+	phones       map[string]mfa.Phone
+	userPhones   map[[2]string]bool
+	auths        map[string]mfa.Authenticator
+	tokens       map[string]mfa.Token
+	userTokens   map[[2]string]bool
+	codes        map[string]memCode
+	batches      map[string]memBatch
+	txs          map[string]mfa.Transaction
+	authLog      []mfa.AuthLogEntry
+	integrations map[string]mfa.Integration
+	admins       map[string]mfa.Admin
+	settings     *mfa.Settings
+	adminLog     []mfa.AdminLogEntry
+	phoneLog     []mfa.TelephonyLogEntry
+	nextLogID    int64
+	activations  map[string]memActivation
+	trusted      map[string]memTrusted
+	rateLimits   map[string]memRateLimit
+}
+
+// snapshot copies the data (values are replaced, never changed in place,
+// except an SMS batch's used codes, which are copied too).
+func (s *memStore) snapshot() memData {
+	batches := maps.Clone(s.batches)
+	for id, b := range batches {
+		b.used = slices.Clone(b.used)
+		batches[id] = b
+	}
+	var settings *mfa.Settings
+	if s.settings != nil {
+		st := *s.settings
+		settings = &st
+	}
+	return memData{
+		users: maps.Clone(s.users), phones: maps.Clone(s.phones), userPhones: maps.Clone(s.userPhones),
+		auths: maps.Clone(s.auths), tokens: maps.Clone(s.tokens), userTokens: maps.Clone(s.userTokens),
+		codes: maps.Clone(s.codes), batches: batches, txs: maps.Clone(s.txs), authLog: slices.Clone(s.authLog),
+		integrations: maps.Clone(s.integrations), admins: maps.Clone(s.admins), settings: settings,
+		adminLog: slices.Clone(s.adminLog), phoneLog: slices.Clone(s.phoneLog), nextLogID: s.nextLogID,
+		activations: maps.Clone(s.activations), trusted: maps.Clone(s.trusted), rateLimits: maps.Clone(s.rateLimits),
+	}
+}
+
+func (s *memStore) restore(d memData) {
+	s.users, s.phones, s.userPhones = d.users, d.phones, d.userPhones
+	s.auths, s.tokens, s.userTokens = d.auths, d.tokens, d.userTokens
+	s.codes, s.batches, s.txs, s.authLog = d.codes, d.batches, d.txs, d.authLog
+	s.integrations, s.admins, s.settings = d.integrations, d.admins, d.settings
+	s.adminLog, s.phoneLog, s.nextLogID = d.adminLog, d.phoneLog, d.nextLogID
+	s.activations, s.trusted, s.rateLimits = d.activations, d.trusted, d.rateLimits
+}
 
 // Users.
 
@@ -162,9 +254,8 @@ func (s *memStore) namesTaken(u mfa.User) bool {
 	return false
 }
 
-func (s *memStore) CreateUser(_ context.Context, u mfa.User) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) CreateUser(ctx context.Context, u mfa.User) error {
+	defer s.lock(ctx)()
 	if _, ok := s.users[u.ID]; ok || s.namesTaken(u) {
 		return errConflict
 	}
@@ -173,9 +264,8 @@ func (s *memStore) CreateUser(_ context.Context, u mfa.User) error {
 	return nil
 }
 
-func (s *memStore) GetUser(_ context.Context, id string) (mfa.User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) GetUser(ctx context.Context, id string) (mfa.User, error) {
+	defer s.lock(ctx)()
 	u, ok := s.users[id]
 	if !ok {
 		return mfa.User{}, errNotFound
@@ -183,9 +273,8 @@ func (s *memStore) GetUser(_ context.Context, id string) (mfa.User, error) {
 	return u, nil
 }
 
-func (s *memStore) GetUserByName(_ context.Context, name string) (mfa.User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) GetUserByName(ctx context.Context, name string) (mfa.User, error) {
+	defer s.lock(ctx)()
 	for _, u := range s.users {
 		if matchName(u, name) {
 			return u, nil
@@ -206,9 +295,8 @@ func matchName(u mfa.User, name string) bool {
 	return false
 }
 
-func (s *memStore) ListUsers(_ context.Context, f mfa.UserFilter) ([]mfa.User, int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ListUsers(ctx context.Context, f mfa.UserFilter) ([]mfa.User, int, error) {
+	defer s.lock(ctx)()
 	var out []mfa.User
 	for _, u := range sortedValues(s.users, func(u mfa.User) time.Time { return u.Created }, func(u mfa.User) string { return u.ID }) {
 		if f.Username != "" && !matchName(u, f.Username) ||
@@ -223,9 +311,8 @@ func (s *memStore) ListUsers(_ context.Context, f mfa.UserFilter) ([]mfa.User, i
 	return got, total, nil
 }
 
-func (s *memStore) UpdateUser(_ context.Context, u mfa.User) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) UpdateUser(ctx context.Context, u mfa.User) error {
+	defer s.lock(ctx)()
 	old, ok := s.users[u.ID]
 	if !ok {
 		return errNotFound
@@ -239,9 +326,8 @@ func (s *memStore) UpdateUser(_ context.Context, u mfa.User) error {
 	return nil
 }
 
-func (s *memStore) DeleteUser(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DeleteUser(ctx context.Context, id string) error {
+	defer s.lock(ctx)()
 	if _, ok := s.users[id]; !ok {
 		return errNotFound
 	}
@@ -279,9 +365,8 @@ func (s *memStore) DeleteUser(_ context.Context, id string) error {
 	return nil
 }
 
-func (s *memStore) ResetAuthFailures(_ context.Context, userID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ResetAuthFailures(ctx context.Context, userID string) error {
+	defer s.lock(ctx)()
 	u, ok := s.users[userID]
 	if !ok {
 		return errNotFound
@@ -294,9 +379,8 @@ func (s *memStore) ResetAuthFailures(_ context.Context, userID string) error {
 	return nil
 }
 
-func (s *memStore) UnlockExpired(_ context.Context, lockedBefore time.Time) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) UnlockExpired(ctx context.Context, lockedBefore time.Time) (int, error) {
+	defer s.lock(ctx)()
 	n := 0
 	for id, u := range s.users {
 		if u.Status == mfa.StatusLockedOut && !u.LockedAt.After(lockedBefore) {
@@ -310,9 +394,8 @@ func (s *memStore) UnlockExpired(_ context.Context, lockedBefore time.Time) (int
 
 // Phones.
 
-func (s *memStore) CreatePhone(_ context.Context, p mfa.Phone) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) CreatePhone(ctx context.Context, p mfa.Phone) error {
+	defer s.lock(ctx)()
 	if _, ok := s.phones[p.ID]; ok {
 		return errConflict
 	}
@@ -321,9 +404,8 @@ func (s *memStore) CreatePhone(_ context.Context, p mfa.Phone) error {
 	return nil
 }
 
-func (s *memStore) GetPhone(_ context.Context, id string) (mfa.Phone, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) GetPhone(ctx context.Context, id string) (mfa.Phone, error) {
+	defer s.lock(ctx)()
 	p, ok := s.phones[id]
 	if !ok {
 		return mfa.Phone{}, errNotFound
@@ -331,9 +413,8 @@ func (s *memStore) GetPhone(_ context.Context, id string) (mfa.Phone, error) {
 	return p, nil
 }
 
-func (s *memStore) ListPhones(_ context.Context, f mfa.PhoneFilter) ([]mfa.Phone, int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ListPhones(ctx context.Context, f mfa.PhoneFilter) ([]mfa.Phone, int, error) {
+	defer s.lock(ctx)()
 	var out []mfa.Phone
 	for _, p := range sortedValues(s.phones, func(p mfa.Phone) time.Time { return p.Created }, func(p mfa.Phone) string { return p.ID }) {
 		if f.Number != "" && p.Number != f.Number || f.Extension != "" && p.Extension != f.Extension {
@@ -345,9 +426,8 @@ func (s *memStore) ListPhones(_ context.Context, f mfa.PhoneFilter) ([]mfa.Phone
 	return got, total, nil
 }
 
-func (s *memStore) UpdatePhone(_ context.Context, p mfa.Phone) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) UpdatePhone(ctx context.Context, p mfa.Phone) error {
+	defer s.lock(ctx)()
 	old, ok := s.phones[p.ID]
 	if !ok {
 		return errNotFound
@@ -357,9 +437,8 @@ func (s *memStore) UpdatePhone(_ context.Context, p mfa.Phone) error {
 	return nil
 }
 
-func (s *memStore) MutePush(_ context.Context, phoneID string, until time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) MutePush(ctx context.Context, phoneID string, until time.Time) error {
+	defer s.lock(ctx)()
 	p, ok := s.phones[phoneID]
 	if !ok {
 		return errNotFound
@@ -369,9 +448,8 @@ func (s *memStore) MutePush(_ context.Context, phoneID string, until time.Time) 
 	return nil
 }
 
-func (s *memStore) DeletePhone(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DeletePhone(ctx context.Context, id string) error {
+	defer s.lock(ctx)()
 	if _, ok := s.phones[id]; !ok {
 		return errNotFound
 	}
@@ -404,9 +482,8 @@ func (s *memStore) DeletePhone(_ context.Context, id string) error {
 	return nil
 }
 
-func (s *memStore) AttachPhone(_ context.Context, userID, phoneID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) AttachPhone(ctx context.Context, userID, phoneID string) error {
+	defer s.lock(ctx)()
 	_, okU := s.users[userID]
 	_, okP := s.phones[phoneID]
 	if !okU || !okP {
@@ -416,9 +493,8 @@ func (s *memStore) AttachPhone(_ context.Context, userID, phoneID string) error 
 	return nil
 }
 
-func (s *memStore) DetachPhone(_ context.Context, userID, phoneID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DetachPhone(ctx context.Context, userID, phoneID string) error {
+	defer s.lock(ctx)()
 	k := [2]string{userID, phoneID}
 	if !s.userPhones[k] {
 		return errNotFound
@@ -427,9 +503,8 @@ func (s *memStore) DetachPhone(_ context.Context, userID, phoneID string) error 
 	return nil
 }
 
-func (s *memStore) UserPhones(_ context.Context, userID string) ([]mfa.Phone, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) UserPhones(ctx context.Context, userID string) ([]mfa.Phone, error) {
+	defer s.lock(ctx)()
 	var out []mfa.Phone
 	for k := range s.userPhones {
 		if k[0] == userID {
@@ -439,9 +514,8 @@ func (s *memStore) UserPhones(_ context.Context, userID string) ([]mfa.Phone, er
 	return out, nil
 }
 
-func (s *memStore) PhoneUsers(_ context.Context, phoneID string) ([]mfa.User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) PhoneUsers(ctx context.Context, phoneID string) ([]mfa.User, error) {
+	defer s.lock(ctx)()
 	var out []mfa.User
 	for k := range s.userPhones {
 		if k[1] == phoneID {
@@ -453,9 +527,8 @@ func (s *memStore) PhoneUsers(_ context.Context, phoneID string) ([]mfa.User, er
 
 // Authenticators.
 
-func (s *memStore) ActivateAuthenticator(_ context.Context, a mfa.Authenticator) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ActivateAuthenticator(ctx context.Context, a mfa.Authenticator) error {
+	defer s.lock(ctx)()
 	return s.activate(a)
 }
 
@@ -481,9 +554,8 @@ func (s *memStore) activate(a mfa.Authenticator) error {
 	return nil
 }
 
-func (s *memStore) GetAuthenticator(_ context.Context, id string) (mfa.Authenticator, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) GetAuthenticator(ctx context.Context, id string) (mfa.Authenticator, error) {
+	defer s.lock(ctx)()
 	a, ok := s.auths[id]
 	if !ok {
 		return mfa.Authenticator{}, errNotFound
@@ -491,9 +563,8 @@ func (s *memStore) GetAuthenticator(_ context.Context, id string) (mfa.Authentic
 	return a, nil
 }
 
-func (s *memStore) PhoneAuthenticator(_ context.Context, phoneID string) (mfa.Authenticator, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) PhoneAuthenticator(ctx context.Context, phoneID string) (mfa.Authenticator, error) {
+	defer s.lock(ctx)()
 	for _, a := range s.auths {
 		if a.PhoneID == phoneID && a.Status == mfa.AuthenticatorActive {
 			return a, nil
@@ -502,9 +573,8 @@ func (s *memStore) PhoneAuthenticator(_ context.Context, phoneID string) (mfa.Au
 	return mfa.Authenticator{}, errNotFound
 }
 
-func (s *memStore) UserAuthenticators(_ context.Context, userID string) ([]mfa.Authenticator, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) UserAuthenticators(ctx context.Context, userID string) ([]mfa.Authenticator, error) {
+	defer s.lock(ctx)()
 	var out []mfa.Authenticator
 	for _, a := range s.auths {
 		if a.Status == mfa.AuthenticatorActive && s.userPhones[[2]string{userID, a.PhoneID}] {
@@ -514,9 +584,8 @@ func (s *memStore) UserAuthenticators(_ context.Context, userID string) ([]mfa.A
 	return out, nil
 }
 
-func (s *memStore) RevokeAuthenticator(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) RevokeAuthenticator(ctx context.Context, id string) error {
+	defer s.lock(ctx)()
 	a, ok := s.auths[id]
 	if !ok {
 		return errNotFound
@@ -531,9 +600,8 @@ func (s *memStore) RevokeAuthenticator(_ context.Context, id string) error {
 	return nil
 }
 
-func (s *memStore) TouchAuthenticator(_ context.Context, id string, at time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) TouchAuthenticator(ctx context.Context, id string, at time.Time) error {
+	defer s.lock(ctx)()
 	a, ok := s.auths[id]
 	if !ok {
 		return errNotFound
@@ -548,9 +616,8 @@ func (s *memStore) TouchAuthenticator(_ context.Context, id string, at time.Time
 
 // Tokens.
 
-func (s *memStore) CreateToken(_ context.Context, tk mfa.Token) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) CreateToken(ctx context.Context, tk mfa.Token) error {
+	defer s.lock(ctx)()
 	if _, ok := s.tokens[tk.ID]; ok {
 		return errConflict
 	}
@@ -563,9 +630,8 @@ func (s *memStore) CreateToken(_ context.Context, tk mfa.Token) error {
 	return nil
 }
 
-func (s *memStore) GetToken(_ context.Context, id string) (mfa.Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) GetToken(ctx context.Context, id string) (mfa.Token, error) {
+	defer s.lock(ctx)()
 	tk, ok := s.tokens[id]
 	if !ok {
 		return mfa.Token{}, errNotFound
@@ -573,9 +639,8 @@ func (s *memStore) GetToken(_ context.Context, id string) (mfa.Token, error) {
 	return tk, nil
 }
 
-func (s *memStore) ListTokens(_ context.Context, f mfa.TokenFilter) ([]mfa.Token, int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ListTokens(ctx context.Context, f mfa.TokenFilter) ([]mfa.Token, int, error) {
+	defer s.lock(ctx)()
 	var out []mfa.Token
 	for _, tk := range sortedValues(s.tokens, func(tk mfa.Token) time.Time { return tk.Created }, func(tk mfa.Token) string { return tk.ID }) {
 		if f.Type != "" && tk.Type != f.Type || f.Serial != "" && tk.Serial != f.Serial {
@@ -587,9 +652,8 @@ func (s *memStore) ListTokens(_ context.Context, f mfa.TokenFilter) ([]mfa.Token
 	return got, total, nil
 }
 
-func (s *memStore) UpdateToken(_ context.Context, tk mfa.Token) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) UpdateToken(ctx context.Context, tk mfa.Token) error {
+	defer s.lock(ctx)()
 	old, ok := s.tokens[tk.ID]
 	if !ok {
 		return errNotFound
@@ -599,9 +663,8 @@ func (s *memStore) UpdateToken(_ context.Context, tk mfa.Token) error {
 	return nil
 }
 
-func (s *memStore) DeleteToken(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DeleteToken(ctx context.Context, id string) error {
+	defer s.lock(ctx)()
 	if _, ok := s.tokens[id]; !ok {
 		return errNotFound
 	}
@@ -614,9 +677,8 @@ func (s *memStore) DeleteToken(_ context.Context, id string) error {
 	return nil
 }
 
-func (s *memStore) AttachToken(_ context.Context, userID, tokenID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) AttachToken(ctx context.Context, userID, tokenID string) error {
+	defer s.lock(ctx)()
 	_, okU := s.users[userID]
 	_, okT := s.tokens[tokenID]
 	if !okU || !okT {
@@ -626,9 +688,8 @@ func (s *memStore) AttachToken(_ context.Context, userID, tokenID string) error 
 	return nil
 }
 
-func (s *memStore) DetachToken(_ context.Context, userID, tokenID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DetachToken(ctx context.Context, userID, tokenID string) error {
+	defer s.lock(ctx)()
 	k := [2]string{userID, tokenID}
 	if !s.userTokens[k] {
 		return errNotFound
@@ -637,9 +698,8 @@ func (s *memStore) DetachToken(_ context.Context, userID, tokenID string) error 
 	return nil
 }
 
-func (s *memStore) UserTokens(_ context.Context, userID string) ([]mfa.Token, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) UserTokens(ctx context.Context, userID string) ([]mfa.Token, error) {
+	defer s.lock(ctx)()
 	var out []mfa.Token
 	for k := range s.userTokens {
 		if k[0] == userID {
@@ -649,9 +709,8 @@ func (s *memStore) UserTokens(_ context.Context, userID string) ([]mfa.Token, er
 	return out, nil
 }
 
-func (s *memStore) TokenUsers(_ context.Context, tokenID string) ([]mfa.User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) TokenUsers(ctx context.Context, tokenID string) ([]mfa.User, error) {
+	defer s.lock(ctx)()
 	var out []mfa.User
 	for k := range s.userTokens {
 		if k[1] == tokenID {
@@ -663,9 +722,8 @@ func (s *memStore) TokenUsers(_ context.Context, tokenID string) ([]mfa.User, er
 
 // Bypass codes.
 
-func (s *memStore) CreateBypassCodes(_ context.Context, req mfa.NewBypassCodes, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) CreateBypassCodes(ctx context.Context, req mfa.NewBypassCodes, now time.Time) error {
+	defer s.lock(ctx)()
 	if _, ok := s.users[req.UserID]; !ok {
 		return errNotFound
 	}
@@ -712,9 +770,8 @@ func (s *memStore) CreateBypassCodes(_ context.Context, req mfa.NewBypassCodes, 
 	return nil
 }
 
-func (s *memStore) GetBypassCode(_ context.Context, id string) (mfa.BypassCode, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) GetBypassCode(ctx context.Context, id string) (mfa.BypassCode, error) {
+	defer s.lock(ctx)()
 	c, ok := s.codes[id]
 	if !ok {
 		return mfa.BypassCode{}, errNotFound
@@ -722,9 +779,8 @@ func (s *memStore) GetBypassCode(_ context.Context, id string) (mfa.BypassCode, 
 	return c.BypassCode, nil
 }
 
-func (s *memStore) ListBypassCodes(_ context.Context, f mfa.BypassFilter) ([]mfa.BypassCode, int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ListBypassCodes(ctx context.Context, f mfa.BypassFilter) ([]mfa.BypassCode, int, error) {
+	defer s.lock(ctx)()
 	var out []mfa.BypassCode
 	for _, c := range sortedValues(s.codes, func(c memCode) time.Time { return c.Created }, func(c memCode) string { return c.ID }) {
 		if f.UserID == "" || c.UserID == f.UserID {
@@ -735,9 +791,8 @@ func (s *memStore) ListBypassCodes(_ context.Context, f mfa.BypassFilter) ([]mfa
 	return got, total, nil
 }
 
-func (s *memStore) DeleteBypassCode(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DeleteBypassCode(ctx context.Context, id string) error {
+	defer s.lock(ctx)()
 	if _, ok := s.codes[id]; !ok {
 		return errNotFound
 	}
@@ -745,9 +800,8 @@ func (s *memStore) DeleteBypassCode(_ context.Context, id string) error {
 	return nil
 }
 
-func (s *memStore) DeleteSpentBypassCodes(_ context.Context, now time.Time) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DeleteSpentBypassCodes(ctx context.Context, now time.Time) (int, error) {
+	defer s.lock(ctx)()
 	n := 0
 	for id, c := range s.codes {
 		if c.Spent(now) {
@@ -760,9 +814,8 @@ func (s *memStore) DeleteSpentBypassCodes(_ context.Context, now time.Time) (int
 
 // SMS.
 
-func (s *memStore) ReplaceSMSBatch(_ context.Context, b mfa.SMSBatch) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ReplaceSMSBatch(ctx context.Context, b mfa.SMSBatch) error {
+	defer s.lock(ctx)()
 	if old, ok := s.batches[b.ID]; ok && (old.UserID != b.UserID || old.PhoneID != b.PhoneID) {
 		return errConflict
 	}
@@ -780,9 +833,8 @@ func batchLive(b memBatch, now time.Time) bool {
 	return b.Expires.IsZero() || now.Before(b.Expires)
 }
 
-func (s *memStore) SMSBatchState(_ context.Context, userID, phoneID string, now time.Time) (int, int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) SMSBatchState(ctx context.Context, userID, phoneID string, now time.Time) (int, int, error) {
+	defer s.lock(ctx)()
 	for _, b := range s.batches {
 		if b.UserID != userID || b.PhoneID != phoneID || !batchLive(b, now) {
 			continue
@@ -805,9 +857,8 @@ func (s *memStore) SMSBatchState(_ context.Context, userID, phoneID string, now 
 
 // Auth.
 
-func (s *memStore) ApplyAuth(_ context.Context, w mfa.AuthWrite) (mfa.AuthOutcome, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ApplyAuth(ctx context.Context, w mfa.AuthWrite) (mfa.AuthOutcome, error) {
+	defer s.lock(ctx)()
 	var out mfa.AuthOutcome
 	g := w.Guard
 	switch g.Kind {
@@ -925,9 +976,8 @@ func (s *memStore) ApplyAuth(_ context.Context, w mfa.AuthWrite) (mfa.AuthOutcom
 	return out, nil
 }
 
-func (s *memStore) CreateTransaction(_ context.Context, tx mfa.Transaction) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) CreateTransaction(ctx context.Context, tx mfa.Transaction) error {
+	defer s.lock(ctx)()
 	if _, ok := s.txs[tx.ID]; ok {
 		return errConflict
 	}
@@ -936,9 +986,8 @@ func (s *memStore) CreateTransaction(_ context.Context, tx mfa.Transaction) erro
 	return nil
 }
 
-func (s *memStore) GetTransaction(_ context.Context, id string) (mfa.Transaction, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) GetTransaction(ctx context.Context, id string) (mfa.Transaction, error) {
+	defer s.lock(ctx)()
 	tx, ok := s.txs[id]
 	if !ok {
 		return mfa.Transaction{}, errNotFound
@@ -946,9 +995,8 @@ func (s *memStore) GetTransaction(_ context.Context, id string) (mfa.Transaction
 	return tx, nil
 }
 
-func (s *memStore) SetTransactionStatus(_ context.Context, id, status, msg string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) SetTransactionStatus(ctx context.Context, id, status, msg string) error {
+	defer s.lock(ctx)()
 	tx, ok := s.txs[id]
 	if !ok {
 		return errNotFound
@@ -962,9 +1010,8 @@ func (s *memStore) SetTransactionStatus(_ context.Context, id, status, msg strin
 	return nil
 }
 
-func (s *memStore) CompleteTransaction(_ context.Context, id string, o mfa.TxOutcome, log *mfa.AuthLogEntry) (mfa.Transaction, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) CompleteTransaction(ctx context.Context, id string, o mfa.TxOutcome, log *mfa.AuthLogEntry) (mfa.Transaction, error) {
+	defer s.lock(ctx)()
 	tx, ok := s.txs[id]
 	if !ok {
 		return mfa.Transaction{}, errNotFound
@@ -992,9 +1039,8 @@ func (s *memStore) CompleteTransaction(_ context.Context, id string, o mfa.TxOut
 	return tx, nil
 }
 
-func (s *memStore) PendingTransactions(_ context.Context, phoneID string, now time.Time) ([]mfa.Transaction, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) PendingTransactions(ctx context.Context, phoneID string, now time.Time) ([]mfa.Transaction, error) {
+	defer s.lock(ctx)()
 	var out []mfa.Transaction
 	for _, tx := range s.txs {
 		if tx.PhoneID == phoneID && tx.State == mfa.TxPending && tx.Expires.After(now) {
@@ -1004,9 +1050,8 @@ func (s *memStore) PendingTransactions(_ context.Context, phoneID string, now ti
 	return out, nil
 }
 
-func (s *memStore) ExpiredTransactions(_ context.Context, now time.Time, limit int) ([]mfa.Transaction, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ExpiredTransactions(ctx context.Context, now time.Time, limit int) ([]mfa.Transaction, error) {
+	defer s.lock(ctx)()
 	var out []mfa.Transaction
 	for _, tx := range s.txs {
 		if tx.State == mfa.TxPending && !tx.Expires.After(now) && len(out) < limit {
@@ -1016,9 +1061,8 @@ func (s *memStore) ExpiredTransactions(_ context.Context, now time.Time, limit i
 	return out, nil
 }
 
-func (s *memStore) DeleteFinishedTransactions(_ context.Context, before time.Time) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DeleteFinishedTransactions(ctx context.Context, before time.Time) (int, error) {
+	defer s.lock(ctx)()
 	n := 0
 	for id, tx := range s.txs {
 		if tx.State != mfa.TxPending && tx.Expires.Before(before) {
@@ -1029,9 +1073,8 @@ func (s *memStore) DeleteFinishedTransactions(_ context.Context, before time.Tim
 	return n, nil
 }
 
-func (s *memStore) AppendAuthLog(_ context.Context, e mfa.AuthLogEntry) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) AppendAuthLog(ctx context.Context, e mfa.AuthLogEntry) error {
+	defer s.lock(ctx)()
 	s.authLog = append(s.authLog, e)
 	return nil
 }
@@ -1045,9 +1088,8 @@ func logKey(a, b mfa.AuthLogEntry) int {
 
 func anyOf[T comparable](set []T, v T) bool { return len(set) == 0 || slices.Contains(set, v) }
 
-func (s *memStore) ListAuthLog(_ context.Context, f mfa.AuthLogFilter) ([]mfa.AuthLogEntry, int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ListAuthLog(ctx context.Context, f mfa.AuthLogFilter) ([]mfa.AuthLogEntry, int, error) {
+	defer s.lock(ctx)()
 	var match []mfa.AuthLogEntry
 	for _, e := range s.authLog {
 		if e.Time.Before(f.MinTime) || !f.MaxTime.IsZero() && e.Time.After(f.MaxTime) ||
@@ -1083,9 +1125,8 @@ func (s *memStore) ListAuthLog(_ context.Context, f mfa.AuthLogFilter) ([]mfa.Au
 
 // Integrations.
 
-func (s *memStore) CreateIntegration(_ context.Context, in mfa.Integration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) CreateIntegration(ctx context.Context, in mfa.Integration) error {
+	defer s.lock(ctx)()
 	if _, ok := s.integrations[in.IKey]; ok {
 		return errConflict
 	}
@@ -1093,9 +1134,8 @@ func (s *memStore) CreateIntegration(_ context.Context, in mfa.Integration) erro
 	return nil
 }
 
-func (s *memStore) GetIntegration(_ context.Context, ikey string) (mfa.Integration, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) GetIntegration(ctx context.Context, ikey string) (mfa.Integration, error) {
+	defer s.lock(ctx)()
 	in, ok := s.integrations[ikey]
 	if !ok {
 		return mfa.Integration{}, errNotFound
@@ -1103,17 +1143,15 @@ func (s *memStore) GetIntegration(_ context.Context, ikey string) (mfa.Integrati
 	return in, nil
 }
 
-func (s *memStore) ListIntegrations(_ context.Context, p mfa.Page) ([]mfa.Integration, int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ListIntegrations(ctx context.Context, p mfa.Page) ([]mfa.Integration, int, error) {
+	defer s.lock(ctx)()
 	all := sortedValues(s.integrations, func(in mfa.Integration) time.Time { return in.Created }, func(in mfa.Integration) string { return in.IKey })
 	got, total := page(all, p)
 	return got, total, nil
 }
 
-func (s *memStore) UpdateIntegration(_ context.Context, in mfa.Integration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) UpdateIntegration(ctx context.Context, in mfa.Integration) error {
+	defer s.lock(ctx)()
 	old, ok := s.integrations[in.IKey]
 	if !ok {
 		return errNotFound
@@ -1123,9 +1161,8 @@ func (s *memStore) UpdateIntegration(_ context.Context, in mfa.Integration) erro
 	return nil
 }
 
-func (s *memStore) DeleteIntegration(_ context.Context, ikey string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DeleteIntegration(ctx context.Context, ikey string) error {
+	defer s.lock(ctx)()
 	if _, ok := s.integrations[ikey]; !ok {
 		return errNotFound
 	}
@@ -1144,9 +1181,8 @@ func (s *memStore) emailTaken(email, except string) bool {
 	return false
 }
 
-func (s *memStore) CreateAdmin(_ context.Context, a mfa.Admin) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) CreateAdmin(ctx context.Context, a mfa.Admin) error {
+	defer s.lock(ctx)()
 	if _, ok := s.admins[a.ID]; ok || s.emailTaken(a.Email, a.ID) {
 		return errConflict
 	}
@@ -1154,9 +1190,8 @@ func (s *memStore) CreateAdmin(_ context.Context, a mfa.Admin) error {
 	return nil
 }
 
-func (s *memStore) GetAdmin(_ context.Context, id string) (mfa.Admin, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) GetAdmin(ctx context.Context, id string) (mfa.Admin, error) {
+	defer s.lock(ctx)()
 	a, ok := s.admins[id]
 	if !ok {
 		return mfa.Admin{}, errNotFound
@@ -1164,9 +1199,8 @@ func (s *memStore) GetAdmin(_ context.Context, id string) (mfa.Admin, error) {
 	return a, nil
 }
 
-func (s *memStore) GetAdminByEmail(_ context.Context, email string) (mfa.Admin, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) GetAdminByEmail(ctx context.Context, email string) (mfa.Admin, error) {
+	defer s.lock(ctx)()
 	for _, a := range s.admins {
 		if strings.EqualFold(a.Email, email) {
 			return a, nil
@@ -1175,17 +1209,15 @@ func (s *memStore) GetAdminByEmail(_ context.Context, email string) (mfa.Admin, 
 	return mfa.Admin{}, errNotFound
 }
 
-func (s *memStore) ListAdmins(_ context.Context, p mfa.Page) ([]mfa.Admin, int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ListAdmins(ctx context.Context, p mfa.Page) ([]mfa.Admin, int, error) {
+	defer s.lock(ctx)()
 	all := sortedValues(s.admins, func(a mfa.Admin) time.Time { return a.Created }, func(a mfa.Admin) string { return a.ID })
 	got, total := page(all, p)
 	return got, total, nil
 }
 
-func (s *memStore) UpdateAdmin(_ context.Context, a mfa.Admin) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) UpdateAdmin(ctx context.Context, a mfa.Admin) error {
+	defer s.lock(ctx)()
 	old, ok := s.admins[a.ID]
 	if !ok {
 		return errNotFound
@@ -1211,9 +1243,8 @@ func (s *memStore) owners() int {
 	return n
 }
 
-func (s *memStore) DeleteAdmin(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DeleteAdmin(ctx context.Context, id string) error {
+	defer s.lock(ctx)()
 	old, ok := s.admins[id]
 	if !ok {
 		return errNotFound
@@ -1225,9 +1256,8 @@ func (s *memStore) DeleteAdmin(_ context.Context, id string) error {
 	return nil
 }
 
-func (s *memStore) Bootstrap(_ context.Context, owner mfa.Admin, ins []mfa.Integration) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) Bootstrap(ctx context.Context, owner mfa.Admin, ins []mfa.Integration) error {
+	defer s.lock(ctx)()
 	if len(s.admins) > 0 {
 		return errConflict
 	}
@@ -1243,28 +1273,38 @@ func (s *memStore) Bootstrap(_ context.Context, owner mfa.Admin, ins []mfa.Integ
 	return nil
 }
 
-func (s *memStore) CountAdmins(context.Context) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) CountAdmins(ctx context.Context) (int, error) {
+	defer s.lock(ctx)()
 	return len(s.admins), nil
 }
 
 // Settings.
 
-func (s *memStore) GetSettings(context.Context) (mfa.Settings, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) GetSettings(ctx context.Context) (mfa.Settings, error) {
+	defer s.lock(ctx)()
 	if s.settings == nil {
 		return mfa.DefaultSettings(), nil
 	}
 	return *s.settings, nil
 }
 
-func (s *memStore) PutSettings(_ context.Context, st mfa.Settings) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) PutSettings(ctx context.Context, st mfa.Settings) error {
+	defer s.lock(ctx)()
 	s.settings = &st
 	return nil
+}
+
+func (s *memStore) UpdateSettings(ctx context.Context, fn func(*mfa.Settings) error) (mfa.Settings, error) {
+	defer s.lock(ctx)()
+	st := mfa.DefaultSettings()
+	if s.settings != nil {
+		st = *s.settings
+	}
+	if err := fn(&st); err != nil {
+		return mfa.Settings{}, err
+	}
+	s.settings = &st
+	return st, nil
 }
 
 // Logs.
@@ -1273,18 +1313,16 @@ func inWindow(tm time.Time, id int64, f mfa.LogFilter) bool {
 	return !tm.Before(f.MinTime) && (f.MaxTime.IsZero() || !tm.After(f.MaxTime)) && id > f.AfterID
 }
 
-func (s *memStore) AppendAdminLog(_ context.Context, e mfa.AdminLogEntry) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) AppendAdminLog(ctx context.Context, e mfa.AdminLogEntry) (int64, error) {
+	defer s.lock(ctx)()
 	s.nextLogID++
 	e.ID = s.nextLogID
 	s.adminLog = append(s.adminLog, e)
 	return e.ID, nil
 }
 
-func (s *memStore) ListAdminLog(_ context.Context, f mfa.LogFilter) ([]mfa.AdminLogEntry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ListAdminLog(ctx context.Context, f mfa.LogFilter) ([]mfa.AdminLogEntry, error) {
+	defer s.lock(ctx)()
 	var out []mfa.AdminLogEntry
 	for _, e := range s.adminLog {
 		if inWindow(e.Time, e.ID, f) && (f.Limit <= 0 || len(out) < f.Limit) {
@@ -1295,18 +1333,16 @@ func (s *memStore) ListAdminLog(_ context.Context, f mfa.LogFilter) ([]mfa.Admin
 	return out, nil
 }
 
-func (s *memStore) AppendTelephonyLog(_ context.Context, e mfa.TelephonyLogEntry) (int64, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) AppendTelephonyLog(ctx context.Context, e mfa.TelephonyLogEntry) (int64, error) {
+	defer s.lock(ctx)()
 	s.nextLogID++
 	e.ID = s.nextLogID
 	s.phoneLog = append(s.phoneLog, e)
 	return e.ID, nil
 }
 
-func (s *memStore) ListTelephonyLog(_ context.Context, f mfa.LogFilter) ([]mfa.TelephonyLogEntry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ListTelephonyLog(ctx context.Context, f mfa.LogFilter) ([]mfa.TelephonyLogEntry, error) {
+	defer s.lock(ctx)()
 	var out []mfa.TelephonyLogEntry
 	for _, e := range s.phoneLog {
 		if inWindow(e.Time, e.ID, f) && (f.Limit <= 0 || len(out) < f.Limit) {
@@ -1320,9 +1356,8 @@ func (s *memStore) ListTelephonyLog(_ context.Context, f mfa.LogFilter) ([]mfa.T
 
 var errUnknownActivation = mfa.E(mfa.NotFound, "unknown activation code")
 
-func (s *memStore) CreateActivation(_ context.Context, a mfa.Activation) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) CreateActivation(ctx context.Context, a mfa.Activation) error {
+	defer s.lock(ctx)()
 	if a.Code == "" {
 		return mfa.InvalidField("code", "no code")
 	}
@@ -1350,9 +1385,8 @@ func (s *memStore) CreateActivation(_ context.Context, a mfa.Activation) error {
 	return nil
 }
 
-func (s *memStore) GetActivation(_ context.Context, id string) (mfa.Activation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) GetActivation(ctx context.Context, id string) (mfa.Activation, error) {
+	defer s.lock(ctx)()
 	a, ok := s.activations[id]
 	if !ok {
 		return mfa.Activation{}, errNotFound
@@ -1360,9 +1394,8 @@ func (s *memStore) GetActivation(_ context.Context, id string) (mfa.Activation, 
 	return a.Activation, nil
 }
 
-func (s *memStore) RedeemActivation(_ context.Context, code mfa.Passcode, now time.Time) (mfa.Activation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) RedeemActivation(ctx context.Context, code mfa.Passcode, now time.Time) (mfa.Activation, error) {
+	defer s.lock(ctx)()
 	return s.redeem(code, now)
 }
 
@@ -1379,9 +1412,8 @@ func (s *memStore) redeem(code mfa.Passcode, now time.Time) (mfa.Activation, err
 	return mfa.Activation{}, errUnknownActivation
 }
 
-func (s *memStore) DeleteExpiredActivations(_ context.Context, now time.Time) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DeleteExpiredActivations(ctx context.Context, now time.Time) (int, error) {
+	defer s.lock(ctx)()
 	n := 0
 	for id, a := range s.activations {
 		if !a.Expires.After(now) || !a.Redeemed.IsZero() && !a.Redeemed.After(now) {
@@ -1392,9 +1424,8 @@ func (s *memStore) DeleteExpiredActivations(_ context.Context, now time.Time) (i
 	return n, nil
 }
 
-func (s *memStore) ActivationByCode(_ context.Context, code mfa.Passcode) (mfa.Activation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) ActivationByCode(ctx context.Context, code mfa.Passcode) (mfa.Activation, error) {
+	defer s.lock(ctx)()
 	for _, a := range s.activations {
 		if code != "" && a.code == code {
 			return a.Activation, nil
@@ -1403,9 +1434,8 @@ func (s *memStore) ActivationByCode(_ context.Context, code mfa.Passcode) (mfa.A
 	return mfa.Activation{}, errUnknownActivation
 }
 
-func (s *memStore) CompleteActivation(_ context.Context, code mfa.Passcode, now time.Time, newPhone mfa.Phone, auth mfa.Authenticator) (mfa.Activation, mfa.Authenticator, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) CompleteActivation(ctx context.Context, code mfa.Passcode, now time.Time, newPhone mfa.Phone, auth mfa.Authenticator) (mfa.Activation, mfa.Authenticator, error) {
+	defer s.lock(ctx)()
 	// Check everything first, so that a failure writes nothing.
 	var found *memActivation
 	for _, a := range s.activations {
@@ -1450,9 +1480,8 @@ func (s *memStore) CompleteActivation(_ context.Context, code mfa.Passcode, now 
 
 var errUnknownTrusted = mfa.E(mfa.NotFound, "unknown remembered device")
 
-func (s *memStore) CreateTrustedDevice(_ context.Context, d mfa.TrustedDevice) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) CreateTrustedDevice(ctx context.Context, d mfa.TrustedDevice) error {
+	defer s.lock(ctx)()
 	if d.Token == "" {
 		return mfa.InvalidField("token", "no token")
 	}
@@ -1472,9 +1501,8 @@ func (s *memStore) CreateTrustedDevice(_ context.Context, d mfa.TrustedDevice) e
 	return nil
 }
 
-func (s *memStore) CheckTrustedDevice(_ context.Context, token mfa.Passcode, userID, ikey string, now time.Time) (mfa.TrustedDevice, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) CheckTrustedDevice(ctx context.Context, token mfa.Passcode, userID, ikey string, now time.Time) (mfa.TrustedDevice, error) {
+	defer s.lock(ctx)()
 	for _, d := range s.trusted {
 		if token != "" && d.token == token && d.UserID == userID && d.IKey == ikey && d.Expires.After(now) {
 			return d.TrustedDevice, nil
@@ -1483,9 +1511,8 @@ func (s *memStore) CheckTrustedDevice(_ context.Context, token mfa.Passcode, use
 	return mfa.TrustedDevice{}, errUnknownTrusted
 }
 
-func (s *memStore) DeleteTrustedDevices(_ context.Context, userID string) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DeleteTrustedDevices(ctx context.Context, userID string) (int, error) {
+	defer s.lock(ctx)()
 	n := 0
 	for id, d := range s.trusted {
 		if d.UserID == userID {
@@ -1496,9 +1523,8 @@ func (s *memStore) DeleteTrustedDevices(_ context.Context, userID string) (int, 
 	return n, nil
 }
 
-func (s *memStore) DeleteExpiredTrustedDevices(_ context.Context, now time.Time) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DeleteExpiredTrustedDevices(ctx context.Context, now time.Time) (int, error) {
+	defer s.lock(ctx)()
 	n := 0
 	for id, d := range s.trusted {
 		if !d.Expires.After(now) {
@@ -1511,12 +1537,11 @@ func (s *memStore) DeleteExpiredTrustedDevices(_ context.Context, now time.Time)
 
 // Rate limits.
 
-func (s *memStore) HitRateLimit(_ context.Context, key string, limit int, window time.Duration, now time.Time) (mfa.RateLimitResult, error) {
+func (s *memStore) HitRateLimit(ctx context.Context, key string, limit int, window time.Duration, now time.Time) (mfa.RateLimitResult, error) {
 	if err := mfa.CheckRateLimitArgs(key, limit, window); err != nil {
 		return mfa.RateLimitResult{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer s.lock(ctx)()
 	key = mfa.RateLimitKey(key)
 	now = now.Truncate(time.Microsecond)
 	c, ok := s.rateLimits[key]
@@ -1533,9 +1558,8 @@ func (s *memStore) HitRateLimit(_ context.Context, key string, limit int, window
 	return r, nil
 }
 
-func (s *memStore) DeleteExpiredRateLimits(_ context.Context, now time.Time) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) DeleteExpiredRateLimits(ctx context.Context, now time.Time) (int, error) {
+	defer s.lock(ctx)()
 	n := 0
 	for key, c := range s.rateLimits {
 		if !c.end.After(now) {
@@ -1548,9 +1572,8 @@ func (s *memStore) DeleteExpiredRateLimits(_ context.Context, now time.Time) (in
 
 // Revoked installs.
 
-func (s *memStore) RevokedAuthenticators(_ context.Context, userID string, limit int) ([]mfa.Authenticator, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *memStore) RevokedAuthenticators(ctx context.Context, userID string, limit int) ([]mfa.Authenticator, error) {
+	defer s.lock(ctx)()
 	var out []mfa.Authenticator
 	for _, a := range s.auths {
 		if a.Status == mfa.AuthenticatorRevoked && userID != "" &&

@@ -50,6 +50,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 		{"Integrations", integrationTests()},
 		{"Admins", adminTests()},
 		{"Settings", settingsTests()},
+		{"Atomic", atomicTests()},
 		{"Logs", logTests()},
 		{"Activations", activationTests()},
 		{"ActivationDevice", activationDeviceTests()},
