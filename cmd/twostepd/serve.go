@@ -38,20 +38,23 @@ func (serveCmd) run(e *env) error {
 		}
 	}()
 
-	ring, _, err := keys(cfg, dir, log)
+	// Held shared for the life of the process: twostepd rekey refuses to
+	// run beside a server on this data directory.
+	unlockServe, err := dir.LockShared()
+	if errors.Is(err, datadir.ErrExclusive) {
+		return fmt.Errorf("%w (%s); wait for it to finish", err, dir.Path)
+	}
 	if err != nil {
 		return err
 	}
-	tlsConfig, caFile, err := serverTLS(cfg, dir, log)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, ring, log)
+	defer unlockServe()
+	st, _, err := openChecked(ctx, cfg, dir, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := migrate(ctx, st, log); err != nil {
+	tlsConfig, caFile, err := serverTLS(cfg, dir, log)
+	if err != nil {
 		return err
 	}
 
