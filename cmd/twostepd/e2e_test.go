@@ -275,11 +275,9 @@ func TestServeZeroConfig(t *testing.T) {
 		})
 	}
 
-	st, body = get(t, hc, base+"/metrics")
-	for _, want := range []string{`twostep_http_requests_total{code="200",method="GET",route="GET /auth/v2/check"}`, "twostep_http_request_duration_seconds_bucket", `twostep_db_open_connections{pool=`} {
-		if st != 200 || !strings.Contains(body, want) {
-			t.Errorf("GET /metrics lacks %s", want)
-		}
+	// Zero config serves no metrics to anyone who can reach the port.
+	if st, body := get(t, hc, base+"/metrics"); st != 404 || body != `{"stat":"FAIL","code":40401,"message":"Resource not found"}` {
+		t.Errorf("anonymous GET /metrics on the main port = %d %q, want Duo's 404", st, body)
 	}
 
 	in.stop(t)
@@ -398,6 +396,76 @@ func TestConfigCheckRedactsSecrets(t *testing.T) {
 			t.Errorf("config check output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// TestMetricsExposure: /metrics is served on the main port only with a
+// bearer token, or only on metrics.listen, and config check redacts the
+// token.
+func TestMetricsExposure(t *testing.T) {
+	const token = "metrics-token-0123456789abcdef"
+	tokenFile := filepath.Join(t.TempDir(), "metrics-token")
+	os.WriteFile(tokenFile, []byte(token+"\n"), 0o600)
+	scrape := func(hc *http.Client, url, auth string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", url, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	const series = `twostep_http_requests_total{code="200",method="GET",route="GET /healthz"}`
+
+	t.Run("token", func(t *testing.T) {
+		env := map[string]string{"TWOSTEP_METRICS_TOKEN_FILE": tokenFile}
+		in := startServe(t, func(k string) string { return env[k] })
+		creds, _ := readCredentials(t, in.data)
+		hc := httpsClient(trustCA(t, creds.CAFile))
+		base := "https://" + creds.APIHost
+		get(t, hc, base+"/healthz")
+		if st, body := scrape(hc, base+"/metrics", ""); st != 401 || !strings.Contains(body, `"code":40101`) {
+			t.Errorf("GET /metrics without the token = %d %q, want 401", st, body)
+		}
+		if st, _ := scrape(hc, base+"/metrics", "Bearer wrong-token-0123456789abcdef"); st != 401 {
+			t.Errorf("GET /metrics with a wrong token = %d, want 401", st)
+		}
+		if st, body := scrape(hc, base+"/metrics", "Bearer "+token); st != 200 || !strings.Contains(body, series) ||
+			!strings.Contains(body, `twostep_db_open_connections{pool=`) {
+			t.Errorf("GET /metrics with the token = %d, lacks %s", st, series)
+		}
+		in.stop(t)
+		if strings.Contains(in.logs.String(), token) {
+			t.Error("the log contains the metrics token")
+		}
+		out, _, err := runCmd(t, func(k string) string { return env[k] }, "config", "check")
+		if err != nil || strings.Contains(out, token) || !strings.Contains(out, `token = "[redacted]"`) {
+			t.Errorf("config check = %v, want the metrics token redacted:\n%s", err, out)
+		}
+	})
+
+	t.Run("listen", func(t *testing.T) {
+		env := map[string]string{"TWOSTEP_METRICS_LISTEN": "127.0.0.1:0"}
+		in := startServe(t, func(k string) string { return env[k] })
+		creds, _ := readCredentials(t, in.data)
+		hc := httpsClient(trustCA(t, creds.CAFile))
+		base := "https://" + creds.APIHost
+		get(t, hc, base+"/healthz")
+		m := regexp.MustCompile(`"msg":"serving metrics","addr":"([^"]+)"`).FindStringSubmatch(in.logs.String())
+		if m == nil {
+			t.Fatalf("no metrics listener in the log:\n%s", in.logs)
+		}
+		if st, body := scrape(http.DefaultClient, "http://"+m[1]+"/metrics", ""); st != 200 || !strings.Contains(body, series) {
+			t.Errorf("GET /metrics on metrics.listen = %d, lacks %s", st, series)
+		}
+		if st, _ := scrape(hc, base+"/metrics", ""); st != 404 {
+			t.Errorf("GET /metrics on the main port with metrics.listen set = %d, want 404", st)
+		}
+	})
 }
 
 func TestMigrateCommand(t *testing.T) {

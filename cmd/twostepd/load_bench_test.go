@@ -173,6 +173,10 @@ func TestLoadServeHelper(t *testing.T) {
 	}
 }
 
+// loadMetricsToken is the load servers' metrics.token: /metrics is off
+// on the main port without one.
+const loadMetricsToken = "load-benchmark-metrics-token"
+
 // loadProfiles numbers the servers' CPU profiles (TWOSTEP_LOAD_CPUPROFILE).
 var loadProfiles atomic.Int64
 
@@ -201,7 +205,7 @@ func startLoadServer(b *testing.B, env []string, args ...string) *loadServer {
 		b.Logf("server CPU profile: %s", f)
 	}
 	s.cmd = exec.Command(exe, helperArgs...)
-	s.cmd.Env = append(append(os.Environ(), env...), loadHelperEnv+"="+string(argJSON))
+	s.cmd.Env = append(append(os.Environ(), env...), loadHelperEnv+"="+string(argJSON), "TWOSTEP_METRICS_TOKEN="+loadMetricsToken)
 	s.cmd.Stderr = s.logs
 	stdin, err := s.cmd.StdinPipe()
 	if err != nil {
@@ -310,6 +314,7 @@ func (s *loadServer) sample(ctx context.Context) (serverSample, error) {
 	if err != nil {
 		return out, err
 	}
+	req.Header.Set("Authorization", "Bearer "+loadMetricsToken)
 	resp, err := s.scrape.Do(req)
 	if err != nil {
 		return out, fmt.Errorf("GET /metrics: %w", err)

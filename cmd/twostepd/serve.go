@@ -38,20 +38,23 @@ func (serveCmd) run(e *env) error {
 		}
 	}()
 
-	ring, _, err := keys(cfg, dir, log)
+	// Held shared for the life of the process: twostepd rekey refuses to
+	// run beside a server on this data directory.
+	unlockServe, err := dir.LockShared()
+	if errors.Is(err, datadir.ErrExclusive) {
+		return fmt.Errorf("%w (%s); wait for it to finish", err, dir.Path)
+	}
 	if err != nil {
 		return err
 	}
-	tlsConfig, caFile, err := serverTLS(cfg, dir, log)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, ring, log)
+	defer unlockServe()
+	st, _, err := openChecked(ctx, cfg, dir, log)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := migrate(ctx, st, log); err != nil {
+	tlsConfig, caFile, err := serverTLS(cfg, dir, log)
+	if err != nil {
 		return err
 	}
 
@@ -97,7 +100,7 @@ func (serveCmd) run(e *env) error {
 	if err != nil {
 		return err
 	}
-	h := server.New(server.Deps{
+	hs := server.NewHandlers(server.Deps{
 		Logo:      logo,
 		Store:     st,
 		Logger:    log,
@@ -110,21 +113,39 @@ func (serveCmd) run(e *env) error {
 		Flow:      flow,
 
 		PublicHost: apiHost,
+
+		// /metrics: on its own listener when metrics.listen is set, else
+		// on the main port to holders of metrics.token, else nowhere.
+		MetricsOnMain: cfg.Metrics.Listen == "" && cfg.Metrics.Token != "",
+		MetricsToken:  cfg.Metrics.Token.Reveal(),
 	})
-	srv := &http.Server{
-		Handler:           h,
-		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      90 * time.Second, // auth_status long polls last up to about a minute
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	srv := server.NewHTTPServer(hs.Main, tlsConfig, log)
+	if cfg.Metrics.Listen == "" && cfg.Metrics.Token == "" {
+		log.Info("GET /metrics is off: set metrics.listen (a separate address) or metrics.token to serve it")
 	}
 	reaperCtx, stopReaper := context.WithCancel(ctx)
 	reaped := make(chan struct{})
 	go func() { defer close(reaped); reap(reaperCtx, svc, flow, log, time.Minute) }()
 	defer func() { stopReaper(); <-reaped }()
+
+	var msrv *http.Server
+	if cfg.Metrics.Listen != "" {
+		mln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s (metrics.listen): %w", cfg.Metrics.Listen, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", hs.Metrics)
+		msrv = server.NewHTTPServer(mux, nil, log)
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener failed", "error", err)
+			}
+		}()
+		defer msrv.Close()
+		log.Info("serving metrics", "addr", mln.Addr().String(), "url", "http://"+mln.Addr().String()+"/metrics",
+			"token", cfg.Metrics.Token != "")
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeTLS(ln, "", "") }()

@@ -31,6 +31,10 @@ type Config struct {
 	// MasterKey seals secrets at rest: base64 (standard or raw URL) of 32
 	// bytes, optionally prefixed "<keyid>:". Empty means the caller generates
 	// one into the data dir. The format is seal.ParseKey's: "[<keyid>:]<base64 of 32 bytes>".
+	// Several keys separated by white space or commas (a key file with one
+	// per line) make a keyring: the first seals, every one opens (see
+	// [Config.MasterKeys]); that is how a rekey is rolled out to several
+	// nodes.
 	MasterKey Secret `koanf:"master_key"`
 	Log       Log    `koanf:"log"`
 	// ClockSkew is how far a signed request's Date may be from our clock.
@@ -45,6 +49,19 @@ type Config struct {
 	Organization string    `koanf:"organization"`
 	DB           DB        `koanf:"db"`
 	RateLimit    RateLimit `koanf:"rate_limit"`
+	Metrics      Metrics   `koanf:"metrics"`
+}
+
+// Metrics says where GET /metrics is served. With neither set, it is not
+// served at all (404), so that a zero-config start exposes nothing.
+type Metrics struct {
+	// Listen is a separate plain-HTTP address (such as 127.0.0.1:9090)
+	// that serves /metrics, and then only it: the main port never does.
+	Listen string `koanf:"listen"`
+	// Token is a bearer token /metrics requires ("Authorization: Bearer
+	// <token>"). Alone, it serves /metrics on the main port to holders of
+	// the token; with Listen, the separate listener requires it too.
+	Token Secret `koanf:"token"`
 }
 
 // TLS names the PEM certificate and key files; set both or neither. What
@@ -217,15 +234,22 @@ func listenPort(listen string) (int, string) {
 	return n, ""
 }
 
-// MasterKeyValue parses the configured master key; ok is false when none is
-// configured (the caller then uses the data directory's generated key).
+// MasterKeyValue parses the configured master key (the first one of a
+// keyring); ok is false when none is configured (the caller then uses the
+// data directory's generated key).
 func (c Config) MasterKeyValue() (k seal.Key, ok bool, err error) {
-	if c.MasterKey == "" {
-		return seal.Key{}, false, nil
-	}
-	k, err = seal.ParseKey(c.MasterKey.Reveal())
-	if err != nil {
+	keys, err := c.MasterKeys()
+	if err != nil || len(keys) == 0 {
 		return seal.Key{}, false, err
 	}
-	return k, true, nil
+	return keys[0], true, nil
+}
+
+// MasterKeys parses the configured master keys: the first seals, the
+// others only open. It returns none when no key is configured.
+func (c Config) MasterKeys() ([]seal.Key, error) {
+	if c.MasterKey == "" {
+		return nil, nil
+	}
+	return seal.ParseKeys(c.MasterKey.Reveal())
 }

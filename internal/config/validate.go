@@ -49,7 +49,7 @@ func (c Config) Validate() error {
 		bad("tls.key", "must be set when tls.cert is")
 	}
 	if c.MasterKey != "" {
-		if _, err := seal.ParseKey(c.MasterKey.Reveal()); err != nil {
+		if _, err := seal.ParseKeys(c.MasterKey.Reveal()); err != nil {
 			bad("master_key", "%s", strings.TrimPrefix(err.Error(), "master key: "))
 		}
 	}
@@ -91,6 +91,14 @@ func (c Config) Validate() error {
 		bad("organization", "%d bytes is longer than %d", n, MaxOrganizationLen)
 	} else if strings.IndexFunc(c.Organization, unicode.IsControl) >= 0 || !utf8.ValidString(c.Organization) {
 		bad("organization", "must be printable UTF-8 text")
+	}
+	if c.Metrics.Listen != "" {
+		if _, msg := listenPort(c.Metrics.Listen); msg != "" {
+			bad("metrics.listen", "%q %s", c.Metrics.Listen, msg)
+		}
+	}
+	if t := c.Metrics.Token.Reveal(); t != "" && (len(t) < 16 || strings.IndexFunc(t, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0) {
+		bad("metrics.token", "must be at least 16 printable ASCII characters without spaces")
 	}
 	if c.LogoFile != "" {
 		if _, msg := readLogo(c.LogoFile); msg != "" {

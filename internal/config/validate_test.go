@@ -33,6 +33,19 @@ func TestValidate(t *testing.T) {
 		{"raw URL master key", func(c *config.Config) {
 			c.MasterKey = config.Secret(strings.Repeat("-_", 21) + "8") // 32 bytes 0xfb 0xef 0xbf ...
 		}, ""},
+		{"master keyring, one per line", func(c *config.Config) {
+			c.MasterKey = config.Secret("k2:" + key + "\nk1:" + key + "\n")
+		}, ""},
+		{"master keyring with a repeated id", func(c *config.Config) {
+			c.MasterKey = config.Secret("k1:" + key + ",k1:" + key)
+		}, `master_key: key id "k1" given twice (TWOSTEP_MASTER_KEY or TWOSTEP_MASTER_KEY_FILE)`},
+		{"metrics listener and token", func(c *config.Config) {
+			c.Metrics = config.Metrics{Listen: "127.0.0.1:9090", Token: "0123456789abcdef"}
+		}, ""},
+		{"metrics listen not host:port", func(c *config.Config) { c.Metrics.Listen = "9090" },
+			`metrics.listen: "9090" is not host:port (TWOSTEP_METRICS_LISTEN)`},
+		{"metrics token short", func(c *config.Config) { c.Metrics.Token = "short" },
+			"metrics.token: must be at least 16 printable ASCII characters without spaces (TWOSTEP_METRICS_TOKEN or TWOSTEP_METRICS_TOKEN_FILE)"},
 		{"sqlite DSNs", func(c *config.Config) { c.Database = "sqlite:///var/lib/t.db" }, ""},
 		{"file DSN", func(c *config.Config) { c.Database = "file:t.db" }, ""},
 

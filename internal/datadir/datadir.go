@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/twostep-auth/twostep/internal/seal"
@@ -17,7 +18,97 @@ const (
 	CredentialsFile = "initial-credentials.json"
 	SQLiteFile      = "twostep.db"
 	lockFile        = ".init.lock"
+	serveLockFile   = ".serve.lock"
 )
+
+// ErrServing is returned by LockExclusive while a serve process holds
+// the directory's shared serve lock.
+var ErrServing = errors.New("twostepd serve is running on this data directory")
+
+// ErrExclusive is returned by LockShared while a command such as rekey
+// holds the directory exclusively.
+var ErrExclusive = errors.New("another twostepd command (rekey) holds this data directory")
+
+// LockShared takes a shared lock on the directory's serve lock, without
+// waiting: every serve process holds it for its whole life, so that a
+// command that must not run beside a server (rekey) can tell. Call the
+// returned function to release it (the kernel also releases it when the
+// process ends).
+func (d *Dir) LockShared() (unlock func(), err error) {
+	return d.flock(serveLockFile, syscall.LOCK_SH|syscall.LOCK_NB, ErrExclusive)
+}
+
+// LockExclusive takes the serve lock exclusively, without waiting; it
+// fails with ErrServing while any serve process holds it shared.
+func (d *Dir) LockExclusive() (unlock func(), err error) {
+	return d.flock(serveLockFile, syscall.LOCK_EX|syscall.LOCK_NB, ErrServing)
+}
+
+func (d *Dir) flock(name string, how int, busy error) (func(), error) {
+	f, err := os.OpenFile(d.File(name), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock data directory: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), how); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, busy
+		}
+		return nil, fmt.Errorf("lock data directory: %w", err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
+
+// OldKeyFile names the file that keeps a previous master key, by id, for
+// opening values still sealed under it until `twostepd rekey --retire`.
+func OldKeyFile(id string) string { return MasterKeyFile + "." + id }
+
+// ReadMasterKey reads master.key; ok is false when there is none.
+func (d *Dir) ReadMasterKey() (k seal.Key, ok bool, err error) {
+	path := d.File(MasterKeyFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return seal.Key{}, false, nil
+	}
+	if err != nil {
+		return seal.Key{}, false, fmt.Errorf("read master key: %w", err)
+	}
+	k, err = seal.ParseKey(string(b))
+	if err != nil {
+		return seal.Key{}, false, fmt.Errorf("%s: %w", path, err)
+	}
+	return k, true, nil
+}
+
+// ExtraKeys reads every master.key.<suffix> file: previous keys kept by a
+// rekey (master.key.<id>) and a key left by an interrupted one
+// (master.key.next). They open values; they never seal.
+func (d *Dir) ExtraKeys() ([]seal.Key, error) {
+	entries, err := os.ReadDir(d.Path)
+	if err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	var keys []seal.Key
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasPrefix(name, MasterKeyFile+".") || !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(d.File(name))
+		if err != nil {
+			return nil, fmt.Errorf("read master key: %w", err)
+		}
+		k, err := seal.ParseKey(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", d.File(name), err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
 
 // Dir is an open data directory.
 type Dir struct {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/twostep-auth/twostep/internal/seal"
 )
 
 func TestOpenCreatesPrivateDir(t *testing.T) {
@@ -105,5 +107,57 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 	if err := WriteFileAtomic(filepath.Join(path, "sub"), nil, 0o600); err == nil {
 		t.Error("WriteFileAtomic(under a file) = nil error, want error")
+	}
+}
+
+func TestServeLock(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u1, err := d.LockShared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u2, err := d.LockShared()
+	if err != nil {
+		t.Fatalf("a second LockShared = %v, want two servers allowed", err)
+	}
+	if _, err := d.LockExclusive(); err != ErrServing {
+		t.Errorf("LockExclusive beside a server = %v, want ErrServing", err)
+	}
+	u1()
+	u2()
+	ux, err := d.LockExclusive()
+	if err != nil {
+		t.Fatalf("LockExclusive with no server = %v", err)
+	}
+	if _, err := d.LockShared(); err != ErrExclusive {
+		t.Errorf("LockShared during rekey = %v, want ErrExclusive", err)
+	}
+	ux()
+}
+
+func TestExtraKeys(t *testing.T) {
+	d, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, _ := seal.GenerateKey(rand.Reader, "k1")
+	k2, _ := seal.GenerateKey(rand.Reader, "k2")
+	WriteFileAtomic(d.File(MasterKeyFile), []byte(k2.Encode()), 0o600)
+	WriteFileAtomic(d.File(OldKeyFile("k1")), []byte(k1.Encode()), 0o600)
+	os.WriteFile(d.File(".master.key.tmp123"), []byte("junk"), 0o600) // a temp file is not a key
+	got, err := d.ExtraKeys()
+	if err != nil || len(got) != 1 || got[0] != k1 {
+		t.Errorf("ExtraKeys() = %v, %v; want k1", got, err)
+	}
+	cur, ok, err := d.ReadMasterKey()
+	if err != nil || !ok || cur != k2 {
+		t.Errorf("ReadMasterKey() = %v, %v, %v; want k2", cur, ok, err)
+	}
+	os.WriteFile(d.File(OldKeyFile("k0")), []byte("short"), 0o600)
+	if _, err := d.ExtraKeys(); err == nil {
+		t.Error("ExtraKeys() with a corrupt master.key.k0 = nil error")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -91,6 +92,33 @@ func ParseKey(s string) (Key, error) {
 	return k, nil
 }
 
+// ParseKeys reads one or more master keys in ParseKey's form, separated
+// by white space or commas (a file with one key per line). The first is
+// the current key; ids must differ. Errors never echo a key.
+func ParseKeys(s string) ([]Key, error) {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' || r == '\r' })
+	if len(fields) == 0 {
+		return nil, errors.New("master key: empty")
+	}
+	keys := make([]Key, 0, len(fields))
+	seen := map[string]bool{}
+	for i, f := range fields {
+		k, err := ParseKey(f)
+		if err != nil {
+			if len(fields) > 1 {
+				return nil, fmt.Errorf("%w (key %d of %d)", err, i+1, len(fields))
+			}
+			return nil, err
+		}
+		if seen[k.ID] {
+			return nil, fmt.Errorf("master key: key id %q given twice", k.ID)
+		}
+		seen[k.ID] = true
+		keys = append(keys, k)
+	}
+	return keys, nil
+}
+
 // Keyring seals under its current key and opens values sealed under any of
 // its keys.
 type Keyring struct {
@@ -129,6 +157,24 @@ func NewKeyring(current Key, old ...Key) (*Keyring, error) {
 
 // CurrentID is the id of the key new values are sealed under.
 func (k *Keyring) CurrentID() string { return k.current }
+
+// IDs are the ids of every key the keyring holds, the current one first.
+func (k *Keyring) IDs() []string {
+	ids := []string{k.current}
+	for id := range k.aeads {
+		if id != k.current {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids[1:])
+	return ids
+}
+
+// Has reports whether the keyring holds a key with this id.
+func (k *Keyring) Has(id string) bool {
+	_, ok := k.aeads[id]
+	return ok
+}
 
 // Seal encrypts plaintext, binding it to aad (which must be given again to
 // Open). The result is: format byte, key-id length, key id, 24-byte nonce,

@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/adminapi"
@@ -47,23 +46,43 @@ type Deps struct {
 	Logo      []byte            // the PNG GET /auth/v2/logo answers; nil: twostep's own
 	// PublicHost is the API host authenticator apps are told to call.
 	PublicHost string
+	// MetricsOnMain serves GET /metrics on the main handler; off, it
+	// answers 404 there (serve the [Handlers] Metrics handler on a
+	// separate listener instead).
+	MetricsOnMain bool
+	// MetricsToken, when set, is the bearer token every /metrics request
+	// must carry ("Authorization: Bearer <token>"), on the main handler and
+	// on the separate one alike.
+	MetricsToken string
 }
 
-// New returns twostepd's whole HTTP handler.
-func New(d Deps) http.Handler {
+// Handlers are twostepd's HTTP handlers: Main for the HTTPS port, Metrics
+// for a separate metrics listener (metrics.listen).
+type Handlers struct {
+	Main    http.Handler
+	Metrics http.Handler
+}
+
+// New returns twostepd's main HTTP handler.
+func New(d Deps) http.Handler { return NewHandlers(d).Main }
+
+// NewHandlers returns the main handler and the metrics handler, which share
+// one registry.
+func NewHandlers(d Deps) Handlers {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newMetrics(reg)
 	if d.PoolStats != nil {
 		reg.MustRegister(poolCollector{stats: d.PoolStats})
 	}
+	metricsH := metricsHandler(reg, d.MetricsToken)
 
 	mux := http.NewServeMux()
-	registerRoutes(mux, d, reg)
-	return chain(mux, d.Logger, m)
+	registerRoutes(mux, d, metricsH)
+	return Handlers{Main: chain(mux, d.Logger, m), Metrics: metricsH}
 }
 
-func registerRoutes(mux *http.ServeMux, d Deps, reg *prometheus.Registry) {
+func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
@@ -80,7 +99,9 @@ func registerRoutes(mux *http.ServeMux, d Deps, reg *prometheus.Registry) {
 		}
 		json.NewEncoder(w).Encode(map[string]string{"status": "ready"})
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if d.MetricsOnMain {
+		mux.Handle("GET /metrics", metricsH)
+	}
 
 	surface := &api.Surface{Store: d.Store, Now: d.Now, Skew: d.ClockSkew, Hosts: d.Hosts, Logger: d.Logger}
 	surface.Failures = api.NewFailureLimiter(api.DefaultFailureLimit, d.Now) // shared by the Auth and Admin APIs
@@ -96,10 +117,11 @@ func registerRoutes(mux *http.ServeMux, d Deps, reg *prometheus.Registry) {
 
 	// The browser surface is its own stack (own mux, own headers; sessions
 	// and CSRF when the portal arrives): whatever the API routes do not
-	// match goes to it.
+	// match goes to it, except that under the API prefixes an unknown path
+	// or method gets Duo's JSON error (fallback.go).
 	browser := http.NewServeMux()
 	web.New(web.Deps{Logger: d.Logger}).Register(browser)
-	mux.Handle("/", browser)
+	mux.Handle("/", fallback{api: mux, browser: browser})
 }
 
 // readyReason is what /readyz may say publicly about a failure: the
@@ -131,6 +153,7 @@ func chain(next http.Handler, log *slog.Logger, m *metrics) http.Handler {
 		id := hex.EncodeToString(b[:])
 		w.Header().Set("X-Request-Id", id)
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		extendLongPoll(w, r, start)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
 			if p := recover(); p != nil {

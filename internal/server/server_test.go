@@ -101,7 +101,7 @@ func TestOperationalEndpoints(t *testing.T) {
 	}{
 		{"/healthz", 200, "ok"},
 		{"/readyz", 200, `"status":"ready"`},
-		{"/metrics", 200, "go_goroutines"},
+		{"/metrics", 404, `{"stat":"FAIL","code":40401,"message":"Resource not found"}`},
 		{"/auth/v2/ping", 200, `"stat":"OK"`},
 		{"/auth/v2/check", 401, `"code":40101`},
 		{"/nope", 404, ""},
