@@ -296,6 +296,7 @@ type Store interface {
 	PhoneMuteStore
 	RevokedAuthenticatorStore
 	RateLimitStore
+	ReplayStore
 	Events
 	// Ping reports whether the database is reachable and migrated.
 	Ping(ctx context.Context) error
