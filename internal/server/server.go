@@ -82,7 +82,8 @@ func registerRoutes(mux *http.ServeMux, d Deps, reg *prometheus.Registry) {
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 
-	surface := &api.Surface{Store: d.Store, Now: d.Now, Skew: d.ClockSkew, Hosts: d.Hosts, Logger: d.Logger}
+	surface := &api.Surface{Store: d.Store, Now: d.Now, Skew: d.ClockSkew, Hosts: d.Hosts, Logger: d.Logger,
+		Signatures: d.Store}
 	authapi.New(authapi.Deps{Surface: surface, Now: d.Now, Flow: d.Flow, Transactions: d.Store, Rand: rand.Reader,
 		Admin: d.Admin, Logo: d.Logo}).Register(mux)
 	if d.Flow != nil {
