@@ -115,3 +115,13 @@ func requestSignature(h string) (string, bool) {
 	}
 	return strings.ToLower(sig), true
 }
+
+// HandleRead is Handle for a POST that only reads, which Duo's API defines
+// and clients poll (enroll_status, check): its signature is not claimed, so
+// two identical polls in one second both get their answer. Replaying one
+// changes nothing.
+func (s *Surface) HandleRead(h HandlerFunc) http.Handler {
+	read := *s
+	read.Signatures = nil
+	return read.Handle(h)
+}
