@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -219,7 +221,10 @@ func TestAppE2E(t *testing.T) {
 	var act struct {
 		Barcode string `json:"activation_barcode"`
 	}
-	srv.adminCall(t, adm, http.MethodPost, "/admin/v1/phones/"+alicePhone+"/activation_url", nil, &act)
+	// (valid_secs makes it another request than the first activation_url
+	// of this phone, which may have been signed in the same second.)
+	srv.adminCall(t, adm, http.MethodPost, "/admin/v1/phones/"+alicePhone+"/activation_url",
+		url.Values{"valid_secs": {"3600"}}, &act)
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: srv.pool}}}
 	resp, err := hc.Get(act.Barcode)
 	if err != nil {
@@ -310,7 +315,12 @@ func e2eCode(t *testing.T, h *harness, extra ...string) string {
 // result, and that the message contains wantMsg; it returns the message.
 func passcode(t *testing.T, auth *authapi.AuthApi, username, code, want, wantMsg string) string {
 	t.Helper()
-	res, err := auth.Auth("passcode", authapi.AuthUsername(username), authapi.AuthPasscode(code))
+	// Each attempt names its own ipaddr: byte-identical signed requests in
+	// one second are one request, accepted once, and a replayed passcode
+	// here must reach the passcode check.
+	n := passcodeAttempts.Add(1)
+	res, err := auth.Auth("passcode", authapi.AuthUsername(username), authapi.AuthPasscode(code),
+		authapi.AuthIpAddr(fmt.Sprintf("198.51.100.%d", n%250+1)))
 	if err != nil || res.Stat != "OK" {
 		t.Fatalf("Auth(passcode %s) = %+v, %v", code, res, err)
 	}
@@ -321,11 +331,17 @@ func passcode(t *testing.T, auth *authapi.AuthApi, username, code, want, wantMsg
 	return res.Response.Status_Msg
 }
 
+// passcodeAttempts numbers passcode's and startPush's requests.
+var passcodeAttempts atomic.Int64
+
 // startPush starts an async push to username and returns its txid.
 func startPush(t *testing.T, auth *authapi.AuthApi, username string) string {
 	t.Helper()
+	// The push number in pushinfo makes each push its own signed request
+	// (byte-identical ones in one second are accepted once).
+	n := passcodeAttempts.Add(1)
 	res, err := auth.Auth("push", authapi.AuthUsername(username), authapi.AuthAsync(),
-		authapi.AuthIpAddr("198.51.100.7"), authapi.AuthPushinfo("Server=db1"))
+		authapi.AuthIpAddr("198.51.100.7"), authapi.AuthPushinfo(fmt.Sprintf("Server=db1&n=%d", n)))
 	if err != nil || res.Stat != "OK" || res.Response.Txid == "" {
 		t.Fatalf("Auth(push, async, %s) = %+v, %v; want a txid", username, res, err)
 	}

@@ -133,7 +133,18 @@ func (c *adminTokenImportCmd) run(a *adminEnv) error {
 	parseRejects := len(rejected)
 	prog := newProgress(a.stderr, len(records), a.isTerminal(a.stderr))
 	var created []json.RawMessage
+	// A serial the file repeats is refused here: the server would refuse
+	// it too, and a line that repeats another exactly would be the same
+	// signed request, which the server accepts once.
+	seen := map[string]int{}
 	for _, r := range records {
+		if line, ok := seen[r.Serial]; ok {
+			rejected = append(rejected, importReject{Line: r.Line, Serial: r.Serial,
+				Reason: fmt.Sprintf("serial already exists (line %d of this file)", line)})
+			prog.step()
+			continue
+		}
+		seen[r.Serial] = r.Line
 		var raw json.RawMessage
 		err := a.client.Post(a.ctx(), "/admin/v1/tokens", r.Params, &raw)
 		if err == nil && c.Assign != "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,8 +40,12 @@ func TestAdminToAuthEndToEnd(t *testing.T) {
 		{"287082", "deny", "already been used"},  // counter 1: behind the counter now
 		{"000000", "deny", "Incorrect passcode"}, // wrong
 	}
-	for _, tt := range tests {
-		res, err := client.Auth("passcode", authapi.AuthUsername("frank"), authapi.AuthPasscode(tt.give))
+	// Each attempt names its own ipaddr: byte-identical signed requests in
+	// one second are one request, accepted once (replay protection); the
+	// passcode replays here must reach the counter check.
+	for i, tt := range tests {
+		res, err := client.Auth("passcode", authapi.AuthUsername("frank"), authapi.AuthPasscode(tt.give),
+			authapi.AuthIpAddr(fmt.Sprintf("198.51.100.%d", 10+i)))
 		if err != nil || res.Stat != "OK" {
 			t.Fatalf("Auth(%s) = %+v, %v", tt.give, res, err)
 		}
@@ -51,7 +56,8 @@ func TestAdminToAuthEndToEnd(t *testing.T) {
 	// A bypass code with reuse_count 2 (help desk: seed 004) works exactly twice.
 	a.ok("bypass", "create", "frank", "--codes", "246813579", "--reuse-count", "2")
 	for i, want := range []string{"allow", "allow", "deny"} {
-		res, err := client.Auth("passcode", authapi.AuthUsername("frank"), authapi.AuthPasscode("246813579"))
+		res, err := client.Auth("passcode", authapi.AuthUsername("frank"), authapi.AuthPasscode("246813579"),
+			authapi.AuthIpAddr(fmt.Sprintf("198.51.100.%d", 20+i)))
 		if err != nil || res.Stat != "OK" || res.Response.Result != want {
 			t.Errorf("Auth(bypass code, use %d) = %+v, %v; want %s", i+1, res, err, want)
 		}

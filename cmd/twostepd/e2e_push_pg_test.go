@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -77,7 +78,9 @@ func TestPushAnsweredOnOtherNodeWakesLongPoll(t *testing.T) {
 	const rounds = 5
 	var latencies []time.Duration
 	for i := range rounds {
-		res, err := authA.Auth("push", authapi.AuthUsername("pusher"), authapi.AuthAsync(), authapi.AuthIpAddr("198.51.100.7"))
+		// A new ipaddr each round: the same signed request is accepted once.
+		res, err := authA.Auth("push", authapi.AuthUsername("pusher"), authapi.AuthAsync(),
+			authapi.AuthIpAddr(fmt.Sprintf("198.51.100.%d", 7+i)))
 		if err != nil || res.Stat != "OK" || res.Response.Txid == "" {
 			t.Fatalf("round %d: async push on node A = %+v, %v", i, res, err)
 		}

@@ -278,7 +278,11 @@ func (c *raceCluster) fire(perNode int, username, passcode string) []raceAnswer 
 		wg.Go(func() {
 			<-start
 			a := raceAnswer{node: node}
-			res, err := clients[node].Auth("passcode", authapi.AuthUsername(username), authapi.AuthPasscode(passcode))
+			// Each request names its own ipaddr: byte-identical signed
+			// requests are one request, accepted once (replay refusal),
+			// and the race is about the code, not the request.
+			res, err := clients[node].Auth("passcode", authapi.AuthUsername(username), authapi.AuthPasscode(passcode),
+				authapi.AuthIpAddr(fmt.Sprintf("198.18.%d.%d", i/250, i%250+1)))
 			switch {
 			case errors.Is(err, errRateLimited):
 				a.limited = true

@@ -28,7 +28,7 @@ type IntegrationFields struct {
 	Permissions       PermissionFields
 	EnrollPolicy      *string
 	RefuseBypassCodes *bool
-	AllowV1Signatures *bool // default: true only for unix
+	AllowV1Signatures *bool // unix only; default: true for unix
 	TrustedDeviceDays *int  // 0..365
 	Greeting          *string
 	Notes             *string
@@ -265,8 +265,10 @@ func applyIntegrationFields(a Actor, in *mfa.Integration, f IntegrationFields) e
 		in.RefuseBypassCodes = *f.RefuseBypassCodes
 	}
 	if f.AllowV1Signatures != nil {
-		if *f.AllowV1Signatures && in.Type == mfa.IntegrationAdminAPI {
-			return mfa.InvalidField("allow_v1_signatures", "Admin API integrations must sign with a timestamp")
+		// v1 signatures carry no date, so they cannot be refused as
+		// replays: only duo_unix (unix integrations) needs them.
+		if *f.AllowV1Signatures && in.Type != mfa.IntegrationUnix {
+			return mfa.InvalidField("allow_v1_signatures", "only unix integrations may accept timestamp-less v1 signatures")
 		}
 		in.AllowV1Signatures = *f.AllowV1Signatures
 	}

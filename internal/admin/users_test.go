@@ -486,6 +486,7 @@ func TestIntegrationLockout(t *testing.T) {
 		{admin.IntegrationFields{Name: ref("x"), Type: ref("authapi"), TrustedDeviceDays: ref(366)}, "trusted_device_days"},
 		{admin.IntegrationFields{Name: ref("x"), Type: ref("authapi"), Permissions: admin.PermissionFields{ReadLog: ref(true)}}, "adminapi_read_log"},
 		{admin.IntegrationFields{Name: ref("x"), Type: ref("adminapi"), AllowV1Signatures: ref(true)}, "allow_v1_signatures"},
+		{admin.IntegrationFields{Name: ref("x"), Type: ref("authapi"), AllowV1Signatures: ref(true)}, "allow_v1_signatures"},
 	} {
 		_, before, _ := st.ListIntegrations(ctx, mfa.Page{})
 		_, err := svc.CreateIntegration(ctx, sys, tt.give)

@@ -44,6 +44,10 @@ type Surface struct {
 	Logger   *slog.Logger
 	Failures *FailureLimiter // failed authentications per source (guard.go); nil: no limit
 	verifier *duoproto.Verifier
+
+	// Signatures, when set, makes every state-changing signed request
+	// acceptable once, on every node sharing it (see serveOnce).
+	Signatures SignatureClaimer
 }
 
 // HandlerFunc is a signed-API handler. A returned error is written as Duo's
@@ -60,7 +64,7 @@ func (s *Surface) Handle(h HandlerFunc, lists ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := s.guarded(r, lists)
 		if err == nil {
-			err = h(w, r, c)
+			err = s.serveOnce(w, r, c, h)
 		}
 		if err != nil {
 			s.WriteError(w, r, err)
@@ -101,7 +105,7 @@ func (s *Surface) verify(r *http.Request) (*Caller, error) {
 			return duoproto.Key{}, err
 		}
 		in = got
-		return duoproto.Key{SKey: string(got.SKey.Reveal()), AllowV1: got.AllowV1Signatures}, nil
+		return duoproto.Key{SKey: string(got.SKey.Reveal()), AllowV1: allowV1(got)}, nil
 	}
 	req, err := vv.Verify(r, body)
 	if err != nil {

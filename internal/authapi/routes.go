@@ -62,14 +62,14 @@ func New(d Deps) *Handler {
 func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /auth/v2/ping", h.surface.Unsigned(h.ping))
 	mux.Handle("GET /auth/v2/check", h.surface.Handle(h.check))
-	mux.Handle("POST /auth/v2/check", h.surface.Handle(h.check))
+	mux.Handle("POST /auth/v2/check", h.surface.HandleRead(h.check))
 	mux.Handle("GET /auth/v2/logo", h.surface.Handle(h.logo)) // logo.go
 	if h.admin != nil {
-		mux.Handle("POST /auth/v2/enroll", h.surface.Handle(h.enroll))              // enroll.go
-		mux.Handle("POST /auth/v2/enroll_status", h.surface.Handle(h.enrollStatus)) // enroll.go
+		mux.Handle("POST /auth/v2/enroll", h.surface.Handle(h.enroll))                  // enroll.go
+		mux.Handle("POST /auth/v2/enroll_status", h.surface.HandleRead(h.enrollStatus)) // enroll.go
 	}
 	if h.flow != nil {
-		mux.Handle("POST /auth/v2/preauth", h.surface.Handle(h.preauth))
+		mux.Handle("POST /auth/v2/preauth", h.surface.HandleRead(h.preauth))
 		mux.Handle("POST /auth/v2/auth", h.surface.Handle(h.auth))
 		mux.Handle("GET /auth/v2/auth_status", h.surface.Handle(h.authStatus))
 		h.registerLegacy(mux) // /rest/v1/*: legacy.go

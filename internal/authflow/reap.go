@@ -9,7 +9,8 @@ import (
 // timeout, with their auth log record: waiting polls do this too, but a
 // client may have gone away), then deletes finished transactions whose
 // time is up (the completed answers clients poll for), expired
-// remembered devices and durable rate-limit counters whose window ended.
+// remembered devices, durable rate-limit counters whose window ended and
+// expired claims of used request signatures.
 // The server runs it periodically; it returns how many transactions it
 // deleted.
 func (s *Service) ReapTransactions(ctx context.Context) (int, error) {
@@ -27,6 +28,9 @@ func (s *Service) ReapTransactions(ctx context.Context) (int, error) {
 	// limits itself: others sharing the database may.
 	if _, err := s.store.DeleteExpiredRateLimits(ctx, s.now()); err != nil {
 		return n, fmt.Errorf("reap rate limits: %w", err)
+	}
+	if _, err := s.store.DeleteExpiredSignatures(ctx, s.now()); err != nil {
+		return n, fmt.Errorf("reap used signatures: %w", err)
 	}
 	return n, nil
 }

@@ -303,6 +303,7 @@ type Store interface {
 	PhoneMuteStore
 	RevokedAuthenticatorStore
 	RateLimitStore
+	ReplayStore
 	Events
 	// Atomic runs fn in one store transaction: every store method that fn
 	// calls with the ctx it is given (or a context derived from it) joins

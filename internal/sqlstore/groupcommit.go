@@ -41,6 +41,7 @@ type groupCommit struct {
 type gcReq struct {
 	ctx   context.Context
 	u     authUnit
+	fn    func(ctx context.Context, c dbtx) error // instead of u, when set
 	out   mfa.AuthOutcome
 	err   error
 	ready chan struct{}
@@ -66,6 +67,21 @@ func (g *groupCommit) apply(ctx context.Context, u authUnit) (mfa.AuthOutcome, e
 	}
 	<-r.ready
 	return r.out, r.err
+}
+
+// do queues fn, a small self-contained write such as a signature claim,
+// to run in the next group (in its own savepoint) and waits for the commit.
+func (g *groupCommit) do(ctx context.Context, fn func(ctx context.Context, c dbtx) error) error {
+	r := &gcReq{ctx: ctx, fn: fn, ready: make(chan struct{})}
+	select {
+	case g.reqs <- r:
+	case <-ctx.Done():
+		return g.s.dbErr(ctx, "group write", ctx.Err())
+	case <-g.quit:
+		return errStoreClosed
+	}
+	<-r.ready
+	return r.err
 }
 
 func (g *groupCommit) close() {
@@ -131,7 +147,11 @@ func (g *groupCommit) commit(group []*gcReq) {
 			fail(s.dbErr(ctx, op, err))
 			return
 		}
-		r.out, r.err = s.applyAuth(ctx, c, r.u)
+		if r.fn != nil {
+			r.err = r.fn(ctx, c)
+		} else {
+			r.out, r.err = s.applyAuth(ctx, c, r.u)
+		}
 		if r.err != nil {
 			r.out = mfa.AuthOutcome{}
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO auth_unit`); err != nil {

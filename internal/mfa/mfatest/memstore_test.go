@@ -42,6 +42,7 @@ type memStore struct {
 	trusted      map[string]memTrusted
 	tokenKey     [32]byte // TrustedTokenFor's key
 	rateLimits   map[string]memRateLimit
+	signatures   map[string]time.Time // claimed signature key -> expiry
 
 	events memEvents
 }
@@ -89,6 +90,7 @@ func newMemStore() *memStore {
 		activations:  map[string]memActivation{},
 		trusted:      map[string]memTrusted{},
 		rateLimits:   map[string]memRateLimit{},
+		signatures:   map[string]time.Time{},
 		events:       memEvents{topics: map[string]map[*chan struct{}]bool{}},
 	}
 	rand.Read(s.tokenKey[:])
@@ -1564,6 +1566,42 @@ func (s *memStore) DeleteExpiredRateLimits(ctx context.Context, now time.Time) (
 	for key, c := range s.rateLimits {
 		if !c.end.After(now) {
 			delete(s.rateLimits, key)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Used signatures.
+
+func (s *memStore) ClaimSignature(_ context.Context, key string, now, expires time.Time) error {
+	now, expires = now.Truncate(time.Microsecond), expires.Truncate(time.Microsecond)
+	if err := mfa.CheckClaimArgs(key, now, expires); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.signatures[key]; ok && e.After(now) {
+		return &mfa.Error{Kind: mfa.Conflict, Field: "signature", Msg: "request already used"}
+	}
+	s.signatures[key] = expires
+	return nil
+}
+
+func (s *memStore) ReleaseSignature(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.signatures, key)
+	return nil
+}
+
+func (s *memStore) DeleteExpiredSignatures(_ context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for key, e := range s.signatures {
+		if !e.After(now) {
+			delete(s.signatures, key)
 			n++
 		}
 	}

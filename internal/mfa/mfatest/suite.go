@@ -58,6 +58,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 		{"PushMute", pushMuteTests()},
 		{"RevokedAuthenticators", revokedAuthenticatorTests()},
 		{"RateLimits", rateLimitTests()},
+		{"Signatures", signatureTests()},
 		{"Events", eventTests()},
 		{"IDs", idTests()},
 	}
