@@ -80,9 +80,9 @@ func (c capturedRequest) send(t *testing.T, hc *http.Client, addr string) duoAns
 // wantReplayRefused fails t unless a is the answer to a replayed signature.
 func wantReplayRefused(t *testing.T, what string, a duoAnswer) {
 	t.Helper()
-	if a.Status != http.StatusUnauthorized || a.Stat != "FAIL" || a.Code != 40103 ||
+	if a.Status != http.StatusForbidden || a.Stat != "FAIL" || a.Code != 40301 ||
 		!strings.Contains(a.Detail, "already used") {
-		t.Errorf("%s = HTTP %d %s %d %q (%q), want 401 FAIL 40103 naming the replay", what, a.Status, a.Stat, a.Code, a.Message, a.Detail)
+		t.Errorf("%s = HTTP %d %s %d %q (%q), want 403 FAIL 40301 naming the replay", what, a.Status, a.Stat, a.Code, a.Message, a.Detail)
 	}
 }
 
@@ -118,7 +118,7 @@ func createUser(t *testing.T, adm *adminclient.Client, name string) string {
 
 // TestReplayedSignedRequestRefused: a captured signed POST
 // .../bypass_codes sent again inside the clock-skew window used to give a
-// second set of codes. It is now accepted once: the copy gets 401/40103
+// second set of codes. It is now accepted once: the copy gets 403/40301
 // and the user holds the first set only.
 func TestReplayedSignedRequestRefused(t *testing.T) {
 	in := startServe(t, nil)

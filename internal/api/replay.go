@@ -20,10 +20,14 @@ type SignatureClaimer interface {
 }
 
 // ErrReplayed answers a signed request whose signature was already used:
-// 401 like every other credential failure (duo_unix applies its failmode
-// to any 401), with Duo's 40103 code and message, the reason in
-// message_detail.
-var ErrReplayed = &duoproto.Error{Status: 401, Code: 40103, Message: "Invalid signature in request credentials",
+// 403 with Duo's 40301 code and the reason in message_detail. Not 401: duo_unix
+// (2.0.4+, which signs with a date) applies its failmode to a 401, and its
+// default failmode "safe" lets the login through. Two logins of one user
+// from one host in the same second sign the same /auth/v2/auth request, so
+// a 401 here would let the second of two simultaneous SSH logins skip the
+// second factor. duo_unix aborts the login on any other 4xx, which is the
+// answer a replay deserves.
+var ErrReplayed = &duoproto.Error{Status: 403, Code: 40301, Message: "Access forbidden",
 	Detail: "request already used (replayed signature): each signed request is accepted once; sign it again with a new date"}
 
 // allowV1 reports whether in may sign with the timestamp-less v1 scheme:
