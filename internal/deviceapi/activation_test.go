@@ -375,3 +375,27 @@ func swapCase(s string) string {
 	}
 	return string(b)
 }
+
+// TestActivateSpareCodeVoided: two codes issued for one phone; once the
+// newer one is redeemed, the older one is refused as unknown and the app
+// the newer one installed keeps working (before, the older code replaced
+// it and the new install got 40110).
+func TestActivateSpareCodeVoided(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.user("alice")
+	p := f.phone(u)
+	older := f.code(u, p.ID, time.Now().Add(time.Hour))
+	enrol := f.code(u, "", time.Now().Add(time.Hour))
+	newer := f.code(u, p.ID, time.Now().Add(time.Hour))
+
+	d := f.activate(newer, 0)
+	for name, code := range map[string]string{"older code of the phone": older, "enrolment code of the user": enrol} {
+		e := f.activateRaw(code, activationParams(t, testKey(t, 1)))
+		wantFail(t, "activate with the "+name, e, 404, 40403, "")
+	}
+	wantOK(t, "the newer install's signed request", f.signed(d, http.MethodGet, "/push/v2/device/transactions", nil))
+	if cur, err := f.Store.PhoneAuthenticator(t.Context(), p.ID); err != nil || cur.ID != d.PKey {
+		t.Errorf("PhoneAuthenticator = %s, %v, want %s", cur.ID, err, d.PKey)
+	}
+}
