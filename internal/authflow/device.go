@@ -224,6 +224,19 @@ func (s *Service) pending(ctx context.Context, au mfa.Authenticator) ([]PendingR
 	return out, nil
 }
 
+// MaxVerificationAttempts is how many Verified Push codes may be tried on
+// one transaction: the third incorrect one denies it (a failure toward
+// the user's lockout), and any code after the third is refused unchecked.
+// A 3-digit code could otherwise be guessed by trying all 1,000.
+const MaxVerificationAttempts = 3
+
+// ReasonCodeAttempts is the auth log reason of a push denied after
+// MaxVerificationAttempts incorrect verification codes.
+const ReasonCodeAttempts = "verification_code_attempts_exceeded"
+
+// MsgCodeAttempts is the status message of such a push.
+const MsgCodeAttempts = "Login request denied: too many incorrect verification codes."
+
 // Answer is an app's answer to a login request.
 type Answer struct {
 	Approve bool
@@ -234,14 +247,19 @@ type Answer struct {
 // Answer errors.
 var (
 	ErrWrongVerificationCode = mfa.InvalidField("step_up_code", "Incorrect verification code")
-	ErrAlreadyAnswered       = mfa.InvalidField("transaction", "already answered")
-	ErrExpired               = mfa.InvalidField("transaction", "expired")
+	// ErrCodeAttempts: the transaction was denied after
+	// MaxVerificationAttempts codes were tried (or is being denied).
+	ErrCodeAttempts = mfa.InvalidField("step_up_code",
+		"too many incorrect verification codes: the login request was denied")
+	ErrAlreadyAnswered = mfa.InvalidField("transaction", "already answered")
+	ErrExpired         = mfa.InvalidField("transaction", "expired")
 )
 
 // AnswerRequest records an install's answer to a push: accepted once;
 // NotFound for a transaction that is not the install's phone's and
-// user's; ErrAlreadyAnswered, ErrExpired, or ErrWrongVerificationCode (the
-// request stays pending). Approving for a user who was disabled or locked
+// user's; ErrAlreadyAnswered, ErrExpired, ErrWrongVerificationCode (the
+// request stays pending) or ErrCodeAttempts (MaxVerificationAttempts codes
+// were tried: the request was denied). Approving for a user who was disabled or locked
 // out meanwhile ends in deny. A fraud report also mutes pushes to the
 // phone and emails the fraud address when configured.
 func (s *Service) AnswerRequest(ctx context.Context, au mfa.Authenticator, txid string, a Answer) error {
@@ -258,8 +276,11 @@ func (s *Service) AnswerRequest(ctx context.Context, au mfa.Authenticator, txid 
 // answer completes the pending transaction tx with the user's answer.
 func (s *Service) answer(ctx context.Context, tx mfa.Transaction, a Answer) error {
 	if tx.State != mfa.TxPending {
-		if tx.Status == StatusTimeout {
+		switch {
+		case tx.Status == StatusTimeout:
 			return ErrExpired
+		case tx.StatusMsg == MsgCodeAttempts:
+			return ErrCodeAttempts
 		}
 		return ErrAlreadyAnswered
 	}
@@ -270,9 +291,10 @@ func (s *Service) answer(ctx context.Context, tx mfa.Transaction, a Answer) erro
 		}
 		return ErrExpired
 	}
-	if a.Approve && tx.VerificationCode != "" &&
-		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(a.Code)), []byte(tx.VerificationCode)) != 1 {
-		return ErrWrongVerificationCode
+	if a.Approve && tx.VerificationCode != "" {
+		if err := s.checkCode(ctx, tx, a.Code, now); err != nil {
+			return err
+		}
 	}
 	var (
 		out    mfa.TxOutcome
@@ -319,6 +341,43 @@ func (s *Service) answer(ctx context.Context, tx mfa.Transaction, a Answer) erro
 		s.reportFraud(context.WithoutCancel(ctx), tx)
 	}
 	return nil
+}
+
+// checkCode checks a Verified Push code against tx's. A missing code is
+// ErrWrongVerificationCode and is not counted. Every code tried is
+// counted first, in the store's durable counter for the transaction (one
+// atomic conditional write, so parallel answers on any number of nodes
+// each get their own count): only the first MaxVerificationAttempts are
+// compared at all, and the incorrect one that reaches the limit denies
+// the transaction with its auth log record, as a failure.
+func (s *Service) checkCode(ctx context.Context, tx mfa.Transaction, code string, now time.Time) error {
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return ErrWrongVerificationCode
+	}
+	// The window outlives the transaction, so the count never restarts.
+	hit, err := s.store.HitRateLimit(ctx, "vpcode:"+tx.ID, MaxVerificationAttempts, tx.Expires.Sub(now)+time.Minute, now)
+	if err != nil {
+		return fmt.Errorf("answer: count verification code: %w", err)
+	}
+	if !hit.Allowed {
+		return ErrCodeAttempts
+	}
+	if subtle.ConstantTimeCompare([]byte(code), []byte(tx.VerificationCode)) == 1 {
+		return nil
+	}
+	if hit.Count < MaxVerificationAttempts {
+		return ErrWrongVerificationCode
+	}
+	ok, err := s.complete(ctx, tx, mfa.TxOutcome{State: mfa.TxDeny, Status: StatusDeny, StatusMsg: MsgCodeAttempts},
+		mfa.ResultFailure, ReasonCodeAttempts)
+	if err != nil {
+		return fmt.Errorf("answer: %w", err)
+	}
+	if ok {
+		s.log.WarnContext(ctx, "push denied after too many incorrect verification codes", "txid", tx.ID, "user_id", tx.UserID)
+	}
+	return ErrCodeAttempts
 }
 
 // reportFraud mutes pushes to the phone and emails the fraud address. The

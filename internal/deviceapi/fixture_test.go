@@ -73,11 +73,25 @@ func (s *syncBuffer) String() string {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	st := sqltest.NewStore(t, sqltest.SQLitePath(t))
+	return newFixtureOn(t, sqltest.SQLitePath(t))
+}
+
+// backends are the databases a test that involves concurrency runs on:
+// SQLite always, PostgreSQL when TWOSTEP_TEST_POSTGRES is set (a skip
+// otherwise, a failure under CI=true).
+var backends = []struct {
+	name string
+	dsn  func(testing.TB) string
+}{{"sqlite", sqltest.SQLitePath}, {"postgres", sqltest.PostgresDSN}}
+
+// newFixtureOn is newFixture on the database dsn.
+func newFixtureOn(t testing.TB, dsn string, opts ...authflow.Option) *fixture {
+	t.Helper()
+	st := sqltest.NewStore(t, dsn)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	flow := authflow.New(st, time.Now, rand.Reader, log,
-		authflow.WithRecheck(50*time.Millisecond), authflow.WithCustomerName(customer))
+		append([]authflow.Option{authflow.WithRecheck(50 * time.Millisecond), authflow.WithCustomerName(customer)}, opts...)...)
 
 	mux := http.NewServeMux()
 	ts := certstest.StartTLS(t, mux)
