@@ -39,6 +39,9 @@ var (
 	ErrUnknownActivation = mfa.E(mfa.NotFound, "Unknown activation code")
 )
 
+// activationAlphabet is the alphabet of an activation code's random part.
+const activationAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
 // hotpSecretBytes is the random length of a new install's HOTP secret; the
 // secret is its hex form, whose ASCII bytes are the HMAC key (Duo Mobile's
 // hotp_secret convention, DUO-WIRE 7.1).
@@ -53,8 +56,17 @@ func (s *Service) Activate(ctx context.Context, code string, info DeviceInfo) (A
 	if c, _, ok := strings.Cut(code, "-"); ok {
 		code = c
 	}
-	if len(code) != mfa.ActivationCodeLength {
+	if len(code) != mfa.ActivationCodeLength || strings.Trim(code, activationAlphabet) != "" {
 		return Activation{}, ErrUnknownActivation
+	}
+	// A cheap read first: a code that cannot be redeemed never takes the
+	// write transaction (on SQLite, the one writer) that redeeming is.
+	// CompleteActivation checks again, atomically.
+	if a, err := s.store.ActivationByCode(ctx, mfa.Passcode(code)); errors.Is(err, mfa.ErrNotFound) ||
+		err == nil && (!a.Redeemed.IsZero() || !s.now().Before(a.Expires)) {
+		return Activation{}, ErrUnknownActivation
+	} else if err != nil {
+		return Activation{}, fmt.Errorf("activate: %w", err)
 	}
 	id, err := mfa.NewID(mfa.PrefixPhone, s.rand)
 	if err != nil {
@@ -118,9 +130,16 @@ func (s *Service) Install(ctx context.Context, id string) (mfa.Authenticator, er
 	return au, nil
 }
 
-// Touch records contact from an install (best effort).
+// Touch records contact from an install (best effort), at most once per
+// TouchEvery: au is the install as just read from the store, and when its
+// LastSeen is more recent than that nothing is written. This needs no
+// memory and holds across nodes.
 func (s *Service) Touch(ctx context.Context, au mfa.Authenticator) {
-	if err := s.store.TouchAuthenticator(ctx, au.ID, s.now()); err != nil {
+	now := s.now()
+	if d := now.Sub(au.LastSeen); d >= 0 && d < TouchEvery {
+		return
+	}
+	if err := s.store.TouchAuthenticator(ctx, au.ID, now); err != nil {
 		s.log.WarnContext(ctx, "touch authenticator", "authenticator", au.ID, "err", err)
 	}
 }
@@ -153,9 +172,18 @@ const MaxDeviceWait = 30 * time.Second
 // PendingRequests lists the pushes waiting for the install's phone that
 // belong to its user, oldest first. With wait > 0 (at most MaxDeviceWait)
 // it blocks until at least one is pending that is not among seen (the ids
-// the app already shows), or wait passes.
+// the app already shows), or wait passes. At most DefaultInstallPolls (see
+// WithPollLimits) such waiting calls run at once per install on a node;
+// one more is ErrInstallPolls.
 func (s *Service) PendingRequests(ctx context.Context, au mfa.Authenticator, wait time.Duration, seen ...string) ([]PendingRequest, error) {
 	wait = min(max(wait, 0), MaxDeviceWait)
+	if wait > 0 {
+		if !s.installPolls.enter(au.ID) {
+			s.log.WarnContext(ctx, "device long poll refused: too many waiting", "authenticator", au.ID, "user_id", au.UserID)
+			return nil, ErrInstallPolls
+		}
+		defer s.installPolls.leave(au.ID)
+	}
 	ch, cancel := s.store.Subscribe(mfa.TopicPhone(au.PhoneID))
 	defer cancel()
 	deadline := s.now().Add(wait)

@@ -110,6 +110,7 @@ busy_timeout = "5s"  # TWOSTEP_DB_BUSY_TIMEOUT
 [rate_limit]
 user_per_minute = 60  # TWOSTEP_RATE_LIMIT_USER_PER_MINUTE
 ip_per_minute = 300  # TWOSTEP_RATE_LIMIT_IP_PER_MINUTE
+status_polls = 10000  # TWOSTEP_RATE_LIMIT_STATUS_POLLS
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("WriteTOML() mismatch (-want +got):\n%s", diff)
