@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -342,23 +343,45 @@ func TestActivateConcurrentOneWinner(t *testing.T) {
 	}
 }
 
-func TestActivateDeviceInfoIsBounded(t *testing.T) {
+// TestActivateDeviceInfoIsChecked: the text a device tells about itself
+// is what administrators later read (console, CLI, logs): control
+// characters, invalid UTF-8 and overlong values are refused with
+// 400/40002 naming the parameter, and the code stays redeemable; values
+// of up to 64 bytes (32 for app_version) are stored trimmed. Before, an
+// ESC sequence in model was stored and reached `twostepd admin user show`.
+func TestActivateDeviceInfoIsChecked(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	u := f.user("alice")
+	code := f.code(u, "", time.Now().Add(time.Hour))
+	tests := []struct {
+		field, give, want string
+	}{
+		{"model", "\x1b]0;pwn\x07", "model: must not contain control characters"},
+		{"manufacturer", "Goo\x9bgle", "manufacturer: not valid UTF-8"},
+		{"platform", "Android\u202e", "platform: must not contain control characters"},
+		{"model", "Pix\u0085el", "model: must not contain control characters"},
+		{"platform", strings.Repeat("é", 33), "platform: at most 64 bytes"},
+		{"app_version", strings.Repeat("1", 33), "app_version: at most 32 bytes"},
+	}
+	for _, tt := range tests {
+		p := activationParams(t, testKey(t, 0))
+		p.Set(tt.field, tt.give)
+		wantFail(t, fmt.Sprintf("activate(%s=%q)", tt.field, tt.give), f.activateRaw(code, p), 400, 40002, tt.want)
+	}
 	p := activationParams(t, testKey(t, 0))
-	p.Set("platform", strings.Repeat("é", 100)) // 200 bytes of 2-byte runes
+	p.Set("platform", strings.Repeat("é", 32)) // 64 bytes of 2-byte runes
 	p.Set("model", "  Pixel\t")
-	e := f.activateRaw(f.code(u, "", time.Now().Add(time.Hour)), p)
-	wantOK(t, "activate(long platform)", e)
+	e := f.activateRaw(code, p)
+	wantOK(t, "activate(64-byte platform)", e)
 	var a activationResponse
 	e.decode(t, &a)
 	au, err := f.Store.GetAuthenticator(t.Context(), a.PKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(au.Platform) > 64 || !utf8.ValidString(au.Platform) || !strings.HasPrefix(au.Platform, "éé") {
-		t.Errorf("stored platform = %q (%d bytes), want at most 64 bytes of valid UTF-8", au.Platform, len(au.Platform))
+	if au.Platform != strings.Repeat("é", 32) || !utf8.ValidString(au.Platform) || au.Model != "Google Pixel" {
+		t.Errorf("stored platform, model = %q, %q, want the 64-byte platform and \"Google Pixel\"", au.Platform, au.Model)
 	}
 }
 
