@@ -1,6 +1,7 @@
 package deviceapi_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -10,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/http"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/sqlstore"
 )
 
 var hotpSecretRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -420,5 +423,43 @@ func TestActivateSpareCodeVoided(t *testing.T) {
 	wantOK(t, "the newer install's signed request", f.signed(d, http.MethodGet, "/push/v2/device/transactions", nil))
 	if cur, err := f.Store.PhoneAuthenticator(t.Context(), p.ID); err != nil || cur.ID != d.PKey {
 		t.Errorf("PhoneAuthenticator = %s, %v, want %s", cur.ID, err, d.PKey)
+	}
+}
+
+// brokenStore fails every activation lookup as a database would.
+type brokenStore struct{ *sqlstore.Store }
+
+func (s brokenStore) ActivationByCode(context.Context, mfa.Passcode) (mfa.Activation, error) {
+	return mfa.Activation{}, errors.New("database is on fire")
+}
+
+// TestActivationCodeNotLogged: a 500 on the activation route logs the
+// route, not the path, so the code (a credential) stays out of the logs.
+// Before, the error log carried /push/v2/activation/<code>.
+func TestActivationCodeNotLogged(t *testing.T) {
+	t.Parallel()
+	f := newFixtureWith(t, fixtureConfig{Wrap: func(s *sqlstore.Store) mfa.Store { return brokenStore{s} }})
+	code := f.code(f.user("alice"), "", time.Now().Add(time.Hour))
+	full := code + "-" + base64.RawStdEncoding.EncodeToString([]byte(f.Host))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+f.Host+"/push/v2/activation/"+full,
+		strings.NewReader(activationParams(t, testKey(t, 0)).Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := f.HC.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 500 {
+		t.Fatalf("activation with a broken store = %d, want 500", resp.StatusCode)
+	}
+	logs := f.Logs.String()
+	if !strings.Contains(logs, "database is on fire") || !strings.Contains(logs, "route=\"POST /push/v2/activation/{code}\"") {
+		t.Errorf("logs lack the error and its route:\n%s", logs)
+	}
+	if strings.Contains(logs, code) {
+		t.Errorf("logs hold the activation code %s:\n%s", code, logs)
 	}
 }

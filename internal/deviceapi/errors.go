@@ -55,7 +55,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		de = api.ToDuo(err)
 	}
 	if de.Code == 50000 && h.log != nil {
-		h.log.ErrorContext(r.Context(), "device api", "path", r.URL.Path, "err", err)
+		// The route, never the path: an activation's path holds its code.
+		h.log.ErrorContext(r.Context(), "device api", "route", r.Pattern, "err", err)
 	}
 	duoproto.WriteError(w, de)
 }
