@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -281,5 +282,34 @@ func TestAdminCLIEndToEnd(t *testing.T) {
 	// The admin secret key and the bootstrap password never reached a log.
 	if logs := in.logs.String(); strings.Contains(logs, creds.AdminAPI.SKey) {
 		t.Error("the admin skey appears in the server log")
+	}
+}
+
+// TestAdminUserShowEscapesDeviceText: text a device stored (before the
+// device API refused control characters) reaches `admin user show`
+// escaped: an ESC sequence cannot retitle or drive the operator's
+// terminal. Before, it was printed raw.
+func TestAdminUserShowEscapesDeviceText(t *testing.T) {
+	in := startServe(t, nil)
+	a := adminE2E{t, in}
+	a.ok("user", "add", "mallory")
+	phone := jsonOf[map[string]any](t, a.ok("phone", "add", "mallory", "+15555550199", "--json"))
+	pid, _ := phone["phone_id"].(string)
+
+	db, err := sql.Open("sqlite", filepath.Join(in.data, "twostep.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const evil = "Pixel\x1b]0;pwn\x07 \u202eevil\u00852J"
+	if _, err := db.Exec(`UPDATE phones SET name = ?, platform = ?, model = ? WHERE id = ?`, evil, evil, evil, pid); err != nil {
+		t.Fatal(err)
+	}
+	out := a.ok("user", "show", "mallory")
+	if strings.ContainsAny(out, "\x1b\x07\u202e\u0085") {
+		t.Errorf("user show printed control characters raw: %q", out)
+	}
+	if want := `Pixel\x1b]0;pwn\a \u202eevil\u00852J`; !strings.Contains(out, want) {
+		t.Errorf("user show =\n%s\nwant the stored name shown as %s", out, want)
 	}
 }

@@ -155,9 +155,26 @@ func (e *env) logger(cfg config.Config) *slog.Logger {
 	level.UnmarshalText([]byte(cfg.Log.Level))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Log.Format == "json" {
+		// JSON escapes C0 controls but leaves C1 controls and format
+		// characters (U+202E) as they are; the text handler quotes them.
+		opts.ReplaceAttr = escapeAttr
 		return slog.New(slog.NewJSONHandler(e.stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(e.stderr, opts))
+}
+
+// escapeAttr escapes control and format characters in string and error
+// values (text from devices and clients) with escapeText.
+func escapeAttr(_ []string, a slog.Attr) slog.Attr {
+	switch v := a.Value; {
+	case v.Kind() == slog.KindString && needsEscape(v.String()):
+		a.Value = slog.StringValue(escapeText(v.String()))
+	case v.Kind() == slog.KindAny:
+		if err, ok := v.Any().(error); ok && needsEscape(err.Error()) {
+			a.Value = slog.StringValue(escapeText(err.Error()))
+		}
+	}
+	return a
 }
 
 type versionCmd struct{}

@@ -74,7 +74,8 @@ func (serveCmd) run(e *env) error {
 	log.Warn("no SMS, voice or email carrier is configured: messages are written to the outbox directory (development only)",
 		"dir", dir.File("outbox"))
 	svc := admin.New(st, time.Now, rand.Reader, log, admin.WithNotifier(ob), admin.WithPublicHost(apiHost))
-	flowOpts := []authflow.Option{authflow.WithNotifier(ob), authflow.WithCustomerName(cfg.Organization)}
+	flowOpts := []authflow.Option{authflow.WithNotifier(ob), authflow.WithCustomerName(cfg.Organization),
+		authflow.WithPollLimits(authflow.DefaultInstallPolls, cfg.RateLimit.StatusPolls)}
 	if cfg.DatabaseKind() == config.Postgres {
 		// Several nodes may share PostgreSQL, and each node's in-memory
 		// limits see only its own attempts: count attempts in the database

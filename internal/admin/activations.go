@@ -23,12 +23,14 @@ import (
 //	installation_url    https://<host>/install
 //
 // The pages behind them are internal/web's. An activation is single use
-// and expires after valid_secs; issuing a new one does not void older ones
-// (each expires on its own; redeeming any revokes the phone's other
-// authenticator installs).
+// and expires after valid_secs. Issuing a new one does not void older ones
+// (an administrator may hand out a link and send an SMS for one phone);
+// redeeming any of them voids the others of that phone and the user's
+// enrolment codes in the same store transaction (mfa.ActivationDeviceStore)
+// and revokes the phone's other authenticator installs.
 const (
-	DefaultActivationValidSecs = 24 * 60 * 60      // activation_url, send_sms_activation
-	DefaultEnrollValidSecs     = 30 * 24 * 60 * 60 // users/enroll
+	DefaultActivationValidSecs = 24 * 60 * 60     // activation_url, send_sms_activation
+	DefaultEnrollValidSecs     = 7 * 24 * 60 * 60 // users/enroll: a week to read the email
 	MaxActivationValidSecs     = 30 * 24 * 60 * 60
 
 	// ActURL and InstURL are the placeholders an activation_msg and an

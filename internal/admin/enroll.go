@@ -17,7 +17,7 @@ const EnrollSubject = "Enroll in twostep"
 type EnrollRequest struct {
 	Username  string
 	Email     string
-	ValidSecs *int // nil: 30 days
+	ValidSecs *int // nil: 7 days
 }
 
 // EnrollUser emails a user an activation link that installs the app on a

@@ -8,7 +8,7 @@ import (
 )
 
 // enrollUser emails an enrollment link (POST /admin/v1/users/enroll:
-// username, email, valid_secs; default 30 days) and answers Duo's empty
+// username, email, valid_secs; default 7 days) and answers Duo's empty
 // string. The route is listed in activationRoutes.
 func (h *Handler) enrollUser(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
 	req := admin.EnrollRequest{Username: c.Param("username"), Email: c.Param("email")}

@@ -48,10 +48,21 @@ type fixture struct {
 // the fixture's own.
 func newFixture(t *testing.T, opts ...authflow.Option) *fixture {
 	t.Helper()
+	return newFixtureWrapped(t, nil, opts...)
+}
+
+// newFixtureWrapped is newFixture with the flow's store wrapped by wrap
+// (nil: none), for tests that record or hold store calls.
+func newFixtureWrapped(t *testing.T, wrap func(*sqlstore.Store) mfa.Store, opts ...authflow.Option) *fixture {
+	t.Helper()
 	st := sqltest.NewStore(t, filepath.Join(t.TempDir(), "twostep.db"))
+	var flowStore mfa.Store = st
+	if wrap != nil {
+		flowStore = wrap(st)
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	notes := &mfatest.Notifier{}
-	flow := authflow.New(st, time.Now, rand.Reader, log, append([]authflow.Option{authflow.WithNotifier(notes),
+	flow := authflow.New(flowStore, time.Now, rand.Reader, log, append([]authflow.Option{authflow.WithNotifier(notes),
 		authflow.WithRecheck(100 * time.Millisecond)}, opts...)...)
 	surface := &api.Surface{Store: st, Now: time.Now, Logger: log}
 	mux := http.NewServeMux()

@@ -39,6 +39,9 @@ var (
 	ErrUnknownActivation = mfa.E(mfa.NotFound, "Unknown activation code")
 )
 
+// activationAlphabet is the alphabet of an activation code's random part.
+const activationAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
 // hotpSecretBytes is the random length of a new install's HOTP secret; the
 // secret is its hex form, whose ASCII bytes are the HMAC key (Duo Mobile's
 // hotp_secret convention, DUO-WIRE 7.1).
@@ -53,8 +56,17 @@ func (s *Service) Activate(ctx context.Context, code string, info DeviceInfo) (A
 	if c, _, ok := strings.Cut(code, "-"); ok {
 		code = c
 	}
-	if len(code) != mfa.ActivationCodeLength {
+	if len(code) != mfa.ActivationCodeLength || strings.Trim(code, activationAlphabet) != "" {
 		return Activation{}, ErrUnknownActivation
+	}
+	// A cheap read first: a code that cannot be redeemed never takes the
+	// write transaction (on SQLite, the one writer) that redeeming is.
+	// CompleteActivation checks again, atomically.
+	if a, err := s.store.ActivationByCode(ctx, mfa.Passcode(code)); errors.Is(err, mfa.ErrNotFound) ||
+		err == nil && (!a.Redeemed.IsZero() || !s.now().Before(a.Expires)) {
+		return Activation{}, ErrUnknownActivation
+	} else if err != nil {
+		return Activation{}, fmt.Errorf("activate: %w", err)
 	}
 	id, err := mfa.NewID(mfa.PrefixPhone, s.rand)
 	if err != nil {
@@ -118,9 +130,16 @@ func (s *Service) Install(ctx context.Context, id string) (mfa.Authenticator, er
 	return au, nil
 }
 
-// Touch records contact from an install (best effort).
+// Touch records contact from an install (best effort), at most once per
+// TouchEvery: au is the install as just read from the store, and when its
+// LastSeen is more recent than that nothing is written. This needs no
+// memory and holds across nodes.
 func (s *Service) Touch(ctx context.Context, au mfa.Authenticator) {
-	if err := s.store.TouchAuthenticator(ctx, au.ID, s.now()); err != nil {
+	now := s.now()
+	if d := now.Sub(au.LastSeen); d >= 0 && d < TouchEvery {
+		return
+	}
+	if err := s.store.TouchAuthenticator(ctx, au.ID, now); err != nil {
 		s.log.WarnContext(ctx, "touch authenticator", "authenticator", au.ID, "err", err)
 	}
 }
@@ -153,9 +172,18 @@ const MaxDeviceWait = 30 * time.Second
 // PendingRequests lists the pushes waiting for the install's phone that
 // belong to its user, oldest first. With wait > 0 (at most MaxDeviceWait)
 // it blocks until at least one is pending that is not among seen (the ids
-// the app already shows), or wait passes.
+// the app already shows), or wait passes. At most DefaultInstallPolls (see
+// WithPollLimits) such waiting calls run at once per install on a node;
+// one more is ErrInstallPolls.
 func (s *Service) PendingRequests(ctx context.Context, au mfa.Authenticator, wait time.Duration, seen ...string) ([]PendingRequest, error) {
 	wait = min(max(wait, 0), MaxDeviceWait)
+	if wait > 0 {
+		if !s.installPolls.enter(au.ID) {
+			s.log.WarnContext(ctx, "device long poll refused: too many waiting", "authenticator", au.ID, "user_id", au.UserID)
+			return nil, ErrInstallPolls
+		}
+		defer s.installPolls.leave(au.ID)
+	}
 	ch, cancel := s.store.Subscribe(mfa.TopicPhone(au.PhoneID))
 	defer cancel()
 	deadline := s.now().Add(wait)
@@ -224,6 +252,19 @@ func (s *Service) pending(ctx context.Context, au mfa.Authenticator) ([]PendingR
 	return out, nil
 }
 
+// MaxVerificationAttempts is how many Verified Push codes may be tried on
+// one transaction: the third incorrect one denies it (a failure toward
+// the user's lockout), and any code after the third is refused unchecked.
+// A 3-digit code could otherwise be guessed by trying all 1,000.
+const MaxVerificationAttempts = 3
+
+// ReasonCodeAttempts is the auth log reason of a push denied after
+// MaxVerificationAttempts incorrect verification codes.
+const ReasonCodeAttempts = "verification_code_attempts_exceeded"
+
+// MsgCodeAttempts is the status message of such a push.
+const MsgCodeAttempts = "Login request denied: too many incorrect verification codes."
+
 // Answer is an app's answer to a login request.
 type Answer struct {
 	Approve bool
@@ -234,14 +275,19 @@ type Answer struct {
 // Answer errors.
 var (
 	ErrWrongVerificationCode = mfa.InvalidField("step_up_code", "Incorrect verification code")
-	ErrAlreadyAnswered       = mfa.InvalidField("transaction", "already answered")
-	ErrExpired               = mfa.InvalidField("transaction", "expired")
+	// ErrCodeAttempts: the transaction was denied after
+	// MaxVerificationAttempts codes were tried (or is being denied).
+	ErrCodeAttempts = mfa.InvalidField("step_up_code",
+		"too many incorrect verification codes: the login request was denied")
+	ErrAlreadyAnswered = mfa.InvalidField("transaction", "already answered")
+	ErrExpired         = mfa.InvalidField("transaction", "expired")
 )
 
 // AnswerRequest records an install's answer to a push: accepted once;
 // NotFound for a transaction that is not the install's phone's and
-// user's; ErrAlreadyAnswered, ErrExpired, or ErrWrongVerificationCode (the
-// request stays pending). Approving for a user who was disabled or locked
+// user's; ErrAlreadyAnswered, ErrExpired, ErrWrongVerificationCode (the
+// request stays pending) or ErrCodeAttempts (MaxVerificationAttempts codes
+// were tried: the request was denied). Approving for a user who was disabled or locked
 // out meanwhile ends in deny. A fraud report also mutes pushes to the
 // phone and emails the fraud address when configured.
 func (s *Service) AnswerRequest(ctx context.Context, au mfa.Authenticator, txid string, a Answer) error {
@@ -258,8 +304,11 @@ func (s *Service) AnswerRequest(ctx context.Context, au mfa.Authenticator, txid 
 // answer completes the pending transaction tx with the user's answer.
 func (s *Service) answer(ctx context.Context, tx mfa.Transaction, a Answer) error {
 	if tx.State != mfa.TxPending {
-		if tx.Status == StatusTimeout {
+		switch {
+		case tx.Status == StatusTimeout:
 			return ErrExpired
+		case tx.StatusMsg == MsgCodeAttempts:
+			return ErrCodeAttempts
 		}
 		return ErrAlreadyAnswered
 	}
@@ -270,9 +319,10 @@ func (s *Service) answer(ctx context.Context, tx mfa.Transaction, a Answer) erro
 		}
 		return ErrExpired
 	}
-	if a.Approve && tx.VerificationCode != "" &&
-		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(a.Code)), []byte(tx.VerificationCode)) != 1 {
-		return ErrWrongVerificationCode
+	if a.Approve && tx.VerificationCode != "" {
+		if err := s.checkCode(ctx, tx, a.Code, now); err != nil {
+			return err
+		}
 	}
 	var (
 		out    mfa.TxOutcome
@@ -319,6 +369,43 @@ func (s *Service) answer(ctx context.Context, tx mfa.Transaction, a Answer) erro
 		s.reportFraud(context.WithoutCancel(ctx), tx)
 	}
 	return nil
+}
+
+// checkCode checks a Verified Push code against tx's. A missing code is
+// ErrWrongVerificationCode and is not counted. Every code tried is
+// counted first, in the store's durable counter for the transaction (one
+// atomic conditional write, so parallel answers on any number of nodes
+// each get their own count): only the first MaxVerificationAttempts are
+// compared at all, and the incorrect one that reaches the limit denies
+// the transaction with its auth log record, as a failure.
+func (s *Service) checkCode(ctx context.Context, tx mfa.Transaction, code string, now time.Time) error {
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return ErrWrongVerificationCode
+	}
+	// The window outlives the transaction, so the count never restarts.
+	hit, err := s.store.HitRateLimit(ctx, "vpcode:"+tx.ID, MaxVerificationAttempts, tx.Expires.Sub(now)+time.Minute, now)
+	if err != nil {
+		return fmt.Errorf("answer: count verification code: %w", err)
+	}
+	if !hit.Allowed {
+		return ErrCodeAttempts
+	}
+	if subtle.ConstantTimeCompare([]byte(code), []byte(tx.VerificationCode)) == 1 {
+		return nil
+	}
+	if hit.Count < MaxVerificationAttempts {
+		return ErrWrongVerificationCode
+	}
+	ok, err := s.complete(ctx, tx, mfa.TxOutcome{State: mfa.TxDeny, Status: StatusDeny, StatusMsg: MsgCodeAttempts},
+		mfa.ResultFailure, ReasonCodeAttempts)
+	if err != nil {
+		return fmt.Errorf("answer: %w", err)
+	}
+	if ok {
+		s.log.WarnContext(ctx, "push denied after too many incorrect verification codes", "txid", tx.ID, "user_id", tx.UserID)
+	}
+	return ErrCodeAttempts
 }
 
 // reportFraud mutes pushes to the phone and emails the fraud address. The

@@ -336,7 +336,9 @@ func (r StatusResult) Final() bool { return r.Result != ResultWaiting }
 // at once for the first poll of a new transaction and for a final one,
 // else after it becomes final or wait passes (capped at StatusPollWait;
 // 0 means StatusPollWait). An unknown txid, or one of another
-// integration, is Invalid naming txid.
+// integration, is Invalid naming txid. At most DefaultIntegrationPolls (see
+// WithPollLimits) polls wait at once per integration on a node; one more
+// is ErrStatusPolls.
 func (s *Service) AuthStatus(ctx context.Context, in mfa.Integration, txid string, wait time.Duration) (StatusResult, error) {
 	if txid == "" {
 		return StatusResult{}, mfa.InvalidField("txid", "txid is required")
@@ -362,6 +364,14 @@ func (s *Service) AuthStatus(ctx context.Context, in mfa.Integration, txid strin
 		}
 		// completed meanwhile: fall through to wait, which returns at once
 	}
+	if tx.State != mfa.TxPending {
+		return s.statusOf(ctx, in, tx) // final: nothing to wait for
+	}
+	if !s.statusPolls.enter(in.IKey) {
+		s.log.WarnContext(ctx, "auth_status poll refused: too many waiting", "integration", in.IKey, "txid", tx.ID)
+		return StatusResult{}, ErrStatusPolls
+	}
+	defer s.statusPolls.leave(in.IKey)
 	tx, err = s.wait(ctx, tx.ID, s.now().Add(wait))
 	if err != nil {
 		return StatusResult{}, err

@@ -30,6 +30,9 @@ type Service struct {
 	notifier mfa.Notifier // delivers SMS passcodes, calls and fraud emails; nil = those are Unavailable
 	recheck  time.Duration
 	customer string
+
+	installPolls *pollGate // waiting device long polls per install
+	statusPolls  *pollGate // waiting auth_status polls per integration
 }
 
 // Limit is a token bucket: Burst attempts at once, then one more every
@@ -68,6 +71,8 @@ func New(store mfa.Store, now func() time.Time, random io.Reader, logger *slog.L
 	s.byIP = newLimiter(DefaultIPLimit, now)
 	s.bySMS = newLimiter(DefaultSMSLimit(), now)
 	s.byOOB = newLimiter(DefaultPushLimit(), now)
+	s.installPolls = newPollGate(DefaultInstallPolls)
+	s.statusPolls = newPollGate(DefaultIntegrationPolls)
 	for _, o := range opts {
 		o(s)
 	}

@@ -111,6 +111,7 @@ busy_timeout = "5s"  # TWOSTEP_DB_BUSY_TIMEOUT
 [rate_limit]
 user_per_minute = 60  # TWOSTEP_RATE_LIMIT_USER_PER_MINUTE
 ip_per_minute = 300  # TWOSTEP_RATE_LIMIT_IP_PER_MINUTE
+status_polls = 10000  # TWOSTEP_RATE_LIMIT_STATUS_POLLS
 
 [metrics]
 listen = "127.0.0.1:9090"  # TWOSTEP_METRICS_LISTEN

@@ -98,7 +98,14 @@ type RateLimit struct {
 	// IPPerMinute caps passcode attempts per client address (an IPv6
 	// address by its /64) per minute.
 	IPPerMinute int `koanf:"ip_per_minute"`
+	// StatusPolls caps the auth_status long polls waiting at once per
+	// integration on each node (the excess gets 429); it applies on every
+	// database and cannot be turned off.
+	StatusPolls int `koanf:"status_polls"`
 }
+
+// MaxStatusPolls bounds rate_limit.status_polls.
+const MaxStatusPolls = 1000000
 
 // MaxRateLimitPerMinute bounds the rate_limit settings.
 const MaxRateLimitPerMinute = 100000
@@ -116,7 +123,7 @@ func Defaults() Config {
 		ClockSkew:       300 * time.Second,
 		ShutdownTimeout: 15 * time.Second,
 		DB:              DB{MaxOpenConns: 20, BusyTimeout: 5 * time.Second},
-		RateLimit:       RateLimit{UserPerMinute: 60, IPPerMinute: 300},
+		RateLimit:       RateLimit{UserPerMinute: 60, IPPerMinute: 300, StatusPolls: 10000},
 	}
 }
 

@@ -29,6 +29,7 @@ func TestEnvTable(t *testing.T) {
 		{"db.busy_timeout", "TWOSTEP_DB_BUSY_TIMEOUT"},
 		{"rate_limit.user_per_minute", "TWOSTEP_RATE_LIMIT_USER_PER_MINUTE"},
 		{"rate_limit.ip_per_minute", "TWOSTEP_RATE_LIMIT_IP_PER_MINUTE"},
+		{"rate_limit.status_polls", "TWOSTEP_RATE_LIMIT_STATUS_POLLS"},
 		{"metrics.listen", "TWOSTEP_METRICS_LISTEN"},
 		{"metrics.token", "TWOSTEP_METRICS_TOKEN"},
 		{"metrics.token_file", "TWOSTEP_METRICS_TOKEN_FILE"},

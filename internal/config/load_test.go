@@ -46,7 +46,7 @@ func TestDefaults(t *testing.T) {
 		ClockSkew:       300 * time.Second,
 		ShutdownTimeout: 15 * time.Second,
 		DB:              config.DB{MaxOpenConns: 20, BusyTimeout: 5 * time.Second},
-		RateLimit:       config.RateLimit{UserPerMinute: 60, IPPerMinute: 300},
+		RateLimit:       config.RateLimit{UserPerMinute: 60, IPPerMinute: 300, StatusPolls: 10000},
 	}
 	got := config.Defaults()
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -87,6 +87,7 @@ busy_timeout = "2s"
 [rate_limit]
 user_per_minute = 0
 ip_per_minute = 1000
+status_polls = 20000
 `
 	full := func(c *config.Config) {
 		c.DataDir = "/var/lib/twostep"
@@ -99,7 +100,7 @@ ip_per_minute = 1000
 		c.ClockSkew = time.Minute
 		c.ShutdownTimeout = 30 * time.Second
 		c.DB = config.DB{MaxOpenConns: 50, BusyTimeout: 2 * time.Second}
-		c.RateLimit = config.RateLimit{UserPerMinute: 0, IPPerMinute: 1000}
+		c.RateLimit = config.RateLimit{UserPerMinute: 0, IPPerMinute: 1000, StatusPolls: 20000}
 	}
 
 	tests := []struct {
@@ -137,6 +138,7 @@ ip_per_minute = 1000
 				"TWOSTEP_DB_BUSY_TIMEOUT":            "2000ms",
 				"TWOSTEP_RATE_LIMIT_USER_PER_MINUTE": "0",
 				"TWOSTEP_RATE_LIMIT_IP_PER_MINUTE":   "1000",
+				"TWOSTEP_RATE_LIMIT_STATUS_POLLS":    "20000",
 			},
 			want: full,
 		},

@@ -87,6 +87,9 @@ func (c Config) Validate() error {
 			bad(r.key, "%d is not between 0 (off) and %d", r.n, MaxRateLimitPerMinute)
 		}
 	}
+	if n := c.RateLimit.StatusPolls; n < 1 || n > MaxStatusPolls {
+		bad("rate_limit.status_polls", "%d is not between 1 and %d", n, MaxStatusPolls)
+	}
 	if n := len(c.Organization); n > MaxOrganizationLen {
 		bad("organization", "%d bytes is longer than %d", n, MaxOrganizationLen)
 	} else if strings.IndexFunc(c.Organization, unicode.IsControl) >= 0 || !utf8.ValidString(c.Organization) {

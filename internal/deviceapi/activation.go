@@ -1,8 +1,12 @@
 package deviceapi
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/duoproto"
@@ -41,13 +45,22 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) error {
 	if _, err := ParsePublicKey(pub); err != nil {
 		return duoproto.BadParam("pubkey: " + err.Error())
 	}
-	act, err := h.flow.Activate(r.Context(), r.PathValue("code"), authflow.DeviceInfo{
-		PublicKey:    strings.TrimSpace(pub) + "\n",
-		Platform:     limit(params.Get("platform"), 64),
-		Manufacturer: limit(params.Get("manufacturer"), 64),
-		Model:        limit(params.Get("model"), 64),
-		AppVersion:   limit(params.Get("app_version"), 32),
-	})
+	info := authflow.DeviceInfo{PublicKey: strings.TrimSpace(pub) + "\n"}
+	for _, f := range []struct {
+		name string
+		max  int
+		to   *string
+	}{
+		{"platform", maxDeviceText, &info.Platform},
+		{"manufacturer", maxDeviceText, &info.Manufacturer},
+		{"model", maxDeviceText, &info.Model},
+		{"app_version", maxAppVersion, &info.AppVersion},
+	} {
+		if *f.to, err = deviceText(params, f.name, f.max); err != nil {
+			return err
+		}
+	}
+	act, err := h.flow.Activate(r.Context(), r.PathValue("code"), info)
 	if err != nil {
 		return err
 	}
@@ -64,16 +77,26 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// limit trims s and cuts it to n bytes at a rune boundary.
-func limit(s string, n int) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !isRuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
+// Bounds of the text a device tells about itself.
+const (
+	maxDeviceText = 64 // platform, manufacturer, model
+	maxAppVersion = 32
+)
 
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+// deviceText returns the parameter name, trimmed: text that administrators
+// later read in the console, the CLI and logs. Invalid UTF-8, control
+// characters (such as ESC) and Unicode format characters (such as the
+// bidirectional overrides) are refused, as is text longer than max bytes,
+// with 400/40002 naming the parameter.
+func deviceText(params url.Values, name string, max int) (string, error) {
+	s := strings.TrimSpace(params.Get(name))
+	switch {
+	case !utf8.ValidString(s):
+		return "", duoproto.BadParam(name + ": not valid UTF-8")
+	case strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) >= 0:
+		return "", duoproto.BadParam(name + ": must not contain control characters")
+	case len(s) > max:
+		return "", duoproto.BadParam(fmt.Sprintf("%s: at most %d bytes", name, max))
+	}
+	return s, nil
+}

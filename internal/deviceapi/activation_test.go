@@ -1,6 +1,7 @@
 package deviceapi_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -10,6 +11,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -22,6 +25,7 @@ import (
 
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/sqlstore"
 )
 
 var hotpSecretRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -342,23 +346,45 @@ func TestActivateConcurrentOneWinner(t *testing.T) {
 	}
 }
 
-func TestActivateDeviceInfoIsBounded(t *testing.T) {
+// TestActivateDeviceInfoIsChecked: the text a device tells about itself
+// is what administrators later read (console, CLI, logs): control
+// characters, invalid UTF-8 and overlong values are refused with
+// 400/40002 naming the parameter, and the code stays redeemable; values
+// of up to 64 bytes (32 for app_version) are stored trimmed. Before, an
+// ESC sequence in model was stored and reached `twostepd admin user show`.
+func TestActivateDeviceInfoIsChecked(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	u := f.user("alice")
+	code := f.code(u, "", time.Now().Add(time.Hour))
+	tests := []struct {
+		field, give, want string
+	}{
+		{"model", "\x1b]0;pwn\x07", "model: must not contain control characters"},
+		{"manufacturer", "Goo\x9bgle", "manufacturer: not valid UTF-8"},
+		{"platform", "Android\u202e", "platform: must not contain control characters"},
+		{"model", "Pix\u0085el", "model: must not contain control characters"},
+		{"platform", strings.Repeat("é", 33), "platform: at most 64 bytes"},
+		{"app_version", strings.Repeat("1", 33), "app_version: at most 32 bytes"},
+	}
+	for _, tt := range tests {
+		p := activationParams(t, testKey(t, 0))
+		p.Set(tt.field, tt.give)
+		wantFail(t, fmt.Sprintf("activate(%s=%q)", tt.field, tt.give), f.activateRaw(code, p), 400, 40002, tt.want)
+	}
 	p := activationParams(t, testKey(t, 0))
-	p.Set("platform", strings.Repeat("é", 100)) // 200 bytes of 2-byte runes
+	p.Set("platform", strings.Repeat("é", 32)) // 64 bytes of 2-byte runes
 	p.Set("model", "  Pixel\t")
-	e := f.activateRaw(f.code(u, "", time.Now().Add(time.Hour)), p)
-	wantOK(t, "activate(long platform)", e)
+	e := f.activateRaw(code, p)
+	wantOK(t, "activate(64-byte platform)", e)
 	var a activationResponse
 	e.decode(t, &a)
 	au, err := f.Store.GetAuthenticator(t.Context(), a.PKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(au.Platform) > 64 || !utf8.ValidString(au.Platform) || !strings.HasPrefix(au.Platform, "éé") {
-		t.Errorf("stored platform = %q (%d bytes), want at most 64 bytes of valid UTF-8", au.Platform, len(au.Platform))
+	if au.Platform != strings.Repeat("é", 32) || !utf8.ValidString(au.Platform) || au.Model != "Google Pixel" {
+		t.Errorf("stored platform, model = %q, %q, want the 64-byte platform and \"Google Pixel\"", au.Platform, au.Model)
 	}
 }
 
@@ -374,4 +400,66 @@ func swapCase(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// TestActivateSpareCodeVoided: two codes issued for one phone; once the
+// newer one is redeemed, the older one is refused as unknown and the app
+// the newer one installed keeps working (before, the older code replaced
+// it and the new install got 40110).
+func TestActivateSpareCodeVoided(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.user("alice")
+	p := f.phone(u)
+	older := f.code(u, p.ID, time.Now().Add(time.Hour))
+	enrol := f.code(u, "", time.Now().Add(time.Hour))
+	newer := f.code(u, p.ID, time.Now().Add(time.Hour))
+
+	d := f.activate(newer, 0)
+	for name, code := range map[string]string{"older code of the phone": older, "enrolment code of the user": enrol} {
+		e := f.activateRaw(code, activationParams(t, testKey(t, 1)))
+		wantFail(t, "activate with the "+name, e, 404, 40403, "")
+	}
+	wantOK(t, "the newer install's signed request", f.signed(d, http.MethodGet, "/push/v2/device/transactions", nil))
+	if cur, err := f.Store.PhoneAuthenticator(t.Context(), p.ID); err != nil || cur.ID != d.PKey {
+		t.Errorf("PhoneAuthenticator = %s, %v, want %s", cur.ID, err, d.PKey)
+	}
+}
+
+// brokenStore fails every activation lookup as a database would.
+type brokenStore struct{ *sqlstore.Store }
+
+func (s brokenStore) ActivationByCode(context.Context, mfa.Passcode) (mfa.Activation, error) {
+	return mfa.Activation{}, errors.New("database is on fire")
+}
+
+// TestActivationCodeNotLogged: a 500 on the activation route logs the
+// route, not the path, so the code (a credential) stays out of the logs.
+// Before, the error log carried /push/v2/activation/<code>.
+func TestActivationCodeNotLogged(t *testing.T) {
+	t.Parallel()
+	f := newFixtureWith(t, fixtureConfig{Wrap: func(s *sqlstore.Store) mfa.Store { return brokenStore{s} }})
+	code := f.code(f.user("alice"), "", time.Now().Add(time.Hour))
+	full := code + "-" + base64.RawStdEncoding.EncodeToString([]byte(f.Host))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "https://"+f.Host+"/push/v2/activation/"+full,
+		strings.NewReader(activationParams(t, testKey(t, 0)).Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := f.HC.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 500 {
+		t.Fatalf("activation with a broken store = %d, want 500", resp.StatusCode)
+	}
+	logs := f.Logs.String()
+	if !strings.Contains(logs, "database is on fire") || !strings.Contains(logs, "route=\"POST /push/v2/activation/{code}\"") {
+		t.Errorf("logs lack the error and its route:\n%s", logs)
+	}
+	if strings.Contains(logs, code) {
+		t.Errorf("logs hold the activation code %s:\n%s", code, logs)
+	}
 }

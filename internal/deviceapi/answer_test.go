@@ -1,8 +1,10 @@
 package deviceapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -301,5 +303,72 @@ func TestAnswerConcurrentOneWins(t *testing.T) {
 	}
 	if st := f.status(res.TxID); st.Result != want {
 		t.Errorf("auth status = %+v, want %s (answer %d won)", st, want, won)
+	}
+}
+
+// TestAnswerVerifiedPushGuessing: an app (or whoever holds its key) that
+// tries Verified Push codes in parallel gets only MaxVerificationAttempts
+// of them checked: two are answered "incorrect", the third incorrect one
+// denies the login, with an auth log record and a failure toward the
+// user's lockout, and every other one is refused unchecked. Before, every
+// guess was checked and the right one was found.
+func TestAnswerVerifiedPushGuessing(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixtureOn(t, b.dsn(t))
+			u, d := f.enroll("alice", 0)
+			f.settings(func(s *mfa.Settings) { s.VerifiedPush = true; s.LockoutThreshold = 10 })
+			res := f.push(u, func(r *authflow.AuthRequest) { r.VerifiedPush = true })
+
+			const guesses = 20
+			var wrong []string
+			for i := 0; len(wrong) < guesses; i++ {
+				if g := fmt.Sprintf("%03d", i); g != res.VerificationCode {
+					wrong = append(wrong, g)
+				}
+			}
+			answers := make([]envelope, guesses)
+			var wg sync.WaitGroup
+			for i, g := range wrong {
+				wg.Go(func() {
+					answers[i] = f.answer(d, res.TxID, url.Values{"answer": {"approve"}, "step_up_code": {g}})
+				})
+			}
+			wg.Wait()
+			incorrect, refused := 0, 0
+			for _, e := range answers {
+				switch {
+				case e.Status == 400 && e.Code == 40032:
+					incorrect++
+				case e.Status == 400 && e.Code == 40002 && strings.HasPrefix(e.MessageDetail, "step_up_code: too many incorrect verification codes"),
+					e.Status == 400 && e.Code == 40002 && e.MessageDetail == "transaction: already answered": // raced the denial
+					refused++
+				default:
+					t.Errorf("answer = %d %s, want 40032 or 40002 naming too many codes", e.Status, e.Raw)
+				}
+			}
+			if incorrect != authflow.MaxVerificationAttempts-1 || refused != guesses-incorrect {
+				t.Errorf("answers: %d incorrect, %d refused; want %d incorrect, %d refused",
+					incorrect, refused, authflow.MaxVerificationAttempts-1, guesses-authflow.MaxVerificationAttempts+1)
+			}
+			// The right code now comes too late.
+			e := f.answer(d, res.TxID, url.Values{"answer": {"approve"}, "step_up_code": {res.VerificationCode}})
+			wantFail(t, "approve with the right code after the guesses", e, 400, 40002, "step_up_code: too many")
+			if st := f.status(res.TxID); st.Result != authflow.ResultDeny || st.StatusMsg != authflow.MsgCodeAttempts {
+				t.Errorf("auth status = %+v, want deny %q", st, authflow.MsgCodeAttempts)
+			}
+			logs, _, err := f.Store.ListAuthLog(t.Context(), mfa.AuthLogFilter{UserIDs: []string{u.ID}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(logs) != 1 || logs[0].TxID != res.TxID || logs[0].Result != mfa.ResultFailure || logs[0].Reason != authflow.ReasonCodeAttempts {
+				t.Errorf("auth log = %+v, want one failure %q for %s", logs, authflow.ReasonCodeAttempts, res.TxID)
+			}
+			if got, err := f.Store.GetUser(t.Context(), u.ID); err != nil || got.FailedAttempts != 1 {
+				t.Errorf("user failed attempts = %d, %v, want 1 (the denied push counts toward the lockout)", got.FailedAttempts, err)
+			}
+		})
 	}
 }

@@ -16,6 +16,9 @@ var (
 		Detail: "this install was replaced by a newer activation or removed: reactivate the twostep app with a new activation code"}
 	errUnknownInstall = &duoproto.Error{Status: 401, Code: 40102, Message: "Unknown device in request credentials",
 		Detail: "this install is not known to the server: activate the twostep app with a new activation code"}
+	errTooManyPolls = &duoproto.Error{Status: 429, Code: 42901, Message: "Too many requests",
+		Detail:     "wait: too many long polls are waiting for this device; close one or retry later",
+		RetryAfter: authflow.PollRetryAfter}
 	errWrongCode = &duoproto.Error{Status: 400, Code: 40032, Message: "Incorrect verification code",
 		Detail: "step_up_code: enter the code shown on the login screen"}
 )
@@ -46,11 +49,14 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		de = errRevoked
 	case errors.Is(err, authflow.ErrWrongVerificationCode):
 		de = errWrongCode
+	case errors.Is(err, authflow.ErrInstallPolls):
+		de = errTooManyPolls
 	default:
 		de = api.ToDuo(err)
 	}
 	if de.Code == 50000 && h.log != nil {
-		h.log.ErrorContext(r.Context(), "device api", "path", r.URL.Path, "err", err)
+		// The route, never the path: an activation's path holds its code.
+		h.log.ErrorContext(r.Context(), "device api", "route", r.Pattern, "err", err)
 	}
 	duoproto.WriteError(w, de)
 }

@@ -73,17 +73,58 @@ func (s *syncBuffer) String() string {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	st := sqltest.NewStore(t, sqltest.SQLitePath(t))
+	return newFixtureOn(t, sqltest.SQLitePath(t))
+}
+
+// backends are the databases a test that involves concurrency runs on:
+// SQLite always, PostgreSQL when TWOSTEP_TEST_POSTGRES is set (a skip
+// otherwise, a failure under CI=true).
+var backends = []struct {
+	name string
+	dsn  func(testing.TB) string
+}{{"sqlite", sqltest.SQLitePath}, {"postgres", sqltest.PostgresDSN}}
+
+// newFixtureOn is newFixture on the database dsn.
+func newFixtureOn(t testing.TB, dsn string, opts ...authflow.Option) *fixture {
+	t.Helper()
+	return newFixtureWith(t, fixtureConfig{DSN: dsn, Flow: opts})
+}
+
+// fixtureConfig varies a fixture: its database (default a new SQLite
+// file), the store the flow sees (Wrap, e.g. to record or hold calls), the
+// flow's clock (default time.Now; signed requests are always checked
+// against time.Now), extra flow options and the logo apps receive.
+type fixtureConfig struct {
+	DSN  string
+	Wrap func(*sqlstore.Store) mfa.Store
+	Now  func() time.Time
+	Flow []authflow.Option
+	Logo string
+}
+
+func newFixtureWith(t testing.TB, c fixtureConfig) *fixture {
+	t.Helper()
+	if c.DSN == "" {
+		c.DSN = sqltest.SQLitePath(t)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	st := sqltest.NewStore(t, c.DSN)
+	var flowStore mfa.Store = st
+	if c.Wrap != nil {
+		flowStore = c.Wrap(st)
+	}
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	flow := authflow.New(st, time.Now, rand.Reader, log,
-		authflow.WithRecheck(50*time.Millisecond), authflow.WithCustomerName(customer))
+	flow := authflow.New(flowStore, c.Now, rand.Reader, log,
+		append([]authflow.Option{authflow.WithRecheck(50 * time.Millisecond), authflow.WithCustomerName(customer)}, c.Flow...)...)
 
 	mux := http.NewServeMux()
 	ts := certstest.StartTLS(t, mux)
 	// The public host is known once the listener is up; nothing calls the
 	// server before the routes are in.
-	deviceapi.New(deviceapi.Deps{Flow: flow, Now: time.Now, Logger: log, PublicHost: ts.Host}).Register(mux)
+	deviceapi.New(deviceapi.Deps{Flow: flow, Now: time.Now, Logger: log, PublicHost: ts.Host, LogoBase64: c.Logo}).Register(mux)
 
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = &tls.Config{RootCAs: ts.Pool, MinVersion: tls.VersionTLS12}
@@ -331,6 +372,7 @@ type envelope struct {
 	MessageDetail string          `json:"message_detail"`
 	Response      json.RawMessage `json:"response"`
 	Raw           string          `json:"-"`
+	Header        http.Header     `json:"-"`
 }
 
 func (e envelope) decode(t testing.TB, v any) {
@@ -363,7 +405,7 @@ func (f *fixture) do(req *http.Request) (envelope, error) {
 	if err != nil {
 		return envelope{}, fmt.Errorf("%s %s: read: %w", req.Method, req.URL.Path, err)
 	}
-	e := envelope{Status: resp.StatusCode}
+	e := envelope{Status: resp.StatusCode, Header: resp.Header}
 	if resp.StatusCode >= 500 {
 		f.t.Errorf("%s %s = %d %s, want no server error", req.Method, req.URL.Path, resp.StatusCode, body)
 	}

@@ -53,8 +53,12 @@ type ActivationDeviceStore interface {
 	// activation's user when the activation has no phone (newPhone.ID must
 	// then be set), and activates auth on the activation's (or the new)
 	// phone as ActivateAuthenticator does, revoking the phone's other
-	// installs. auth.PhoneID and auth.UserID are filled in from the
-	// activation. It returns the redeemed activation and the stored
+	// installs, and voids (deletes) the spare codes: every other
+	// unredeemed activation of the activation's phone and every
+	// unredeemed activation of its user that names no phone (an
+	// enrolment), so that a second code issued earlier can no longer
+	// replace the install just made. auth.PhoneID and auth.UserID are
+	// filled in from the activation. It returns the redeemed activation and the stored
 	// install. Nothing is written when any step fails.
 	CompleteActivation(ctx context.Context, code Passcode, now time.Time, newPhone Phone, auth Authenticator) (Activation, Authenticator, error)
 }

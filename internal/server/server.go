@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -43,7 +44,7 @@ type Deps struct {
 	Version   string
 	Admin     *admin.Service    // the Admin API's service; nil leaves the Admin API unmounted
 	Flow      *authflow.Service // the Auth API's engine; nil serves only ping and check
-	Logo      []byte            // the PNG GET /auth/v2/logo answers; nil: twostep's own
+	Logo      []byte            // the PNG GET /auth/v2/logo answers and apps get at activation; nil: twostep's own (apps get none)
 	// PublicHost is the API host authenticator apps are told to call.
 	PublicHost string
 	// MetricsOnMain serves GET /metrics on the main handler; off, it
@@ -109,8 +110,12 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 	authapi.New(authapi.Deps{Surface: surface, Now: d.Now, Flow: d.Flow, Transactions: d.Store, Rand: rand.Reader,
 		Admin: d.Admin, Logo: d.Logo}).Register(mux)
 	if d.Flow != nil {
+		var logo string // apps show the configured logo; none: they show their own
+		if d.Logo != nil {
+			logo = base64.StdEncoding.EncodeToString(d.Logo)
+		}
 		deviceapi.New(deviceapi.Deps{Flow: d.Flow, Now: d.Now, Logger: d.Logger, PublicHost: d.PublicHost,
-			Skew: d.ClockSkew}).Register(mux)
+			Skew: d.ClockSkew, LogoBase64: logo}).Register(mux)
 	}
 	if d.Admin != nil {
 		adminapi.New(adminapi.Deps{Surface: surface, Service: d.Admin, Now: d.Now}).Register(mux)

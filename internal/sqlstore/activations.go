@@ -137,7 +137,8 @@ func (s *Store) ActivationByCode(ctx context.Context, code mfa.Passcode) (mfa.Ac
 // and change nothing), then, when the activation names no phone,
 // CreatePhone's insert of newPhone and AttachPhone's association with the
 // activation's user, then ActivateAuthenticator's statements for auth on
-// that phone. Any failure rolls the whole transaction back: the code stays
+// that phone, and the deletion of the spare codes (voidSpareActivations).
+// Any failure rolls the whole transaction back: the code stays
 // redeemable and no phone or install is left behind. The secrets are
 // sealed, and the code hashed, before the transaction begins.
 func (s *Store) CompleteActivation(ctx context.Context, code mfa.Passcode, now time.Time, newPhone mfa.Phone,
@@ -178,6 +179,9 @@ func (s *Store) CompleteActivation(ctx context.Context, code mfa.Passcode, now t
 			}
 			phoneID = newPhone.ID
 		}
+		if err := voidSpareActivations(ctx, c, a); err != nil {
+			return s.dbErr(ctx, op, err)
+		}
 		in := auth
 		in.PhoneID, in.UserID = phoneID, a.UserID
 		if err := s.activateAuthenticator(ctx, c, op, in, sealed); err != nil {
@@ -190,6 +194,20 @@ func (s *Store) CompleteActivation(ctx context.Context, code mfa.Passcode, now t
 		return mfa.Activation{}, mfa.Authenticator{}, err
 	}
 	return a, stored, nil
+}
+
+// voidSpareActivations deletes, on c, every other unredeemed activation
+// of the redeemed activation a's phone and every unredeemed activation of
+// a's user that names no phone (an enrolment): once one code is redeemed,
+// a spare one must not replace the install it made (or add a phone).
+func voidSpareActivations(ctx context.Context, c dbtx, a mfa.Activation) error {
+	var phoneID any // NULL matches no row: an enrolment code has no siblings by phone
+	if a.PhoneID != "" {
+		phoneID = a.PhoneID
+	}
+	_, err := c.exec(ctx, `DELETE FROM activations WHERE id <> ? AND redeemed IS NULL
+		AND (phone_id = ? OR (user_id = ? AND phone_id IS NULL))`, a.ID, phoneID, a.UserID)
+	return err
 }
 
 // DeleteExpiredActivations deletes the activations that expired or were

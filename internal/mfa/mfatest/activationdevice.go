@@ -21,6 +21,7 @@ func activationDeviceTests() []storeTest {
 		{"CompleteNotFound", testCompleteActivationNotFound},
 		{"CompleteWritesNothingOnFailure", testCompleteActivationAtomic},
 		{"CompleteConcurrent", testCompleteActivationConcurrent},
+		{"CompleteVoidsSpareCodes", testCompleteActivationVoidsSpares},
 	}
 }
 
@@ -439,4 +440,59 @@ func testCompleteActivationConcurrent(t *testing.T, s mfa.Store) {
 			}
 		})
 	}
+}
+
+// testCompleteActivationVoidsSpares: redeeming one code voids every
+// other unredeemed code of its phone and every enrolment code (no phone)
+// of its user, so that a spare code issued earlier cannot replace the
+// install just made; codes of other phones and other users stay valid.
+func testCompleteActivationVoidsSpares(t *testing.T, s mfa.Store) {
+	ctx := t.Context()
+	u := NewUser(t, s)
+	p := NewPhone(t, s)
+	check(t, "AttachPhone()", s.AttachPhone(ctx, u.ID, p.ID))
+	other := NewPhone(t, s)
+	check(t, "AttachPhone(other)", s.AttachPhone(ctx, u.ID, other.ID))
+	stranger := NewUser(t, s)
+
+	older := newActivation(t, s, u.ID, p.ID)
+	enrol := newActivation(t, s, u.ID, "")
+	otherPhone := newActivation(t, s, u.ID, other.ID)
+	strangers := newActivation(t, s, stranger.ID, "")
+	newer := newActivation(t, s, u.ID, p.ID)
+
+	install := newInstall(t, at(time.Minute))
+	_, _, err := s.CompleteActivation(ctx, newer.Code, at(time.Minute), newDevicePhone(t), install)
+	check(t, "CompleteActivation(newer)", err)
+
+	for _, spare := range []struct {
+		name string
+		a    mfa.Activation
+	}{{"older code of the phone", older}, {"enrolment code of the user", enrol}} {
+		_, _, err := s.CompleteActivation(ctx, spare.a.Code, at(2*time.Minute), newDevicePhone(t), newInstall(t, at(2*time.Minute)))
+		wantKind(t, "CompleteActivation("+spare.name+")", err, mfa.NotFound)
+		_, err = s.ActivationByCode(ctx, spare.a.Code)
+		wantKind(t, "ActivationByCode("+spare.name+")", err, mfa.NotFound)
+	}
+	if cur, err := s.PhoneAuthenticator(ctx, p.ID); err != nil || cur.ID != install.ID {
+		t.Errorf("PhoneAuthenticator(%s) after the spare codes = %s, %v, want %s (not replaced)", p.ID, cur.ID, err, install.ID)
+	}
+	if a, err := s.ActivationByCode(ctx, newer.Code); err != nil || a.Redeemed.IsZero() {
+		t.Errorf("ActivationByCode(redeemed code) = redeemed %v, %v, want it kept as redeemed", a.Redeemed, err)
+	}
+	for _, kept := range []struct {
+		name string
+		a    mfa.Activation
+	}{{"code of another phone", otherPhone}, {"another user's enrolment code", strangers}} {
+		if a, err := s.ActivationByCode(ctx, kept.a.Code); err != nil || !a.Redeemed.IsZero() {
+			t.Errorf("ActivationByCode(%s) = redeemed %v, %v, want it still valid", kept.name, a.Redeemed, err)
+		}
+	}
+
+	// An enrolment code voids the user's other enrolment codes too.
+	e1 := newActivation(t, s, stranger.ID, "")
+	_, _, err = s.CompleteActivation(ctx, strangers.Code, at(3*time.Minute), newDevicePhone(t), newInstall(t, at(3*time.Minute)))
+	check(t, "CompleteActivation(enrolment)", err)
+	_, err = s.ActivationByCode(ctx, e1.Code)
+	wantKind(t, "ActivationByCode(second enrolment code after the first was redeemed)", err, mfa.NotFound)
 }

@@ -1466,6 +1466,11 @@ func (s *memStore) CompleteActivation(ctx context.Context, code mfa.Passcode, no
 	if err != nil {
 		return mfa.Activation{}, mfa.Authenticator{}, err
 	}
+	for id, o := range s.activations { // the spare codes
+		if id != a.ID && o.Redeemed.IsZero() && (a.PhoneID != "" && o.PhoneID == a.PhoneID || o.UserID == a.UserID && o.PhoneID == "") {
+			delete(s.activations, id)
+		}
+	}
 	if found.PhoneID == "" {
 		newPhone.Activated, newPhone.PushMutedUntil = false, time.Time{}
 		s.phones[newPhone.ID] = newPhone
