@@ -21,28 +21,9 @@ import (
 // prove that the suite passes on a correct implementation, so that a
 // backend's failure can be blamed on the backend.
 type memStore struct {
-	mu           sync.Mutex
-	users        map[string]mfa.User
-	phones       map[string]mfa.Phone
-	userPhones   map[[2]string]bool
-	auths        map[string]mfa.Authenticator
-	tokens       map[string]mfa.Token
-	userTokens   map[[2]string]bool
-	codes        map[string]memCode
-	batches      map[string]memBatch
-	txs          map[string]mfa.Transaction
-	authLog      []mfa.AuthLogEntry
-	integrations map[string]mfa.Integration
-	admins       map[string]mfa.Admin
-	settings     *mfa.Settings
-	adminLog     []mfa.AdminLogEntry
-	phoneLog     []mfa.TelephonyLogEntry
-	nextLogID    int64
-	activations  map[string]memActivation
-	trusted      map[string]memTrusted
-	tokenKey     [32]byte // TrustedTokenFor's key
-	rateLimits   map[string]memRateLimit
-	signatures   map[string]time.Time // claimed signature key -> expiry
+	mu sync.Mutex
+	memData
+	tokenKey [32]byte // TrustedTokenFor's key
 
 	events memEvents
 }
@@ -75,7 +56,7 @@ type memBatch struct {
 var _ mfa.Store = (*memStore)(nil)
 
 func newMemStore() *memStore {
-	s := &memStore{
+	s := &memStore{memData: memData{
 		users:        map[string]mfa.User{},
 		phones:       map[string]mfa.Phone{},
 		userPhones:   map[[2]string]bool{},
@@ -91,8 +72,7 @@ func newMemStore() *memStore {
 		trusted:      map[string]memTrusted{},
 		rateLimits:   map[string]memRateLimit{},
 		signatures:   map[string]time.Time{},
-		events:       memEvents{topics: map[string]map[*chan struct{}]bool{}},
-	}
+	}, events: memEvents{topics: map[string]map[*chan struct{}]bool{}}}
 	rand.Read(s.tokenKey[:])
 	return s
 }
@@ -194,6 +174,7 @@ type memData struct {
 	activations  map[string]memActivation
 	trusted      map[string]memTrusted
 	rateLimits   map[string]memRateLimit
+	signatures   map[string]time.Time // claimed signature key -> expiry
 }
 
 // snapshot copies the data (values are replaced, never changed in place,
@@ -210,7 +191,8 @@ func (s *memStore) snapshot() memData {
 		settings = &st
 	}
 	return memData{
-		users: maps.Clone(s.users), phones: maps.Clone(s.phones), userPhones: maps.Clone(s.userPhones),
+		signatures: maps.Clone(s.signatures),
+		users:      maps.Clone(s.users), phones: maps.Clone(s.phones), userPhones: maps.Clone(s.userPhones),
 		auths: maps.Clone(s.auths), tokens: maps.Clone(s.tokens), userTokens: maps.Clone(s.userTokens),
 		codes: maps.Clone(s.codes), batches: batches, txs: maps.Clone(s.txs), authLog: slices.Clone(s.authLog),
 		integrations: maps.Clone(s.integrations), admins: maps.Clone(s.admins), settings: settings,
@@ -219,14 +201,7 @@ func (s *memStore) snapshot() memData {
 	}
 }
 
-func (s *memStore) restore(d memData) {
-	s.users, s.phones, s.userPhones = d.users, d.phones, d.userPhones
-	s.auths, s.tokens, s.userTokens = d.auths, d.tokens, d.userTokens
-	s.codes, s.batches, s.txs, s.authLog = d.codes, d.batches, d.txs, d.authLog
-	s.integrations, s.admins, s.settings = d.integrations, d.admins, d.settings
-	s.adminLog, s.phoneLog, s.nextLogID = d.adminLog, d.phoneLog, d.nextLogID
-	s.activations, s.trusted, s.rateLimits = d.activations, d.trusted, d.rateLimits
-}
+func (s *memStore) restore(d memData) { s.memData = d }
 
 // Users.
 
