@@ -43,6 +43,7 @@ type memStore struct {
 	tokenKey     [32]byte // TrustedTokenFor's key
 	rateLimits   map[string]memRateLimit
 	signatures   map[string]time.Time // claimed signature key -> expiry
+	sessions     map[string]mfa.Session
 
 	events memEvents
 }
@@ -91,6 +92,7 @@ func newMemStore() *memStore {
 		trusted:      map[string]memTrusted{},
 		rateLimits:   map[string]memRateLimit{},
 		signatures:   map[string]time.Time{},
+		sessions:     map[string]mfa.Session{},
 		events:       memEvents{topics: map[string]map[*chan struct{}]bool{}},
 	}
 	rand.Read(s.tokenKey[:])
@@ -1602,6 +1604,65 @@ func (s *memStore) DeleteExpiredSignatures(_ context.Context, now time.Time) (in
 	for key, e := range s.signatures {
 		if !e.After(now) {
 			delete(s.signatures, key)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Browser sessions.
+
+func (s *memStore) CreateSession(ctx context.Context, se mfa.Session) error {
+	se.Created, se.Expires = se.Created.Truncate(time.Microsecond), se.Expires.Truncate(time.Microsecond)
+	if err := mfa.CheckSessionArgs(se.Key, se.Data, se.Expires, se.Created); err != nil {
+		return err
+	}
+	defer s.lock(ctx)()
+	if _, ok := s.sessions[se.Key]; ok {
+		return errConflict
+	}
+	se.Data = append([]byte{}, se.Data...)
+	s.sessions[se.Key] = se
+	return nil
+}
+
+func (s *memStore) GetSession(ctx context.Context, key string, now time.Time) (mfa.Session, error) {
+	defer s.lock(ctx)()
+	se, ok := s.sessions[key]
+	if !ok || !se.Expires.After(now) {
+		return mfa.Session{}, errNotFound
+	}
+	se.Data = append([]byte{}, se.Data...)
+	return se, nil
+}
+
+func (s *memStore) UpdateSession(ctx context.Context, key string, data []byte, expires, now time.Time) error {
+	expires = expires.Truncate(time.Microsecond)
+	if err := mfa.CheckSessionArgs(key, data, expires, now); err != nil {
+		return err
+	}
+	defer s.lock(ctx)()
+	se, ok := s.sessions[key]
+	if !ok || !se.Expires.After(now) {
+		return errNotFound
+	}
+	se.Data, se.Expires = append([]byte{}, data...), expires
+	s.sessions[key] = se
+	return nil
+}
+
+func (s *memStore) DeleteSession(ctx context.Context, key string) error {
+	defer s.lock(ctx)()
+	delete(s.sessions, key)
+	return nil
+}
+
+func (s *memStore) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	defer s.lock(ctx)()
+	n := 0
+	for key, se := range s.sessions {
+		if !se.Expires.After(now) {
+			delete(s.sessions, key)
 			n++
 		}
 	}
