@@ -102,6 +102,17 @@ func newStackFixture(t *testing.T) *stackFixture {
 		io.WriteString(w, "user="+sess.Get("user")+" name="+sess.Get("name")+" expired="+map[bool]string{true: "yes", false: "no"}[sess.Expired()])
 		return nil
 	})
+	site.Handle(mux, "GET /t/components", func(w http.ResponseWriter, r *http.Request) error {
+		return tmpl.Render(w, r, http.StatusOK, "components.html", web.View{
+			Title: "Components", Layout: web.LayoutWide, User: "alice@example.com", Script: true,
+			Nav:    []web.NavItem{{Label: "Devices", URL: "/t/components", Current: true}, {Label: "Bypass codes", URL: "/t/form"}},
+			Errors: []web.FieldError{{Field: "phone", Msg: "Enter a phone number, like +1 555 0100"}},
+			Data: map[string]web.Field{
+				"Field": {Name: "name", Label: "Device name", Hint: "So you can tell your devices apart.", Value: "Work phone"},
+				"Other": {Name: "phone", Label: "Phone number", Type: "tel", Autocomplete: "tel"},
+			},
+		})
+	})
 	site.Handle(mux, "GET /t/error/{kind}", func(w http.ResponseWriter, r *http.Request) error {
 		return testErrors[r.PathValue("kind")]
 	})
