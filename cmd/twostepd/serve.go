@@ -19,6 +19,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/certs"
 	"github.com/twostep-auth/twostep/internal/config"
 	"github.com/twostep-auth/twostep/internal/datadir"
+	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/notify/outbox"
 	"github.com/twostep-auth/twostep/internal/server"
 	"github.com/twostep-auth/twostep/internal/sqlstore"
@@ -102,7 +103,10 @@ func (serveCmd) run(e *env) error {
 		return err
 	}
 	hs := server.NewHandlers(server.Deps{
-		Logo:      logo,
+		Logo:         logo,
+		Organization: cfg.Organization,
+		Web: server.WebOptions{BrandColor: cfg.Web.BrandColor, SessionIdle: cfg.Web.SessionIdleTimeout,
+			SessionLifetime: cfg.Web.SessionLifetime},
 		Store:     st,
 		Logger:    log,
 		Now:       time.Now,
@@ -126,7 +130,7 @@ func (serveCmd) run(e *env) error {
 	}
 	reaperCtx, stopReaper := context.WithCancel(ctx)
 	reaped := make(chan struct{})
-	go func() { defer close(reaped); reap(reaperCtx, svc, flow, log, time.Minute) }()
+	go func() { defer close(reaped); reap(reaperCtx, svc, flow, st, log, time.Minute) }()
 	defer func() { stopReaper(); <-reaped }()
 
 	var msrv *http.Server
@@ -276,10 +280,11 @@ func (c *credentialsFile) Publish() error {
 
 func (c *credentialsFile) Discard() { os.Remove(c.staged()) }
 
-// reap deletes spent and expired bypass codes, activation codes and
-// finished transactions every interval until ctx ends. Use is also refused lazily, so the reaper only
-// keeps the tables and the listings clean.
-func reap(ctx context.Context, svc *admin.Service, flow *authflow.Service, log *slog.Logger, interval time.Duration) {
+// reap deletes spent and expired bypass codes, activation codes, finished
+// transactions and ended browser sessions every interval until ctx ends.
+// Use is also refused lazily, so the reaper only keeps the tables and the
+// listings clean.
+func reap(ctx context.Context, svc *admin.Service, flow *authflow.Service, sessions mfa.SessionStore, log *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -293,6 +298,9 @@ func reap(ctx context.Context, svc *admin.Service, flow *authflow.Service, log *
 		}
 		if _, err := flow.ReapTransactions(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("deleting finished transactions failed", "error", err)
+		}
+		if _, err := sessions.DeleteExpiredSessions(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("deleting ended browser sessions failed", "error", err)
 		}
 		select {
 		case <-ctx.Done():

@@ -116,6 +116,11 @@ status_polls = 10000  # TWOSTEP_RATE_LIMIT_STATUS_POLLS
 [metrics]
 listen = "127.0.0.1:9090"  # TWOSTEP_METRICS_LISTEN
 token = "[redacted]"  # TWOSTEP_METRICS_TOKEN or TWOSTEP_METRICS_TOKEN_FILE
+
+[web]
+brand_color = "#1d4ed8"  # TWOSTEP_WEB_BRAND_COLOR
+session_idle_timeout = "30m"  # TWOSTEP_WEB_SESSION_IDLE_TIMEOUT
+session_lifetime = "12h"  # TWOSTEP_WEB_SESSION_LIFETIME
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("WriteTOML() mismatch (-want +got):\n%s", diff)

@@ -50,6 +50,19 @@ type Config struct {
 	DB           DB        `koanf:"db"`
 	RateLimit    RateLimit `koanf:"rate_limit"`
 	Metrics      Metrics   `koanf:"metrics"`
+	Web          Web       `koanf:"web"`
+}
+
+// Web tunes the browser pages (internal/web).
+type Web struct {
+	// BrandColor is the pages' brand colour, "#rrggbb" (buttons, focus
+	// accents; link colours follow it where its contrast allows).
+	BrandColor string `koanf:"brand_color"`
+	// SessionIdleTimeout ends a browser session not used for this long.
+	SessionIdleTimeout time.Duration `koanf:"session_idle_timeout"`
+	// SessionLifetime ends every browser session this long after it began
+	// (the absolute timeout), however much it is used.
+	SessionLifetime time.Duration `koanf:"session_lifetime"`
 }
 
 // Metrics says where GET /metrics is served. With neither set, it is not
@@ -124,6 +137,7 @@ func Defaults() Config {
 		ShutdownTimeout: 15 * time.Second,
 		DB:              DB{MaxOpenConns: 20, BusyTimeout: 5 * time.Second},
 		RateLimit:       RateLimit{UserPerMinute: 60, IPPerMinute: 300, StatusPolls: 10000},
+		Web:             Web{BrandColor: "#1d4ed8", SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour},
 	}
 }
 

@@ -33,6 +33,9 @@ func TestEnvTable(t *testing.T) {
 		{"metrics.listen", "TWOSTEP_METRICS_LISTEN"},
 		{"metrics.token", "TWOSTEP_METRICS_TOKEN"},
 		{"metrics.token_file", "TWOSTEP_METRICS_TOKEN_FILE"},
+		{"web.brand_color", "TWOSTEP_WEB_BRAND_COLOR"},
+		{"web.session_idle_timeout", "TWOSTEP_WEB_SESSION_IDLE_TIMEOUT"},
+		{"web.session_lifetime", "TWOSTEP_WEB_SESSION_LIFETIME"},
 	}
 	var got [][2]string
 	keys, envs := map[string]bool{}, map[string]bool{}

@@ -47,6 +47,7 @@ func TestDefaults(t *testing.T) {
 		ShutdownTimeout: 15 * time.Second,
 		DB:              config.DB{MaxOpenConns: 20, BusyTimeout: 5 * time.Second},
 		RateLimit:       config.RateLimit{UserPerMinute: 60, IPPerMinute: 300, StatusPolls: 10000},
+		Web:             config.Web{BrandColor: "#1d4ed8", SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour},
 	}
 	got := config.Defaults()
 	if diff := cmp.Diff(want, got); diff != "" {

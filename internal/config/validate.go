@@ -67,6 +67,8 @@ func (c Config) Validate() error {
 		{"clock_skew", c.ClockSkew, 30 * time.Second, time.Hour},
 		{"shutdown_timeout", c.ShutdownTimeout, time.Second, 5 * time.Minute},
 		{"db.busy_timeout", c.DB.BusyTimeout, time.Millisecond, time.Minute},
+		{"web.session_idle_timeout", c.Web.SessionIdleTimeout, time.Minute, 24 * time.Hour},
+		{"web.session_lifetime", c.Web.SessionLifetime, 5 * time.Minute, 30 * 24 * time.Hour},
 	}
 	for _, r := range durations {
 		if r.d < r.min || r.d > r.max {
@@ -103,12 +105,32 @@ func (c Config) Validate() error {
 	if t := c.Metrics.Token.Reveal(); t != "" && (len(t) < 16 || strings.IndexFunc(t, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0) {
 		bad("metrics.token", "must be at least 16 printable ASCII characters without spaces")
 	}
+	if !isHexColor(c.Web.BrandColor) {
+		bad("web.brand_color", "%q is not a colour written #rrggbb", c.Web.BrandColor)
+	}
+	if c.Web.SessionIdleTimeout > c.Web.SessionLifetime {
+		bad("web.session_idle_timeout", "%s is longer than web.session_lifetime (%s)",
+			formatDuration(c.Web.SessionIdleTimeout), formatDuration(c.Web.SessionLifetime))
+	}
 	if c.LogoFile != "" {
 		if _, msg := readLogo(c.LogoFile); msg != "" {
 			bad("logo_file", "%s", msg)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// isHexColor reports whether s is "#rrggbb".
+func isHexColor(s string) bool {
+	if len(s) != 7 || s[0] != '#' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f' || 'A' <= r && r <= 'F') {
+			return false
+		}
+	}
+	return true
 }
 
 func oneOf(s string, choices ...string) bool {

@@ -112,6 +112,17 @@ func TestValidate(t *testing.T) {
 			"rate_limit.user_per_minute: -1 is not between 0 (off) and 100000 (TWOSTEP_RATE_LIMIT_USER_PER_MINUTE)"},
 		{"ip rate limit too big", func(c *config.Config) { c.RateLimit.IPPerMinute = 100001 },
 			"rate_limit.ip_per_minute: 100001 is not between 0 (off) and 100000 (TWOSTEP_RATE_LIMIT_IP_PER_MINUTE)"},
+		{"brand colour", func(c *config.Config) { c.Web.BrandColor = "#0A7f3c" }, ""},
+		{"brand colour by name", func(c *config.Config) { c.Web.BrandColor = "red" },
+			`web.brand_color: "red" is not a colour written #rrggbb (TWOSTEP_WEB_BRAND_COLOR)`},
+		{"brand colour injecting CSS", func(c *config.Config) { c.Web.BrandColor = "#fff;}*{" },
+			`web.brand_color: "#fff;}*{" is not a colour written #rrggbb (TWOSTEP_WEB_BRAND_COLOR)`},
+		{"session idle too short", func(c *config.Config) { c.Web.SessionIdleTimeout = time.Second },
+			"web.session_idle_timeout: 1s is not between 1m and 24h (TWOSTEP_WEB_SESSION_IDLE_TIMEOUT)"},
+		{"session lifetime too long", func(c *config.Config) { c.Web.SessionLifetime = 1000 * time.Hour },
+			"web.session_lifetime: 1000h is not between 5m and 720h (TWOSTEP_WEB_SESSION_LIFETIME)"},
+		{"session idle beyond lifetime", func(c *config.Config) { c.Web.SessionIdleTimeout, c.Web.SessionLifetime = 2*time.Hour, time.Hour },
+			"web.session_idle_timeout: 2h is longer than web.session_lifetime (1h) (TWOSTEP_WEB_SESSION_IDLE_TIMEOUT)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,11 +26,12 @@ func methodNotAllowed() *duoproto.Error {
 // answers 405: this handler decides between 404 and 405.)
 type fallback struct {
 	api, browser *http.ServeMux
+	pages        http.Handler // browser, answering its 404 and 405 with pages
 }
 
 func (f fallback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !isAPIPath(r.URL.Path) {
-		f.browser.ServeHTTP(w, r)
+		f.pages.ServeHTTP(w, r)
 		return
 	}
 	if _, pattern := f.browser.Handler(r); pattern != "" {

@@ -58,8 +58,6 @@ func TestAPIPrefixesAnswerDuoErrors(t *testing.T) {
 		{"GET", "/frame/nope", 404, notFound, "", "application/json"},
 		{"POST", "/frame/qr", 405, notAllow, "GET, HEAD", "application/json"},
 		{"GET", "/auth/", 404, notFound, "", "application/json"},
-		// Not an API path: the browser mux's own answer.
-		{"GET", "/nope", 404, "404 page not found\n", "", "text/plain; charset=utf-8"},
 	}
 	for _, tt := range tests {
 		req, _ := http.NewRequest(tt.method, "https://"+ts.Host+tt.path, nil)
@@ -77,6 +75,29 @@ func TestAPIPrefixesAnswerDuoErrors(t *testing.T) {
 		}
 		if got := resp.Header.Get("Content-Type"); got != tt.wantType {
 			t.Errorf("%s %s Content-Type = %q, want %q", tt.method, tt.path, got, tt.wantType)
+		}
+	}
+	// Not an API path: the browser surface's own 404 and 405 pages.
+	for _, tt := range []struct {
+		method, path string
+		wantStatus   int
+		wantH1       string
+		wantAllow    string
+	}{
+		{"GET", "/nope", 404, "<h1>Page not found</h1>", ""},
+		{"DELETE", "/install", 405, "<h1>That can&#39;t be done here</h1>", "GET, HEAD"},
+	} {
+		req, _ := http.NewRequest(tt.method, "https://"+ts.Host+tt.path, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.wantStatus || resp.Header.Get("Content-Type") != "text/html; charset=utf-8" ||
+			!strings.Contains(string(body), tt.wantH1) || resp.Header.Get("Allow") != tt.wantAllow {
+			t.Errorf("%s %s = %d %s Allow %q, want %d page with %s, Allow %q", tt.method, tt.path, resp.StatusCode,
+				resp.Header.Get("Content-Type"), resp.Header.Get("Allow"), tt.wantStatus, tt.wantH1, tt.wantAllow)
 		}
 	}
 }

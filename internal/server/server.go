@@ -44,7 +44,13 @@ type Deps struct {
 	Version   string
 	Admin     *admin.Service    // the Admin API's service; nil leaves the Admin API unmounted
 	Flow      *authflow.Service // the Auth API's engine; nil serves only ping and check
-	Logo      []byte            // the PNG GET /auth/v2/logo answers and apps get at activation; nil: twostep's own (apps get none)
+	Logo      []byte            // the PNG GET /auth/v2/logo answers apps get at activation and the pages show; nil: twostep's own (apps get none)
+	// Organization is the name every browser page shows (config
+	// organization).
+	Organization string
+	// Web tunes the browser pages: brand colour and session timeouts
+	// (zero values take web's defaults).
+	Web WebOptions
 	// PublicHost is the API host authenticator apps are told to call.
 	PublicHost string
 	// MetricsOnMain serves GET /metrics on the main handler; off, it
@@ -55,6 +61,13 @@ type Deps struct {
 	// must carry ("Authorization: Bearer <token>"), on the main handler and
 	// on the separate one alike.
 	MetricsToken string
+}
+
+// WebOptions are the browser pages' settings (config web.*).
+type WebOptions struct {
+	BrandColor      string
+	SessionIdle     time.Duration
+	SessionLifetime time.Duration
 }
 
 // Handlers are twostepd's HTTP handlers: Main for the HTTPS port, Metrics
@@ -121,13 +134,16 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 		adminapi.New(adminapi.Deps{Surface: surface, Service: d.Admin, Now: d.Now}).Register(mux)
 	}
 
-	// The browser surface is its own stack (own mux, own headers; sessions
-	// and CSRF when the portal arrives): whatever the API routes do not
+	// The browser surface is its own stack (own mux; security headers,
+	// sessions in the database, CSRF): whatever the API routes do not
 	// match goes to it, except that under the API prefixes an unknown path
 	// or method gets Duo's JSON error (fallback.go).
 	browser := http.NewServeMux()
-	web.New(web.Deps{Logger: d.Logger}).Register(browser)
-	mux.Handle("/", fallback{api: mux, browser: browser})
+	site := web.New(web.Deps{Logger: d.Logger, Sessions: d.Store, Now: d.Now, Rand: rand.Reader,
+		Organization: d.Organization, Logo: d.Logo, BrandColor: d.Web.BrandColor,
+		SessionIdle: d.Web.SessionIdle, SessionLifetime: d.Web.SessionLifetime, RequestID: RequestID})
+	site.Register(browser)
+	mux.Handle("/", fallback{api: mux, browser: browser, pages: site.NotFound(browser)})
 }
 
 // readyReason is what /readyz may say publicly about a failure: the

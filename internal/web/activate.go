@@ -21,7 +21,7 @@ type activateView struct {
 // tell whether the code is valid or when it expires without redeeming it
 // (only a keyed hash is stored, and looking it up burns it), so it says
 // that a code works once and for a limited time.
-func (h *Handler) activate(w http.ResponseWriter, r *http.Request) error {
+func (s *Site) activate(w http.ResponseWriter, r *http.Request) error {
 	code := strings.TrimSpace(r.PathValue("code"))
 	switch {
 	case code == "":
@@ -31,12 +31,13 @@ func (h *Handler) activate(w http.ResponseWriter, r *http.Request) error {
 	case !utf8.ValidString(code) || strings.IndexFunc(code, unicode.IsControl) >= 0:
 		return mfa.InvalidField("code", "not an activation code")
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	return h.page(w, "activate.html", activateView{Code: code, Command: "twostep activate " + code})
+	NoStore(w)
+	return s.pages.RenderPublic(w, r, http.StatusOK, "activate.html", View{Title: "Activate twostep on this device",
+		Data: activateView{Code: code, Command: "twostep activate " + code}})
 }
 
 // install shows how to install the app (the installation_url).
-func (h *Handler) install(w http.ResponseWriter, r *http.Request) error {
+func (s *Site) install(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	return h.page(w, "install.html", nil)
+	return s.pages.RenderPublic(w, r, http.StatusOK, "install.html", View{Title: "Install twostep"})
 }

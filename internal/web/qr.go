@@ -27,7 +27,7 @@ const (
 
 // qr answers a PNG QR code of the value parameter. The value is usually a
 // secret (an activation code), so the image is never cached.
-func (h *Handler) qr(w http.ResponseWriter, r *http.Request) error {
+func (s *Site) qr(w http.ResponseWriter, r *http.Request) error {
 	value := r.URL.Query().Get("value")
 	switch {
 	case value == "":

@@ -72,6 +72,7 @@ func newMemStore() *memStore {
 		trusted:      map[string]memTrusted{},
 		rateLimits:   map[string]memRateLimit{},
 		signatures:   map[string]time.Time{},
+		sessions:     map[string]mfa.Session{},
 	}, events: memEvents{topics: map[string]map[*chan struct{}]bool{}}}
 	rand.Read(s.tokenKey[:])
 	return s
@@ -175,6 +176,7 @@ type memData struct {
 	trusted      map[string]memTrusted
 	rateLimits   map[string]memRateLimit
 	signatures   map[string]time.Time // claimed signature key -> expiry
+	sessions     map[string]mfa.Session
 }
 
 // snapshot copies the data (values are replaced, never changed in place,
@@ -191,8 +193,8 @@ func (s *memStore) snapshot() memData {
 		settings = &st
 	}
 	return memData{
-		signatures: maps.Clone(s.signatures),
-		users:      maps.Clone(s.users), phones: maps.Clone(s.phones), userPhones: maps.Clone(s.userPhones),
+		signatures: maps.Clone(s.signatures), sessions: maps.Clone(s.sessions),
+		users: maps.Clone(s.users), phones: maps.Clone(s.phones), userPhones: maps.Clone(s.userPhones),
 		auths: maps.Clone(s.auths), tokens: maps.Clone(s.tokens), userTokens: maps.Clone(s.userTokens),
 		codes: maps.Clone(s.codes), batches: batches, txs: maps.Clone(s.txs), authLog: slices.Clone(s.authLog),
 		integrations: maps.Clone(s.integrations), admins: maps.Clone(s.admins), settings: settings,
@@ -1582,6 +1584,65 @@ func (s *memStore) DeleteExpiredSignatures(_ context.Context, now time.Time) (in
 	for key, e := range s.signatures {
 		if !e.After(now) {
 			delete(s.signatures, key)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Browser sessions.
+
+func (s *memStore) CreateSession(ctx context.Context, se mfa.Session) error {
+	se.Created, se.Expires = se.Created.Truncate(time.Microsecond), se.Expires.Truncate(time.Microsecond)
+	if err := mfa.CheckSessionArgs(se.Key, se.Data, se.Expires, se.Created); err != nil {
+		return err
+	}
+	defer s.lock(ctx)()
+	if _, ok := s.sessions[se.Key]; ok {
+		return errConflict
+	}
+	se.Data = append([]byte{}, se.Data...)
+	s.sessions[se.Key] = se
+	return nil
+}
+
+func (s *memStore) GetSession(ctx context.Context, key string, now time.Time) (mfa.Session, error) {
+	defer s.lock(ctx)()
+	se, ok := s.sessions[key]
+	if !ok || !se.Expires.After(now) {
+		return mfa.Session{}, errNotFound
+	}
+	se.Data = append([]byte{}, se.Data...)
+	return se, nil
+}
+
+func (s *memStore) UpdateSession(ctx context.Context, key string, data []byte, expires, now time.Time) error {
+	expires = expires.Truncate(time.Microsecond)
+	if err := mfa.CheckSessionArgs(key, data, expires, now); err != nil {
+		return err
+	}
+	defer s.lock(ctx)()
+	se, ok := s.sessions[key]
+	if !ok || !se.Expires.After(now) {
+		return errNotFound
+	}
+	se.Data, se.Expires = append([]byte{}, data...), expires
+	s.sessions[key] = se
+	return nil
+}
+
+func (s *memStore) DeleteSession(ctx context.Context, key string) error {
+	defer s.lock(ctx)()
+	delete(s.sessions, key)
+	return nil
+}
+
+func (s *memStore) DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error) {
+	defer s.lock(ctx)()
+	n := 0
+	for key, se := range s.sessions {
+		if !se.Expires.After(now) {
+			delete(s.sessions, key)
 			n++
 		}
 	}
