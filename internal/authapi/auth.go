@@ -83,16 +83,8 @@ func (h *Handler) auth(w http.ResponseWriter, r *http.Request, c *api.Caller) er
 		return err
 	}
 	if async {
-		if res.TxID == "" {
-			// decided at once (a passcode, an SMS request, a deny): keep
-			// the answer for auth_status, as Duo does for every async auth.
-			txid, err := h.storeDecided(r, c, res, c.Param("username"))
-			if err != nil {
-				return err
-			}
-			duoproto.WriteOK(w, asyncResponse{TxID: txid})
-			return nil
-		}
+		// authflow keeps an answer decided at once (a passcode, an SMS
+		// request, a deny) for auth_status and returns its txid too.
 		duoproto.WriteOK(w, asyncResponse{TxID: res.TxID, VerificationCode: res.VerificationCode})
 		return nil
 	}
@@ -112,33 +104,6 @@ func (h *Handler) authStatus(w http.ResponseWriter, r *http.Request, c *api.Call
 	duoproto.WriteOK(w, statusResponse{Result: st.Result, Status: st.Status, StatusMsg: st.StatusMsg,
 		TrustedDeviceToken: st.TrustedDeviceToken, VerificationCode: st.VerificationCode})
 	return nil
-}
-
-// storeDecided keeps an answer decided at once as a completed transaction
-// that auth_status (and /rest/v1/status) answer for a few minutes.
-func (h *Handler) storeDecided(r *http.Request, c *api.Caller, res authflow.AuthResult, username string) (string, error) {
-	txid, err := newTxID(h.rand)
-	if err != nil {
-		return "", err
-	}
-	now := h.now()
-	state := mfa.TxDeny
-	if res.Result == authflow.ResultAllow {
-		state = mfa.TxAllow
-	}
-	ts, err := h.txStore()
-	if err != nil {
-		return "", err
-	}
-	if err := ts.CreateTransaction(r.Context(), mfa.Transaction{
-		ID: txid, IKey: c.Integration.IKey, Factor: mfa.FactorPasscode, State: state,
-		Status: res.Status, StatusMsg: res.StatusMsg, DisplayUsername: username,
-		IP: c.Param("ipaddr"), Hostname: c.Param("hostname"),
-		Created: now, Expires: now.Add(legacyTxLifetime), Answered: now,
-	}); err != nil {
-		return "", err
-	}
-	return txid, nil
 }
 
 // maxTxIDParam bounds the txid /auth accepts and ignores (duo_unix 2.2
@@ -172,15 +137,4 @@ func boolParam(c *api.Caller, name string) (bool, error) {
 		return true, nil
 	}
 	return false, duoproto.BadParam(name + ": must be 1 or 0")
-}
-
-// txStore is where decided async answers are kept.
-func (h *Handler) txStore() (TxStore, error) {
-	if h.tx != nil {
-		return h.tx, nil
-	}
-	if ts, ok := h.surface.Store.(TxStore); ok {
-		return ts, nil
-	}
-	return nil, fmt.Errorf("auth: no transaction store")
 }

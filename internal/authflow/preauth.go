@@ -62,6 +62,10 @@ type PreauthResult struct {
 	// Verified Push code, because the client said it can show one and
 	// Settings.VerifiedPush is on, and a device can take pushes.
 	VerifiedPush bool
+	// TxID (with VerifiedPush) is a fresh txid for the client to send back
+	// with its Verified Push choice (duo_unix 2.2 with verified_push=yes).
+	// Nothing is stored under it: the push gets a txid of its own.
+	TxID string
 }
 
 // Preauth tells whether the user must authenticate and with which devices,
@@ -97,6 +101,11 @@ func (s *Service) Preauth(ctx context.Context, req PreauthRequest) (PreauthResul
 		if req.VerifiedPush && a.settings.VerifiedPush {
 			for _, p := range a.phones {
 				res.VerifiedPush = res.VerifiedPush || p.Can(mfa.CapPush)
+			}
+		}
+		if res.VerifiedPush {
+			if res.TxID, err = s.newTxID(); err != nil {
+				return PreauthResult{}, fmt.Errorf("preauth: %w", err)
 			}
 		}
 	}

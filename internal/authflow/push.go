@@ -51,6 +51,7 @@ const (
 	MsgNoPhoneDevice = "No device can take a phone call. Enter a passcode instead."
 	MsgMuted         = "Login requests to this device are paused after a fraud report. Enter a passcode instead."
 	MsgReactivate    = "This device was reactivated elsewhere or removed. Reactivate the twostep app to use it again."
+	MsgCancelled     = "Login request cancelled."
 )
 
 // Auth log factors and reasons of out-of-band factors (Duo's words where
@@ -377,6 +378,43 @@ func (s *Service) AuthStatus(ctx context.Context, in mfa.Integration, txid strin
 		return StatusResult{}, err
 	}
 	return s.statusOf(ctx, in, tx)
+}
+
+// Cancel ends a pending push or phone call of integration in that the
+// person logging in gave up on (the browser prompt's cancel, to pick
+// another method): deny, status deny, message MsgCancelled, with one auth
+// log record (reason user_cancelled, Duo's word for a login the user
+// cancelled; result denied, so it does not count toward the lockout) in
+// the same store write, and the request disappears from the app. An
+// unknown txid, or one of another integration, is Invalid naming txid; a
+// transaction that has already ended (answered, timed out, cancelled) is
+// Conflict and keeps its answer.
+func (s *Service) Cancel(ctx context.Context, in mfa.Integration, txid string) error {
+	if txid == "" {
+		return mfa.InvalidField("txid", "txid is required")
+	}
+	tx, err := s.txOf(ctx, in, txid)
+	if err != nil {
+		return err
+	}
+	if tx.State == mfa.TxPending && !s.now().Before(tx.Expires) {
+		if _, err := s.expire(ctx, tx); err != nil {
+			return err
+		}
+		return mfa.E(mfa.Conflict, "the login request has already ended")
+	}
+	ok := false
+	if tx.State == mfa.TxPending {
+		out := mfa.TxOutcome{State: mfa.TxDeny, Status: StatusDeny, StatusMsg: MsgCancelled}
+		if ok, err = s.complete(ctx, tx, out, mfa.ResultDenied, ReasonUserCancelled); err != nil {
+			return fmt.Errorf("cancel: %w", err)
+		}
+	}
+	if !ok {
+		return mfa.E(mfa.Conflict, "the login request has already ended")
+	}
+	s.log.InfoContext(ctx, "transaction cancelled", "txid", tx.ID, "user_id", tx.UserID, "integration", in.IKey)
+	return nil
 }
 
 // waitFinal waits until the transaction is final (a synchronous auth).

@@ -107,7 +107,7 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 	surface := &api.Surface{Store: d.Store, Now: d.Now, Skew: d.ClockSkew, Hosts: d.Hosts, Logger: d.Logger,
 		Signatures: d.Store}
 	surface.Failures = api.NewFailureLimiter(api.DefaultFailureLimit, d.Now) // shared by the Auth and Admin APIs
-	authapi.New(authapi.Deps{Surface: surface, Now: d.Now, Flow: d.Flow, Transactions: d.Store, Rand: rand.Reader,
+	authapi.New(authapi.Deps{Surface: surface, Now: d.Now, Flow: d.Flow,
 		Admin: d.Admin, Logo: d.Logo}).Register(mux)
 	if d.Flow != nil {
 		var logo string // apps show the configured logo; none: they show their own
