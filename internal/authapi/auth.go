@@ -49,7 +49,7 @@ func (h *Handler) auth(w http.ResponseWriter, r *http.Request, c *api.Caller) er
 	}
 	factor := mfa.Factor(c.Param("factor"))
 	passcode := c.Param("passcode")
-	if factor == "prompt" {
+	if factor == factorPrompt {
 		factor, passcode = mfa.FactorPasscode, strings.TrimSpace(c.Param("prompt"))
 		if passcode == "" {
 			return duoproto.BadParam("prompt: required with factor prompt")
@@ -59,7 +59,7 @@ func (h *Handler) auth(w http.ResponseWriter, r *http.Request, c *api.Caller) er
 		// txid with it; the push gets a txid of its own, which the async
 		// answer returns and auth_status is polled with.
 		if n, ok := cutPrefixFold(passcode, verifiedPushFactor); ok && allDigits(n) {
-			passcode, verified = "push"+n, true
+			passcode, verified = mustMethod(mfa.FactorPush).Keyword+n, true
 		}
 	}
 	if txid := c.Param("txid"); len(txid) > maxTxIDParam {
@@ -105,6 +105,10 @@ func (h *Handler) authStatus(w http.ResponseWriter, r *http.Request, c *api.Call
 		TrustedDeviceToken: st.TrustedDeviceToken, VerificationCode: st.VerificationCode})
 	return nil
 }
+
+// factorPrompt is duo_unix 2.2's factor: prompt= holds the menu choice or
+// a typed passcode.
+const factorPrompt = "prompt"
 
 // maxTxIDParam bounds the txid /auth accepts and ignores (duo_unix 2.2
 // sends preauth's with a Verified Push choice).

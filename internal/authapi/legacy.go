@@ -202,14 +202,16 @@ func (h *Handler) legacyAuth(w http.ResponseWriter, r *http.Request, c *api.Call
 	}
 	var answer string
 	switch f := c.Param("factor"); f {
-	case "auto", "":
+	case string(mfa.FactorAuto), "":
 		answer = c.Param("auto")
-	case "passcode":
+	case string(mfa.FactorPasscode):
 		answer = c.Param("passcode")
-	case "push", "phone", "sms":
-		answer = f
 	default:
-		return duoproto.BadParam("factor")
+		// push, phone, sms: the factor table's keywords, exactly.
+		if m, ok := authflow.MethodByKeyword(f); !ok || m.Keyword != f {
+			return duoproto.BadParam("factor")
+		}
+		answer = f
 	}
 	answer = strings.TrimSpace(answer)
 	req := authflow.AuthRequest{

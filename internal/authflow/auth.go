@@ -184,13 +184,13 @@ func (s *Service) auth(ctx context.Context, req AuthRequest, a account) (AuthRes
 	// A keyword typed where a passcode is expected ("sms", "sms2", "push").
 	if kind, _, keyword, nth := otp.Classify(string(req.Passcode)); kind == otp.KindKeyword {
 		d.req.Device = ""
-		switch keyword {
-		case "sms":
-			return s.sms(ctx, d, "", nth)
-		case "push":
-			return s.oob(ctx, d, mfa.FactorPush, nth, true)
-		case "phone":
-			return s.oob(ctx, d, mfa.FactorPhone, nth, true)
+		if m, ok := MethodByKeyword(keyword); ok {
+			switch {
+			case m.Factor == mfa.FactorSMS:
+				return s.sms(ctx, d, "", nth)
+			case m.Async:
+				return s.oob(ctx, d, m.Factor, nth, true)
+			}
 		}
 		d.factor = LogFactorPasscode
 		return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonFactorUnavailable, StatusDeny, MsgFactorUnavailable)

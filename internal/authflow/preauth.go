@@ -100,7 +100,7 @@ func (s *Service) Preauth(ctx context.Context, req PreauthRequest) (PreauthResul
 		}
 		if req.VerifiedPush && a.settings.VerifiedPush {
 			for _, p := range a.phones {
-				res.VerifiedPush = res.VerifiedPush || p.Can(mfa.CapPush)
+				res.VerifiedPush = res.VerifiedPush || method(mfa.FactorPush).can(p)
 			}
 		}
 		if res.VerifiedPush {
@@ -144,7 +144,7 @@ func (s *Service) devices(ctx context.Context, a account) ([]Device, error) {
 		d := Device{ID: p.ID, Type: DevicePhone, Number: MaskNumber(p.Number), Name: p.Name,
 			Capabilities: p.Capabilities()}
 		d.DisplayName = displayName(d.Name, d.Number, p.Platform)
-		if p.Can(mfa.CapSMS) {
+		if method(mfa.FactorSMS).can(p) {
 			next, _, err := s.store.SMSBatchState(ctx, a.user.ID, p.ID, s.now())
 			switch {
 			case err == nil:

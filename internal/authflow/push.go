@@ -112,20 +112,19 @@ func validPushFields(req AuthRequest) error {
 // push when the phone can, else phone). ok is false when no chosen device
 // is capable. An unknown device id is Invalid.
 func oobPhone(a account, factor mfa.Factor, device string, nth int, now time.Time) (p mfa.Phone, f mfa.Factor, ok bool, err error) {
+	push, phone := method(mfa.FactorPush), method(mfa.FactorPhone)
 	can := func(p mfa.Phone) (mfa.Factor, bool) {
 		switch factor {
-		case mfa.FactorPush:
-			return mfa.FactorPush, p.Can(mfa.CapPush)
-		case mfa.FactorPhone:
-			return mfa.FactorPhone, p.Can(mfa.CapPhone)
+		case mfa.FactorPush, mfa.FactorPhone:
+			return factor, method(factor).can(p)
 		}
-		if p.Can(mfa.CapPush) && !p.PushMuted(now) {
+		if push.can(p) && !p.PushMuted(now) {
 			return mfa.FactorPush, true
 		}
-		if p.Can(mfa.CapPhone) {
+		if phone.can(p) {
 			return mfa.FactorPhone, true
 		}
-		return mfa.FactorPush, p.Can(mfa.CapPush)
+		return mfa.FactorPush, push.can(p)
 	}
 	switch {
 	case nth > 0:
@@ -249,7 +248,7 @@ func (s *Service) oob(ctx context.Context, d *decision, factor mfa.Factor, nth i
 	}
 	tx := mfa.Transaction{
 		ID: txid, UserID: d.a.user.ID, IKey: d.req.Integration.IKey, Factor: f, PhoneID: p.ID,
-		State: mfa.TxPending, Status: StatusNew, StatusMsg: pendingMsg(f),
+		State: mfa.TxPending, Status: StatusNew, StatusMsg: method(f).PendingMsg,
 		PushInfo: d.req.PushInfo, Type: pushType + " request", DisplayUsername: d.req.DisplayUsername,
 		IP: d.req.IP, Hostname: d.req.Hostname, Created: now, Expires: now.Add(timeout),
 	}
@@ -283,19 +282,8 @@ func (s *Service) oob(ctx context.Context, d *decision, factor mfa.Factor, nth i
 	return res, nil
 }
 
-func logFactor(f mfa.Factor) string {
-	if f == mfa.FactorPhone {
-		return LogFactorPhone
-	}
-	return LogFactorPush
-}
-
-func pendingMsg(f mfa.Factor) string {
-	if f == mfa.FactorPhone {
-		return MsgCalling
-	}
-	return MsgPushed
-}
+// logFactor is the auth log word of an out-of-band factor (the table's).
+func logFactor(f mfa.Factor) string { return method(f).LogFactor() }
 
 // call asks the voice notifier to place the call. If it cannot, the
 // transaction ends at once (deny, push_failed) and the error is
@@ -352,10 +340,7 @@ func (s *Service) AuthStatus(ctx context.Context, in mfa.Integration, txid strin
 		return StatusResult{}, err
 	}
 	if tx.State == mfa.TxPending && tx.Status == StatusNew {
-		shown := StatusPushed
-		if tx.Factor == mfa.FactorPhone {
-			shown = StatusCalling
-		}
+		shown := method(tx.Factor).PendingStatus
 		err := s.store.SetTransactionStatus(ctx, tx.ID, shown, tx.StatusMsg)
 		switch {
 		case err == nil:
@@ -470,10 +455,7 @@ func (s *Service) statusOf(ctx context.Context, in mfa.Integration, tx mfa.Trans
 	}
 	status := tx.Status
 	if status == StatusNew {
-		status = StatusPushed
-		if tx.Factor == mfa.FactorPhone {
-			status = StatusCalling
-		}
+		status = method(tx.Factor).PendingStatus
 	}
 	return StatusResult{Result: ResultWaiting, Status: status, StatusMsg: withCode(tx), VerificationCode: tx.VerificationCode}, nil
 }

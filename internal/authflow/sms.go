@@ -62,10 +62,10 @@ func smsPhone(a account, device string, nth int) (p mfa.Phone, ok bool, err erro
 			return p, false, nil
 		}
 		p = a.phones[nth-1]
-		return p, p.Can(mfa.CapSMS), nil
+		return p, method(mfa.FactorSMS).can(p), nil
 	case device == "" || device == "auto":
 		for _, p := range a.phones {
-			if p.Can(mfa.CapSMS) {
+			if method(mfa.FactorSMS).can(p) {
 				return p, true, nil
 			}
 		}
@@ -73,7 +73,7 @@ func smsPhone(a account, device string, nth int) (p mfa.Phone, ok bool, err erro
 	}
 	for _, p := range a.phones {
 		if p.ID == device {
-			return p, p.Can(mfa.CapSMS), nil
+			return p, method(mfa.FactorSMS).can(p), nil
 		}
 	}
 	for _, t := range a.tokens {
@@ -89,7 +89,7 @@ func smsPhone(a account, device string, nth int) (p mfa.Phone, ok bool, err erro
 // the answer is Unavailable, no auth log is written, and the phone holds
 // no usable codes until a batch is sent again.
 func (s *Service) sms(ctx context.Context, d *decision, device string, nth int) (AuthResult, error) {
-	d.factor = LogFactorSMSRefresh
+	d.factor = method(mfa.FactorSMS).LogFactor()
 	p, ok, err := smsPhone(d.a, device, nth)
 	if err != nil {
 		return AuthResult{}, err
@@ -147,7 +147,7 @@ func (s *Service) refreshSMS(ctx context.Context, a account, use mfa.SMSCodeUse)
 		return
 	}
 	for _, p := range a.phones {
-		if p.ID == use.PhoneID && p.Can(mfa.CapSMS) {
+		if p.ID == use.PhoneID && method(mfa.FactorSMS).can(p) {
 			if err := s.sendBatch(ctx, a.user.ID, p, a.settings); err != nil {
 				s.log.WarnContext(ctx, "sms_refresh: could not send a new batch", "user_id", a.user.ID, "err", err)
 			}
