@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/reqid"
 )
 
 // SMS passcodes on request (DUO-WIRE 2.2, 7.3): factor=sms, or the keyword
@@ -149,7 +150,7 @@ func (s *Service) refreshSMS(ctx context.Context, a account, use mfa.SMSCodeUse)
 	for _, p := range a.phones {
 		if p.ID == use.PhoneID && method(mfa.FactorSMS).can(p) {
 			if err := s.sendBatch(ctx, a.user.ID, p, a.settings); err != nil {
-				s.log.WarnContext(ctx, "sms_refresh: could not send a new batch", "user_id", a.user.ID, "err", err)
+				s.log.WarnContext(ctx, "sms_refresh: could not send a new batch", reqid.Key, reqid.From(ctx), "user_id", a.user.ID, "err", err)
 			}
 			return
 		}

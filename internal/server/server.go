@@ -21,6 +21,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/deviceapi"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/reqid"
 	"github.com/twostep-auth/twostep/internal/web"
 )
 
@@ -140,15 +141,8 @@ func readyReason(err error) string {
 	return "database unavailable"
 }
 
-type ctxKey int
-
-const requestIDKey ctxKey = 0
-
-// RequestID returns the request id chain() put in ctx.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
+// RequestID returns the request id chain() put in ctx (reqid.From).
+func RequestID(ctx context.Context) string { return reqid.From(ctx) }
 
 // chain adds, outermost first: request id, panic recovery, metrics.
 func chain(next http.Handler, log *slog.Logger, m *metrics) http.Handler {
@@ -158,7 +152,7 @@ func chain(next http.Handler, log *slog.Logger, m *metrics) http.Handler {
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		r = r.WithContext(reqid.With(r.Context(), id))
 		extendLongPoll(w, r, start)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
