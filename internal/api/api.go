@@ -11,6 +11,7 @@ import (
 
 	"github.com/twostep-auth/twostep/internal/duoproto"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/reqid"
 )
 
 // MaxBodyBytes bounds a signed request's body: a form body is hashed once per
@@ -118,15 +119,17 @@ func (s *Surface) verify(r *http.Request) (*Caller, error) {
 }
 
 // WriteError answers err in Duo's error envelope: a *duoproto.Error as is,
-// an *mfa.Error by its kind, anything else as an internal error, which alone
-// is logged (never with secrets; the cause is for operators).
+// an *mfa.Error by its kind, anything else as an internal error. Only
+// server-side failures (5xx: Internal, Unavailable) are logged, with the
+// request id (never with secrets; the cause is for operators).
 func (s *Surface) WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+	ctx := r.Context()
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 		return // the client hung up during a long poll: nobody to answer, nothing wrong
 	}
 	de := ToDuo(err)
-	if de.Code == 50000 || de.Code == 50300 {
-		s.Logger.ErrorContext(r.Context(), "request failed", "route", r.Pattern, "error", err)
+	if de.Status >= 500 {
+		s.Logger.ErrorContext(ctx, "request failed", reqid.Key, reqid.From(ctx), "route", r.Pattern, "error", err)
 	}
 	duoproto.WriteError(w, de)
 }
@@ -135,8 +138,22 @@ func (s *Surface) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 // say when a retry may succeed.
 const DefaultRetryAfter = time.Minute
 
-// ToDuo maps an error to Duo's answer. A RateLimited error answers 429 with
-// its RetryAfter (DefaultRetryAfter when it has none) as Retry-After.
+// ToDuo maps an error to Duo's answer, once for every JSON API (the Auth,
+// Admin and device APIs), by mfa.Kind:
+//
+//	NotFound      404 40401 Resource not found
+//	Invalid       400 40002 Invalid request parameters, message_detail "field: message"
+//	Conflict      400 40002 likewise (a taken value is a bad parameter to Duo's clients)
+//	Denied        403 40301 Access forbidden, message_detail the message
+//	Unauthorized  401 40103 Invalid signature in request credentials
+//	RateLimited   429 42901 Too many requests, message_detail the message, Retry-After
+//	Unavailable   503 50300 Service temporarily unavailable, message_detail the message
+//	Internal      500 50000 Internal server error, nothing more
+//
+// A *duoproto.Error passes as is; any other error is Internal. A
+// RateLimited error's Retry-After is its RetryAfter (DefaultRetryAfter
+// when it has none). Duo publishes no code for 503; every Duo client
+// decides on the HTTP status alone.
 func ToDuo(err error) *duoproto.Error {
 	var de *duoproto.Error
 	if errors.As(err, &de) {
@@ -171,9 +188,11 @@ func ToDuo(err error) *duoproto.Error {
 		if retry <= 0 {
 			retry = DefaultRetryAfter
 		}
-		return duoproto.RateLimited(retry)
+		e := duoproto.RateLimited(retry)
+		e.Detail = detail
+		return e
 	case mfa.Unavailable:
-		return &duoproto.Error{Status: 503, Code: 50300, Message: "Service temporarily unavailable"}
+		return &duoproto.Error{Status: 503, Code: 50300, Message: "Service temporarily unavailable", Detail: detail}
 	}
 	return duoproto.Internal()
 }

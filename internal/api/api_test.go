@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,33 +16,84 @@ import (
 
 	"github.com/twostep-auth/twostep/internal/duoproto"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/reqid"
 )
 
+// TestToDuo covers every mfa.Kind (the zero Kind is Internal) and the
+// pass-through cases.
 func TestToDuo(t *testing.T) {
 	tests := []struct {
-		name       string
-		give       error
-		wantCode   int
-		wantDetail string
+		name        string
+		give        error
+		wantCode    int
+		wantMessage string
+		wantDetail  string
 	}{
-		{"not found", fmt.Errorf("get: %w", mfa.NotFoundf("user not found")), 40401, ""},
-		{"invalid field", mfa.InvalidField("count", "at most 100 active bypass codes"), 40002, "count: at most 100 active bypass codes"},
-		{"invalid bare field", &mfa.Error{Kind: mfa.Invalid, Field: "username"}, 40002, "username"},
-		{"conflict", &mfa.Error{Kind: mfa.Conflict, Field: "username", Msg: "username already exists"}, 40002, "username: username already exists"},
-		{"denied", mfa.E(mfa.Denied, "Help Desk may not delete users"), 40301, "Help Desk may not delete users"},
-		{"rate limited", mfa.E(mfa.RateLimited, "slow down"), 42901, ""},
-		{"unavailable", mfa.Wrap(mfa.Unavailable, "database unavailable", errors.New("dial")), 50300, ""},
-		{"internal", errors.New("pq: secret detail"), 50000, ""},
-		{"duo error passes", duoproto.BadParam("limit"), 40002, "limit"},
+		{"not found", fmt.Errorf("get: %w", mfa.NotFoundf("user not found")), 40401, "Resource not found", ""},
+		{"invalid field", mfa.InvalidField("count", "at most 100 active bypass codes"), 40002, "Invalid request parameters", "count: at most 100 active bypass codes"},
+		{"invalid bare field", &mfa.Error{Kind: mfa.Invalid, Field: "username"}, 40002, "Invalid request parameters", "username"},
+		{"conflict", &mfa.Error{Kind: mfa.Conflict, Field: "username", Msg: "username already exists"}, 40002, "Invalid request parameters", "username: username already exists"},
+		{"denied", mfa.E(mfa.Denied, "Help Desk may not delete users"), 40301, "Access forbidden", "Help Desk may not delete users"},
+		{"unauthorized", mfa.E(mfa.Unauthorized, "bad key"), 40103, "Invalid signature in request credentials", ""},
+		{"rate limited", mfa.E(mfa.RateLimited, "slow down"), 42901, "Too many requests", "slow down"},
+		{"unavailable", mfa.Wrap(mfa.Unavailable, "could not send the SMS passcodes", errors.New("dial carrier")), 50300, "Service temporarily unavailable", "could not send the SMS passcodes"},
+		{"internal kind", mfa.Wrap(mfa.Internal, "secret detail", errors.New("pq: boom")), 50000, "Internal server error", ""},
+		{"internal", errors.New("pq: secret detail"), 50000, "Internal server error", ""},
+		{"duo error passes", duoproto.BadParam("limit"), 40002, "Invalid request parameters", "limit"},
 	}
+	kinds := map[mfa.Kind]bool{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := ToDuo(tt.give)
-			if got.Code != tt.wantCode || got.Detail != tt.wantDetail {
-				t.Errorf("ToDuo(%v) = %d %q, want %d %q", tt.give, got.Code, got.Detail, tt.wantCode, tt.wantDetail)
+			if got.Code != tt.wantCode || got.Message != tt.wantMessage || got.Detail != tt.wantDetail {
+				t.Errorf("ToDuo(%v) = %d %q %q, want %d %q %q", tt.give, got.Code, got.Message, got.Detail, tt.wantCode, tt.wantMessage, tt.wantDetail)
 			}
 			if got.Status != got.Code/100 {
 				t.Errorf("ToDuo(%v) status %d does not match code %d", tt.give, got.Status, got.Code)
+			}
+		})
+		kinds[mfa.KindOf(tt.give)] = true
+	}
+	for k := mfa.Internal; k <= mfa.Unavailable; k++ {
+		if !kinds[k] {
+			t.Errorf("no case for kind %v", k)
+		}
+	}
+}
+
+// TestWriteErrorLogsRequestID: server-side failures are logged once with
+// the request id from the context; a client's mistake is not logged.
+func TestWriteErrorLogsRequestID(t *testing.T) {
+	tests := []struct {
+		name    string
+		give    error
+		wantLog bool
+	}{
+		{"internal", errors.New("pq: connection reset"), true},
+		{"unavailable", mfa.Wrap(mfa.Unavailable, "could not place the phone call", errors.New("carrier down")), true},
+		{"invalid", mfa.InvalidField("username", "required"), false},
+		{"rate limited", mfa.RetryLater("slow down", time.Second), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf strings.Builder
+			s := &Surface{Logger: slog.New(slog.NewJSONHandler(&buf, nil))}
+			r := httptest.NewRequest("POST", "/auth/v2/auth", nil)
+			r = r.WithContext(reqid.With(r.Context(), "5eed0000c0ffee00"))
+			s.WriteError(httptest.NewRecorder(), r, tt.give)
+			lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+			if !tt.wantLog {
+				if buf.Len() != 0 {
+					t.Errorf("WriteError(%v) logged %s, want nothing", tt.give, buf.String())
+				}
+				return
+			}
+			var rec map[string]any
+			if len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &rec) != nil {
+				t.Fatalf("WriteError(%v) logged %q, want one JSON line", tt.give, buf.String())
+			}
+			if rec["request_id"] != "5eed0000c0ffee00" || rec["level"] != "ERROR" || !strings.Contains(fmt.Sprint(rec["error"]), tt.give.Error()) {
+				t.Errorf("WriteError(%v) logged %v, want level ERROR, request_id and the cause", tt.give, rec)
 			}
 		})
 	}

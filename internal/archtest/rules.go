@@ -75,8 +75,8 @@ func Rules() []Rule {
 			Forbidden: not(isStd),
 		},
 		{
-			Name:      "otp, duoproto and seal import nothing of ours",
-			Applies:   under("internal/otp", "internal/duoproto", "internal/seal"),
+			Name:      "otp, duoproto, seal and reqid import nothing of ours",
+			Applies:   under("internal/otp", "internal/duoproto", "internal/seal", "internal/reqid"),
 			Forbidden: oursExcept(),
 		},
 		{

@@ -49,7 +49,7 @@ func (h *Handler) auth(w http.ResponseWriter, r *http.Request, c *api.Caller) er
 	}
 	factor := mfa.Factor(c.Param("factor"))
 	passcode := c.Param("passcode")
-	if factor == "prompt" {
+	if factor == factorPrompt {
 		factor, passcode = mfa.FactorPasscode, strings.TrimSpace(c.Param("prompt"))
 		if passcode == "" {
 			return duoproto.BadParam("prompt: required with factor prompt")
@@ -59,7 +59,7 @@ func (h *Handler) auth(w http.ResponseWriter, r *http.Request, c *api.Caller) er
 		// txid with it; the push gets a txid of its own, which the async
 		// answer returns and auth_status is polled with.
 		if n, ok := cutPrefixFold(passcode, verifiedPushFactor); ok && allDigits(n) {
-			passcode, verified = "push"+n, true
+			passcode, verified = mustMethod(mfa.FactorPush).Keyword+n, true
 		}
 	}
 	if txid := c.Param("txid"); len(txid) > maxTxIDParam {
@@ -83,16 +83,8 @@ func (h *Handler) auth(w http.ResponseWriter, r *http.Request, c *api.Caller) er
 		return err
 	}
 	if async {
-		if res.TxID == "" {
-			// decided at once (a passcode, an SMS request, a deny): keep
-			// the answer for auth_status, as Duo does for every async auth.
-			txid, err := h.storeDecided(r, c, res, c.Param("username"))
-			if err != nil {
-				return err
-			}
-			duoproto.WriteOK(w, asyncResponse{TxID: txid})
-			return nil
-		}
+		// authflow keeps an answer decided at once (a passcode, an SMS
+		// request, a deny) for auth_status and returns its txid too.
 		duoproto.WriteOK(w, asyncResponse{TxID: res.TxID, VerificationCode: res.VerificationCode})
 		return nil
 	}
@@ -114,32 +106,9 @@ func (h *Handler) authStatus(w http.ResponseWriter, r *http.Request, c *api.Call
 	return nil
 }
 
-// storeDecided keeps an answer decided at once as a completed transaction
-// that auth_status (and /rest/v1/status) answer for a few minutes.
-func (h *Handler) storeDecided(r *http.Request, c *api.Caller, res authflow.AuthResult, username string) (string, error) {
-	txid, err := newTxID(h.rand)
-	if err != nil {
-		return "", err
-	}
-	now := h.now()
-	state := mfa.TxDeny
-	if res.Result == authflow.ResultAllow {
-		state = mfa.TxAllow
-	}
-	ts, err := h.txStore()
-	if err != nil {
-		return "", err
-	}
-	if err := ts.CreateTransaction(r.Context(), mfa.Transaction{
-		ID: txid, IKey: c.Integration.IKey, Factor: mfa.FactorPasscode, State: state,
-		Status: res.Status, StatusMsg: res.StatusMsg, DisplayUsername: username,
-		IP: c.Param("ipaddr"), Hostname: c.Param("hostname"),
-		Created: now, Expires: now.Add(legacyTxLifetime), Answered: now,
-	}); err != nil {
-		return "", err
-	}
-	return txid, nil
-}
+// factorPrompt is duo_unix 2.2's factor: prompt= holds the menu choice or
+// a typed passcode.
+const factorPrompt = "prompt"
 
 // maxTxIDParam bounds the txid /auth accepts and ignores (duo_unix 2.2
 // sends preauth's with a Verified Push choice).
@@ -172,15 +141,4 @@ func boolParam(c *api.Caller, name string) (bool, error) {
 		return true, nil
 	}
 	return false, duoproto.BadParam(name + ": must be 1 or 0")
-}
-
-// txStore is where decided async answers are kept.
-func (h *Handler) txStore() (TxStore, error) {
-	if h.tx != nil {
-		return h.tx, nil
-	}
-	if ts, ok := h.surface.Store.(TxStore); ok {
-		return ts, nil
-	}
-	return nil, fmt.Errorf("auth: no transaction store")
 }

@@ -64,7 +64,7 @@ func newAdminFixture(t *testing.T, logo []byte) *adminFixture {
 	flow := authflow.New(st, time.Now, rand.Reader, log, authflow.WithNotifier(notes))
 	surface := &api.Surface{Store: st, Now: time.Now, Logger: log}
 	mux := http.NewServeMux()
-	authapi.New(authapi.Deps{Surface: surface, Now: time.Now, Flow: flow, Transactions: st, Rand: rand.Reader,
+	authapi.New(authapi.Deps{Surface: surface, Now: time.Now, Flow: flow,
 		Admin: svc, Logo: logo}).Register(mux)
 	ts := certstest.StartTLS(t, mux)
 	admin.WithPublicHost(ts.Host)(svc)

@@ -66,7 +66,7 @@ func newFixtureWrapped(t *testing.T, wrap func(*sqlstore.Store) mfa.Store, opts 
 		authflow.WithRecheck(100 * time.Millisecond)}, opts...)...)
 	surface := &api.Surface{Store: st, Now: time.Now, Logger: log}
 	mux := http.NewServeMux()
-	authapi.New(authapi.Deps{Surface: surface, Now: time.Now, Flow: flow, Transactions: st, Rand: rand.Reader}).Register(mux)
+	authapi.New(authapi.Deps{Surface: surface, Now: time.Now, Flow: flow}).Register(mux)
 
 	ts := certstest.StartTLS(t, mux)
 	srv, pool := ts.Server, ts.Pool

@@ -2,11 +2,9 @@ package authapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,12 +29,10 @@ import (
 // prompts again; choosing push or call starts one, and status.bson polls
 // it like auth_status (authflow.AuthStatus). The default factor "passcode"
 // (sent in autopush mode when no device can push or take a call) is denied
-// with a status that says so. With async=1 the client insists on a txid, so
-// an answer decided at once is stored as an already completed transaction
-// that status answers.
-
-// legacyTxLifetime is how long status answers a completed legacy txid.
-const legacyTxLifetime = 5 * time.Minute
+// with a status that says so. With async=1 the client insists on a txid:
+// authflow keeps an answer decided at once as an already completed
+// transaction that status answers (authflow.Auth and authflow.Refuse with
+// Async).
 
 // legacyDefaultFactor is factors.default when no device can push or take a
 // call (prompt.go): autopush mode sends it as auto=.
@@ -52,11 +48,8 @@ const MsgLegacySMSUnavailable = "Could not send SMS passcodes. Please try again 
 // msgLegacyEmptyPasscode is the status for an empty answer.
 const msgLegacyEmptyPasscode = "No passcode entered. Please enter a passcode."
 
-// TxStore keeps the completed transactions of async legacy auths.
-type TxStore interface {
-	CreateTransaction(ctx context.Context, tx mfa.Transaction) error
-	GetTransaction(ctx context.Context, id string) (mfa.Transaction, error)
-}
+// msgLegacyRateLimited is the status for an attempt over a limit.
+const msgLegacyRateLimited = "Too many attempts. Please wait a minute and try again."
 
 type legacyPreauthResponse struct {
 	Result  string            `json:"result" bson:"result"`
@@ -209,66 +202,62 @@ func (h *Handler) legacyAuth(w http.ResponseWriter, r *http.Request, c *api.Call
 	}
 	var answer string
 	switch f := c.Param("factor"); f {
-	case "auto", "":
+	case string(mfa.FactorAuto), "":
 		answer = c.Param("auto")
-	case "passcode":
+	case string(mfa.FactorPasscode):
 		answer = c.Param("passcode")
-	case "push", "phone", "sms":
-		answer = f
 	default:
-		return duoproto.BadParam("factor")
+		// push, phone, sms: the factor table's keywords, exactly.
+		if m, ok := authflow.MethodByKeyword(f); !ok || m.Keyword != f {
+			return duoproto.BadParam("factor")
+		}
+		answer = f
 	}
-	async := c.Param("async") == "1"
 	answer = strings.TrimSpace(answer)
-
-	var res authflow.AuthResult
+	req := authflow.AuthRequest{
+		Integration: c.Integration, Who: who, Factor: mfa.FactorPasscode,
+		Passcode: mfa.Passcode(answer), IP: c.Param("ipaddr"), Hostname: c.Param("hostname"),
+		Async: c.Param("async") == "1", PushInfo: c.Param("pushinfo"),
+	}
+	var (
+		res authflow.AuthResult
+		err error
+	)
 	switch {
 	case answer == "":
-		res = authflow.AuthResult{Result: authflow.ResultDeny, Status: authflow.StatusDeny, StatusMsg: msgLegacyEmptyPasscode}
+		res, err = h.flow.Refuse(r.Context(), req, msgLegacyEmptyPasscode)
 	case strings.EqualFold(answer, legacyDefaultFactor):
-		res = authflow.AuthResult{Result: authflow.ResultDeny, Status: authflow.StatusDeny, StatusMsg: MsgLegacyFactorUnavailable}
+		res, err = h.flow.Refuse(r.Context(), req, MsgLegacyFactorUnavailable)
 	default:
 		// "auto" picks push or phone; push1, phone2, sms1 (the menu's
 		// factors) and typed passcodes go through the passcode box,
 		// where the engine tells keywords from codes.
-		factor := mfa.FactorPasscode
-		if strings.EqualFold(answer, "auto") {
-			factor = mfa.FactorAuto
+		if strings.EqualFold(answer, string(mfa.FactorAuto)) {
+			req.Factor = mfa.FactorAuto
 		}
-		var err error
-		res, err = h.flow.Auth(r.Context(), authflow.AuthRequest{
-			Integration: c.Integration, Who: who, Factor: factor,
-			Passcode: mfa.Passcode(answer), IP: c.Param("ipaddr"), Hostname: c.Param("hostname"),
-			Async: async, PushInfo: c.Param("pushinfo"),
-		})
+		res, err = h.flow.Auth(r.Context(), req)
 		var me *mfa.Error
 		switch {
 		case errors.As(err, &me) && me.Kind == mfa.RateLimited:
 			// duo_unix 1.11.3 aborts on HTTP 429 without telling the
 			// user why; a deny shows the reason and re-prompts.
-			res = authflow.AuthResult{Result: authflow.ResultDeny, Status: authflow.StatusDeny,
-				StatusMsg: "Too many attempts. Please wait a minute and try again."}
+			res, err = h.flow.Refuse(r.Context(), req, msgLegacyRateLimited)
 		case errors.As(err, &me) && me.Kind == mfa.Unavailable:
 			// Likewise (and failmode=safe would let the user in): the SMS
 			// could not be sent.
-			res = authflow.AuthResult{Result: authflow.ResultDeny, Status: authflow.StatusDeny,
-				StatusMsg: MsgLegacySMSUnavailable}
+			res, err = h.flow.Refuse(r.Context(), req, MsgLegacySMSUnavailable)
 		case err != nil:
 			return legacyParamError(err)
 		}
 	}
-	if !async {
+	if err != nil {
+		return fmt.Errorf("legacy auth: %w", err)
+	}
+	if !req.Async {
 		writeOK(w, r, legacyAuthResponse{Result: res.Result, Status: res.StatusMsg})
 		return nil
 	}
-	txid := res.TxID
-	if txid == "" {
-		var err error
-		if txid, err = h.storeDecided(r, c, res, who.Username); err != nil {
-			return fmt.Errorf("legacy auth: %w", err)
-		}
-	}
-	writeOK(w, r, legacyTxidResponse{TxID: txid})
+	writeOK(w, r, legacyTxidResponse{TxID: res.TxID})
 	return nil
 }
 
@@ -311,15 +300,4 @@ func legacyParamError(err error) error {
 		return duoproto.BadParam("user")
 	}
 	return err
-}
-
-// newTxID returns a random UUID (version 4), the form Duo's txids take.
-func newTxID(r io.Reader) (string, error) {
-	var b [16]byte
-	if _, err := io.ReadFull(r, b[:]); err != nil {
-		return "", fmt.Errorf("txid: %w", err)
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }

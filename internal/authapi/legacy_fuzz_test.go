@@ -55,7 +55,7 @@ func newLegacyFuzzServer(tb testing.TB) *legacyFuzzServer {
 		authflow.WithLimits(authflow.Limit{}, authflow.Limit{}))
 	mux := http.NewServeMux()
 	authapi.New(authapi.Deps{Surface: &api.Surface{Store: st, Now: time.Now, Logger: log}, Now: time.Now,
-		Flow: flow, Transactions: st, Rand: rand.Reader}).Register(mux)
+		Flow: flow}).Register(mux)
 
 	ctx := tb.Context()
 	must := func(err error) {

@@ -84,14 +84,10 @@ func (h *Handler) preauth(w http.ResponseWriter, r *http.Request, c *api.Caller)
 			m := newLoginMenu(who, res.Devices, res.VerifiedPush)
 			out.Prompt = &promptJSON{Text: m.Text, Factors: m.Factors}
 		}
-		if res.VerifiedPush {
-			// duo_unix 2.2 with verified_push=yes sends this txid back to
-			// /auth with a verified_push option; the push then gets its
-			// own txid (see auth).
-			if out.TxID, err = newTxID(h.rand); err != nil {
-				return err
-			}
-		}
+		// With Verified Push: duo_unix 2.2 with verified_push=yes sends
+		// this txid back to /auth with a verified_push option; the push
+		// then gets its own txid (see auth).
+		out.TxID = res.TxID
 	case authflow.ResultEnroll:
 		u := res.EnrollPortalURL
 		out.EnrollPortalURL = &u

@@ -2,7 +2,6 @@ package authapi
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -40,10 +39,19 @@ import (
 
 // menuDefaultPasscode is factors.default when no device offers push or
 // phone.
-const menuDefaultPasscode = "passcode"
+const menuDefaultPasscode = string(mfa.FactorPasscode)
 
 // verifiedPushFactor names a push option when Verified Push applies.
-const verifiedPushFactor = "verified_push"
+var verifiedPushFactor = mustMethod(mfa.FactorPush).VerifiedKeyword
+
+// mustMethod is the factor table's row of f (authflow.AllMethods).
+func mustMethod(f mfa.Factor) authflow.Method {
+	m, ok := authflow.MethodOf(f)
+	if !ok {
+		panic("authapi: no method for factor " + string(f))
+	}
+	return m
+}
 
 // menuTitle starts the menu, followed by the username: Duo's own heading,
 // so that duo_unix users (and the login_duo and pam_duo end-to-end tests,
@@ -60,15 +68,6 @@ type loginMenu struct {
 // With verifiedPush the push options are named verified_pushN, which
 // duo_unix 2.2 sends back with preauth's txid (DUO-WIRE 2.1).
 func newLoginMenu(username string, devices []authflow.Device, verifiedPush bool) loginMenu {
-	options := []struct {
-		cap    mfa.Capability
-		factor string // the factor name before the device number
-		label  string // %s is the device
-	}{
-		{mfa.CapPush, "push", "Push to %s"},
-		{mfa.CapPhone, "phone", "Phone call to %s"},
-		{mfa.CapSMS, "sms", "SMS passcodes to %s"},
-	}
 	factors := map[string]string{}
 	var lines strings.Builder
 	n := 0
@@ -79,25 +78,27 @@ func newLoginMenu(username string, devices []authflow.Device, verifiedPush bool)
 		}
 		idx := strconv.Itoa(i + 1)
 		name := menuDeviceName(d)
-		for _, o := range options {
-			if !slices.Contains(d.Capabilities, o.cap) {
+		// One option per method of the factor table the device can do
+		// that a menu offers (passcodes are typed, not chosen).
+		for _, m := range authflow.Methods(d) {
+			if m.MenuLabel == "" {
 				continue
 			}
 			n++
-			factor := o.factor + idx
-			if o.cap == mfa.CapPush && verifiedPush {
-				factor = verifiedPushFactor + idx
+			factor := m.Keyword + idx
+			if m.VerifiedKeyword != "" && verifiedPush {
+				factor = m.VerifiedKeyword + idx
 			}
 			factors[strconv.Itoa(n)] = factor
-			fmt.Fprintf(&lines, " %d. "+o.label, n, name)
-			if o.cap == mfa.CapSMS && d.SMSNextCode != "" {
+			fmt.Fprintf(&lines, " %d. "+m.MenuLabel, n, name)
+			if m.Factor == mfa.FactorSMS && d.SMSNextCode != "" {
 				fmt.Fprintf(&lines, " (next code starts with: %s)", clean(d.SMSNextCode))
 			}
 			lines.WriteString("\n")
 			switch {
-			case o.cap == mfa.CapPush && pushDefault == "":
+			case m.Factor == mfa.FactorPush && pushDefault == "":
 				pushDefault = factor
-			case o.cap == mfa.CapPhone && phoneDefault == "":
+			case m.Factor == mfa.FactorPhone && phoneDefault == "":
 				phoneDefault = factor
 			}
 		}

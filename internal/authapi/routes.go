@@ -1,8 +1,6 @@
 package authapi
 
 import (
-	"crypto/rand"
-	"io"
 	"net/http"
 	"time"
 
@@ -16,8 +14,6 @@ import (
 type Handler struct {
 	surface *api.Surface
 	flow    *authflow.Service
-	tx      TxStore
-	rand    io.Reader
 	now     func() time.Time
 	admin   *admin.Service // enroll, enroll_status; nil leaves them unregistered
 	logoPNG []byte         // GET /auth/v2/logo; nil answers twostep's own
@@ -30,12 +26,6 @@ type Deps struct {
 	// Flow serves preauth and auth; without it those routes are not
 	// registered.
 	Flow *authflow.Service
-	// Transactions keeps the answers of async legacy auths for
-	// /rest/v1/status. Without it, the Surface's store is used when it
-	// implements TxStore.
-	Transactions TxStore
-	// Rand makes txids; crypto/rand when nil.
-	Rand io.Reader
 	// Admin creates users and activations for /auth/v2/enroll and reports
 	// on them for enroll_status; without it those routes are not
 	// registered.
@@ -50,11 +40,8 @@ func New(d Deps) *Handler {
 	s := *d.Surface
 	s.Name = "Auth API"
 	s.Allowed = mfa.IntegrationType.IsAuth
-	h := &Handler{surface: &s, flow: d.Flow, tx: d.Transactions, rand: d.Rand, now: d.Now}
+	h := &Handler{surface: &s, flow: d.Flow, now: d.Now}
 	h.admin, h.logoPNG = d.Admin, d.Logo
-	if h.rand == nil {
-		h.rand = rand.Reader
-	}
 	return h
 }
 

@@ -61,8 +61,11 @@ type AuthRequest struct {
 	Device   string
 	IP       string
 	Hostname string
-	// Async (push, phone, auto): answer at once with a TxID to poll with
-	// AuthStatus, instead of waiting for the outcome.
+	// Async: answer at once with a TxID to poll with AuthStatus, instead
+	// of waiting for the outcome (push, phone, auto). An answer decided at
+	// once (a passcode, an SMS request, a deny) is then kept as a
+	// completed transaction that AuthStatus answers for
+	// DecidedTxLifetime, and its TxID is returned with it (decided.go).
 	Async bool
 	// Push display: PushType replaces "Login" in "Login request";
 	// DisplayUsername replaces the username; PushInfo is URL-encoded
@@ -80,8 +83,10 @@ type AuthResult struct {
 	Result    string // ResultAllow or ResultDeny
 	Status    string // StatusAllow, StatusDeny, StatusBypass, StatusLockedOut
 	StatusMsg string
-	// TxID identifies the transaction of a push or call (async: the only
-	// field set, with VerificationCode).
+	// TxID identifies the transaction of a push or call, and of every
+	// async answer. An async push or call still pending sets only TxID
+	// (and VerificationCode); an async answer decided at once sets TxID
+	// and the rest.
 	TxID             string
 	VerificationCode string
 	// TrustedDeviceToken is set on allow when the integration remembers
@@ -134,6 +139,9 @@ func (s *Service) Auth(ctx context.Context, req AuthRequest) (AuthResult, error)
 		return AuthResult{}, fmt.Errorf("auth: %w", err)
 	}
 	res, err := s.auth(ctx, req, a)
+	if err == nil && req.Async && res.TxID == "" {
+		res, err = s.keepDecided(ctx, req, res)
+	}
 	if err != nil {
 		return AuthResult{}, fmt.Errorf("auth: %w", err)
 	}
@@ -176,13 +184,13 @@ func (s *Service) auth(ctx context.Context, req AuthRequest, a account) (AuthRes
 	// A keyword typed where a passcode is expected ("sms", "sms2", "push").
 	if kind, _, keyword, nth := otp.Classify(string(req.Passcode)); kind == otp.KindKeyword {
 		d.req.Device = ""
-		switch keyword {
-		case "sms":
-			return s.sms(ctx, d, "", nth)
-		case "push":
-			return s.oob(ctx, d, mfa.FactorPush, nth, true)
-		case "phone":
-			return s.oob(ctx, d, mfa.FactorPhone, nth, true)
+		if m, ok := MethodByKeyword(keyword); ok {
+			switch {
+			case m.Factor == mfa.FactorSMS:
+				return s.sms(ctx, d, "", nth)
+			case m.Async:
+				return s.oob(ctx, d, m.Factor, nth, true)
+			}
 		}
 		d.factor = LogFactorPasscode
 		return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonFactorUnavailable, StatusDeny, MsgFactorUnavailable)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/reqid"
 )
 
 // The authenticator side (docs/device-api.md): activating an install,
@@ -413,12 +414,12 @@ func (s *Service) checkCode(ctx context.Context, tx mfa.Transaction, code string
 func (s *Service) reportFraud(ctx context.Context, tx mfa.Transaction) {
 	st, err := s.store.GetSettings(ctx)
 	if err != nil {
-		s.log.ErrorContext(ctx, "fraud report: settings", "txid", tx.ID, "err", err)
+		s.log.ErrorContext(ctx, "fraud report: settings", reqid.Key, reqid.From(ctx), "txid", tx.ID, "err", err)
 		return
 	}
 	if st.PushMuteAfterFraud > 0 {
 		if err := s.store.MutePush(ctx, tx.PhoneID, s.now().Add(st.PushMuteAfterFraud)); err != nil {
-			s.log.ErrorContext(ctx, "fraud report: mute pushes", "txid", tx.ID, "err", err)
+			s.log.ErrorContext(ctx, "fraud report: mute pushes", reqid.Key, reqid.From(ctx), "txid", tx.ID, "err", err)
 		}
 	}
 	if !st.FraudEmailEnabled || st.FraudEmail == "" || s.notifier == nil {
@@ -437,7 +438,7 @@ func (s *Service) reportFraud(ctx context.Context, tx mfa.Transaction) {
 	m := mfa.Message{Channel: mfa.ChannelEmail, To: st.FraudEmail, Subject: "twostep: fraudulent login request reported by " + username,
 		Body: mfa.Passcode(body), Context: "fraud", UserID: tx.UserID, TxID: tx.ID}
 	if err := s.notifier.Send(ctx, m); err != nil {
-		s.log.ErrorContext(ctx, "fraud report: email", "txid", tx.ID, "err", err)
+		s.log.ErrorContext(ctx, "fraud report: email", reqid.Key, reqid.From(ctx), "txid", tx.ID, "err", err)
 	}
 }
 

@@ -12,8 +12,11 @@
 // requests on any number of nodes cannot both consume one passcode or pass
 // the lockout threshold. Preauth is not an authentication and writes no log.
 //
-// Only the push, phone, sms and auto factors are still to come (they need
-// transactions); the passcode factor is complete.
+// Every front end (the Auth API v2, the legacy /rest/v1 API, the browser
+// prompt, OIDC, RADIUS) calls these methods and adds no rule or record of
+// its own: the engine makes every txid, every transaction (also the
+// completed one kept for an async answer decided at once: decided.go) and
+// every auth log record.
 //
 // It depends on the mfa contracts and the pure otp package only: it must
 // not import sqlstore, net/http, database/sql, duoproto, api, server, any

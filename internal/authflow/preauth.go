@@ -62,6 +62,10 @@ type PreauthResult struct {
 	// Verified Push code, because the client said it can show one and
 	// Settings.VerifiedPush is on, and a device can take pushes.
 	VerifiedPush bool
+	// TxID (with VerifiedPush) is a fresh txid for the client to send back
+	// with its Verified Push choice (duo_unix 2.2 with verified_push=yes).
+	// Nothing is stored under it: the push gets a txid of its own.
+	TxID string
 }
 
 // Preauth tells whether the user must authenticate and with which devices,
@@ -96,7 +100,12 @@ func (s *Service) Preauth(ctx context.Context, req PreauthRequest) (PreauthResul
 		}
 		if req.VerifiedPush && a.settings.VerifiedPush {
 			for _, p := range a.phones {
-				res.VerifiedPush = res.VerifiedPush || p.Can(mfa.CapPush)
+				res.VerifiedPush = res.VerifiedPush || method(mfa.FactorPush).can(p)
+			}
+		}
+		if res.VerifiedPush {
+			if res.TxID, err = s.newTxID(); err != nil {
+				return PreauthResult{}, fmt.Errorf("preauth: %w", err)
 			}
 		}
 	}
@@ -135,7 +144,7 @@ func (s *Service) devices(ctx context.Context, a account) ([]Device, error) {
 		d := Device{ID: p.ID, Type: DevicePhone, Number: MaskNumber(p.Number), Name: p.Name,
 			Capabilities: p.Capabilities()}
 		d.DisplayName = displayName(d.Name, d.Number, p.Platform)
-		if p.Can(mfa.CapSMS) {
+		if method(mfa.FactorSMS).can(p) {
 			next, _, err := s.store.SMSBatchState(ctx, a.user.ID, p.ID, s.now())
 			switch {
 			case err == nil:

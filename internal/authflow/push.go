@@ -51,6 +51,7 @@ const (
 	MsgNoPhoneDevice = "No device can take a phone call. Enter a passcode instead."
 	MsgMuted         = "Login requests to this device are paused after a fraud report. Enter a passcode instead."
 	MsgReactivate    = "This device was reactivated elsewhere or removed. Reactivate the twostep app to use it again."
+	MsgCancelled     = "Login request cancelled."
 )
 
 // Auth log factors and reasons of out-of-band factors (Duo's words where
@@ -111,20 +112,19 @@ func validPushFields(req AuthRequest) error {
 // push when the phone can, else phone). ok is false when no chosen device
 // is capable. An unknown device id is Invalid.
 func oobPhone(a account, factor mfa.Factor, device string, nth int, now time.Time) (p mfa.Phone, f mfa.Factor, ok bool, err error) {
+	push, phone := method(mfa.FactorPush), method(mfa.FactorPhone)
 	can := func(p mfa.Phone) (mfa.Factor, bool) {
 		switch factor {
-		case mfa.FactorPush:
-			return mfa.FactorPush, p.Can(mfa.CapPush)
-		case mfa.FactorPhone:
-			return mfa.FactorPhone, p.Can(mfa.CapPhone)
+		case mfa.FactorPush, mfa.FactorPhone:
+			return factor, method(factor).can(p)
 		}
-		if p.Can(mfa.CapPush) && !p.PushMuted(now) {
+		if push.can(p) && !p.PushMuted(now) {
 			return mfa.FactorPush, true
 		}
-		if p.Can(mfa.CapPhone) {
+		if phone.can(p) {
 			return mfa.FactorPhone, true
 		}
-		return mfa.FactorPush, p.Can(mfa.CapPush)
+		return mfa.FactorPush, push.can(p)
 	}
 	switch {
 	case nth > 0:
@@ -248,7 +248,7 @@ func (s *Service) oob(ctx context.Context, d *decision, factor mfa.Factor, nth i
 	}
 	tx := mfa.Transaction{
 		ID: txid, UserID: d.a.user.ID, IKey: d.req.Integration.IKey, Factor: f, PhoneID: p.ID,
-		State: mfa.TxPending, Status: StatusNew, StatusMsg: pendingMsg(f),
+		State: mfa.TxPending, Status: StatusNew, StatusMsg: method(f).PendingMsg,
 		PushInfo: d.req.PushInfo, Type: pushType + " request", DisplayUsername: d.req.DisplayUsername,
 		IP: d.req.IP, Hostname: d.req.Hostname, Created: now, Expires: now.Add(timeout),
 	}
@@ -282,19 +282,8 @@ func (s *Service) oob(ctx context.Context, d *decision, factor mfa.Factor, nth i
 	return res, nil
 }
 
-func logFactor(f mfa.Factor) string {
-	if f == mfa.FactorPhone {
-		return LogFactorPhone
-	}
-	return LogFactorPush
-}
-
-func pendingMsg(f mfa.Factor) string {
-	if f == mfa.FactorPhone {
-		return MsgCalling
-	}
-	return MsgPushed
-}
+// logFactor is the auth log word of an out-of-band factor (the table's).
+func logFactor(f mfa.Factor) string { return method(f).LogFactor() }
 
 // call asks the voice notifier to place the call. If it cannot, the
 // transaction ends at once (deny, push_failed) and the error is
@@ -351,10 +340,7 @@ func (s *Service) AuthStatus(ctx context.Context, in mfa.Integration, txid strin
 		return StatusResult{}, err
 	}
 	if tx.State == mfa.TxPending && tx.Status == StatusNew {
-		shown := StatusPushed
-		if tx.Factor == mfa.FactorPhone {
-			shown = StatusCalling
-		}
+		shown := method(tx.Factor).PendingStatus
 		err := s.store.SetTransactionStatus(ctx, tx.ID, shown, tx.StatusMsg)
 		switch {
 		case err == nil:
@@ -377,6 +363,43 @@ func (s *Service) AuthStatus(ctx context.Context, in mfa.Integration, txid strin
 		return StatusResult{}, err
 	}
 	return s.statusOf(ctx, in, tx)
+}
+
+// Cancel ends a pending push or phone call of integration in that the
+// person logging in gave up on (the browser prompt's cancel, to pick
+// another method): deny, status deny, message MsgCancelled, with one auth
+// log record (reason user_cancelled, Duo's word for a login the user
+// cancelled; result denied, so it does not count toward the lockout) in
+// the same store write, and the request disappears from the app. An
+// unknown txid, or one of another integration, is Invalid naming txid; a
+// transaction that has already ended (answered, timed out, cancelled) is
+// Conflict and keeps its answer.
+func (s *Service) Cancel(ctx context.Context, in mfa.Integration, txid string) error {
+	if txid == "" {
+		return mfa.InvalidField("txid", "txid is required")
+	}
+	tx, err := s.txOf(ctx, in, txid)
+	if err != nil {
+		return err
+	}
+	if tx.State == mfa.TxPending && !s.now().Before(tx.Expires) {
+		if _, err := s.expire(ctx, tx); err != nil {
+			return err
+		}
+		return mfa.E(mfa.Conflict, "the login request has already ended")
+	}
+	ok := false
+	if tx.State == mfa.TxPending {
+		out := mfa.TxOutcome{State: mfa.TxDeny, Status: StatusDeny, StatusMsg: MsgCancelled}
+		if ok, err = s.complete(ctx, tx, out, mfa.ResultDenied, ReasonUserCancelled); err != nil {
+			return fmt.Errorf("cancel: %w", err)
+		}
+	}
+	if !ok {
+		return mfa.E(mfa.Conflict, "the login request has already ended")
+	}
+	s.log.InfoContext(ctx, "transaction cancelled", "txid", tx.ID, "user_id", tx.UserID, "integration", in.IKey)
+	return nil
 }
 
 // waitFinal waits until the transaction is final (a synchronous auth).
@@ -432,10 +455,7 @@ func (s *Service) statusOf(ctx context.Context, in mfa.Integration, tx mfa.Trans
 	}
 	status := tx.Status
 	if status == StatusNew {
-		status = StatusPushed
-		if tx.Factor == mfa.FactorPhone {
-			status = StatusCalling
-		}
+		status = method(tx.Factor).PendingStatus
 	}
 	return StatusResult{Result: ResultWaiting, Status: status, StatusMsg: withCode(tx), VerificationCode: tx.VerificationCode}, nil
 }

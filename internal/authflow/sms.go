@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/reqid"
 )
 
 // SMS passcodes on request (DUO-WIRE 2.2, 7.3): factor=sms, or the keyword
@@ -62,10 +63,10 @@ func smsPhone(a account, device string, nth int) (p mfa.Phone, ok bool, err erro
 			return p, false, nil
 		}
 		p = a.phones[nth-1]
-		return p, p.Can(mfa.CapSMS), nil
+		return p, method(mfa.FactorSMS).can(p), nil
 	case device == "" || device == "auto":
 		for _, p := range a.phones {
-			if p.Can(mfa.CapSMS) {
+			if method(mfa.FactorSMS).can(p) {
 				return p, true, nil
 			}
 		}
@@ -73,7 +74,7 @@ func smsPhone(a account, device string, nth int) (p mfa.Phone, ok bool, err erro
 	}
 	for _, p := range a.phones {
 		if p.ID == device {
-			return p, p.Can(mfa.CapSMS), nil
+			return p, method(mfa.FactorSMS).can(p), nil
 		}
 	}
 	for _, t := range a.tokens {
@@ -89,7 +90,7 @@ func smsPhone(a account, device string, nth int) (p mfa.Phone, ok bool, err erro
 // the answer is Unavailable, no auth log is written, and the phone holds
 // no usable codes until a batch is sent again.
 func (s *Service) sms(ctx context.Context, d *decision, device string, nth int) (AuthResult, error) {
-	d.factor = LogFactorSMSRefresh
+	d.factor = method(mfa.FactorSMS).LogFactor()
 	p, ok, err := smsPhone(d.a, device, nth)
 	if err != nil {
 		return AuthResult{}, err
@@ -147,9 +148,9 @@ func (s *Service) refreshSMS(ctx context.Context, a account, use mfa.SMSCodeUse)
 		return
 	}
 	for _, p := range a.phones {
-		if p.ID == use.PhoneID && p.Can(mfa.CapSMS) {
+		if p.ID == use.PhoneID && method(mfa.FactorSMS).can(p) {
 			if err := s.sendBatch(ctx, a.user.ID, p, a.settings); err != nil {
-				s.log.WarnContext(ctx, "sms_refresh: could not send a new batch", "user_id", a.user.ID, "err", err)
+				s.log.WarnContext(ctx, "sms_refresh: could not send a new batch", reqid.Key, reqid.From(ctx), "user_id", a.user.ID, "err", err)
 			}
 			return
 		}

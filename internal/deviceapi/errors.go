@@ -7,6 +7,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/api"
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/duoproto"
+	"github.com/twostep-auth/twostep/internal/reqid"
 )
 
 // Device API failures beyond the shared request-authentication ones.
@@ -35,28 +36,36 @@ func (h *Handler) handle(fn handlerFunc) http.Handler {
 	})
 }
 
-// writeError maps err to its answer once, logging only internal errors.
+// writeError answers err (toDuo), logging only server-side failures, with
+// the request id.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	if ctxErr := r.Context().Err(); ctxErr != nil && errors.Is(err, ctxErr) {
+	ctx := r.Context()
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
 		return // the app hung up during a long poll: nobody to answer, nothing wrong
 	}
+	de := toDuo(err)
+	if de.Status >= 500 && h.log != nil {
+		// The route, never the path: an activation's path holds its code.
+		h.log.ErrorContext(ctx, "device api", reqid.Key, reqid.From(ctx), "route", r.Pattern, "err", err)
+	}
+	duoproto.WriteError(w, de)
+}
+
+// toDuo maps err to its answer once: the device API's own failures first,
+// then every mfa.Kind as the other JSON APIs answer it (api.ToDuo).
+func toDuo(err error) *duoproto.Error {
 	var de *duoproto.Error
 	switch {
 	case errors.As(err, &de):
+		return de
 	case errors.Is(err, authflow.ErrUnknownActivation):
-		de = errUnknownActivation
+		return errUnknownActivation
 	case errors.Is(err, authflow.ErrInstallRevoked):
-		de = errRevoked
+		return errRevoked
 	case errors.Is(err, authflow.ErrWrongVerificationCode):
-		de = errWrongCode
+		return errWrongCode
 	case errors.Is(err, authflow.ErrInstallPolls):
-		de = errTooManyPolls
-	default:
-		de = api.ToDuo(err)
+		return errTooManyPolls
 	}
-	if de.Code == 50000 && h.log != nil {
-		// The route, never the path: an activation's path holds its code.
-		h.log.ErrorContext(r.Context(), "device api", "route", r.Pattern, "err", err)
-	}
-	duoproto.WriteError(w, de)
+	return api.ToDuo(err)
 }

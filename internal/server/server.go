@@ -21,6 +21,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/deviceapi"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/reqid"
 	"github.com/twostep-auth/twostep/internal/web"
 )
 
@@ -120,7 +121,7 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 	surface := &api.Surface{Store: d.Store, Now: d.Now, Skew: d.ClockSkew, Hosts: d.Hosts, Logger: d.Logger,
 		Signatures: d.Store}
 	surface.Failures = api.NewFailureLimiter(api.DefaultFailureLimit, d.Now) // shared by the Auth and Admin APIs
-	authapi.New(authapi.Deps{Surface: surface, Now: d.Now, Flow: d.Flow, Transactions: d.Store, Rand: rand.Reader,
+	authapi.New(authapi.Deps{Surface: surface, Now: d.Now, Flow: d.Flow,
 		Admin: d.Admin, Logo: d.Logo}).Register(mux)
 	if d.Flow != nil {
 		var logo string // apps show the configured logo; none: they show their own
@@ -156,15 +157,8 @@ func readyReason(err error) string {
 	return "database unavailable"
 }
 
-type ctxKey int
-
-const requestIDKey ctxKey = 0
-
-// RequestID returns the request id chain() put in ctx.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
-}
+// RequestID returns the request id chain() put in ctx (reqid.From).
+func RequestID(ctx context.Context) string { return reqid.From(ctx) }
 
 // chain adds, outermost first: request id, panic recovery, metrics.
 func chain(next http.Handler, log *slog.Logger, m *metrics) http.Handler {
@@ -174,7 +168,7 @@ func chain(next http.Handler, log *slog.Logger, m *metrics) http.Handler {
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		r = r.WithContext(reqid.With(r.Context(), id))
 		extendLongPoll(w, r, start)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		defer func() {
