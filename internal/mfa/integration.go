@@ -7,17 +7,20 @@ type IntegrationType string
 
 // Integration types. Auth API keys call /auth and /rest; "unix" is an Auth
 // API integration for duo_unix (login_duo, pam_duo), which may sign with the
-// legacy timestamp-less v1 scheme; Admin API keys call /admin.
+// legacy timestamp-less v1 scheme; Admin API keys call /admin. Web SDK
+// ("websdk") keys are the client id and secret of an application using the
+// Universal Prompt (/oauth/v1); they call neither signed API.
 const (
 	IntegrationAuthAPI  IntegrationType = "authapi"
 	IntegrationAdminAPI IntegrationType = "adminapi"
 	IntegrationUnix     IntegrationType = "unix"
+	IntegrationWebSDK   IntegrationType = "websdk"
 )
 
 // Valid reports whether t is a known integration type.
 func (t IntegrationType) Valid() bool {
 	switch t {
-	case IntegrationAuthAPI, IntegrationAdminAPI, IntegrationUnix:
+	case IntegrationAuthAPI, IntegrationAdminAPI, IntegrationUnix, IntegrationWebSDK:
 		return true
 	}
 	return false
@@ -74,6 +77,7 @@ type Integration struct {
 	TrustedDeviceDays int  // 0 = remembered devices off
 	Greeting          string
 	Notes             string
+	RedirectURIs      []string // websdk only: where the Universal Prompt may send the browser back
 	Created           time.Time
 }
 

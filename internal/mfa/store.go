@@ -304,6 +304,7 @@ type Store interface {
 	RevokedAuthenticatorStore
 	RateLimitStore
 	ReplayStore
+	LoginRequestStore
 	Events
 	// Atomic runs fn in one store transaction: every store method that fn
 	// calls with the ctx it is given (or a context derived from it) joins

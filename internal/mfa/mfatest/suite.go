@@ -59,6 +59,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 		{"RevokedAuthenticators", revokedAuthenticatorTests()},
 		{"RateLimits", rateLimitTests()},
 		{"Signatures", signatureTests()},
+		{"LoginRequests", loginRequestTests()},
 		{"Events", eventTests()},
 		{"IDs", idTests()},
 	}
