@@ -19,6 +19,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/certs"
 	"github.com/twostep-auth/twostep/internal/config"
 	"github.com/twostep-auth/twostep/internal/datadir"
+	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/notify/outbox"
 	"github.com/twostep-auth/twostep/internal/server"
 	"github.com/twostep-auth/twostep/internal/sqlstore"
@@ -125,7 +126,7 @@ func (serveCmd) run(e *env) error {
 	}
 	reaperCtx, stopReaper := context.WithCancel(ctx)
 	reaped := make(chan struct{})
-	go func() { defer close(reaped); reap(reaperCtx, svc, flow, log, time.Minute) }()
+	go func() { defer close(reaped); reap(reaperCtx, svc, flow, st, log, time.Minute) }()
 	defer func() { stopReaper(); <-reaped }()
 
 	var msrv *http.Server
@@ -276,9 +277,9 @@ func (c *credentialsFile) Publish() error {
 func (c *credentialsFile) Discard() { os.Remove(c.staged()) }
 
 // reap deletes spent and expired bypass codes, activation codes and
-// finished transactions every interval until ctx ends. Use is also refused lazily, so the reaper only
+// finished transactions, and expired Universal Prompt logins, every interval until ctx ends. Use is also refused lazily, so the reaper only
 // keeps the tables and the listings clean.
-func reap(ctx context.Context, svc *admin.Service, flow *authflow.Service, log *slog.Logger, interval time.Duration) {
+func reap(ctx context.Context, svc *admin.Service, flow *authflow.Service, logins mfa.LoginRequestStore, log *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -292,6 +293,9 @@ func reap(ctx context.Context, svc *admin.Service, flow *authflow.Service, log *
 		}
 		if _, err := flow.ReapTransactions(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("deleting finished transactions failed", "error", err)
+		}
+		if _, err := logins.DeleteExpiredLoginRequests(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("deleting expired Universal Prompt logins failed", "error", err)
 		}
 		select {
 		case <-ctx.Done():

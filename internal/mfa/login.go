@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 )
 
@@ -203,4 +204,23 @@ func CheckLoginCode(codeHash string, now, expires time.Time) error {
 		return InvalidField("expires", "a code must expire after now")
 	}
 	return nil
+}
+
+// LoginPromptPath is the prompt page of login request id: where
+// /oauth/v1/authorize sends the browser. The prompt package serves it; it
+// lives here, in the domain, because edges may not import each other.
+func LoginPromptPath(id string) string { return "/frame/prompt/" + url.PathEscape(id) }
+
+// LoginBindingCookiePrefix starts the name of every browser-binding cookie.
+const LoginBindingCookiePrefix = "__Host-twostep-login-"
+
+// LoginBindingCookie is the name of the cookie that binds login request id
+// to the browser that started it: one cookie per login (so two logins in
+// two tabs do not displace each other), set by /oauth/v1/authorize with
+// Path=/, Secure, HttpOnly, SameSite=Lax and a Max-Age of the login's
+// lifetime. Its value is the binding secret; check it with
+// LoginRequest.BoundTo.
+func LoginBindingCookie(id string) string {
+	h := sha256.Sum256([]byte(id))
+	return LoginBindingCookiePrefix + hex.EncodeToString(h[:8])
 }
