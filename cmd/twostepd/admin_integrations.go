@@ -28,14 +28,24 @@ const integrationPath = "/admin/v1/integrations"
 
 type adminIntegrationAddCmd struct {
 	Name         string   `arg:"" help:"Application name."`
-	Type         string   `required:"" enum:"authapi,adminapi,unix" help:"authapi, adminapi or unix."`
+	Type         string   `required:"" enum:"authapi,adminapi,unix,websdk" help:"authapi, adminapi, unix or websdk (Universal Prompt)."`
 	Perm         []string `help:"Admin API permissions, comma-separated: admins, info, integrations, read_log, read_resource, settings, write_resource, or all." placeholder:"PERM"`
 	EnrollPolicy string   `name:"enroll-policy" help:"enroll, allow or deny (Auth API)." placeholder:"POLICY"`
 	Notes        string   `help:"Notes."`
+	RedirectURI  []string `name:"redirect-uri" help:"websdk: where the Universal Prompt may send the browser back (https, or http on loopback); repeat or comma-separate." placeholder:"URL"`
 }
 
 func (c *adminIntegrationAddCmd) run(a *adminEnv) error {
 	p := url.Values{"name": {c.Name}, "type": {c.Type}}
+	if len(c.RedirectURI) > 0 && c.Type != "websdk" {
+		return usageError{fmt.Errorf("--redirect-uri applies only to --type websdk")}
+	}
+	if c.Type == "websdk" && len(c.RedirectURI) == 0 {
+		return usageError{fmt.Errorf("--type websdk needs at least one --redirect-uri")}
+	}
+	if len(c.RedirectURI) > 0 {
+		p.Set("redirect_uris", strings.Join(c.RedirectURI, ","))
+	}
 	if len(c.Perm) > 0 && c.Type != "adminapi" {
 		return usageError{fmt.Errorf("--perm applies only to --type adminapi")}
 	}

@@ -130,7 +130,7 @@ func (serveCmd) run(e *env) error {
 	}
 	reaperCtx, stopReaper := context.WithCancel(ctx)
 	reaped := make(chan struct{})
-	go func() { defer close(reaped); reap(reaperCtx, svc, flow, st, log, time.Minute) }()
+	go func() { defer close(reaped); reap(reaperCtx, svc, flow, st, st, log, time.Minute) }()
 	defer func() { stopReaper(); <-reaped }()
 
 	var msrv *http.Server
@@ -281,10 +281,10 @@ func (c *credentialsFile) Publish() error {
 func (c *credentialsFile) Discard() { os.Remove(c.staged()) }
 
 // reap deletes spent and expired bypass codes, activation codes, finished
-// transactions and ended browser sessions every interval until ctx ends.
-// Use is also refused lazily, so the reaper only keeps the tables and the
-// listings clean.
-func reap(ctx context.Context, svc *admin.Service, flow *authflow.Service, sessions mfa.SessionStore, log *slog.Logger, interval time.Duration) {
+// transactions, ended browser sessions and expired Universal Prompt logins
+// every interval until ctx ends. Use is also refused lazily, so the reaper
+// only keeps the tables and the listings clean.
+func reap(ctx context.Context, svc *admin.Service, flow *authflow.Service, sessions mfa.SessionStore, logins mfa.LoginRequestStore, log *slog.Logger, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -301,6 +301,9 @@ func reap(ctx context.Context, svc *admin.Service, flow *authflow.Service, sessi
 		}
 		if _, err := sessions.DeleteExpiredSessions(ctx, time.Now()); err != nil && ctx.Err() == nil {
 			log.Warn("deleting ended browser sessions failed", "error", err)
+		}
+		if _, err := logins.DeleteExpiredLoginRequests(ctx, time.Now()); err != nil && ctx.Err() == nil {
+			log.Warn("deleting expired Universal Prompt logins failed", "error", err)
 		}
 		select {
 		case <-ctx.Done():

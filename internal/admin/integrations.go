@@ -24,7 +24,7 @@ type PermissionFields struct {
 // request sets; a nil field is not provided.
 type IntegrationFields struct {
 	Name              *string
-	Type              *string // create only: authapi, adminapi or unix
+	Type              *string // create only: authapi, adminapi, unix or websdk
 	Permissions       PermissionFields
 	EnrollPolicy      *string
 	RefuseBypassCodes *bool
@@ -32,6 +32,7 @@ type IntegrationFields struct {
 	TrustedDeviceDays *int  // 0..365
 	Greeting          *string
 	Notes             *string
+	RedirectURIs      *[]string // websdk only; at least one, each mfa.CheckRedirectURI
 }
 
 // MaxTrustedDeviceDays bounds an integration's remembered-device period.
@@ -103,7 +104,7 @@ func (s *Service) IntegrationSecret(ctx context.Context, a Actor, ikey string) (
 // IntegrationSecret, that the secret leaves the store).
 func (s *Service) CreateIntegration(ctx context.Context, a Actor, f IntegrationFields) (mfa.Integration, error) {
 	if f.Type == nil {
-		return mfa.Integration{}, mfa.InvalidField("type", "required: authapi, adminapi or unix")
+		return mfa.Integration{}, mfa.InvalidField("type", "required: authapi, adminapi, unix or websdk")
 	}
 	typ := mfa.IntegrationType(strings.ToLower(strings.TrimSpace(*f.Type)))
 	if !typ.Valid() {
@@ -112,7 +113,7 @@ func (s *Service) CreateIntegration(ctx context.Context, a Actor, f IntegrationF
 		if err := s.authorize(ctx, a, ManageIntegrations); err != nil {
 			return mfa.Integration{}, err
 		}
-		return mfa.Integration{}, mfa.InvalidField("type", "must be authapi, adminapi or unix")
+		return mfa.Integration{}, mfa.InvalidField("type", "must be authapi, adminapi, unix or websdk")
 	}
 	if err := s.authorize(ctx, a, manageAction(typ)); err != nil {
 		return mfa.Integration{}, err
@@ -126,6 +127,10 @@ func (s *Service) CreateIntegration(ctx context.Context, a Actor, f IntegrationF
 	}
 	if err := applyIntegrationFields(a, &in, f); err != nil {
 		return mfa.Integration{}, err
+	}
+	if typ == mfa.IntegrationWebSDK && len(in.RedirectURIs) == 0 {
+		return mfa.Integration{}, mfa.InvalidField("redirect_uris",
+			"required for websdk: the comma-separated URLs the Universal Prompt may send the browser back to")
 	}
 	if err := coversIntegration(a, in, "create", true); err != nil {
 		return mfa.Integration{}, err
@@ -292,7 +297,41 @@ func applyIntegrationFields(a Actor, in *mfa.Integration, f IntegrationFields) e
 		}
 		in.Notes = n
 	}
+	if f.RedirectURIs != nil {
+		uris, err := checkRedirectURIs(in.Type, *f.RedirectURIs)
+		if err != nil {
+			return err
+		}
+		in.RedirectURIs = uris
+	}
 	return nil
+}
+
+// checkRedirectURIs validates a websdk integration's redirect URIs (blank
+// entries dropped, duplicates kept once, order kept).
+func checkRedirectURIs(typ mfa.IntegrationType, give []string) ([]string, error) {
+	var uris []string
+	seen := map[string]bool{}
+	for _, u := range give {
+		u = strings.TrimSpace(u)
+		if u == "" || seen[u] {
+			continue
+		}
+		seen[u] = true
+		if err := mfa.CheckRedirectURI(u); err != nil {
+			return nil, err
+		}
+		uris = append(uris, u)
+	}
+	switch {
+	case typ != mfa.IntegrationWebSDK:
+		return nil, mfa.InvalidField("redirect_uris", "only websdk integrations have redirect URIs")
+	case len(uris) == 0:
+		return nil, mfa.InvalidField("redirect_uris", "a websdk integration needs at least one redirect URI")
+	case len(uris) > mfa.MaxRedirectURIs:
+		return nil, mfa.InvalidField("redirect_uris", fmt.Sprintf("at most %d redirect URIs", mfa.MaxRedirectURIs))
+	}
+	return uris, nil
 }
 
 // integrationLog describes an integration for the admin log: never the
@@ -300,5 +339,6 @@ func applyIntegrationFields(a Actor, in *mfa.Integration, f IntegrationFields) e
 func integrationLog(in mfa.Integration) map[string]any {
 	return map[string]any{"name": in.Name, "type": in.Type, "enroll_policy": in.EnrollPolicy,
 		"permissions": in.Permissions, "refuse_bypass_codes": in.RefuseBypassCodes,
-		"allow_v1_signatures": in.AllowV1Signatures, "trusted_device_days": in.TrustedDeviceDays}
+		"allow_v1_signatures": in.AllowV1Signatures, "trusted_device_days": in.TrustedDeviceDays,
+		"redirect_uris": in.RedirectURIs}
 }

@@ -49,7 +49,7 @@ func TestEnrollThroughOutbox(t *testing.T) {
 			t.Fatalf("activation page shows no code:\n%s", body)
 		}
 		code := html.UnescapeString(string(m[1]))
-		src := regexp.MustCompile(`<img [^>]*src="([^"]*)"`).FindSubmatch(body)
+		src := regexp.MustCompile(`<img class="qr"[^>]*src="([^"]*)"`).FindSubmatch(body)
 		// The app's decoder: gozxing's detector alone misreads about one
 		// generated code in 200.
 		text, err := deviceclient.DecodeQR(bytes.NewReader(fetch(t, pages.URL+html.UnescapeString(string(src[1])))))

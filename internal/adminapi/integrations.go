@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/api"
@@ -28,24 +29,25 @@ func (h *Handler) integrationRoutes() []route {
 }
 
 type integrationObject struct {
-	IntegrationKey        string `json:"integration_key"`
-	SecretKey             string `json:"secret_key,omitempty"`
-	Name                  string `json:"name"`
-	Type                  string `json:"type"`
-	EnrollPolicy          string `json:"enroll_policy"`
-	AdminAPIAdmins        int    `json:"adminapi_admins"`
-	AdminAPIInfo          int    `json:"adminapi_info"`
-	AdminAPIIntegrations  int    `json:"adminapi_integrations"`
-	AdminAPIReadLog       int    `json:"adminapi_read_log"`
-	AdminAPIReadResource  int    `json:"adminapi_read_resource"`
-	AdminAPISettings      int    `json:"adminapi_settings"`
-	AdminAPIWriteResource int    `json:"adminapi_write_resource"`
-	RefuseBypassCodes     int    `json:"refuse_bypass_codes"`
-	AllowV1Signatures     int    `json:"allow_v1_signatures"`
-	TrustedDeviceDays     int    `json:"trusted_device_days"`
-	Greeting              string `json:"greeting"`
-	Notes                 string `json:"notes"`
-	Created               int64  `json:"created"`
+	IntegrationKey        string   `json:"integration_key"`
+	SecretKey             string   `json:"secret_key,omitempty"`
+	Name                  string   `json:"name"`
+	Type                  string   `json:"type"`
+	EnrollPolicy          string   `json:"enroll_policy"`
+	AdminAPIAdmins        int      `json:"adminapi_admins"`
+	AdminAPIInfo          int      `json:"adminapi_info"`
+	AdminAPIIntegrations  int      `json:"adminapi_integrations"`
+	AdminAPIReadLog       int      `json:"adminapi_read_log"`
+	AdminAPIReadResource  int      `json:"adminapi_read_resource"`
+	AdminAPISettings      int      `json:"adminapi_settings"`
+	AdminAPIWriteResource int      `json:"adminapi_write_resource"`
+	RefuseBypassCodes     int      `json:"refuse_bypass_codes"`
+	AllowV1Signatures     int      `json:"allow_v1_signatures"`
+	TrustedDeviceDays     int      `json:"trusted_device_days"`
+	Greeting              string   `json:"greeting"`
+	Notes                 string   `json:"notes"`
+	RedirectURIs          []string `json:"redirect_uris,omitempty"` // websdk only
+	Created               int64    `json:"created"`
 }
 
 func bit(b bool) int {
@@ -64,7 +66,7 @@ func newIntegrationObject(in mfa.Integration, withSecret bool) integrationObject
 		AdminAPIReadLog: bit(p.ReadLog), AdminAPIReadResource: bit(p.ReadResource), AdminAPISettings: bit(p.Settings),
 		AdminAPIWriteResource: bit(p.WriteResource), RefuseBypassCodes: bit(in.RefuseBypassCodes),
 		AllowV1Signatures: bit(in.AllowV1Signatures), TrustedDeviceDays: in.TrustedDeviceDays,
-		Greeting: in.Greeting, Notes: in.Notes, Created: in.Created.Unix()}
+		Greeting: in.Greeting, Notes: in.Notes, RedirectURIs: in.RedirectURIs, Created: in.Created.Unix()}
 	if withSecret {
 		o.SecretKey = string(in.SKey.Reveal())
 	}
@@ -92,6 +94,10 @@ func integrationFields(c *api.Caller) (admin.IntegrationFields, error) {
 	}
 	if f.TrustedDeviceDays, err = optInt(c, "trusted_device_days"); err != nil {
 		return f, err
+	}
+	if v := optString(c, "redirect_uris"); v != nil {
+		uris := strings.Split(*v, ",")
+		f.RedirectURIs = &uris
 	}
 	return f, nil
 }

@@ -96,79 +96,13 @@ func parseNextOffset(c *api.Caller) (time.Time, string, error) {
 	return time.UnixMicro(us), strings.TrimSpace(parts[1]), nil
 }
 
-type authLogV2 struct {
-	TxID         string         `json:"txid"`
-	Timestamp    int64          `json:"timestamp"`
-	ISOTimestamp string         `json:"isotimestamp"`
-	EventType    string         `json:"event_type"`
-	Factor       string         `json:"factor"`
-	Result       string         `json:"result"`
-	Reason       string         `json:"reason"`
-	User         authLogUser    `json:"user"`
-	Application  authLogApp     `json:"application"`
-	AccessDevice accessDevice   `json:"access_device"`
-	AuthDevice   authDevice     `json:"auth_device"`
-	Alias        string         `json:"alias"`
-	Email        string         `json:"email"`
-	OODSoftware  *string        `json:"ood_software"`
-	Adaptive     map[string]any `json:"adaptive_trust_assessments"`
-}
+// authLogV2 is one authentication-log record, the shape internal/api
+// shares with the Universal Prompt's id_token auth_context.
+type authLogV2 = api.AuthLogRecord
 
-type authLogUser struct {
-	Key    string   `json:"key"`
-	Name   string   `json:"name"`
-	Groups []string `json:"groups"`
-}
+func newAuthLogV2(e mfa.AuthLogEntry) authLogV2 { return api.NewAuthLogRecord(e) }
 
-type authLogApp struct {
-	Key  string `json:"key"`
-	Name string `json:"name"`
-}
-
-type logLocation struct {
-	City    string `json:"city"`
-	State   string `json:"state"`
-	Country string `json:"country"`
-}
-
-type accessDevice struct {
-	IP             *string     `json:"ip"`
-	Hostname       *string     `json:"hostname"`
-	Browser        *string     `json:"browser"`
-	BrowserVersion *string     `json:"browser_version"`
-	OS             *string     `json:"os"`
-	OSVersion      *string     `json:"os_version"`
-	Location       logLocation `json:"location"`
-}
-
-type authDevice struct {
-	IP       *string     `json:"ip"`
-	Name     *string     `json:"name"`
-	Location logLocation `json:"location"`
-}
-
-func strOrNull(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func newAuthLogV2(e mfa.AuthLogEntry) authLogV2 {
-	event := e.EventType
-	if event == "" {
-		event = "authentication"
-	}
-	return authLogV2{
-		TxID: e.TxID, Timestamp: e.Time.Unix(), ISOTimestamp: e.Time.UTC().Format("2006-01-02T15:04:05.000000+00:00"),
-		EventType: event, Factor: e.Factor, Result: string(e.Result), Reason: e.Reason,
-		User:         authLogUser{Key: e.UserID, Name: e.Username, Groups: []string{}},
-		Application:  authLogApp{Key: e.IKey, Name: e.IntegrationName},
-		AccessDevice: accessDevice{IP: strOrNull(e.IP), Hostname: strOrNull(e.Hostname)},
-		AuthDevice:   authDevice{Name: strOrNull(e.DeviceName)},
-		Alias:        "", Email: "", Adaptive: map[string]any{},
-	}
-}
+type logLocation = api.LogLocation
 
 type authLogV2Page struct {
 	AuthLogs []authLogV2      `json:"authlogs"`

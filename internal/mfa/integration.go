@@ -1,23 +1,32 @@
 package mfa
 
-import "time"
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
 
 // IntegrationType is which API an integration's keys may call.
 type IntegrationType string
 
 // Integration types. Auth API keys call /auth and /rest; "unix" is an Auth
 // API integration for duo_unix (login_duo, pam_duo), which may sign with the
-// legacy timestamp-less v1 scheme; Admin API keys call /admin.
+// legacy timestamp-less v1 scheme; Admin API keys call /admin. Web SDK
+// ("websdk") keys are the client id and secret of an application using the
+// Universal Prompt (/oauth/v1); they call neither signed API.
 const (
 	IntegrationAuthAPI  IntegrationType = "authapi"
 	IntegrationAdminAPI IntegrationType = "adminapi"
 	IntegrationUnix     IntegrationType = "unix"
+	IntegrationWebSDK   IntegrationType = "websdk"
 )
 
 // Valid reports whether t is a known integration type.
 func (t IntegrationType) Valid() bool {
 	switch t {
-	case IntegrationAuthAPI, IntegrationAdminAPI, IntegrationUnix:
+	case IntegrationAuthAPI, IntegrationAdminAPI, IntegrationUnix, IntegrationWebSDK:
 		return true
 	}
 	return false
@@ -74,6 +83,7 @@ type Integration struct {
 	TrustedDeviceDays int  // 0 = remembered devices off
 	Greeting          string
 	Notes             string
+	RedirectURIs      []string // websdk only: where the Universal Prompt may send the browser back
 	Created           time.Time
 }
 
@@ -141,4 +151,55 @@ func DefaultSettings() Settings {
 		TrustedDeviceMaxDays:  90,
 		VerifiedPushDigits:    3,
 	}
+}
+
+// Redirect URI limits for websdk integrations.
+const (
+	MaxRedirectURIs   = 20
+	MaxRedirectURILen = 1024
+)
+
+// CheckRedirectURI reports, as an Invalid error on field "redirect_uris"
+// naming the URI, why uri cannot be a websdk integration's redirect URI:
+// it must be an absolute https URL with a host, without fragment or user
+// information, or an http URL on a loopback host (127.0.0.0/8, ::1,
+// localhost) for development.
+func CheckRedirectURI(uri string) error {
+	bad := func(why string) error {
+		return InvalidField("redirect_uris", fmt.Sprintf("%q %s", uri, why))
+	}
+	if len(uri) > MaxRedirectURILen {
+		return InvalidField("redirect_uris", fmt.Sprintf("a redirect URI is longer than %d characters", MaxRedirectURILen))
+	}
+	for _, c := range uri {
+		if c <= ' ' || c == 0x7f {
+			return bad("contains a space or control character")
+		}
+	}
+	u, err := url.Parse(uri)
+	switch {
+	case err != nil:
+		return bad("is not a URL")
+	case !u.IsAbs() || u.Host == "" || u.Opaque != "":
+		return bad("is not an absolute URL with a host")
+	case u.Fragment != "" || strings.Contains(uri, "#"):
+		return bad("must not have a fragment")
+	case u.User != nil:
+		return bad("must not contain user information")
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return bad("must use https (http only on a loopback host: 127.0.0.1, ::1 or localhost)")
+	}
+	return bad("must use https")
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }

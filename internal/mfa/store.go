@@ -305,6 +305,7 @@ type Store interface {
 	RateLimitStore
 	ReplayStore
 	SessionStore
+	LoginRequestStore
 	Events
 	// Atomic runs fn in one store transaction: every store method that fn
 	// calls with the ctx it is given (or a context derived from it) joins

@@ -102,6 +102,7 @@ type AuthLogFilter struct {
 	Results []AuthResult
 	Factors []string
 	Reasons []string
+	TxIDs   []string
 	// After continues a listing after the record (AfterTime, AfterTxID) in
 	// the listing's order; it applies only when AfterTime is set. Records
 	// are identified by (Time, TxID), so each decision's txid is unique.

@@ -21,6 +21,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/deviceapi"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/oidc"
 	"github.com/twostep-auth/twostep/internal/reqid"
 	"github.com/twostep-auth/twostep/internal/web"
 )
@@ -134,6 +135,13 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 	if d.Admin != nil {
 		adminapi.New(adminapi.Deps{Surface: surface, Service: d.Admin, Now: d.Now}).Register(mux)
 	}
+	// The Universal Prompt protocol (browser redirects and JWT-authenticated
+	// back-channel calls, not HMAC-signed): its own handlers and headers.
+	oidcHosts := append([]string(nil), d.Hosts...)
+	if d.PublicHost != "" {
+		oidcHosts = append(oidcHosts, d.PublicHost)
+	}
+	oidc.New(oidc.Deps{Store: d.Store, Hosts: oidcHosts, Now: d.Now, Rand: rand.Reader, Logger: d.Logger}).Register(mux)
 
 	// The browser surface is its own stack (own mux; security headers,
 	// sessions in the database, CSRF): whatever the API routes do not

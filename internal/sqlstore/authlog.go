@@ -49,6 +49,7 @@ func (s *Store) ListAuthLog(ctx context.Context, f mfa.AuthLogFilter) ([]mfa.Aut
 	in(&w, "result", f.Results)
 	in(&w, "factor", f.Factors)
 	in(&w, "reason", f.Reasons)
+	in(&w, "txid", f.TxIDs)
 
 	c := s.reader()
 	var total int

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -145,6 +146,7 @@ func (c *configCache) putSettings(gen uint64, st mfa.Settings, at time.Time) {
 // cloneIntegration copies the one field callers could modify in place.
 func cloneIntegration(in mfa.Integration) mfa.Integration {
 	in.SKey = append(mfa.Secret(nil), in.SKey...)
+	in.RedirectURIs = slices.Clone(in.RedirectURIs)
 	return in
 }
 

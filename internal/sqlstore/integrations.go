@@ -9,24 +9,40 @@ import (
 )
 
 const integrationCols = `ikey, skey, name, type, permissions, enroll_policy, allow_v1_signatures,
-	refuse_bypass_codes, trusted_device_days, greeting, notes, created`
+	refuse_bypass_codes, trusted_device_days, greeting, notes, redirect_uris, created`
 
 func (s *Store) scanIntegration(r rowScanner) (mfa.Integration, error) {
 	var in mfa.Integration
 	var skey []byte
-	var perms string
+	var perms, uris string
 	err := r.Scan(&in.IKey, &skey, &in.Name, &in.Type, &perms, &in.EnrollPolicy, &in.AllowV1Signatures,
-		&in.RefuseBypassCodes, &in.TrustedDeviceDays, &in.Greeting, &in.Notes, scanTime{&in.Created})
+		&in.RefuseBypassCodes, &in.TrustedDeviceDays, &in.Greeting, &in.Notes, &uris, scanTime{&in.Created})
 	if err != nil {
 		return mfa.Integration{}, err
 	}
 	if err := json.Unmarshal([]byte(perms), &in.Permissions); err != nil {
 		return mfa.Integration{}, fmt.Errorf("integration %s: permissions: %w", in.IKey, err)
 	}
+	if err := json.Unmarshal([]byte(uris), &in.RedirectURIs); err != nil {
+		return mfa.Integration{}, fmt.Errorf("integration %s: redirect_uris: %w", in.IKey, err)
+	}
+	if len(in.RedirectURIs) == 0 {
+		in.RedirectURIs = nil
+	}
 	if in.SKey, err = s.open(skey, "integrations", "skey", in.IKey); err != nil {
 		return mfa.Integration{}, err
 	}
 	return in, nil
+}
+
+// redirectURIsJSON renders an integration's redirect URIs as a JSON array
+// ("[]" for none).
+func redirectURIsJSON(uris []string) string {
+	if uris == nil {
+		uris = []string{}
+	}
+	b, _ := json.Marshal(uris) // strings always marshal
+	return string(b)
 }
 
 func permissionsJSON(p mfa.AdminPermissions) string {
@@ -41,9 +57,9 @@ func (s *Store) CreateIntegration(ctx context.Context, in mfa.Integration) error
 		return err
 	}
 	_, err = s.writer().exec(ctx, `INSERT INTO integrations (`+integrationCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		in.IKey, skey, in.Name, in.Type, permissionsJSON(in.Permissions), in.EnrollPolicy, in.AllowV1Signatures,
-		in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, in.Created)
+		in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, redirectURIsJSON(in.RedirectURIs), in.Created)
 	return s.dbErr(ctx, "create integration", err)
 }
 
@@ -84,9 +100,9 @@ func (s *Store) UpdateIntegration(ctx context.Context, in mfa.Integration) error
 	return s.writeTx(ctx, op, func(c dbtx) error {
 		n, err := c.execN(ctx, `UPDATE integrations SET skey = ?, name = ?, type = ?, permissions = ?,
 			enroll_policy = ?, allow_v1_signatures = ?, refuse_bypass_codes = ?, trusted_device_days = ?,
-			greeting = ?, notes = ? WHERE ikey = ?`,
+			greeting = ?, notes = ?, redirect_uris = ? WHERE ikey = ?`,
 			skey, in.Name, in.Type, permissionsJSON(in.Permissions), in.EnrollPolicy, in.AllowV1Signatures,
-			in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, in.IKey)
+			in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, redirectURIsJSON(in.RedirectURIs), in.IKey)
 		if err := s.affected(ctx, op, n, err, "integration not found"); err != nil {
 			return err
 		}

@@ -151,6 +151,9 @@ func testAuthLogFilter(t *testing.T, s mfa.Store) {
 			Factors: []string{"duo_push"}, Reasons: []string{"user_marked_fraud"},
 		}, pick(3)},
 		{"filter and time", mfa.AuthLogFilter{UserIDs: []string{u1}, MinTime: at(time.Second), MaxTime: at(5 * time.Second)}, pick(1)},
+		{"txid", mfa.AuthLogFilter{TxIDs: []string{e[3].TxID}}, pick(3)},
+		{"txids any of", mfa.AuthLogFilter{TxIDs: []string{e[6].TxID, e[0].TxID}}, pick(0, 6)},
+		{"txid none", mfa.AuthLogFilter{TxIDs: []string{NewTxID(t)}}, nil},
 	}
 	for _, tt := range tests {
 		tt.give.Limit = 100

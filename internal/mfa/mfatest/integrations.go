@@ -66,6 +66,15 @@ func testIntegrationCreate(t *testing.T, s mfa.Store) {
 			AllowV1Signatures: true,
 			Created:           at(-time.Hour),
 		}},
+		{"websdk", mfa.Integration{
+			IKey:         NewID(t, mfa.PrefixIntegration),
+			SKey:         NewSecret(t, 40),
+			Name:         "Intranet",
+			Type:         mfa.IntegrationWebSDK,
+			EnrollPolicy: mfa.EnrollPolicyEnroll,
+			RedirectURIs: []string{"https://app.example.com/duo-callback", "http://127.0.0.1:8080/cb?x=1"},
+			Created:      at(3 * time.Hour),
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +138,7 @@ func testIntegrationUpdate(t *testing.T, s mfa.Store) {
 	want.TrustedDeviceDays = 7
 	want.Greeting = "hello"
 	want.Notes = "notes"
+	want.RedirectURIs = []string{"https://a.example/cb", "https://b.example/cb"}
 	give := want
 	give.Created = at(24 * time.Hour)
 	check(t, "UpdateIntegration()", s.UpdateIntegration(ctx, give))

@@ -73,6 +73,7 @@ func newMemStore() *memStore {
 		rateLimits:   map[string]memRateLimit{},
 		signatures:   map[string]time.Time{},
 		sessions:     map[string]mfa.Session{},
+		logins:       map[string]mfa.LoginRequest{},
 	}, events: memEvents{topics: map[string]map[*chan struct{}]bool{}}}
 	rand.Read(s.tokenKey[:])
 	return s
@@ -177,6 +178,7 @@ type memData struct {
 	rateLimits   map[string]memRateLimit
 	signatures   map[string]time.Time // claimed signature key -> expiry
 	sessions     map[string]mfa.Session
+	logins       map[string]mfa.LoginRequest
 }
 
 // snapshot copies the data (values are replaced, never changed in place,
@@ -200,6 +202,7 @@ func (s *memStore) snapshot() memData {
 		integrations: maps.Clone(s.integrations), admins: maps.Clone(s.admins), settings: settings,
 		adminLog: slices.Clone(s.adminLog), phoneLog: slices.Clone(s.phoneLog), nextLogID: s.nextLogID,
 		activations: maps.Clone(s.activations), trusted: maps.Clone(s.trusted), rateLimits: maps.Clone(s.rateLimits),
+		logins: maps.Clone(s.logins),
 	}
 }
 
@@ -1073,7 +1076,7 @@ func (s *memStore) ListAuthLog(ctx context.Context, f mfa.AuthLogFilter) ([]mfa.
 	for _, e := range s.authLog {
 		if e.Time.Before(f.MinTime) || !f.MaxTime.IsZero() && e.Time.After(f.MaxTime) ||
 			!anyOf(f.UserIDs, e.UserID) || !anyOf(f.IKeys, e.IKey) || !anyOf(f.Results, e.Result) ||
-			!anyOf(f.Factors, e.Factor) || !anyOf(f.Reasons, e.Reason) {
+			!anyOf(f.Factors, e.Factor) || !anyOf(f.Reasons, e.Reason) || !anyOf(f.TxIDs, e.TxID) {
 			continue
 		}
 		match = append(match, e)
@@ -1146,6 +1149,11 @@ func (s *memStore) DeleteIntegration(ctx context.Context, ikey string) error {
 		return errNotFound
 	}
 	delete(s.integrations, ikey)
+	for id, lr := range s.logins {
+		if lr.IKey == ikey {
+			delete(s.logins, id)
+		}
+	}
 	return nil
 }
 
@@ -1718,4 +1726,101 @@ func (e *memEvents) publish(topics ...string) {
 			}
 		}
 	}
+}
+
+// Login requests.
+
+func (s *memStore) CreateLoginRequest(ctx context.Context, r mfa.LoginRequest) error {
+	if err := mfa.CheckNewLoginRequest(r); err != nil {
+		return err
+	}
+	defer s.lock(ctx)()
+	if _, ok := s.integrations[r.IKey]; !ok {
+		return errNotFound
+	}
+	if _, ok := s.logins[r.ID]; ok {
+		return errConflict
+	}
+	s.logins[r.ID] = r
+	return nil
+}
+
+func (s *memStore) GetLoginRequest(ctx context.Context, id string) (mfa.LoginRequest, error) {
+	defer s.lock(ctx)()
+	r, ok := s.logins[id]
+	if !ok {
+		return mfa.LoginRequest{}, errNotFound
+	}
+	return r, nil
+}
+
+func (s *memStore) CompleteLoginRequest(ctx context.Context, id string, out mfa.LoginOutcome) (mfa.LoginRequest, error) {
+	if err := mfa.CheckLoginOutcome(out); err != nil {
+		return mfa.LoginRequest{}, err
+	}
+	defer s.lock(ctx)()
+	r, ok := s.logins[id]
+	switch {
+	case !ok:
+		return mfa.LoginRequest{}, errNotFound
+	case r.Completed() || r.Expired(out.AuthTime):
+		return mfa.LoginRequest{}, errConflict
+	}
+	r.Result, r.AuthTxID, r.Factor, r.AuthTime = out.Result, out.AuthTxID, out.Factor, out.AuthTime
+	s.logins[id] = r
+	return r, nil
+}
+
+func (s *memStore) IssueLoginCode(ctx context.Context, id, codeHash string, now, expires time.Time) error {
+	if err := mfa.CheckLoginCode(codeHash, now, expires); err != nil {
+		return err
+	}
+	defer s.lock(ctx)()
+	r, ok := s.logins[id]
+	if !ok {
+		return errNotFound
+	}
+	if r.Result != mfa.LoginAllow || r.CodeHash != "" || r.Expired(now) {
+		return errConflict
+	}
+	for _, o := range s.logins {
+		if o.CodeHash == codeHash {
+			return errConflict
+		}
+	}
+	r.CodeHash, r.CodeExpires = codeHash, expires
+	s.logins[id] = r
+	return nil
+}
+
+func (s *memStore) RedeemLoginCode(ctx context.Context, q mfa.LoginCodeRedemption) (mfa.LoginRequest, error) {
+	if q.Now.IsZero() {
+		return mfa.LoginRequest{}, mfa.InvalidField("now", "required")
+	}
+	defer s.lock(ctx)()
+	for id, r := range s.logins {
+		if q.CodeHash == "" || r.CodeHash != q.CodeHash {
+			continue
+		}
+		if !r.CodeUsed.IsZero() || !r.CodeExpires.After(q.Now) || r.IKey != q.IKey || r.RedirectURI != q.RedirectURI ||
+			r.Result != mfa.LoginAllow {
+			break
+		}
+		r.CodeUsed = q.Now
+		s.logins[id] = r
+		return r, nil
+	}
+	return mfa.LoginRequest{}, errNotFound
+}
+
+func (s *memStore) DeleteExpiredLoginRequests(ctx context.Context, now time.Time) (int, error) {
+	defer s.lock(ctx)()
+	n := 0
+	for id, r := range s.logins {
+		if r.Expired(now) && (r.CodeExpires.IsZero() || !r.CodeExpires.After(now)) {
+			delete(s.logins, id)
+			n++
+		}
+	}
+	return n, nil
 }

@@ -60,6 +60,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 		{"RateLimits", rateLimitTests()},
 		{"Signatures", signatureTests()},
 		{"Sessions", sessionTests()},
+		{"LoginRequests", loginRequestTests()},
 		{"Events", eventTests()},
 		{"IDs", idTests()},
 	}
