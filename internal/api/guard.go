@@ -191,3 +191,13 @@ func (l *FailureLimiter) prune() {
 		}
 	}
 }
+
+// Allow reports whether r's source may try to authenticate now and, if
+// not, how long until it may: for front ends other than the signed APIs
+// (the Universal Prompt's client assertions) that share the limiter.
+func (l *FailureLimiter) Allow(r *http.Request) (bool, time.Duration) {
+	return l.allow(sourceKey(r.RemoteAddr))
+}
+
+// Fail counts one failed authentication by r's source.
+func (l *FailureLimiter) Fail(r *http.Request) { l.fail(sourceKey(r.RemoteAddr)) }

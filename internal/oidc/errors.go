@@ -92,6 +92,7 @@ func (h *Handler) api(fn func(w http.ResponseWriter, r *http.Request) error) htt
 		if errors.As(err, &oe) {
 			if oe.Status == http.StatusUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_client"`)
+				h.fails.Fail(r)
 			}
 			writeJSON(w, oe.Status, oe)
 			return

@@ -11,6 +11,7 @@ import (
 func (h *Handler) healthCheck(w http.ResponseWriter, r *http.Request) error {
 	now := h.now()
 	fail := func(detail string) error {
+		h.fails.Fail(r)
 		writeJSON(w, http.StatusBadRequest, map[string]any{"stat": "FAIL", "code": 40002,
 			"message": "invalid_client", "message_detail": detail, "timestamp": now.Unix()})
 		return nil

@@ -2,6 +2,7 @@ package oidc_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -528,5 +529,49 @@ func wantPageHeaders(t *testing.T, resp *http.Response) {
 		resp.Header.Get("X-Frame-Options") != "DENY" || resp.Header.Get("Cache-Control") != "no-store" ||
 		resp.Header.Get("Referrer-Policy") != "no-referrer" {
 		t.Errorf("page headers = %v, want CSP default-src/frame-ancestors 'none', DENY, no-store, no-referrer", resp.Header)
+	}
+}
+
+// TestFailedAssertionsSlowed: a source whose client assertions keep failing
+// (guessing a client secret) gets 429 with Retry-After on the health check
+// and the token endpoint alike, before its next assertion is even checked,
+// until the limiter (shared with the signed APIs) refills.
+func TestFailedAssertionsSlowed(t *testing.T) {
+	f := newFixture(t)
+	app := f.App()
+	post := func(path string, form url.Values) (*http.Response, map[string]any) {
+		t.Helper()
+		resp, err := f.HTTP(nil).PostForm("https://"+f.Host+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		return resp, v
+	}
+	guess := func(i int) url.Values {
+		return url.Values{"client_id": {app.IKey}, "client_assertion": {jwtHS(t, "HS512", strings.Repeat("z", 40),
+			map[string]any{"iss": app.IKey, "sub": app.IKey, "aud": "https://" + f.Host + "/oauth/v1/health_check",
+				"exp": time.Now().Add(time.Minute).Unix(), "jti": fmt.Sprintf("guess-%d", i)})}}
+	}
+	for i := range 30 { // api.DefaultFailureLimit's burst
+		if resp, v := post("/oauth/v1/health_check", guess(i)); resp.StatusCode != 400 {
+			t.Fatalf("guess %d = %d %v, want 400 invalid_client", i, resp.StatusCode, v)
+		}
+	}
+	good := url.Values{"client_id": {app.IKey}, "client_assertion": {f.assertion(app, "/oauth/v1/health_check")}}
+	resp, v := post("/oauth/v1/health_check", good)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || v["code"] != float64(42901) {
+		t.Errorf("health check after 30 failures = %d (Retry-After %q) %v, want 429 42901 with Retry-After",
+			resp.StatusCode, resp.Header.Get("Retry-After"), v)
+	}
+	resp, v = post("/oauth/v1/token", url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "client_id": {app.IKey}})
+	if resp.StatusCode != 429 || v["error"] != "temporarily_unavailable" {
+		t.Errorf("token after 30 failures = %d %v, want 429 temporarily_unavailable", resp.StatusCode, v)
+	}
+	f.Advance(time.Minute) // the limiter refills on the server's clock
+	if resp, v := post("/oauth/v1/health_check", good); resp.StatusCode != 200 {
+		t.Errorf("health check a minute later = %d %v, want 200", resp.StatusCode, v)
 	}
 }

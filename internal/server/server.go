@@ -141,7 +141,8 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 	if d.PublicHost != "" {
 		oidcHosts = append(oidcHosts, d.PublicHost)
 	}
-	oidc.New(oidc.Deps{Store: d.Store, Hosts: oidcHosts, Now: d.Now, Rand: rand.Reader, Logger: d.Logger}).Register(mux)
+	oidc.New(oidc.Deps{Store: d.Store, Hosts: oidcHosts, Now: d.Now, Rand: rand.Reader, Logger: d.Logger,
+		Failures: surface.Failures}).Register(mux)
 
 	// The browser surface is its own stack (own mux; security headers,
 	// sessions in the database, CSRF): whatever the API routes do not
