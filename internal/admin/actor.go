@@ -161,6 +161,30 @@ func (s *Service) authorize(ctx context.Context, a Actor, act Action) error {
 	return mfa.Errorf(mfa.Denied, "%s may not %s", who, act)
 }
 
+// mayManageRole returns Denied unless a may do everything an administrator
+// with role r may do: nobody creates, changes (a password included) or
+// deletes an administrator more powerful than themselves. Without it an
+// Admin API key holding only adminapi_admins could create an Owner, or set
+// an Owner's password, and so climb to every permission; the rule for
+// integrations (coversIntegration) is the same.
+func mayManageRole(a Actor, r mfa.Role) error {
+	all := mfa.Settings{HelpDeskCanSendBypass: true}
+	var missing []string
+	for _, act := range roleActions[r] {
+		if !Allowed(a, act, all) {
+			missing = append(missing, string(act))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	who := "this integration"
+	if a.Kind == ActorAdmin {
+		who = string(a.Role)
+	}
+	return mfa.Errorf(mfa.Denied, "%s may not manage a %s administrator, who may %s", who, r, strings.Join(missing, ", "))
+}
+
 // logChange appends an administrator log record; a failure to log fails
 // the caller's request (an unlogged change must not look successful).
 func (s *Service) logChange(ctx context.Context, a Actor, action, objectType, object, description string) error {

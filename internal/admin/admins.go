@@ -70,6 +70,9 @@ func (s *Service) CreateAdmin(ctx context.Context, a Actor, f AdminFields) (mfa.
 	if err := applyAdminFields(&ad, f); err != nil {
 		return mfa.Admin{}, "", err
 	}
+	if err := mayManageRole(a, ad.Role); err != nil {
+		return mfa.Admin{}, "", err
+	}
 	var generated mfa.Passcode
 	password := ""
 	if f.Password != nil {
@@ -113,7 +116,13 @@ func (s *Service) UpdateAdmin(ctx context.Context, a Actor, id string, f AdminFi
 		return mfa.Admin{}, fmt.Errorf("update admin: %w", err)
 	}
 	wasOwner := ad.Role == mfa.RoleOwner
+	if err := mayManageRole(a, ad.Role); err != nil {
+		return mfa.Admin{}, err
+	}
 	if err := applyAdminFields(&ad, f); err != nil {
+		return mfa.Admin{}, err
+	}
+	if err := mayManageRole(a, ad.Role); err != nil {
 		return mfa.Admin{}, err
 	}
 	if wasOwner && ad.Role != mfa.RoleOwner {
@@ -147,6 +156,9 @@ func (s *Service) DeleteAdmin(ctx context.Context, a Actor, id string) error {
 	ad, err := s.store.GetAdmin(ctx, id)
 	if err != nil {
 		return fmt.Errorf("delete admin: %w", err)
+	}
+	if err := mayManageRole(a, ad.Role); err != nil {
+		return err
 	}
 	if ad.Role == mfa.RoleOwner {
 		if err := s.keepAnOwner(ctx, "admin_id", "cannot delete the last Owner"); err != nil {

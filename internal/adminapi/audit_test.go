@@ -295,3 +295,49 @@ func testChangeWithoutLogRecord(t *testing.T, dsn string) {
 		t.Errorf("integrations = %d (%v), want only the caller's", len(ins), err)
 	}
 }
+
+// TestAdminRolePrivilegeClimb: an Admin API key holding only
+// adminapi_admins used to create an Owner (who may do everything) or set
+// an existing Owner's password, and so climb to every permission through
+// the console. A key may create, change or delete only administrators whose
+// role does nothing the key may not do.
+func TestAdminRolePrivilegeClimb(t *testing.T) {
+	f := newFixture(t)
+	admins := f.Integration(mfa.IntegrationAdminAPI, mfa.AdminPermissions{Admins: true})
+	var owner struct {
+		AdminID string `json:"admin_id"`
+	}
+	f.OK(f.Call(f.Key, http.MethodPost, "/admin/v1/admins",
+		url.Values{"email": {"owner2@example.com"}, "role": {"Owner"}}), &owner)
+
+	tests := []struct {
+		name, method, path string
+		give               url.Values
+	}{
+		{"create an Owner", http.MethodPost, "/admin/v1/admins", url.Values{"email": {"climber@example.com"}, "role": {"Owner"}, "password": {"correct horse battery staple"}}},
+		{"create an Administrator", http.MethodPost, "/admin/v1/admins", url.Values{"email": {"climber@example.com"}, "role": {"Administrator"}}},
+		{"set an Owner's password", http.MethodPost, "/admin/v1/admins/" + owner.AdminID, url.Values{"password": {"correct horse battery staple"}}},
+		{"delete an Owner", http.MethodDelete, "/admin/v1/admins/" + owner.AdminID, nil},
+	}
+	for _, tt := range tests {
+		r := f.Call(admins, tt.method, tt.path, tt.give)
+		if r.Status != http.StatusForbidden || r.Code != 40301 || !strings.Contains(r.MessageDetail+r.Message, "administrator") {
+			t.Errorf("%s with only adminapi_admins = %d %d %q %q, want 403 40301 naming the role", tt.name, r.Status, r.Code, r.Message, r.MessageDetail)
+		}
+	}
+	list, _, err := f.Store.ListAdmins(t.Context(), mfa.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range list {
+		if a.Email == "climber@example.com" {
+			t.Errorf("a refused request created %s (%s)", a.Email, a.Role)
+		}
+	}
+	if _, err := f.Store.GetAdmin(t.Context(), owner.AdminID); err != nil {
+		t.Errorf("the Owner is gone after a refused delete: %v", err)
+	}
+	// Within its powers: with every permission, the bootstrap key still
+	// creates an Owner.
+	f.OK(f.Call(f.Key, http.MethodPost, "/admin/v1/admins", url.Values{"email": {"owner3@example.com"}, "role": {"Owner"}}), nil)
+}
