@@ -128,6 +128,13 @@ func (serveCmd) run(e *env) error {
 	if cfg.Metrics.Listen == "" && cfg.Metrics.Token == "" {
 		log.Info("GET /metrics is off: set metrics.listen (a separate address) or metrics.token to serve it")
 	}
+	stopRadius, err := startRadius(ctx, cfg, st, flow, hs.Radius, log)
+	if err != nil {
+		return err
+	}
+	if stopRadius != nil {
+		defer stopRadius()
+	}
 	reaperCtx, stopReaper := context.WithCancel(ctx)
 	reaped := make(chan struct{})
 	go func() { defer close(reaped); reap(reaperCtx, svc, flow, st, st, log, time.Minute) }()
