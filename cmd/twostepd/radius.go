@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +16,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/config"
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/radiusd"
+	"github.com/twostep-auth/twostep/internal/seal"
 	"github.com/twostep-auth/twostep/internal/server"
 )
 
@@ -75,9 +78,30 @@ func storeRadiusIntegrations(ctx context.Context, st mfa.IntegrationStore, clien
 	return nil
 }
 
+// radiusStore is what the RADIUS front end needs of the store.
+type radiusStore interface {
+	mfa.IntegrationStore
+	mfa.ReplayStore
+}
+
+// radiusStateKeys derives the keys that authenticate challenge States
+// from the master keys (current first), which every node sharing the
+// database has.
+func radiusStateKeys(k *keyring) [][]byte {
+	var out [][]byte
+	for _, mk := range append([]seal.Key{k.current}, k.others...) {
+		dk, err := hkdf.Key(sha256.New, mk.Material[:], nil, "twostep radius state v1 "+mk.ID, 32)
+		if err != nil {
+			panic(err) // only for a length sha256 cannot make
+		}
+		out = append(out, dk)
+	}
+	return out
+}
+
 // startRadius listens on radius.listen and answers Access-Requests until
 // the returned stop is called. It returns a nil stop when RADIUS is off.
-func startRadius(ctx context.Context, cfg config.Config, st mfa.IntegrationStore, flow *authflow.Service, m *server.RadiusMetrics, log *slog.Logger) (stop func(), err error) {
+func startRadius(ctx context.Context, cfg config.Config, st radiusStore, stateKeys [][]byte, flow *authflow.Service, m *server.RadiusMetrics, log *slog.Logger) (stop func(), err error) {
 	if cfg.Radius.Listen == "" {
 		return nil, nil
 	}
@@ -88,7 +112,7 @@ func startRadius(ctx context.Context, cfg config.Config, st mfa.IntegrationStore
 	if err := storeRadiusIntegrations(ctx, st, clients); err != nil {
 		return nil, err
 	}
-	rs, err := radiusd.New(radiusd.Config{Clients: clients, Flow: flow, Metrics: m,
+	rs, err := radiusd.New(radiusd.Config{Clients: clients, Flow: flow, Metrics: m, Replay: st, StateKeys: stateKeys,
 		Logger: log, Now: time.Now, Rand: rand.Reader})
 	if err != nil {
 		return nil, err

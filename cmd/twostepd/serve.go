@@ -49,7 +49,7 @@ func (serveCmd) run(e *env) error {
 		return err
 	}
 	defer unlockServe()
-	st, _, err := openChecked(ctx, cfg, dir, log)
+	st, keys, err := openChecked(ctx, cfg, dir, log)
 	if err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (serveCmd) run(e *env) error {
 	if cfg.Metrics.Listen == "" && cfg.Metrics.Token == "" {
 		log.Info("GET /metrics is off: set metrics.listen (a separate address) or metrics.token to serve it")
 	}
-	stopRadius, err := startRadius(ctx, cfg, st, flow, hs.Radius, log)
+	stopRadius, err := startRadius(ctx, cfg, st, radiusStateKeys(keys), flow, hs.Radius, log)
 	if err != nil {
 		return err
 	}

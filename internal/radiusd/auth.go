@@ -59,6 +59,12 @@ func (s *Server) serve(ctx context.Context, c *Client, nas netip.Addr, pkt *radi
 	if !r.hasPass {
 		return reject(pkt, MsgNoPassword)
 	}
+	if c.Mode == ModeChallenge {
+		if st, err := rfc2865.State_Lookup(pkt); err == nil {
+			return s.answerChallenge(ctx, r, st)
+		}
+		return s.startChallenge(ctx, r)
+	}
 	return s.appendMode(ctx, r)
 }
 
@@ -77,10 +83,11 @@ func (s *Server) appendMode(ctx context.Context, r *request) *radius.Packet {
 		}
 		reply = up.Attributes
 	}
+	if r.client.FirstFactor == FirstFactorNone && !IsFactor(factor) {
+		factor = "" // no factor typed: auto mode pushes, append mode says what to type
+	}
 	req := s.authRequest(r)
 	switch {
-	case factor != "" && r.client.FirstFactor == FirstFactorNone && !IsFactor(factor):
-		return reject(r.pkt, MsgTypeFactor)
 	case factor != "":
 		req.Factor, req.Passcode = mfa.FactorPasscode, mfa.Passcode(factor)
 	case r.client.Mode == ModeAuto:

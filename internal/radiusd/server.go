@@ -98,9 +98,16 @@ type Metrics interface {
 type Config struct {
 	Clients []Client
 	Flow    Flow
-	Metrics Metrics // nil counts nothing
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Replay makes challenge States single use across nodes (required
+	// when a client uses ModeChallenge).
+	Replay mfa.ReplayStore
+	// StateKeys authenticate challenge States: the first signs, every one
+	// verifies (derive them from the master keys, which every node
+	// sharing the database has). Required with ModeChallenge.
+	StateKeys [][]byte
+	Metrics   Metrics // nil counts nothing
+	Logger    *slog.Logger
+	Now       func() time.Time
 	// Rand makes challenge states (crypto/rand.Reader in production).
 	Rand interface{ Read([]byte) (int, error) }
 	// RetransmitWindow is how long an answer is kept for retransmissions
@@ -160,6 +167,10 @@ func New(cfg Config) (*Server, error) {
 		}
 		switch c.Mode {
 		case ModeAppend, ModeAuto:
+		case ModeChallenge:
+			if cfg.Replay == nil || cfg.Rand == nil || len(cfg.StateKeys) == 0 {
+				return nil, fmt.Errorf("radiusd: client %q uses challenge mode: Replay, Rand and StateKeys are required", c.Name)
+			}
 		default:
 			return nil, fmt.Errorf("radiusd: client %q: unknown mode %q", c.Name, c.Mode)
 		}

@@ -127,3 +127,39 @@ func TestAnswerCache(t *testing.T) {
 		t.Errorf("begin(oldest beyond max) = %v, want cacheNew", st)
 	}
 }
+
+func TestState(t *testing.T) {
+	key, other := []byte("key-0123456789abcdef0123456789ab"), []byte("other-0123456789abcdef0123456789")
+	c := challenge{expires: time.Unix(2e9, 0), client: clientHash("vpn"), username: "alice",
+		options: []option{{0, 1}, {1, 1}, {2, 1}}, reply: []byte{25, 5, 'a', 'b', 'c'}}
+	c.nonce[3] = 7
+	b, err := encodeState(c, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodeState(b, [][]byte{other, key})
+	if err != nil {
+		t.Fatalf("decodeState(good, second key) = %v", err)
+	}
+	if got.username != "alice" || got.nonce != c.nonce || !got.expires.Equal(c.expires) || len(got.options) != 3 ||
+		got.options[1].keyword() != "phone1" || string(got.reply) != string(c.reply) || got.client != c.client {
+		t.Errorf("decodeState = %+v, want %+v", got, c)
+	}
+	for i := range b {
+		bad := append([]byte(nil), b...)
+		bad[i] ^= 0x40
+		if _, err := decodeState(bad, [][]byte{key}); err == nil {
+			t.Errorf("decodeState(byte %d flipped) = nil error", i)
+		}
+	}
+	if _, err := decodeState(b, [][]byte{other}); err == nil {
+		t.Error("decodeState(wrong key) = nil error")
+	}
+	if _, err := decodeState(b[:10], [][]byte{key}); err == nil {
+		t.Error("decodeState(short) = nil error")
+	}
+	c.username = string(make([]byte, 300))
+	if _, err := encodeState(c, key); err != errStateTooBig {
+		t.Errorf("encodeState(huge) = %v, want errStateTooBig", err)
+	}
+}
