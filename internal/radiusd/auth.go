@@ -72,6 +72,9 @@ func (s *Server) serve(ctx context.Context, c *Client, nas netip.Addr, pkt *radi
 // factor (append), or may (auto: none means push).
 func (s *Server) appendMode(ctx context.Context, r *request) *radius.Packet {
 	password, factor := splitPassword(r.password, r.client.FirstFactor != FirstFactorNone)
+	if factor == "" && r.client.Mode == ModeAppend && r.client.FirstFactor != FirstFactorNone {
+		return reject(r.pkt, MsgAppendFactor) // before asking the upstream anything
+	}
 	var reply radius.Attributes
 	if r.client.FirstFactor == FirstFactorProxy {
 		up, drop := s.firstFactor(ctx, r, password)
