@@ -49,7 +49,7 @@ func (serveCmd) run(e *env) error {
 		return err
 	}
 	defer unlockServe()
-	st, _, err := openChecked(ctx, cfg, dir, log)
+	st, keys, err := openChecked(ctx, cfg, dir, log)
 	if err != nil {
 		return err
 	}
@@ -127,6 +127,13 @@ func (serveCmd) run(e *env) error {
 	srv := server.NewHTTPServer(hs.Main, tlsConfig, log)
 	if cfg.Metrics.Listen == "" && cfg.Metrics.Token == "" {
 		log.Info("GET /metrics is off: set metrics.listen (a separate address) or metrics.token to serve it")
+	}
+	stopRadius, err := startRadius(ctx, cfg, st, radiusStateKeys(keys), flow, hs.Radius, log)
+	if err != nil {
+		return err
+	}
+	if stopRadius != nil {
+		defer stopRadius()
 	}
 	reaperCtx, stopReaper := context.WithCancel(ctx)
 	reaped := make(chan struct{})

@@ -107,7 +107,9 @@ func (s *Service) CreateIntegration(ctx context.Context, a Actor, f IntegrationF
 		return mfa.Integration{}, mfa.InvalidField("type", "required: authapi, adminapi, unix or websdk")
 	}
 	typ := mfa.IntegrationType(strings.ToLower(strings.TrimSpace(*f.Type)))
-	if !typ.Valid() {
+	// Radius integrations come from [[radius.clients]] in twostepd's
+	// configuration, not from administrators.
+	if !typ.Valid() || typ == mfa.IntegrationRadius {
 		// Authorize on the least privileged kind first, so that bad input
 		// from someone who may manage nothing is still Denied.
 		if err := s.authorize(ctx, a, ManageIntegrations); err != nil {

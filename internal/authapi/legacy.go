@@ -81,9 +81,16 @@ func (h *Handler) registerLegacy(mux *http.ServeMux) {
 		mux.Handle("GET /rest/v1/ping."+ext, h.legacy(legacyWord("pong")))
 		mux.Handle("GET /rest/v1/check."+ext, h.legacy(legacyWord("valid")))
 	}
-	// Duo's Python v1 client calls them without an extension (JSON).
+	// Duo's Python v1 client (duo_client auth_v1), duo_openvpn and Duo's
+	// Authentication Proxy call them without an extension: JSON answers,
+	// the same handlers (preauth user=; auth user, factor=auto,
+	// auto=<passcode|push|phone|sms...>, ipaddr; status txid=).
 	mux.Handle("GET /rest/v1/ping", h.legacy(legacyWord("pong")))
 	mux.Handle("GET /rest/v1/check", h.legacy(legacyWord("valid")))
+	mux.Handle("POST /rest/v1/preauth", h.legacy(h.legacyPreauth))
+	mux.Handle("POST /rest/v1/auth", h.legacy(h.legacyAuth))
+	mux.Handle("GET /rest/v1/status", h.legacy(h.legacyStatus))
+	mux.Handle("GET /rest/v1/logo", h.legacy(h.logo)) // logo.go: the PNG, as /auth/v2/logo
 }
 
 // writeOK writes response in the format the path asks for.

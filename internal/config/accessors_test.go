@@ -121,6 +121,9 @@ token = "[redacted]"  # TWOSTEP_METRICS_TOKEN or TWOSTEP_METRICS_TOKEN_FILE
 brand_color = "#1d4ed8"  # TWOSTEP_WEB_BRAND_COLOR
 session_idle_timeout = "30m"  # TWOSTEP_WEB_SESSION_IDLE_TIMEOUT
 session_lifetime = "12h"  # TWOSTEP_WEB_SESSION_LIFETIME
+
+[radius]
+listen = ""  # TWOSTEP_RADIUS_LISTEN
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("WriteTOML() mismatch (-want +got):\n%s", diff)

@@ -51,6 +51,7 @@ type Config struct {
 	RateLimit    RateLimit `koanf:"rate_limit"`
 	Metrics      Metrics   `koanf:"metrics"`
 	Web          Web       `koanf:"web"`
+	Radius       Radius    `koanf:"radius"`
 }
 
 // Web tunes the browser pages (internal/web).

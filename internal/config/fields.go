@@ -14,11 +14,12 @@ const envPrefix = "TWOSTEP_"
 type kind int
 
 const (
-	kindString   kind = iota // TOML string; env as is
-	kindSecret               // like kindString, plus key_file / ENV_FILE
-	kindInt                  // TOML integer; env decimal
-	kindDuration             // TOML string; env; both as a Go duration "300s"
-	kindList                 // TOML array of strings; env comma-separated
+	kindString        kind = iota // TOML string; env as is
+	kindSecret                    // like kindString, plus key_file / ENV_FILE
+	kindInt                       // TOML integer; env decimal
+	kindDuration                  // TOML string; env; both as a Go duration "300s"
+	kindList                      // TOML array of strings; env comma-separated
+	kindRadiusClients             // TOML array of tables [[radius.clients]]; no env form
 )
 
 // field is one leaf setting of [Config].
@@ -35,6 +36,9 @@ func (f field) fileEnv() string { return f.env + "_FILE" }
 
 // where names the environment variable(s) of f, for messages.
 func (f field) where() string {
+	if f.env == "" {
+		return "in the config file"
+	}
 	if f.kind == kindSecret {
 		return f.env + " or " + f.fileEnv()
 	}
@@ -78,6 +82,8 @@ func walkFields(t reflect.Type, prefix string, index []int, out *fields) {
 			k = kindDuration
 		case reflect.TypeFor[[]string]():
 			k = kindList
+		case reflect.TypeFor[[]RadiusClient]():
+			k = kindRadiusClients
 		default:
 			if sf.Type.Kind() == reflect.Struct {
 				walkFields(sf.Type, key+".", idx, out)
@@ -86,6 +92,9 @@ func walkFields(t reflect.Type, prefix string, index []int, out *fields) {
 			panic(fmt.Sprintf("config: field %s.%s has unsupported type %s", t.Name(), sf.Name, sf.Type))
 		}
 		env := envPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+		if k == kindRadiusClients {
+			env = "" // a list of tables has no environment form
+		}
 		*out = append(*out, field{key: key, env: env, index: idx, kind: k})
 	}
 }

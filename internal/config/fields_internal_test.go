@@ -36,6 +36,8 @@ func TestEnvTable(t *testing.T) {
 		{"web.brand_color", "TWOSTEP_WEB_BRAND_COLOR"},
 		{"web.session_idle_timeout", "TWOSTEP_WEB_SESSION_IDLE_TIMEOUT"},
 		{"web.session_lifetime", "TWOSTEP_WEB_SESSION_LIFETIME"},
+		{"radius.listen", "TWOSTEP_RADIUS_LISTEN"},
+		{"radius.clients", ""}, // TOML only: [[radius.clients]]
 	}
 	var got [][2]string
 	keys, envs := map[string]bool{}, map[string]bool{}

@@ -130,6 +130,10 @@ func readTOML(path string, fs fields) (map[string]any, error) {
 			bad(key, "want a table [%s], got %s", key, describe(v))
 			continue
 		}
+		if strings.HasPrefix(key, "radius.clients.") {
+			bad(key, "radius clients are an array of tables: write [[radius.clients]], not [radius.clients]")
+			continue
+		}
 		if s := suggest(key, fs); s != "" {
 			bad(key, "unknown key; did you mean %q?", s)
 		} else {
@@ -162,6 +166,8 @@ func fromTOML(f field, v any) (any, error) {
 			return nil, fmt.Errorf(`want a duration string such as "300s" or "5m", got %s`, describe(v))
 		}
 		return parseDuration(s)
+	case kindRadiusClients:
+		return radiusClientsFromTOML(v)
 	case kindList:
 		if l, ok := v.([]any); ok {
 			out := make([]string, 0, len(l))
@@ -206,6 +212,9 @@ func readEnv(getenv func(string) string, fs fields) (map[string]any, error) {
 	out := make(map[string]any)
 	var errs []error
 	for _, f := range fs {
+		if f.kind == kindRadiusClients {
+			continue // no environment form
+		}
 		v := getenv(f.env)
 		if f.kind == kindSecret {
 			if p := getenv(f.fileEnv()); p != "" {

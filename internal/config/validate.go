@@ -117,6 +117,9 @@ func (c Config) Validate() error {
 			bad("logo_file", "%s", msg)
 		}
 	}
+	c.validateRadius(bad, func(at, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s (in the config file)", at, fmt.Sprintf(format, args...)))
+	})
 	return errors.Join(errs...)
 }
 

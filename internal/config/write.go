@@ -35,7 +35,7 @@ func (c Config) WriteTOML(w io.Writer) error {
 	table := ""
 	for _, f := range fs {
 		group, name, ok := strings.Cut(f.key, ".")
-		if !ok {
+		if !ok || f.kind == kindRadiusClients {
 			continue
 		}
 		if group != table {
@@ -44,8 +44,38 @@ func (c Config) WriteTOML(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "%s = %s  # %s\n", name, c.tomlValue(f), f.where())
 	}
+	c.writeRadiusClients(&b)
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeRadiusClients writes each [[radius.clients]] table, secrets
+// redacted (a redacted secret does not load back: re-enter it).
+func (c Config) writeRadiusClients(b *strings.Builder) {
+	list := func(v []string) string {
+		q := make([]string, len(v))
+		for i, s := range v {
+			q[i] = tomlString(s)
+		}
+		return "[" + strings.Join(q, ", ") + "]"
+	}
+	for _, cl := range c.Radius.Clients {
+		b.WriteString("\n[[radius.clients]]  # from the config file only\n")
+		fmt.Fprintf(b, "name = %s\n", tomlString(cl.Name))
+		fmt.Fprintf(b, "networks = %s\n", list(cl.Networks))
+		fmt.Fprintf(b, "secret = %s\n", tomlString(cl.Secret.String()))
+		fmt.Fprintf(b, "first_factor = %s\n", tomlString(cl.FirstFactor))
+		fmt.Fprintf(b, "mode = %s\n", tomlString(cl.Mode))
+		fmt.Fprintf(b, "failmode = %s\n", tomlString(cl.Failmode))
+		fmt.Fprintf(b, "enroll_policy = %s\n", tomlString(cl.EnrollPolicy))
+		fmt.Fprintf(b, "timeout = %s\n", tomlString(formatDuration(cl.Timeout)))
+		if cl.FirstFactor == RadiusFirstFactorProxy || cl.Proxy.Address != "" {
+			b.WriteString("[radius.clients.proxy]\n")
+			fmt.Fprintf(b, "address = %s\n", tomlString(cl.Proxy.Address))
+			fmt.Fprintf(b, "secret = %s\n", tomlString(cl.Proxy.Secret.String()))
+			fmt.Fprintf(b, "timeout = %s\n", tomlString(formatDuration(cl.Proxy.Timeout)))
+		}
+	}
 }
 
 // tomlValue renders f's value in c as TOML, secrets redacted.

@@ -91,6 +91,13 @@ var (
 	ErrUnavailable  = &Error{Kind: Unavailable}
 )
 
+// ErrStoreUnreachable is in the chain of a store error (kind Unavailable)
+// that means the database could not be reached at all: the connection was
+// refused or lost, or the database file cannot be opened. A failed
+// statement on a reachable database never carries it. RADIUS's failmode
+// safe acts on it alone.
+var ErrStoreUnreachable = errors.New("database unreachable")
+
 // E builds an *Error.
 func E(kind Kind, msg string) *Error { return &Error{Kind: kind, Msg: msg} }
 

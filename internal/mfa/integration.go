@@ -21,12 +21,16 @@ const (
 	IntegrationAdminAPI IntegrationType = "adminapi"
 	IntegrationUnix     IntegrationType = "unix"
 	IntegrationWebSDK   IntegrationType = "websdk"
+	// IntegrationRadius is a RADIUS client of twostepd's RADIUS front end
+	// ([[radius.clients]]): twostepd keeps one per client so that its auth
+	// log records and pushes name the client. Its keys call no API.
+	IntegrationRadius IntegrationType = "radius"
 )
 
 // Valid reports whether t is a known integration type.
 func (t IntegrationType) Valid() bool {
 	switch t {
-	case IntegrationAuthAPI, IntegrationAdminAPI, IntegrationUnix, IntegrationWebSDK:
+	case IntegrationAuthAPI, IntegrationAdminAPI, IntegrationUnix, IntegrationWebSDK, IntegrationRadius:
 		return true
 	}
 	return false

@@ -101,3 +101,33 @@ func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(poolWaitTime, prometheus.CounterValue, s.WaitDuration.Seconds(), s.Name)
 	}
 }
+
+// RadiusMetrics counts the RADIUS front end's drops and answers
+// (radiusd.Metrics).
+type RadiusMetrics struct {
+	dropped  *prometheus.CounterVec
+	answered *prometheus.CounterVec
+}
+
+func newRadiusMetrics(reg prometheus.Registerer) *RadiusMetrics {
+	m := &RadiusMetrics{
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "twostep_radius_dropped_total",
+			Help: "RADIUS requests dropped without an answer, by reason (unknown_source, missing_message_authenticator, bad_message_authenticator, ...).",
+		}, []string{"reason"}),
+		answered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "twostep_radius_answers_total",
+			Help: "RADIUS answers sent, by client, code and whether they came from the retransmission cache.",
+		}, []string{"client", "code", "cached"}),
+	}
+	reg.MustRegister(m.dropped, m.answered)
+	return m
+}
+
+// Dropped counts one request dropped for reason.
+func (m *RadiusMetrics) Dropped(reason string) { m.dropped.WithLabelValues(reason).Inc() }
+
+// Answered counts one answer.
+func (m *RadiusMetrics) Answered(client, code string, cached bool) {
+	m.answered.WithLabelValues(client, code, strconv.FormatBool(cached)).Inc()
+}

@@ -77,6 +77,9 @@ type WebOptions struct {
 type Handlers struct {
 	Main    http.Handler
 	Metrics http.Handler
+	// Radius counts the RADIUS front end's drops and answers, on the same
+	// registry.
+	Radius *RadiusMetrics
 }
 
 // New returns twostepd's main HTTP handler.
@@ -95,7 +98,7 @@ func NewHandlers(d Deps) Handlers {
 
 	mux := http.NewServeMux()
 	registerRoutes(mux, d, metricsH)
-	return Handlers{Main: chain(mux, d.Logger, m), Metrics: metricsH}
+	return Handlers{Main: chain(mux, d.Logger, m), Metrics: metricsH, Radius: newRadiusMetrics(reg)}
 }
 
 func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {

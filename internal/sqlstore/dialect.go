@@ -2,9 +2,13 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -172,8 +176,9 @@ const (
 	errOther errClass = iota
 	errUnique
 	errForeignKey
-	errBusy  // SQLite: the database stayed locked past busy_timeout
-	errRetry // PostgreSQL: serialization failure or deadlock; the transaction may be retried
+	errBusy        // SQLite: the database stayed locked past busy_timeout
+	errRetry       // PostgreSQL: serialization failure or deadlock; the transaction may be retried
+	errUnreachable // the database cannot be reached: connection refused or lost, file cannot be opened
 )
 
 // classify reports what err means and, for a unique violation, which
@@ -182,7 +187,12 @@ const (
 func (d *dialect) classify(err error) (errClass, string) {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
+		if strings.HasPrefix(pe.Code, "08") { // connection_exception class
+			return errUnreachable, ""
+		}
 		switch pe.Code {
+		case "57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now
+			return errUnreachable, ""
 		case "23505": // unique_violation
 			return errUnique, pe.ConstraintName
 		case "23503": // foreign_key_violation
@@ -213,7 +223,18 @@ func (d *dialect) classify(err error) (errClass, string) {
 		switch se.Code() & 0xff {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return errBusy, ""
+		case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_NOTADB:
+			return errUnreachable, ""
 		}
+		return errOther, ""
+	}
+	// No answer from the server at all: pgx could not connect, the
+	// connection broke mid-statement, or database/sql gave up on it.
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if errors.As(err, &ce) || errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) || pgconn.SafeToRetry(err) {
+		return errUnreachable, ""
 	}
 	return errOther, ""
 }

@@ -40,6 +40,9 @@ func onFK(kind mfa.Kind, msg string) errOpt {
 //   - a foreign-key violation is NotFound (or what onFK says);
 //   - a lock held too long, or a serialization failure left after the
 //     retries, is Unavailable;
+//   - a database that cannot be reached (connection refused or lost, a
+//     file that cannot be opened) is Unavailable with
+//     mfa.ErrStoreUnreachable in its chain;
 //   - everything else is Internal, wrapped as "op: cause".
 func (s *Store) dbErr(ctx context.Context, op string, err error, opts ...errOpt) error {
 	if err == nil {
@@ -87,6 +90,9 @@ func (s *Store) dbErr(ctx context.Context, op string, err error, opts ...errOpt)
 		return &mfa.Error{Kind: mfa.NotFound, Msg: "a referenced object does not exist", Err: cause}
 	case errBusy, errRetry:
 		return &mfa.Error{Kind: mfa.Unavailable, Msg: "database busy; try again", Err: cause}
+	case errUnreachable:
+		return &mfa.Error{Kind: mfa.Unavailable, Msg: "database unreachable; try again",
+			Err: fmt.Errorf("%w: %w", mfa.ErrStoreUnreachable, cause)}
 	}
 	return cause
 }
