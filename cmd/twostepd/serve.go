@@ -27,6 +27,10 @@ import (
 
 type serveCmd struct{}
 
+// outboxRecheck is how often waiting polls re-read the store while calls
+// go to the outbox (answered by another process).
+const outboxRecheck = time.Second
+
 func (serveCmd) run(e *env) error {
 	cfg, log, dir, unlock, err := e.prepare()
 	if err != nil {
@@ -76,7 +80,10 @@ func (serveCmd) run(e *env) error {
 		"dir", dir.File("outbox"))
 	svc := admin.New(st, time.Now, rand.Reader, log, admin.WithNotifier(ob), admin.WithPublicHost(apiHost))
 	flowOpts := []authflow.Option{authflow.WithNotifier(ob), authflow.WithCustomerName(cfg.Organization),
-		authflow.WithPollLimits(authflow.DefaultInstallPolls, cfg.RateLimit.StatusPolls)}
+		authflow.WithPollLimits(authflow.DefaultInstallPolls, cfg.RateLimit.StatusPolls),
+		// `twostepd outbox answer` answers calls from another process,
+		// whose store events this one does not see: re-read sooner.
+		authflow.WithRecheck(outboxRecheck)}
 	if cfg.DatabaseKind() == config.Postgres {
 		// Several nodes may share PostgreSQL, and each node's in-memory
 		// limits see only its own attempts: count attempts in the database
