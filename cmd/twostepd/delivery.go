@@ -74,3 +74,32 @@ func carriers(cfg config.Config, dir *datadir.Dir, apiHost string, log *slog.Log
 		"dir", dir.File("outbox"))
 	return ob, server.Callbacks{}, nil
 }
+
+// deliveryTestCmd sends one SMS through the configured carrier, so an
+// operator can check the settings without a login.
+type deliveryTestCmd struct {
+	To   string `arg:"" name:"to" help:"Phone number in E.164 form (+15555550100)."`
+	Text string `default:"twostep test message: SMS delivery works." help:"The text to send."`
+}
+
+func (c deliveryTestCmd) run(e *env) error {
+	cfg, err := e.loadConfig()
+	if err != nil {
+		return err
+	}
+	log := e.logger(cfg)
+	dir, err := datadir.Open(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	n, _, err := carriers(cfg, dir, cfg.APIHost(), log)
+	if err != nil {
+		return err
+	}
+	m := mfa.Message{Channel: mfa.ChannelSMS, To: c.To, Body: mfa.Passcode(c.Text), Context: "administrator"}
+	if err := n.Send(e.ctx, m); err != nil {
+		return fmt.Errorf("carrier %s: %w", cfg.Delivery.Carrier, err)
+	}
+	fmt.Fprintf(e.stdout, "sent a test SMS to %s through %s\n", c.To, cfg.Delivery.Carrier)
+	return nil
+}
