@@ -39,13 +39,14 @@ type cli struct {
 	Config  struct {
 		Check configCheckCmd `cmd:"" help:"Validate the configuration and print it with secrets redacted."`
 	} `cmd:"" help:"Configuration commands."`
-	Rekey    rekeyCmd  `cmd:"" help:"Re-seal every stored secret under a new master key."`
-	Admin    adminCmd  `cmd:"" help:"Manage users, phones, tokens, bypass codes, administrators and integrations over the Admin API."`
-	Outbox   outboxCmd `cmd:"" help:"Read the development outbox (SMS, calls, email) and answer its calls."`
+	Rekey   rekeyCmd   `cmd:"" help:"Re-seal every stored secret under a new master key."`
+	Admin   adminCmd   `cmd:"" help:"Manage users, phones, tokens, bypass codes, administrators and integrations over the Admin API."`
+	Outbox  outboxCmd  `cmd:"" help:"Read the development outbox (SMS, calls, email) and answer its calls."`
+	Version versionCmd `cmd:"" help:"Print version, commit and Go version."`
+
 	Delivery struct {
 		Test deliveryTestCmd `cmd:"" help:"Send a test SMS through the configured carrier."`
 	} `cmd:"" help:"SMS and call carrier commands."`
-	Version versionCmd `cmd:"" help:"Print version, commit and Go version."`
 }
 
 // env is what every command gets.
