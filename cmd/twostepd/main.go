@@ -6,6 +6,7 @@
 //	twostepd rekey            re-seal every secret under a new master key
 //	twostepd version          print version, commit and Go version
 //	twostepd admin ...        manage users, devices, bypass codes, admins, integrations, logs over the Admin API
+//	twostepd outbox           list the development outbox; outbox answer CALL_ID 1|9 presses a key on a call
 package main
 
 import (

@@ -41,7 +41,12 @@ type cli struct {
 	} `cmd:"" help:"Configuration commands."`
 	Rekey   rekeyCmd   `cmd:"" help:"Re-seal every stored secret under a new master key."`
 	Admin   adminCmd   `cmd:"" help:"Manage users, phones, tokens, bypass codes, administrators and integrations over the Admin API."`
+	Outbox  outboxCmd  `cmd:"" help:"Read the development outbox (SMS, calls, email) and answer its calls."`
 	Version versionCmd `cmd:"" help:"Print version, commit and Go version."`
+
+	Delivery struct {
+		Test deliveryTestCmd `cmd:"" help:"Send a test SMS through the configured carrier."`
+	} `cmd:"" help:"SMS and call carrier commands."`
 }
 
 // env is what every command gets.
@@ -111,6 +116,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return c.Rekey.run(e)
 	case "version":
 		return c.Version.run(e)
+	case "outbox", "outbox list":
+		return c.Outbox.List.run(e)
+	case "delivery test <to>":
+		return c.Delivery.Test.run(e)
+	case "outbox answer <call-id> <key>":
+		return c.Outbox.Answer.run(e)
 	}
 	if strings.HasPrefix(kctx.Command(), "admin ") {
 		return c.Admin.run(e, kctx)

@@ -20,12 +20,15 @@ import (
 	"github.com/twostep-auth/twostep/internal/config"
 	"github.com/twostep-auth/twostep/internal/datadir"
 	"github.com/twostep-auth/twostep/internal/mfa"
-	"github.com/twostep-auth/twostep/internal/notify/outbox"
 	"github.com/twostep-auth/twostep/internal/server"
 	"github.com/twostep-auth/twostep/internal/sqlstore"
 )
 
 type serveCmd struct{}
+
+// outboxRecheck is how often waiting polls re-read the store while calls
+// go to the outbox (answered by another process).
+const outboxRecheck = time.Second
 
 func (serveCmd) run(e *env) error {
 	cfg, log, dir, unlock, err := e.prepare()
@@ -67,16 +70,20 @@ func (serveCmd) run(e *env) error {
 	apiHost := apiHost(cfg, ln.Addr())
 
 	// Messages (SMS passcodes, activation links, enrollment emails) go to
-	// the outbox directory until a carrier is configured.
-	ob, err := outbox.New(dir.File("outbox"), time.Now)
+	// the outbox directory until a carrier is configured (delivery.go).
+	notifier, cb, err := carriers(cfg, dir, apiHost, log)
 	if err != nil {
 		return err
 	}
-	log.Warn("no SMS, voice or email carrier is configured: messages are written to the outbox directory (development only)",
-		"dir", dir.File("outbox"))
-	svc := admin.New(st, time.Now, rand.Reader, log, admin.WithNotifier(ob), admin.WithPublicHost(apiHost))
-	flowOpts := []authflow.Option{authflow.WithNotifier(ob), authflow.WithCustomerName(cfg.Organization),
-		authflow.WithPollLimits(authflow.DefaultInstallPolls, cfg.RateLimit.StatusPolls)}
+	svc := admin.New(st, time.Now, rand.Reader, log, admin.WithNotifier(notifier), admin.WithPublicHost(apiHost))
+	flowOpts := []authflow.Option{authflow.WithNotifier(notifier), authflow.WithCustomerName(cfg.Organization),
+		authflow.WithPollLimits(authflow.DefaultInstallPolls, cfg.RateLimit.StatusPolls),
+		authflow.WithCallPrompt(cfg.Delivery.CallPrompt)}
+	if cfg.Delivery.Carrier == config.CarrierOutbox {
+		// `twostepd outbox answer` answers calls from another process,
+		// whose store events this one does not see: re-read sooner.
+		flowOpts = append(flowOpts, authflow.WithRecheck(outboxRecheck))
+	}
 	if cfg.DatabaseKind() == config.Postgres {
 		// Several nodes may share PostgreSQL, and each node's in-memory
 		// limits see only its own attempts: count attempts in the database
@@ -123,6 +130,7 @@ func (serveCmd) run(e *env) error {
 		// on the main port to holders of metrics.token, else nowhere.
 		MetricsOnMain: cfg.Metrics.Listen == "" && cfg.Metrics.Token != "",
 		MetricsToken:  cfg.Metrics.Token.Reveal(),
+		Callbacks:     cb,
 	})
 	srv := server.NewHTTPServer(hs.Main, tlsConfig, log)
 	if cfg.Metrics.Listen == "" && cfg.Metrics.Token == "" {

@@ -21,9 +21,9 @@ const (
 // first of its users (the oldest; POST /admin/v1/phones/{id}/send_sms_passcodes).
 // The phone must be able to receive SMS and be associated with a user. The
 // SMS is "<sms_message> 1234567 2345678 ...", one telephony credit. The
-// batch is stored (voiding the previous one) before it is sent: if
-// delivery then fails the request is Unavailable and the user holds no
-// usable SMS codes on that phone until a batch is sent again.
+// batch is sent first and stored (voiding the previous one) only once the
+// carrier took it: if delivery fails the request is Unavailable and the
+// user's previous codes on that phone keep working.
 func (s *Service) SendSMSPasscodes(ctx context.Context, a Actor, phoneID string) error {
 	if err := s.authorize(ctx, a, SendActivations); err != nil {
 		return err
@@ -53,11 +53,13 @@ func (s *Service) SendSMSPasscodes(ctx context.Context, a Actor, phoneID string)
 		return fmt.Errorf("send sms passcodes: %w", err)
 	}
 	id := b.ID
-	if err := s.store.ReplaceSMSBatch(ctx, b); err != nil {
-		return fmt.Errorf("send sms passcodes: %w", err)
-	}
+	// Sent first: a failed send stores nothing, and the previous batch's
+	// codes keep working.
 	if err := s.sendSMS(ctx, p, u.ID, ctxAdministrator, string(mfa.SMSText(settings.SMSMessage, b.Codes))); err != nil {
 		return err
+	}
+	if err := s.store.ReplaceSMSBatch(ctx, b); err != nil {
+		return fmt.Errorf("send sms passcodes: %w", err)
 	}
 	// The send is outside any transaction; what follows a successful send
 	// is one transaction with its log record.

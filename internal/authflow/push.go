@@ -289,14 +289,9 @@ func logFactor(f mfa.Factor) string { return method(f).LogFactor() }
 // transaction ends at once (deny, push_failed) and the error is
 // Unavailable.
 func (s *Service) call(ctx context.Context, d *decision, p mfa.Phone, tx mfa.Transaction) error {
-	app := d.req.Integration.Name
-	if app == "" {
-		app = "an application"
-	}
-	body := fmt.Sprintf("This is twostep. A login to %s was requested for %s. Press 1 to approve. Press 9 to report fraud.",
-		app, d.a.user.Username)
+	body := s.callText(d.req.Integration.Name, d.a.user.Username)
 	m := mfa.Message{Channel: mfa.ChannelVoice, To: p.Number, Body: mfa.Passcode(body),
-		Context: "authentication", UserID: d.a.user.ID, TxID: tx.ID}
+		Context: "authentication", UserID: d.a.user.ID, TxID: tx.ID, Extension: p.Extension}
 	if err := s.notifier.Send(ctx, m); err != nil {
 		_, _ = s.complete(context.WithoutCancel(ctx), tx, mfa.TxOutcome{State: mfa.TxDeny, Status: StatusPushFail,
 			StatusMsg: "Could not place the phone call."}, mfa.ResultError, "call_failed")

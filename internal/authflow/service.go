@@ -30,6 +30,8 @@ type Service struct {
 	notifier mfa.Notifier // delivers SMS passcodes, calls and fraud emails; nil = those are Unavailable
 	recheck  time.Duration
 	customer string
+	// callPrompt is what a phone call says (WithCallPrompt).
+	callPrompt string
 
 	installPolls *pollGate // waiting device long polls per install
 	statusPolls  *pollGate // waiting auth_status polls per integration

@@ -85,15 +85,19 @@ func smsPhone(a account, device string, nth int) (p mfa.Phone, ok bool, err erro
 	return p, false, mfa.InvalidField("device", "unknown device")
 }
 
-// sms sends a new SMS batch for an enrolled, active user. The batch is
-// stored (voiding the previous one) before it is sent: if delivery fails
-// the answer is Unavailable, no auth log is written, and the phone holds
-// no usable codes until a batch is sent again.
+// sms sends a new SMS batch for an enrolled, active user. If delivery
+// fails the answer is Unavailable, no auth log is written and nothing is
+// stored: the previous batch's codes still work (see sendBatch).
 func (s *Service) sms(ctx context.Context, d *decision, device string, nth int) (AuthResult, error) {
 	d.factor = method(mfa.FactorSMS).LogFactor()
 	p, ok, err := smsPhone(d.a, device, nth)
 	if err != nil {
 		return AuthResult{}, err
+	}
+	if !ok && nth == 0 && device != "" && device != "auto" {
+		// A device named by id that cannot take a text: Duo's 40002,
+		// naming why.
+		return AuthResult{}, mfa.InvalidField("device", noSMSReason(p))
 	}
 	if !ok {
 		return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonNoSMSDevice, StatusDeny, MsgNoSMSDevice)
@@ -111,21 +115,32 @@ func (s *Service) sms(ctx context.Context, d *decision, device string, nth int) 
 	return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonNewSMSPasscodes, StatusSent, MsgSMSSent)
 }
 
-// sendBatch stores a new batch for the user's phone (voiding the previous
-// one) and texts it, with its telephony-log record.
+// MsgSMSNotSent is what a user reads when the carrier could not take the
+// SMS: the previous codes still work, and another method may.
+const MsgSMSNotSent = "could not send the SMS passcodes; try another method"
+
+// sendBatch texts a new batch to the user's phone and then stores it
+// (voiding the previous one), with its telephony-log record. The text is
+// sent first: if the carrier fails, nothing is stored, the previous
+// batch's codes keep working and the error is Unavailable
+// (MsgSMSNotSent). A refusal by a send cap keeps its own kind and
+// message.
 func (s *Service) sendBatch(ctx context.Context, userID string, p mfa.Phone, st mfa.Settings) error {
 	now := s.now()
 	b, err := mfa.NewSMSBatch(s.rand, userID, p.ID, st.SMSBatchSizeOrDefault(), now, st.SMSExpire)
 	if err != nil {
 		return err
 	}
-	if err := s.store.ReplaceSMSBatch(ctx, b); err != nil {
-		return fmt.Errorf("replace sms batch: %w", err)
-	}
 	m := mfa.Message{Channel: mfa.ChannelSMS, To: p.Number, Body: mfa.SMSText(st.SMSMessage, b.Codes),
 		Context: "authentication", UserID: userID}
 	if err := s.notifier.Send(ctx, m); err != nil {
-		return mfa.Wrap(mfa.Unavailable, "could not send the SMS passcodes", err)
+		if k := mfa.KindOf(err); k == mfa.RateLimited || k == mfa.Invalid {
+			return err
+		}
+		return mfa.Wrap(mfa.Unavailable, MsgSMSNotSent, err)
+	}
+	if err := s.store.ReplaceSMSBatch(ctx, b); err != nil {
+		return fmt.Errorf("replace sms batch: %w", err)
 	}
 	if _, err := s.store.AppendTelephonyLog(ctx, mfa.TelephonyLogEntry{Time: now, Type: string(mfa.ChannelSMS),
 		Context: "authentication", Phone: p.Number, UserID: userID, Credits: 1}); err != nil {
@@ -155,4 +170,19 @@ func (s *Service) refreshSMS(ctx context.Context, a account, use mfa.SMSCodeUse)
 			return
 		}
 	}
+}
+
+// noSMSReason says why a device cannot receive SMS passcodes.
+func noSMSReason(p mfa.Phone) string {
+	switch {
+	case p.ID == "":
+		return "the device is a hardware token and cannot receive SMS"
+	case p.Type == mfa.PhoneLandline:
+		return "the phone is a landline and cannot receive SMS"
+	case p.Type == mfa.PhoneTablet:
+		return "the device is a tablet and cannot receive SMS"
+	case p.Number == "":
+		return "the phone has no number and cannot receive SMS"
+	}
+	return "the phone cannot receive SMS"
 }

@@ -99,12 +99,12 @@ func TestAuthSMSFactor(t *testing.T) {
 
 	// A phone that cannot receive SMS; an unknown device.
 	l := e.phone(u, "+15555550111", mfa.PhoneLandline)
-	if res, err = e.authSMS("alice", l.ID); err != nil {
-		t.Fatal(err)
-	}
-	wantAuth(t, "Auth(sms landline)", res, "deny", "deny", authflow.MsgNoSMSDevice)
-	_, err = e.authSMS("alice", "DPNOSUCHPHONE0000000")
+	_, err = e.authSMS("alice", l.ID)
 	var me *mfa.Error
+	if !errors.As(err, &me) || me.Kind != mfa.Invalid || me.Field != "device" || !strings.Contains(me.Msg, "landline") {
+		t.Errorf("Auth(sms landline) = %v, want Invalid device naming the landline", err)
+	}
+	_, err = e.authSMS("alice", "DPNOSUCHPHONE0000000")
 	if !errors.As(err, &me) || me.Kind != mfa.Invalid || me.Field != "device" {
 		t.Errorf("Auth(sms unknown device) = %v, want Invalid device", err)
 	}
@@ -178,6 +178,32 @@ func TestAuthSMSNotifierDown(t *testing.T) {
 	_, err = e2.authSMS("erin", "auto")
 	if !errors.As(err, &me) || me.Kind != mfa.Unavailable {
 		t.Errorf("Auth(sms, no notifier) = %v, want Unavailable", err)
+	}
+}
+
+// TestAuthSMSFailedSendKeepsCodes: when the carrier cannot take a new
+// batch nothing is stored: the codes of the previous batch still work and
+// the user reads that the SMS could not be sent.
+func TestAuthSMSFailedSendKeepsCodes(t *testing.T) {
+	e, n := smsEnv(t)
+	u := e.user("gina", mfa.StatusActive)
+	p := e.phone(u, "+15555550100", mfa.PhoneMobile)
+	if _, err := e.authSMS("gina", "auto"); err != nil {
+		t.Fatal(err)
+	}
+	codes := lastCodes(t, n, p.Number)
+	n.SetFail(mfa.Wrap(mfa.Unavailable, "could not send the SMS", errors.New("twilio: HTTP 401")))
+	_, err := e.authSMS("gina", "auto")
+	var me *mfa.Error
+	if !errors.As(err, &me) || me.Kind != mfa.Unavailable || me.Msg != authflow.MsgSMSNotSent {
+		t.Errorf("Auth(sms, carrier refuses) = %v, want Unavailable %q", err, authflow.MsgSMSNotSent)
+	}
+	n.SetFail(nil)
+	wantAuth(t, "Auth(old code after a failed send)", e.auth("gina", codes[0]), "allow", "allow", authflow.MsgSuccess)
+	// A cap's refusal keeps its kind and words.
+	n.SetFail(mfa.E(mfa.RateLimited, "daily SMS limit reached"))
+	if _, err := e.authSMS("gina", "auto"); mfa.KindOf(err) != mfa.RateLimited || !strings.Contains(err.Error(), "daily SMS limit") {
+		t.Errorf("Auth(sms, capped) = %v, want the cap's RateLimited", err)
 	}
 }
 

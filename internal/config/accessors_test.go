@@ -78,6 +78,10 @@ func TestWriteTOML(t *testing.T) {
 	c.PublicHostnames = []string{"mfa.example.com", "quote\"back\\slash"}
 	c.TLS = config.TLS{Cert: "/etc/t/cert.pem", Key: "/etc/t/key.pem"}
 	c.Metrics = config.Metrics{Listen: "127.0.0.1:9090", Token: "metrics-token-0123456789"}
+	c.Delivery.Carrier = "twilio"
+	c.Twilio.AccountSID, c.Twilio.AuthToken, c.Twilio.From = "AC01", "twilio-token-0123456789", "+15005550006"
+	c.Twilio.APIKeySID, c.Twilio.APIKeySecret = "SK01", "twilio-key-secret-0123"
+	c.Webhook = config.Webhook{URL: "https://sms.example/hook", Secret: "webhook-secret-0123456"}
 
 	var b strings.Builder
 	if err := c.WriteTOML(&b); err != nil {
@@ -124,6 +128,28 @@ session_lifetime = "12h"  # TWOSTEP_WEB_SESSION_LIFETIME
 
 [radius]
 listen = ""  # TWOSTEP_RADIUS_LISTEN
+
+[delivery]
+carrier = "twilio"  # TWOSTEP_DELIVERY_CARRIER
+public_url = ""  # TWOSTEP_DELIVERY_PUBLIC_URL
+call_prompt = ""  # TWOSTEP_DELIVERY_CALL_PROMPT
+timeout = "10s"  # TWOSTEP_DELIVERY_TIMEOUT
+retries = 2  # TWOSTEP_DELIVERY_RETRIES
+
+[twilio]
+base_url = "https://api.twilio.com"  # TWOSTEP_TWILIO_BASE_URL
+account_sid = "AC01"  # TWOSTEP_TWILIO_ACCOUNT_SID
+auth_token = "[redacted]"  # TWOSTEP_TWILIO_AUTH_TOKEN or TWOSTEP_TWILIO_AUTH_TOKEN_FILE
+api_key_sid = "SK01"  # TWOSTEP_TWILIO_API_KEY_SID
+api_key_secret = "[redacted]"  # TWOSTEP_TWILIO_API_KEY_SECRET or TWOSTEP_TWILIO_API_KEY_SECRET_FILE
+from = "+15005550006"  # TWOSTEP_TWILIO_FROM
+messaging_service_sid = ""  # TWOSTEP_TWILIO_MESSAGING_SERVICE_SID
+extension_pre_delay = "0s"  # TWOSTEP_TWILIO_EXTENSION_PRE_DELAY
+extension_post_delay = "0s"  # TWOSTEP_TWILIO_EXTENSION_POST_DELAY
+
+[webhook]
+url = "https://sms.example/hook"  # TWOSTEP_WEBHOOK_URL
+secret = "[redacted]"  # TWOSTEP_WEBHOOK_SECRET or TWOSTEP_WEBHOOK_SECRET_FILE
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("WriteTOML() mismatch (-want +got):\n%s", diff)
@@ -148,6 +174,10 @@ func TestWriteTOMLRoundTrip(t *testing.T) {
 			c.ClockSkew = 90 * 1e9
 			c.ShutdownTimeout = 61 * 1e9
 			c.DB = config.DB{MaxOpenConns: 7, BusyTimeout: 1500 * 1e6}
+			c.Delivery = config.Delivery{Carrier: "outbox", PublicURL: "https://mfa.example", CallPrompt: "Press 1, {username}.",
+				Timeout: 5 * 1e9, Retries: 0}
+			c.Twilio.ExtensionPreDelay = 2 * 1e9
+			c.Webhook.URL = "https://sms.example/hook"
 		}},
 	}
 	for _, tt := range tests {

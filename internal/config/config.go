@@ -52,6 +52,71 @@ type Config struct {
 	Metrics      Metrics   `koanf:"metrics"`
 	Web          Web       `koanf:"web"`
 	Radius       Radius    `koanf:"radius"`
+	Delivery     Delivery  `koanf:"delivery"`
+	Twilio       Twilio    `koanf:"twilio"`
+	Webhook      Webhook   `koanf:"webhook"`
+}
+
+// Delivery chooses the carrier of SMS passcodes and phone calls (email
+// stays in the outbox until an email carrier is configured).
+type Delivery struct {
+	// Carrier is "outbox" (development: files in <data>/outbox), "twilio"
+	// or "webhook".
+	Carrier string `koanf:"carrier"`
+	// PublicURL is the base URL carriers call back (Twilio's Gather action
+	// and status callbacks, the webhook's keypress_url); empty means
+	// https://<api_host>.
+	PublicURL string `koanf:"public_url"`
+	// CallPrompt is what a call says; {application} and {username} are
+	// replaced. Empty: authflow's default ("... Press 1 to approve. Press 9
+	// to report fraud.").
+	CallPrompt string `koanf:"call_prompt"`
+	// Timeout bounds each request to the carrier.
+	Timeout time.Duration `koanf:"timeout"`
+	// Retries is how many more times a request that failed transiently
+	// (network error, timeout, 5xx) is tried; 4xx answers never are.
+	Retries int `koanf:"retries"`
+}
+
+// Twilio configures the twilio carrier (any service speaking Twilio's
+// REST API at BaseURL).
+type Twilio struct {
+	BaseURL    string `koanf:"base_url"`
+	AccountSID string `koanf:"account_sid"`
+	// AuthToken authenticates requests (unless an API key is set) and
+	// always checks X-Twilio-Signature on callbacks.
+	AuthToken           Secret        `koanf:"auth_token"`
+	APIKeySID           string        `koanf:"api_key_sid"`
+	APIKeySecret        Secret        `koanf:"api_key_secret"`
+	From                string        `koanf:"from"`
+	MessagingServiceSID string        `koanf:"messaging_service_sid"`
+	ExtensionPreDelay   time.Duration `koanf:"extension_pre_delay"`
+	ExtensionPostDelay  time.Duration `koanf:"extension_post_delay"`
+}
+
+// Webhook configures the webhook carrier.
+type Webhook struct {
+	URL    string `koanf:"url"`
+	Secret Secret `koanf:"secret"`
+}
+
+// Delivery carriers.
+const (
+	CarrierOutbox  = "outbox"
+	CarrierTwilio  = "twilio"
+	CarrierWebhook = "webhook"
+)
+
+// CallbackURL is the base URL carriers call back: Delivery.PublicURL, or
+// https://<api_host>.
+func (c Config) CallbackURL() string {
+	if c.Delivery.PublicURL != "" {
+		return strings.TrimRight(c.Delivery.PublicURL, "/")
+	}
+	if h := c.APIHost(); h != "" {
+		return "https://" + h
+	}
+	return ""
 }
 
 // Web tunes the browser pages (internal/web).
@@ -139,6 +204,8 @@ func Defaults() Config {
 		DB:              DB{MaxOpenConns: 20, BusyTimeout: 5 * time.Second},
 		RateLimit:       RateLimit{UserPerMinute: 60, IPPerMinute: 300, StatusPolls: 10000},
 		Web:             Web{BrandColor: "#1d4ed8", SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour},
+		Delivery:        Delivery{Carrier: CarrierOutbox, Timeout: 10 * time.Second, Retries: 2},
+		Twilio:          Twilio{BaseURL: "https://api.twilio.com"},
 	}
 }
 

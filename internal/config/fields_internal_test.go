@@ -38,6 +38,25 @@ func TestEnvTable(t *testing.T) {
 		{"web.session_lifetime", "TWOSTEP_WEB_SESSION_LIFETIME"},
 		{"radius.listen", "TWOSTEP_RADIUS_LISTEN"},
 		{"radius.clients", ""}, // TOML only: [[radius.clients]]
+		{"delivery.carrier", "TWOSTEP_DELIVERY_CARRIER"},
+		{"delivery.public_url", "TWOSTEP_DELIVERY_PUBLIC_URL"},
+		{"delivery.call_prompt", "TWOSTEP_DELIVERY_CALL_PROMPT"},
+		{"delivery.timeout", "TWOSTEP_DELIVERY_TIMEOUT"},
+		{"delivery.retries", "TWOSTEP_DELIVERY_RETRIES"},
+		{"twilio.base_url", "TWOSTEP_TWILIO_BASE_URL"},
+		{"twilio.account_sid", "TWOSTEP_TWILIO_ACCOUNT_SID"},
+		{"twilio.auth_token", "TWOSTEP_TWILIO_AUTH_TOKEN"},
+		{"twilio.auth_token_file", "TWOSTEP_TWILIO_AUTH_TOKEN_FILE"},
+		{"twilio.api_key_sid", "TWOSTEP_TWILIO_API_KEY_SID"},
+		{"twilio.api_key_secret", "TWOSTEP_TWILIO_API_KEY_SECRET"},
+		{"twilio.api_key_secret_file", "TWOSTEP_TWILIO_API_KEY_SECRET_FILE"},
+		{"twilio.from", "TWOSTEP_TWILIO_FROM"},
+		{"twilio.messaging_service_sid", "TWOSTEP_TWILIO_MESSAGING_SERVICE_SID"},
+		{"twilio.extension_pre_delay", "TWOSTEP_TWILIO_EXTENSION_PRE_DELAY"},
+		{"twilio.extension_post_delay", "TWOSTEP_TWILIO_EXTENSION_POST_DELAY"},
+		{"webhook.url", "TWOSTEP_WEBHOOK_URL"},
+		{"webhook.secret", "TWOSTEP_WEBHOOK_SECRET"},
+		{"webhook.secret_file", "TWOSTEP_WEBHOOK_SECRET_FILE"},
 	}
 	var got [][2]string
 	keys, envs := map[string]bool{}, map[string]bool{}

@@ -48,6 +48,8 @@ func TestDefaults(t *testing.T) {
 		DB:              config.DB{MaxOpenConns: 20, BusyTimeout: 5 * time.Second},
 		RateLimit:       config.RateLimit{UserPerMinute: 60, IPPerMinute: 300, StatusPolls: 10000},
 		Web:             config.Web{BrandColor: "#1d4ed8", SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour},
+		Delivery:        config.Delivery{Carrier: "outbox", Timeout: 10 * time.Second, Retries: 2},
+		Twilio:          config.Twilio{BaseURL: "https://api.twilio.com"},
 	}
 	got := config.Defaults()
 	if diff := cmp.Diff(want, got); diff != "" {

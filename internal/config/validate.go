@@ -117,6 +117,7 @@ func (c Config) Validate() error {
 			bad("logo_file", "%s", msg)
 		}
 	}
+	c.validateDelivery(bad)
 	c.validateRadius(bad, func(at, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s (in the config file)", at, fmt.Sprintf(format, args...)))
 	})
@@ -209,4 +210,69 @@ func formatDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// isHTTPURL reports whether s is an absolute http(s) URL with a host.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil
+}
+
+// validateDelivery checks the carrier settings.
+func (c Config) validateDelivery(bad func(key, format string, args ...any)) {
+	d := c.Delivery
+	switch d.Carrier {
+	case CarrierOutbox, CarrierTwilio, CarrierWebhook:
+	default:
+		bad("delivery.carrier", "%q is not outbox, twilio or webhook", d.Carrier)
+	}
+	if d.PublicURL != "" && !isHTTPURL(d.PublicURL) {
+		bad("delivery.public_url", "%q is not an http(s) URL", d.PublicURL)
+	}
+	if d.Timeout < time.Second || d.Timeout > time.Minute {
+		bad("delivery.timeout", "%s is not between 1s and 1m", formatDuration(d.Timeout))
+	}
+	if d.Retries < 0 || d.Retries > 5 {
+		bad("delivery.retries", "%d is not between 0 and 5", d.Retries)
+	}
+	if len(d.CallPrompt) > 1000 {
+		bad("delivery.call_prompt", "%d bytes is longer than 1000", len(d.CallPrompt))
+	}
+	for _, k := range []struct {
+		key string
+		d   time.Duration
+	}{{"twilio.extension_pre_delay", c.Twilio.ExtensionPreDelay}, {"twilio.extension_post_delay", c.Twilio.ExtensionPostDelay}} {
+		if k.d < 0 || k.d > 30*time.Second {
+			bad(k.key, "%s is not between 0s and 30s", formatDuration(k.d))
+		}
+	}
+	switch d.Carrier {
+	case CarrierTwilio:
+		t := c.Twilio
+		if !isHTTPURL(t.BaseURL) {
+			bad("twilio.base_url", "%q is not an http(s) URL", t.BaseURL)
+		}
+		if t.AccountSID == "" {
+			bad("twilio.account_sid", "is required with delivery.carrier = \"twilio\"")
+		}
+		if t.AuthToken == "" {
+			bad("twilio.auth_token", "is required with delivery.carrier = \"twilio\" (it checks X-Twilio-Signature on callbacks, even with an API key)")
+		}
+		if (t.APIKeySID == "") != (t.APIKeySecret == "") {
+			bad("twilio.api_key_secret", "twilio.api_key_sid and twilio.api_key_secret go together")
+		}
+		if t.From == "" && t.MessagingServiceSID == "" {
+			bad("twilio.from", "a from number (or, for SMS only, twilio.messaging_service_sid) is required")
+		}
+		if c.CallbackURL() == "" {
+			bad("delivery.public_url", "is required with twilio: calls need a URL Twilio can call back")
+		}
+	case CarrierWebhook:
+		if !isHTTPURL(c.Webhook.URL) {
+			bad("webhook.url", "%q is not an http(s) URL", c.Webhook.URL)
+		}
+		if len(c.Webhook.Secret.Reveal()) < 16 {
+			bad("webhook.secret", "must be at least 16 characters")
+		}
+	}
 }

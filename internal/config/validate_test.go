@@ -46,6 +46,31 @@ func TestValidate(t *testing.T) {
 			`metrics.listen: "9090" is not host:port (TWOSTEP_METRICS_LISTEN)`},
 		{"metrics token short", func(c *config.Config) { c.Metrics.Token = "short" },
 			"metrics.token: must be at least 16 printable ASCII characters without spaces (TWOSTEP_METRICS_TOKEN or TWOSTEP_METRICS_TOKEN_FILE)"},
+		{"twilio carrier", func(c *config.Config) {
+			c.Delivery.Carrier = "twilio"
+			c.Twilio.AccountSID, c.Twilio.AuthToken, c.Twilio.MessagingServiceSID = "AC1", "token", "MG1"
+		}, ""},
+		{"twilio carrier incomplete", func(c *config.Config) {
+			c.Delivery.Carrier, c.Twilio.BaseURL, c.Twilio.APIKeySID = "twilio", "api.twilio.com", "SK1"
+		}, `twilio.base_url: "api.twilio.com" is not an http(s) URL (TWOSTEP_TWILIO_BASE_URL)
+twilio.account_sid: is required with delivery.carrier = "twilio" (TWOSTEP_TWILIO_ACCOUNT_SID)
+twilio.auth_token: is required with delivery.carrier = "twilio" (it checks X-Twilio-Signature on callbacks, even with an API key) (TWOSTEP_TWILIO_AUTH_TOKEN or TWOSTEP_TWILIO_AUTH_TOKEN_FILE)
+twilio.api_key_secret: twilio.api_key_sid and twilio.api_key_secret go together (TWOSTEP_TWILIO_API_KEY_SECRET or TWOSTEP_TWILIO_API_KEY_SECRET_FILE)
+twilio.from: a from number (or, for SMS only, twilio.messaging_service_sid) is required (TWOSTEP_TWILIO_FROM)`},
+		{"webhook carrier", func(c *config.Config) {
+			c.Delivery.Carrier, c.Webhook = "webhook", config.Webhook{URL: "https://sms.example/hook", Secret: "0123456789abcdef"}
+		}, ""},
+		{"webhook carrier incomplete", func(c *config.Config) { c.Delivery.Carrier, c.Webhook.Secret = "webhook", "short" },
+			`webhook.url: "" is not an http(s) URL (TWOSTEP_WEBHOOK_URL)
+webhook.secret: must be at least 16 characters (TWOSTEP_WEBHOOK_SECRET or TWOSTEP_WEBHOOK_SECRET_FILE)`},
+		{"delivery limits", func(c *config.Config) {
+			c.Delivery = config.Delivery{Carrier: "fax", PublicURL: "twostep.example", Timeout: time.Hour, Retries: 9}
+			c.Twilio.ExtensionPostDelay = time.Minute
+		}, `delivery.carrier: "fax" is not outbox, twilio or webhook (TWOSTEP_DELIVERY_CARRIER)
+delivery.public_url: "twostep.example" is not an http(s) URL (TWOSTEP_DELIVERY_PUBLIC_URL)
+delivery.timeout: 1h is not between 1s and 1m (TWOSTEP_DELIVERY_TIMEOUT)
+delivery.retries: 9 is not between 0 and 5 (TWOSTEP_DELIVERY_RETRIES)
+twilio.extension_post_delay: 1m is not between 0s and 30s (TWOSTEP_TWILIO_EXTENSION_POST_DELAY)`},
 		{"sqlite DSNs", func(c *config.Config) { c.Database = "sqlite:///var/lib/t.db" }, ""},
 		{"file DSN", func(c *config.Config) { c.Database = "file:t.db" }, ""},
 

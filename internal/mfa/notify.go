@@ -23,6 +23,10 @@ type Message struct {
 	Context string // "authentication", "enrollment" or "administrator", for the telephony log
 	UserID  string
 	TxID    string // voice: the transaction whose answer the call collects
+	// Extension is dialled once a voice call is answered (a desk phone
+	// behind a switchboard); carriers wait their configured pre-delay
+	// before dialling it.
+	Extension string
 }
 
 // Notifier delivers messages. Implementations: notify/outbox (the

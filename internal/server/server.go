@@ -63,6 +63,8 @@ type Deps struct {
 	// must carry ("Authorization: Bearer <token>"), on the main handler and
 	// on the separate one alike.
 	MetricsToken string
+	// Callbacks authenticates the carriers' callbacks (callbacks.go).
+	Callbacks Callbacks
 }
 
 // WebOptions are the browser pages' settings (config web.*).
@@ -146,6 +148,7 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 	}
 	oidc.New(oidc.Deps{Store: d.Store, Hosts: oidcHosts, Now: d.Now, Rand: rand.Reader, Logger: d.Logger,
 		Failures: surface.Failures}).Register(mux)
+	registerCallbacks(mux, d)
 
 	// The browser surface is its own stack (own mux; security headers,
 	// sessions in the database, CSRF): whatever the API routes do not

@@ -26,7 +26,9 @@
 // numbers zero-padded, so that sorting the names gives the order in which
 // Send accepted the messages (times never go backwards within an Outbox,
 // and seq breaks ties). Each file is a JSON object with the fields
-// channel, to, subject, body, context, user_id and time (RFC 3339).
+// channel, to, subject, body, context, user_id and time (RFC 3339), and
+// for calls txid (the call id `twostepd outbox answer` takes) and
+// extension.
 // List reads them back in that order; Last finds the newest for one
 // recipient.
 //

@@ -41,7 +41,11 @@ type Stored struct {
 	Body    mfa.Passcode
 	Context string
 	UserID  string
-	Time    time.Time
+	// TxID is the transaction a voice call collects the answer of: the
+	// call id `twostepd outbox answer` takes.
+	TxID      string
+	Extension string
+	Time      time.Time
 }
 
 // record is a message's file.
@@ -52,6 +56,8 @@ type record struct {
 	Body    string      `json:"body"` // plaintext, on purpose: see the package doc
 	Context string      `json:"context"`
 	UserID  string      `json:"user_id"`
+	TxID    string      `json:"txid,omitempty"`
+	Ext     string      `json:"extension,omitempty"`
 	Time    time.Time   `json:"time"`
 }
 
@@ -102,6 +108,8 @@ func (o *Outbox) Send(ctx context.Context, m mfa.Message) error {
 		Body:    string(m.Body),
 		Context: m.Context,
 		UserID:  m.UserID,
+		TxID:    m.TxID,
+		Ext:     m.Extension,
 		Time:    when,
 	}, "", "  ")
 	if err != nil {
@@ -190,7 +198,7 @@ func (o *Outbox) List() ([]Stored, error) {
 			return nil, fmt.Errorf("outbox list: %s: %w", name, err)
 		}
 		out = append(out, Stored{File: name, Channel: r.Channel, To: r.To, Subject: r.Subject,
-			Body: mfa.Passcode(r.Body), Context: r.Context, UserID: r.UserID, Time: r.Time})
+			Body: mfa.Passcode(r.Body), Context: r.Context, UserID: r.UserID, TxID: r.TxID, Extension: r.Ext, Time: r.Time})
 	}
 	return out, nil
 }
@@ -220,6 +228,9 @@ func validate(m mfa.Message) error {
 	case mfa.ChannelSMS, mfa.ChannelVoice:
 		if !e164.MatchString(m.To) {
 			return mfa.InvalidField("to", "the recipient is not a phone number in E.164 form (+ and up to 15 digits)")
+		}
+		if m.Channel == mfa.ChannelVoice && m.TxID == "" {
+			return mfa.InvalidField("txid", "a call needs the transaction it collects the answer of")
 		}
 	case mfa.ChannelEmail:
 		if !isEmail(m.To) {

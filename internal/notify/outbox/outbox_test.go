@@ -49,7 +49,7 @@ func TestRoundTrip(t *testing.T) {
 	give := []mfa.Message{
 		{Channel: mfa.ChannelSMS, To: "+15551234567", Body: "Your passcode is 1234567", Context: "authentication", UserID: "DU0000000000000000001"},
 		{Channel: mfa.ChannelEmail, To: "alice@example.com", Subject: "Activate twostep", Body: "https://twostep.example/activate/Xk7pQ2mZr9TfW4bLc8Nd", Context: "enrollment", UserID: "DU0000000000000000002"},
-		{Channel: mfa.ChannelVoice, To: "+442071838750", Body: "Press 1 to approve", Context: "authentication"},
+		{Channel: mfa.ChannelVoice, To: "+442071838750", Body: "Press 1 to approve", Context: "authentication", TxID: "TX1", Extension: "1234"},
 	}
 	for _, m := range give {
 		if err := o.Send(ctx, m); err != nil {
@@ -63,7 +63,7 @@ func TestRoundTrip(t *testing.T) {
 	var want []outbox.Stored
 	for i, m := range give {
 		want = append(want, outbox.Stored{Channel: m.Channel, To: m.To, Subject: m.Subject, Body: m.Body,
-			Context: m.Context, UserID: m.UserID, Time: epoch.Add(time.Duration(i) * time.Second)})
+			Context: m.Context, UserID: m.UserID, TxID: m.TxID, Extension: m.Extension, Time: epoch.Add(time.Duration(i) * time.Second)})
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(outbox.Stored{}, "File")); diff != "" {
 		t.Errorf("List() mismatch (-want +got):\n%s", diff)
@@ -246,7 +246,8 @@ func TestValidation(t *testing.T) {
 		field string // "" for valid
 	}{
 		{"valid sms", func(m *mfa.Message) {}, ""},
-		{"valid voice", func(m *mfa.Message) { m.Channel = mfa.ChannelVoice }, ""},
+		{"valid voice", func(m *mfa.Message) { m.Channel, m.TxID = mfa.ChannelVoice, "TX1" }, ""},
+		{"voice without txid", func(m *mfa.Message) { m.Channel = mfa.ChannelVoice }, "txid"},
 		{"valid email", func(m *mfa.Message) { m.Channel, m.To = mfa.ChannelEmail, "a.b+c@example.co.uk" }, ""},
 		{"shortest E.164", func(m *mfa.Message) { m.To = "+12" }, ""},
 		{"longest E.164", func(m *mfa.Message) { m.To = "+123456789012345" }, ""},
@@ -260,7 +261,7 @@ func TestValidation(t *testing.T) {
 		{"sms spaces", func(m *mfa.Message) { m.To = "+1 555 123 4567" }, "to"},
 		{"sms extension", func(m *mfa.Message) { m.To = "+15551234567x12" }, "to"},
 		{"sms empty", func(m *mfa.Message) { m.To = "" }, "to"},
-		{"voice to email", func(m *mfa.Message) { m.Channel, m.To = mfa.ChannelVoice, "a@example.com" }, "to"},
+		{"voice to email", func(m *mfa.Message) { m.Channel, m.To, m.TxID = mfa.ChannelVoice, "a@example.com", "TX1" }, "to"},
 		{"email to phone", func(m *mfa.Message) { m.Channel = mfa.ChannelEmail }, "to"},
 		{"email display name", func(m *mfa.Message) { m.Channel, m.To = mfa.ChannelEmail, "Alice <a@example.com>" }, "to"},
 		{"email brackets", func(m *mfa.Message) { m.Channel, m.To = mfa.ChannelEmail, "<a@example.com>" }, "to"},

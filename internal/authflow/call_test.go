@@ -1,0 +1,71 @@
+package authflow_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twostep-auth/twostep/internal/authflow"
+	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/mfa/mfatest"
+)
+
+// TestEndCall: a call that ends without a keypress ends the transaction
+// in deny with Duo's reason, once; a later keypress is refused.
+func TestEndCall(t *testing.T) {
+	tests := []struct {
+		give       authflow.CallEnd
+		wantStatus string
+		wantResult mfa.AuthResult
+		wantReason string
+	}{
+		{authflow.CallHangUp, authflow.StatusDeny, mfa.ResultFailure, authflow.ReasonNoKeysPressed},
+		{authflow.CallNoAnswer, authflow.StatusTimeout, mfa.ResultFailure, authflow.ReasonNoResponse},
+		{authflow.CallBusy, authflow.StatusPushFail, mfa.ResultError, authflow.ReasonCallFailed},
+		{authflow.CallFailed, authflow.StatusPushFail, mfa.ResultError, authflow.ReasonCallFailed},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.give), func(t *testing.T) {
+			e, n := newEnvCall(t)
+			u := e.user("ivy", mfa.StatusActive)
+			p := e.phone(u, "+15555550123", mfa.PhoneLandline)
+			res, err := e.Svc.Auth(e.ctx, authflow.AuthRequest{Integration: e.In, Who: authflow.Who{Username: "ivy"},
+				Factor: mfa.FactorPhone, Device: p.ID, Async: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if msgs := n.Messages(); len(msgs) != 1 || !strings.Contains(string(msgs[0].Body), "Say yes, ivy, to test app.") {
+				t.Errorf("call = %+v, want the configured prompt", msgs)
+			}
+			if err := e.Svc.EndCall(e.ctx, res.TxID, tt.give); err != nil {
+				t.Fatalf("EndCall(%s) = %v", tt.give, err)
+			}
+			st := e.status(res.TxID)
+			if st.Result != authflow.ResultDeny || st.Status != tt.wantStatus {
+				t.Errorf("status after %s = %+v, want deny/%s", tt.give, st, tt.wantStatus)
+			}
+			if l := e.lastLog(u.ID); l.Factor != authflow.LogFactorPhone || l.Result != tt.wantResult || l.Reason != tt.wantReason {
+				t.Errorf("log after %s = %+v, want %s/%s", tt.give, l, tt.wantResult, tt.wantReason)
+			}
+			if err := e.Svc.EndCall(e.ctx, res.TxID, tt.give); mfa.KindOf(err) != mfa.Conflict {
+				t.Errorf("second EndCall = %v, want conflict", err)
+			}
+			if err := e.Svc.AnswerCall(e.ctx, res.TxID, "1"); err == nil {
+				t.Errorf("AnswerCall after the call ended = nil, want an error")
+			}
+		})
+	}
+	e, _ := newEnvCall(t)
+	if err := e.Svc.EndCall(e.ctx, "nosuchtx", authflow.CallHangUp); mfa.KindOf(err) != mfa.NotFound {
+		t.Errorf("EndCall(unknown) = %v, want not found", err)
+	}
+	if _, ok := authflow.ParseCallEnd("completed"); ok {
+		t.Error("ParseCallEnd(completed) = ok, want unknown")
+	}
+}
+
+func newEnvCall(t *testing.T) (*env, *mfatest.Notifier) {
+	n := &mfatest.Notifier{}
+	return newEnv(t, authflow.WithNotifier(n), authflow.WithRecheck(5*time.Millisecond),
+		authflow.WithCallPrompt("Say yes, {username}, to {application}.")), n
+}
