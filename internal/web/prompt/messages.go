@@ -29,5 +29,9 @@ const (
 	msgNotYet          = "The request has not been approved yet. Approve it in the twostep app, then press Continue."
 	msgNotYetCall      = "The call has not been answered yet. Answer it and press 1, then press Continue."
 	msgNothingPending  = "There is no login request waiting. Choose a way to log in."
+	msgWaitingCode     = "Waiting for you to approve the request in the twostep app."
+	msgWaitingPush     = "Login request sent. Open the twostep app and approve it."
+	msgWaitingCall     = "Calling your phone. Answer it and press 1 to approve."
+	msgApproved        = "Approved. Logging you in…"
 	msgStatusLost      = "Lost contact with the server. When you have approved the request, press Continue."
 )

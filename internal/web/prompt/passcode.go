@@ -19,6 +19,7 @@ const maxPasscode = 44
 type passcodeView struct {
 	Passcode     web.Field
 	Device       string // the chosen device's name
+	DeviceIcon   string
 	DeviceID     string
 	SMS          bool   // the device takes SMS: offer "Text me new codes"
 	NextCode     string // the next SMS passcode's first digit
@@ -34,9 +35,9 @@ func (p *Pages) passcodeView(l *login, devs []authflow.Device) passcodeView {
 		RememberDays: l.in.TrustedDeviceDays, Remember: l.st.Remember,
 	}
 	if d, ok := findDevice(devs, l.st.Device); ok {
-		v.Device, v.DeviceID, v.NextCode = d.DisplayName, d.ID, d.SMSNextCode
+		v.Device, v.DeviceID, v.NextCode, v.DeviceIcon = d.DisplayName, d.ID, d.SMSNextCode, "phone"
 		if d.Type == authflow.DeviceToken {
-			v.Device = "Hardware token " + d.Name
+			v.Device, v.DeviceIcon = "Hardware token "+d.Name, "key"
 		}
 		for _, m := range authflow.Methods(d) {
 			v.SMS = v.SMS || m.Factor == mfa.FactorSMS

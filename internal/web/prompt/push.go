@@ -106,14 +106,14 @@ func statusMessage(l *login, res authflow.StatusResult) string {
 	switch res.Result {
 	case authflow.ResultWaiting:
 		if l.st.TxFactor == string(mfa.FactorPhone) {
-			return "Calling your phone. Answer it and press 1 to approve."
+			return msgWaitingCall
 		}
 		if res.VerificationCode != "" {
-			return "Login request sent. Enter the code " + res.VerificationCode + " in the twostep app to approve."
+			return msgWaitingCode
 		}
-		return "Login request sent. Open the twostep app and approve it."
+		return msgWaitingPush
 	case authflow.ResultAllow:
-		return "Approved. Logging you in…"
+		return msgApproved
 	}
 	return denyMessage(l, res)
 }
