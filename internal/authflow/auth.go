@@ -76,7 +76,18 @@ type AuthRequest struct {
 	// VerifiedPush: the client can show a verification code (Verified
 	// Push applies when Settings.VerifiedPush is also on).
 	VerifiedPush bool
+	// AskRemember is set by a front end that asks the person whether to
+	// remember this device (the browser prompt's "Remember me for N days"):
+	// an allow then carries a TrustedDeviceToken only when Remember is set
+	// too. Left unset (the Auth API), an allow carries one whenever the
+	// integration remembers devices.
+	AskRemember bool
+	Remember    bool
 }
+
+// wantsToken reports whether an allow of req should issue a
+// remembered-device token (when the integration remembers devices).
+func (req AuthRequest) wantsToken() bool { return !req.AskRemember || req.Remember }
 
 // AuthResult is Duo's synchronous auth answer.
 type AuthResult struct {
@@ -90,8 +101,14 @@ type AuthResult struct {
 	TxID             string
 	VerificationCode string
 	// TrustedDeviceToken is set on allow when the integration remembers
-	// devices.
+	// devices (and, with AskRemember, the person asked).
 	TrustedDeviceToken string
+	// LogTxID is the txid of the authentication-log record of a decision
+	// made by this call (an id_token's auth_context names it), and
+	// LogFactor its factor word; both empty when no decision was logged
+	// (a push or call still pending: its record will carry TxID).
+	LogTxID   string
+	LogFactor string
 }
 
 // Auth decides one authentication. Every decision it returns writes
@@ -152,6 +169,9 @@ func (s *Service) Auth(ctx context.Context, req AuthRequest) (AuthResult, error)
 
 func (s *Service) auth(ctx context.Context, req AuthRequest, a account) (AuthResult, error) {
 	d := &decision{s: s, req: req, a: a, factor: string(req.Factor)}
+	if req.Factor == "" {
+		d.factor = LogFactorNone // Settle
+	}
 	if a.known {
 		switch a.user.Status {
 		case mfa.StatusDisabled:
@@ -218,6 +238,7 @@ type decision struct {
 	factor string // the auth log factor
 	device string
 	name   string
+	logTx  string // the txid of the record written
 }
 
 func (d *decision) write(ctx context.Context, w mfa.AuthWrite, result mfa.AuthResult, reason string) (mfa.AuthOutcome, error) {
@@ -225,6 +246,7 @@ func (d *decision) write(ctx context.Context, w mfa.AuthWrite, result mfa.AuthRe
 	if err != nil {
 		return mfa.AuthOutcome{}, err
 	}
+	d.logTx = txid
 	now := d.s.now()
 	username := d.req.Username
 	if d.a.known {
@@ -249,12 +271,12 @@ func (d *decision) deny(ctx context.Context, w mfa.AuthWrite, result mfa.AuthRes
 	if _, err := d.write(ctx, w, result, reason); err != nil {
 		return AuthResult{}, err
 	}
-	return AuthResult{Result: ResultDeny, Status: status, StatusMsg: msg}, nil
+	return AuthResult{Result: ResultDeny, Status: status, StatusMsg: msg, LogTxID: d.logTx, LogFactor: d.factor}, nil
 }
 
 func (d *decision) allow(ctx context.Context, w mfa.AuthWrite, reason, status, msg string) (AuthResult, error) {
 	if _, err := d.write(ctx, w, mfa.ResultSuccess, reason); err != nil {
 		return AuthResult{}, err
 	}
-	return AuthResult{Result: ResultAllow, Status: status, StatusMsg: msg}, nil
+	return AuthResult{Result: ResultAllow, Status: status, StatusMsg: msg, LogTxID: d.logTx, LogFactor: d.factor}, nil
 }

@@ -98,11 +98,14 @@ func (s *Service) passcode(ctx context.Context, d *decision) (AuthResult, error)
 			if c.guard.Kind == mfa.GuardSMSCode {
 				s.refreshSMS(context.WithoutCancel(ctx), d.a, out.SMS)
 			}
-			tok, err := s.rememberDevice(ctx, d.req.Integration, d.a.user.ID, "")
-			if err != nil {
-				return AuthResult{}, err
+			var tok string
+			if d.req.wantsToken() {
+				if tok, err = s.rememberDevice(ctx, d.req.Integration, d.a.user.ID, ""); err != nil {
+					return AuthResult{}, err
+				}
 			}
-			return AuthResult{Result: ResultAllow, Status: StatusAllow, StatusMsg: MsgSuccess, TrustedDeviceToken: tok}, nil
+			return AuthResult{Result: ResultAllow, Status: StatusAllow, StatusMsg: MsgSuccess, TrustedDeviceToken: tok,
+				LogTxID: d.logTx, LogFactor: d.factor}, nil
 		case errors.Is(err, mfa.ErrConflict):
 			used = append(used, c) // another request consumed it first
 		case errors.Is(err, mfa.ErrNotFound):
@@ -133,9 +136,10 @@ func (s *Service) passcode(ctx context.Context, d *decision) (AuthResult, error)
 		return AuthResult{}, err
 	}
 	if out.Failure.LockedOut || out.Failure.Status == mfa.StatusLockedOut {
-		return AuthResult{Result: ResultDeny, Status: StatusLockedOut, StatusMsg: MsgLockedOutNow}, nil
+		return AuthResult{Result: ResultDeny, Status: StatusLockedOut, StatusMsg: MsgLockedOutNow,
+			LogTxID: d.logTx, LogFactor: d.factor}, nil
 	}
-	return AuthResult{Result: ResultDeny, Status: StatusDeny, StatusMsg: msg}, nil
+	return AuthResult{Result: ResultDeny, Status: StatusDeny, StatusMsg: msg, LogTxID: d.logTx, LogFactor: d.factor}, nil
 }
 
 // ReasonRevokedDevice is the auth log reason for a passcode from an app

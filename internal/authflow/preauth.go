@@ -66,6 +66,11 @@ type PreauthResult struct {
 	// with its Verified Push choice (duo_unix 2.2 with verified_push=yes).
 	// Nothing is stored under it: the push gets a txid of its own.
 	TxID string
+	// LogTxID is the txid of the authentication-log record of an allow
+	// for a remembered device (the one preauth answer that is logged);
+	// LogFactor is its factor word.
+	LogTxID   string
+	LogFactor string
 }
 
 // Preauth tells whether the user must authenticate and with which devices,
@@ -91,7 +96,7 @@ func (s *Service) Preauth(ctx context.Context, req PreauthRequest) (PreauthResul
 			if _, err := d.write(ctx, mfa.AuthWrite{Success: true}, mfa.ResultSuccess, ReasonRememberedDev); err != nil {
 				return PreauthResult{}, fmt.Errorf("preauth: %w", err)
 			}
-			return PreauthResult{Result: ResultAllow, StatusMsg: MsgRemembered}, nil
+			return PreauthResult{Result: ResultAllow, StatusMsg: MsgRemembered, LogTxID: d.logTx, LogFactor: d.factor}, nil
 		}
 	}
 	if res.Result == ResultAuth {

@@ -274,7 +274,7 @@ func (s *Service) oob(ctx context.Context, d *decision, factor mfa.Factor, nth i
 	if d.req.Async {
 		return AuthResult{TxID: txid, VerificationCode: tx.VerificationCode}, nil
 	}
-	res, err := s.waitFinal(ctx, d.req.Integration, txid)
+	res, err := s.waitFinal(ctx, d.req.Integration, txid, d.req.wantsToken())
 	if err != nil {
 		return AuthResult{}, err
 	}
@@ -324,6 +324,18 @@ func (r StatusResult) Final() bool { return r.Result != ResultWaiting }
 // WithPollLimits) polls wait at once per integration on a node; one more
 // is ErrStatusPolls.
 func (s *Service) AuthStatus(ctx context.Context, in mfa.Integration, txid string, wait time.Duration) (StatusResult, error) {
+	return s.authStatus(ctx, in, txid, wait, true)
+}
+
+// AuthStatusAsked is AuthStatus for a front end that asked the person
+// whether to remember this device (AuthRequest.AskRemember): an allow
+// carries a remembered-device token only when remember is true (and the
+// integration remembers devices); otherwise none is issued or stored.
+func (s *Service) AuthStatusAsked(ctx context.Context, in mfa.Integration, txid string, wait time.Duration, remember bool) (StatusResult, error) {
+	return s.authStatus(ctx, in, txid, wait, remember)
+}
+
+func (s *Service) authStatus(ctx context.Context, in mfa.Integration, txid string, wait time.Duration, remember bool) (StatusResult, error) {
 	if txid == "" {
 		return StatusResult{}, mfa.InvalidField("txid", "txid is required")
 	}
@@ -346,7 +358,7 @@ func (s *Service) AuthStatus(ctx context.Context, in mfa.Integration, txid strin
 		// completed meanwhile: fall through to wait, which returns at once
 	}
 	if tx.State != mfa.TxPending {
-		return s.statusOf(ctx, in, tx) // final: nothing to wait for
+		return s.statusOf(ctx, in, tx, remember) // final: nothing to wait for
 	}
 	if !s.statusPolls.enter(in.IKey) {
 		s.log.WarnContext(ctx, "auth_status poll refused: too many waiting", "integration", in.IKey, "txid", tx.ID)
@@ -357,7 +369,7 @@ func (s *Service) AuthStatus(ctx context.Context, in mfa.Integration, txid strin
 	if err != nil {
 		return StatusResult{}, err
 	}
-	return s.statusOf(ctx, in, tx)
+	return s.statusOf(ctx, in, tx, remember)
 }
 
 // Cancel ends a pending push or phone call of integration in that the
@@ -398,12 +410,12 @@ func (s *Service) Cancel(ctx context.Context, in mfa.Integration, txid string) e
 }
 
 // waitFinal waits until the transaction is final (a synchronous auth).
-func (s *Service) waitFinal(ctx context.Context, in mfa.Integration, txid string) (AuthResult, error) {
+func (s *Service) waitFinal(ctx context.Context, in mfa.Integration, txid string, remember bool) (AuthResult, error) {
 	tx, err := s.wait(ctx, txid, time.Time{})
 	if err != nil {
 		return AuthResult{}, err
 	}
-	st, err := s.statusOf(ctx, in, tx)
+	st, err := s.statusOf(ctx, in, tx, remember)
 	if err != nil {
 		return AuthResult{}, err
 	}
@@ -423,8 +435,8 @@ func (s *Service) txOf(ctx context.Context, in mfa.Integration, txid string) (mf
 
 // statusOf turns a transaction into an auth_status answer, with the
 // transaction's remembered-device token on allow when the integration asks
-// for one (rememberDevice).
-func (s *Service) statusOf(ctx context.Context, in mfa.Integration, tx mfa.Transaction) (StatusResult, error) {
+// for one (rememberDevice) and remember is true.
+func (s *Service) statusOf(ctx context.Context, in mfa.Integration, tx mfa.Transaction, remember bool) (StatusResult, error) {
 	switch tx.State {
 	case mfa.TxAllow:
 		res := StatusResult{Result: ResultAllow, Status: StatusAllow, StatusMsg: tx.StatusMsg}
@@ -433,7 +445,7 @@ func (s *Service) statusOf(ctx context.Context, in mfa.Integration, tx mfa.Trans
 		}
 		// The transaction's own token, the same on every poll, and only
 		// while the end is recent.
-		if !tx.Answered.IsZero() && s.now().Sub(tx.Answered) <= trustedTokenGrace {
+		if remember && !tx.Answered.IsZero() && s.now().Sub(tx.Answered) <= trustedTokenGrace {
 			tok, err := s.rememberDevice(ctx, in, tx.UserID, tx.ID)
 			if err != nil {
 				return StatusResult{}, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/authflow"
+	"github.com/twostep-auth/twostep/internal/web/prompt"
 )
 
 // WriteTimeout bounds writing an ordinary answer: the connection's write
@@ -26,7 +27,8 @@ const longPollMargin = 60 * time.Second
 
 // longPollRoutes are the requests that may block beyond WriteTimeout:
 // synchronous pushes and calls (Auth API v2 and legacy v1), auth_status
-// and legacy status polls, and the app's transaction long poll. Matched by
+// and legacy status polls, the app's transaction long poll and the
+// prompt's push status. Matched by
 // method and path before routing, so that the deadline is set before the
 // handler starts.
 var longPollRoutes = map[string]bool{
@@ -37,6 +39,7 @@ var longPollRoutes = map[string]bool{
 	"GET /rest/v1/status.json":         true,
 	"GET /rest/v1/status.bson":         true,
 	"GET /push/v2/device/transactions": true,
+	"GET " + prompt.StatusPath:         true, // the prompt's live push status
 }
 
 // The waits that longPollRoutes allow for, checked at compile time to fit

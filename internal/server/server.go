@@ -24,6 +24,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/oidc"
 	"github.com/twostep-auth/twostep/internal/reqid"
 	"github.com/twostep-auth/twostep/internal/web"
+	"github.com/twostep-auth/twostep/internal/web/prompt"
 )
 
 // PoolStats names one database connection pool's statistics.
@@ -159,6 +160,11 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 		Organization: d.Organization, Logo: d.Logo, BrandColor: d.Web.BrandColor,
 		SessionIdle: d.Web.SessionIdle, SessionLifetime: d.Web.SessionLifetime, RequestID: RequestID})
 	site.Register(browser)
+	if d.Flow != nil {
+		// The prompt: where a person completes the second factor of a
+		// login an application handed to twostep (oidc's authorize).
+		prompt.New(prompt.Deps{Site: site, Flow: d.Flow, Now: d.Now, Logger: d.Logger}).Register(browser)
+	}
 	mux.Handle("/", fallback{api: mux, browser: browser, pages: site.NotFound(browser)})
 }
 

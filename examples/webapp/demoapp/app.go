@@ -45,6 +45,7 @@ type Config struct {
 // App is the demo application: an http.Handler.
 type App struct {
 	duo        *duouniversal.Client
+	twostep    string // https://<APIHost>, where the login form's redirect goes
 	failClosed bool
 	log        *slog.Logger
 	tmpl       *template.Template
@@ -87,7 +88,7 @@ func New(cfg Config) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	a := &App{duo: c, failClosed: cfg.FailClosed, log: log, sessions: map[string]*session{},
+	a := &App{duo: c, twostep: "https://" + cfg.APIHost, failClosed: cfg.FailClosed, log: log, sessions: map[string]*session{},
 		tmpl: template.Must(template.ParseFS(files, "templates/*.html"))}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.home)
@@ -103,7 +104,10 @@ func New(cfg Config) (*App, error) {
 // refused.
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	// form-action names twostep too: the login form's answer is a redirect
+	// there, and browsers apply form-action to the redirects after a form.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self' "+a.twostep+
+		"; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
