@@ -351,13 +351,21 @@ func (s *Service) newActivation(ctx context.Context, userID, phoneID string, val
 }
 
 // sendSMS texts body to the phone and records one credit in the telephony
-// log. A delivery failure is Unavailable and logs nothing.
+// log. A send over a daily telephony cap is RateLimited; a delivery
+// failure is Unavailable and logs nothing.
 func (s *Service) sendSMS(ctx context.Context, p mfa.Phone, userID, why, body string) error {
+	st, err := s.store.GetSettings(ctx)
+	if err != nil {
+		return fmt.Errorf("send sms: %w", err)
+	}
+	if err := mfa.HitTelephonyCaps(ctx, s.store, st, userID, s.now()); err != nil {
+		return err
+	}
 	m := mfa.Message{Channel: mfa.ChannelSMS, To: p.Number, Body: mfa.Passcode(body), Context: why, UserID: userID}
 	if err := s.notifier.Send(ctx, m); err != nil {
 		return mfa.Wrap(mfa.Unavailable, "could not send the message", err)
 	}
-	_, err := s.store.AppendTelephonyLog(ctx, mfa.TelephonyLogEntry{Time: s.now(), Type: string(mfa.ChannelSMS),
+	_, err = s.store.AppendTelephonyLog(ctx, mfa.TelephonyLogEntry{Time: s.now(), Type: string(mfa.ChannelSMS),
 		Context: why, Phone: p.Number, UserID: userID, Credits: 1})
 	if err != nil {
 		return fmt.Errorf("telephony log: %w", err)

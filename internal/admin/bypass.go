@@ -151,6 +151,8 @@ func (s *Service) CreateBypassCodes(ctx context.Context, a Actor, userID string,
 	if err != nil {
 		return nil, err
 	}
+	s.notifyUser(ctx, userID, SubjectBypassAdded, fmt.Sprintf("%d bypass code(s) were created for your account by an administrator. "+
+		"Each one lets whoever holds it log in as you without your phone.", len(codes)))
 	return codes, nil
 }
 

@@ -28,6 +28,10 @@ type SettingsFields struct {
 	VerifiedPushDigits   *int  // verified_push_digits: 3..6
 	PushMuteMinutes      *int  // push_mute_minutes: pushes paused after a fraud report, 0..1440
 	TrustedDeviceMaxDays *int  // trusted_device_max_days: cap on integrations' remembered-device days, 1..365
+	// telephony_daily_user_limit, telephony_daily_limit: SMS and calls
+	// per user and per account per UTC day, 0 (no cap)..MaxTelephonyDaily.
+	TelephonyDailyUserLimit *int
+	TelephonyDailyLimit     *int
 }
 
 // Setting limits.
@@ -46,6 +50,7 @@ const (
 	MaxVerifiedPushDigits  = 6
 	MaxPushMuteMinutes     = 24 * 60
 	MaxTrustedDeviceMax    = 365
+	MaxTelephonyDaily      = 1000000
 )
 
 // GetSettings returns the account settings.
@@ -143,6 +148,12 @@ func applySettings(st *mfa.Settings, f SettingsFields) ([]string, error) {
 		intIn("trusted_device_max_days", f.TrustedDeviceMaxDays, between(1, MaxTrustedDeviceMax),
 			fmt.Sprintf("must be between 1 and %d days", MaxTrustedDeviceMax),
 			func(n int) { st.TrustedDeviceMaxDays = n }),
+		intIn("telephony_daily_user_limit", f.TelephonyDailyUserLimit, between(0, MaxTelephonyDaily),
+			fmt.Sprintf("must be between 0 (no cap) and %d SMS and calls a day", MaxTelephonyDaily),
+			func(n int) { st.TelephonyDailyUserLimit = n }),
+		intIn("telephony_daily_limit", f.TelephonyDailyLimit, between(0, MaxTelephonyDaily),
+			fmt.Sprintf("must be between 0 (no cap) and %d SMS and calls a day", MaxTelephonyDaily),
+			func(n int) { st.TelephonyDailyLimit = n }),
 	}
 	for _, err := range checks {
 		if err != nil {

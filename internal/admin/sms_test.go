@@ -112,3 +112,30 @@ func testSendSMSPasscodes(t *testing.T, e *actEnv) {
 	}
 	e.secretsAbsent(append(append(first, second...), third...)...)
 }
+
+// TestSendSMSCapped: an administrator's SMS counts against the user's
+// daily cap like a login's; over it the request is RateLimited with the
+// clear message and nothing is sent or stored.
+func TestSendSMSCapped(t *testing.T) {
+	e := newActEnv(t)
+	ctx := t.Context()
+	alice := e.user("alice", "")
+	p := e.phone(mfa.PhoneMobile, true, alice)
+	if _, err := e.store.UpdateSettings(ctx, func(s *mfa.Settings) error { s.TelephonyDailyUserLimit = 1; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.SendSMSPasscodes(ctx, e.owner, p.ID); err != nil {
+		t.Fatalf("SendSMSPasscodes() = %v", err)
+	}
+	err := e.svc.SendSMSPasscodes(ctx, e.owner, p.ID)
+	var me *mfa.Error
+	if !errors.As(err, &me) || me.Kind != mfa.RateLimited || me.Msg != mfa.MsgUserTelephonyCap {
+		t.Fatalf("SendSMSPasscodes() over the cap = %v, want RateLimited %q", err, mfa.MsgUserTelephonyCap)
+	}
+	if n := len(e.notes.Messages()); n != 1 {
+		t.Errorf("sent %d SMS, want 1", n)
+	}
+	if n := len(e.telephony()); n != 1 {
+		t.Errorf("telephony log has %d records, want 1", n)
+	}
+}

@@ -388,12 +388,21 @@ func (s *Service) AttachToken(ctx context.Context, a Actor, userID, tokenID stri
 	if strings.TrimSpace(tokenID) == "" {
 		return mfa.InvalidField("token_id", "required")
 	}
-	return s.store.Atomic(ctx, func(ctx context.Context) error {
+	err := s.store.Atomic(ctx, func(ctx context.Context) error {
 		if err := s.store.AttachToken(ctx, userID, tokenID); err != nil {
 			return fmt.Errorf("attach token: %w", err)
 		}
 		return s.logChange(ctx, a, "token_attach", "user", userID, changeDetails(map[string]any{"token_id": tokenID}))
 	})
+	if err != nil {
+		return err
+	}
+	what := "A hardware token was added to your account"
+	if t, err := s.store.GetToken(ctx, tokenID); err == nil && t.Serial != "" {
+		what = "The hardware token with serial " + t.Serial + " was added to your account"
+	}
+	s.notifyUser(ctx, userID, SubjectTokenAdded, what+" by an administrator. It can now be used for the second step of your logins.")
+	return nil
 }
 
 // DetachToken removes a token from a user. NotFound if it was not attached.

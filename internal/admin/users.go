@@ -200,19 +200,29 @@ func (s *Service) AttachPhone(ctx context.Context, a Actor, userID, phoneID stri
 	if _, err := s.store.GetUser(ctx, userID); err != nil {
 		return fmt.Errorf("associate phone: %w", err)
 	}
-	if _, err := s.store.GetPhone(ctx, phoneID); err != nil {
+	p, err := s.store.GetPhone(ctx, phoneID)
+	if err != nil {
 		if errors.Is(err, mfa.ErrNotFound) {
 			// The user exists; the parameter is what is wrong.
 			return mfa.InvalidField("phone_id", "no such phone")
 		}
 		return fmt.Errorf("associate phone: %w", err)
 	}
-	return s.store.Atomic(ctx, func(ctx context.Context) error {
+	err = s.store.Atomic(ctx, func(ctx context.Context) error {
 		if err := s.store.AttachPhone(ctx, userID, phoneID); err != nil {
 			return fmt.Errorf("associate phone: %w", err)
 		}
 		return s.logChange(ctx, a, "user_phone_associate", "user", userID, describe(map[string]any{"phone_id": phoneID}))
 	})
+	if err != nil {
+		return err
+	}
+	what := "A phone was added to your account"
+	if p.Number != "" {
+		what = "The phone ending in " + lastDigits(p.Number) + " was added to your account"
+	}
+	s.notifyUser(ctx, userID, SubjectPhoneAdded, what+" by an administrator. It can now be used for the second step of your logins.")
+	return nil
 }
 
 // DetachPhone removes a phone's association with a user; NotFound when

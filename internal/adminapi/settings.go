@@ -37,6 +37,9 @@ type settingsObject struct {
 	VerifiedPushDigits   int  `json:"verified_push_digits"`
 	PushMuteMinutes      int  `json:"push_mute_minutes"`
 	TrustedDeviceMaxDays int  `json:"trusted_device_max_days"`
+	// SMS and calls per UTC day; 0 = no cap
+	TelephonyDailyUserLimit int `json:"telephony_daily_user_limit"`
+	TelephonyDailyLimit     int `json:"telephony_daily_limit"`
 }
 
 func newSettingsObject(s mfa.Settings) settingsObject {
@@ -49,7 +52,8 @@ func newSettingsObject(s mfa.Settings) settingsObject {
 		SMSMessage: s.SMSMessage, HelpdeskBypass: hb, FraudEmail: s.FraudEmail, FraudEmailEnabled: s.FraudEmailEnabled,
 		PushTimeoutSeconds: int(s.PushTimeout.Seconds()), InactiveUserExpiration: s.InactiveUserExpiration,
 		VerifiedPush: s.VerifiedPush, VerifiedPushDigits: s.VerifiedPushDigits,
-		PushMuteMinutes: int(s.PushMuteAfterFraud.Minutes()), TrustedDeviceMaxDays: s.TrustedDeviceMaxDays}
+		PushMuteMinutes: int(s.PushMuteAfterFraud.Minutes()), TrustedDeviceMaxDays: s.TrustedDeviceMaxDays,
+		TelephonyDailyUserLimit: s.TelephonyDailyUserLimit, TelephonyDailyLimit: s.TelephonyDailyLimit}
 }
 
 func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
@@ -74,6 +78,7 @@ func (h *Handler) modifySettings(w http.ResponseWriter, r *http.Request, c *api.
 		{"push_timeout_seconds", &f.PushTimeoutSeconds}, {"inactive_user_expiration", &f.InactiveUserExpiration},
 		{"verified_push_digits", &f.VerifiedPushDigits}, {"push_mute_minutes", &f.PushMuteMinutes},
 		{"trusted_device_max_days", &f.TrustedDeviceMaxDays},
+		{"telephony_daily_user_limit", &f.TelephonyDailyUserLimit}, {"telephony_daily_limit", &f.TelephonyDailyLimit},
 	}
 	for _, p := range ints {
 		if p.name == "sms_expiration" && has(c, p.name) && strings.TrimSpace(c.Param(p.name)) == "" {

@@ -505,9 +505,21 @@ func TestSettingsAPI(t *testing.T) {
 	if !got.VerifiedPush || got.VerifiedPushDigits != 4 || got.PushMuteAfterFraud != 0 || got.TrustedDeviceMaxDays != 30 {
 		t.Errorf("stored push settings = %+v", got)
 	}
+	// Daily telephony caps (twostep extensions; the user cap is on by default).
+	if s["telephony_daily_user_limit"] != float64(20) || s["telephony_daily_limit"] != float64(0) {
+		t.Errorf("default telephony caps = %v, %v; want 20, 0", s["telephony_daily_user_limit"], s["telephony_daily_limit"])
+	}
+	f.OK(f.Call(f.Key, http.MethodPost, "/admin/v1/settings", url.Values{"telephony_daily_user_limit": {"5"},
+		"telephony_daily_limit": {"500"}}), &s)
+	got, _ = f.Store.GetSettings(t.Context())
+	if s["telephony_daily_user_limit"] != float64(5) || s["telephony_daily_limit"] != float64(500) ||
+		got.TelephonyDailyUserLimit != 5 || got.TelephonyDailyLimit != 500 {
+		t.Errorf("POST telephony caps = %v; stored %+v", s, got)
+	}
 	for _, bad := range []url.Values{{"verified_push_digits": {"2"}}, {"verified_push_digits": {"7"}},
 		{"push_mute_minutes": {"-1"}}, {"push_mute_minutes": {"1441"}}, {"trusted_device_max_days": {"0"}},
-		{"verified_push": {"maybe"}}} {
+		{"verified_push": {"maybe"}}, {"telephony_daily_user_limit": {"-1"}}, {"telephony_daily_limit": {"1000001"}},
+		{"telephony_daily_limit": {"lots"}}} {
 		r := f.Call(f.Key, http.MethodPost, "/admin/v1/settings", bad)
 		for name := range bad {
 			if r.Status != 400 || r.Code != 40002 || !strings.HasPrefix(r.MessageDetail, name) {

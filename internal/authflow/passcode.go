@@ -135,6 +135,9 @@ func (s *Service) passcode(ctx context.Context, d *decision) (AuthResult, error)
 	if err != nil {
 		return AuthResult{}, err
 	}
+	if out.Failure.LockedOut {
+		s.noticeLockout(ctx, d, out.Failure.FailedAttempts)
+	}
 	if out.Failure.LockedOut || out.Failure.Status == mfa.StatusLockedOut {
 		return AuthResult{Result: ResultDeny, Status: StatusLockedOut, StatusMsg: MsgLockedOutNow,
 			LogTxID: d.logTx, LogFactor: d.factor}, nil

@@ -234,6 +234,11 @@ func (s *Service) oob(ctx context.Context, d *decision, factor mfa.Factor, nth i
 	if err := s.takePush(ctx, d); err != nil {
 		return AuthResult{}, err
 	}
+	if f == mfa.FactorPhone {
+		if err := mfa.HitTelephonyCaps(ctx, s.store, d.a.settings, d.a.user.ID, now); err != nil {
+			return AuthResult{}, err
+		}
+	}
 	txid, err := s.newTxID()
 	if err != nil {
 		return AuthResult{}, err

@@ -131,6 +131,9 @@ func (s *Service) sendBatch(ctx context.Context, userID string, p mfa.Phone, st 
 	if err != nil {
 		return err
 	}
+	if err := mfa.HitTelephonyCaps(ctx, s.store, st, userID, now); err != nil {
+		return err
+	}
 	m := mfa.Message{Channel: mfa.ChannelSMS, To: p.Number, Body: mfa.SMSText(st.SMSMessage, b.Codes),
 		Context: "authentication", UserID: userID}
 	if err := s.notifier.Send(ctx, m); err != nil {

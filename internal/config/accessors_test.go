@@ -82,6 +82,8 @@ func TestWriteTOML(t *testing.T) {
 	c.Twilio.AccountSID, c.Twilio.AuthToken, c.Twilio.From = "AC01", "twilio-token-0123456789", "+15005550006"
 	c.Twilio.APIKeySID, c.Twilio.APIKeySecret = "SK01", "twilio-key-secret-0123"
 	c.Webhook = config.Webhook{URL: "https://sms.example/hook", Secret: "webhook-secret-0123456"}
+	c.SMTP = config.SMTP{Host: "mail.example.com", TLS: "starttls", Username: "mailer", Password: "smtp-password-0123",
+		From: "twostep@example.com", CAFile: "/etc/t/mail-ca.pem"}
 
 	var b strings.Builder
 	if err := c.WriteTOML(&b); err != nil {
@@ -150,6 +152,15 @@ extension_post_delay = "0s"  # TWOSTEP_TWILIO_EXTENSION_POST_DELAY
 [webhook]
 url = "https://sms.example/hook"  # TWOSTEP_WEBHOOK_URL
 secret = "[redacted]"  # TWOSTEP_WEBHOOK_SECRET or TWOSTEP_WEBHOOK_SECRET_FILE
+
+[smtp]
+host = "mail.example.com"  # TWOSTEP_SMTP_HOST
+port = 0  # TWOSTEP_SMTP_PORT
+tls = "starttls"  # TWOSTEP_SMTP_TLS
+username = "mailer"  # TWOSTEP_SMTP_USERNAME
+password = "[redacted]"  # TWOSTEP_SMTP_PASSWORD or TWOSTEP_SMTP_PASSWORD_FILE
+from = "twostep@example.com"  # TWOSTEP_SMTP_FROM
+ca_file = "/etc/t/mail-ca.pem"  # TWOSTEP_SMTP_CA_FILE
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("WriteTOML() mismatch (-want +got):\n%s", diff)
@@ -178,6 +189,7 @@ func TestWriteTOMLRoundTrip(t *testing.T) {
 				Timeout: 5 * 1e9, Retries: 0}
 			c.Twilio.ExtensionPreDelay = 2 * 1e9
 			c.Webhook.URL = "https://sms.example/hook"
+			c.SMTP = config.SMTP{Host: "127.0.0.1", Port: 2525, TLS: "none", From: "t@example.com", CAFile: "/ca.pem"}
 		}},
 	}
 	for _, tt := range tests {

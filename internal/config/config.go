@@ -55,10 +55,11 @@ type Config struct {
 	Delivery     Delivery  `koanf:"delivery"`
 	Twilio       Twilio    `koanf:"twilio"`
 	Webhook      Webhook   `koanf:"webhook"`
+	SMTP         SMTP      `koanf:"smtp"`
 }
 
 // Delivery chooses the carrier of SMS passcodes and phone calls (email
-// stays in the outbox until an email carrier is configured).
+// goes through [SMTP] when smtp.host is set, else to the outbox).
 type Delivery struct {
 	// Carrier is "outbox" (development: files in <data>/outbox), "twilio"
 	// or "webhook".
@@ -99,6 +100,32 @@ type Webhook struct {
 	URL    string `koanf:"url"`
 	Secret Secret `koanf:"secret"`
 }
+
+// SMTP configures email delivery (enrollment and activation links, fraud
+// alerts, lockout and account-change notices). Without a host, email goes
+// to the outbox directory.
+type SMTP struct {
+	Host string `koanf:"host"`
+	// Port 0 means 587 (starttls), 465 (implicit) or 25 (none).
+	Port int `koanf:"port"`
+	// TLS is "starttls" (required, never opportunistic), "implicit" or
+	// "none" (only to a loopback host).
+	TLS      string `koanf:"tls"`
+	Username string `koanf:"username"`
+	Password Secret `koanf:"password"`
+	// From is the sender's address; the display name is Organization.
+	From string `koanf:"from"`
+	// CAFile is a PEM file of CAs that sign the server's certificate;
+	// empty uses the system roots.
+	CAFile string `koanf:"ca_file"`
+}
+
+// SMTP TLS modes.
+const (
+	SMTPStartTLS = "starttls"
+	SMTPImplicit = "implicit"
+	SMTPNone     = "none"
+)
 
 // Delivery carriers.
 const (
@@ -206,6 +233,7 @@ func Defaults() Config {
 		Web:             Web{BrandColor: "#1d4ed8", SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour},
 		Delivery:        Delivery{Carrier: CarrierOutbox, Timeout: 10 * time.Second, Retries: 2},
 		Twilio:          Twilio{BaseURL: "https://api.twilio.com"},
+		SMTP:            SMTP{TLS: SMTPStartTLS},
 	}
 }
 

@@ -57,6 +57,14 @@ func TestEnvTable(t *testing.T) {
 		{"webhook.url", "TWOSTEP_WEBHOOK_URL"},
 		{"webhook.secret", "TWOSTEP_WEBHOOK_SECRET"},
 		{"webhook.secret_file", "TWOSTEP_WEBHOOK_SECRET_FILE"},
+		{"smtp.host", "TWOSTEP_SMTP_HOST"},
+		{"smtp.port", "TWOSTEP_SMTP_PORT"},
+		{"smtp.tls", "TWOSTEP_SMTP_TLS"},
+		{"smtp.username", "TWOSTEP_SMTP_USERNAME"},
+		{"smtp.password", "TWOSTEP_SMTP_PASSWORD"},
+		{"smtp.password_file", "TWOSTEP_SMTP_PASSWORD_FILE"},
+		{"smtp.from", "TWOSTEP_SMTP_FROM"},
+		{"smtp.ca_file", "TWOSTEP_SMTP_CA_FILE"},
 	}
 	var got [][2]string
 	keys, envs := map[string]bool{}, map[string]bool{}

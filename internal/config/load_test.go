@@ -50,6 +50,7 @@ func TestDefaults(t *testing.T) {
 		Web:             config.Web{BrandColor: "#1d4ed8", SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour},
 		Delivery:        config.Delivery{Carrier: "outbox", Timeout: 10 * time.Second, Retries: 2},
 		Twilio:          config.Twilio{BaseURL: "https://api.twilio.com"},
+		SMTP:            config.SMTP{TLS: "starttls"},
 	}
 	got := config.Defaults()
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -273,11 +274,11 @@ func TestLoadErrors(t *testing.T) {
 		},
 		{
 			name:  "unknown key without suggestion",
-			files: map[string]string{"c.toml": "colour = \"red\"\n[smtp]\nhost = \"x\"\n"},
+			files: map[string]string{"c.toml": "colour = \"red\"\n[sendmail]\nhost = \"x\"\n"},
 			path:  "$DIR/c.toml",
 			want: []string{
 				"colour: unknown key (in $DIR/c.toml)",
-				"smtp.host: unknown key (in $DIR/c.toml)",
+				"sendmail.host: unknown key (in $DIR/c.toml)",
 			},
 		},
 		{

@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -275,4 +277,44 @@ func (c Config) validateDelivery(bad func(key, format string, args ...any)) {
 			bad("webhook.secret", "must be at least 16 characters")
 		}
 	}
+	c.validateSMTP(bad)
+}
+
+// validateSMTP checks the email settings (only when smtp.host is set;
+// without it email goes to the outbox).
+func (c Config) validateSMTP(bad func(key, format string, args ...any)) {
+	m := c.SMTP
+	switch m.TLS {
+	case SMTPStartTLS, SMTPImplicit:
+	case SMTPNone:
+		if m.Host != "" && !isLoopbackHost(m.Host) {
+			bad("smtp.tls", "\"none\" is allowed only to a loopback host (localhost, 127.0.0.1, ::1), not %q: use starttls or implicit", m.Host)
+		}
+	default:
+		bad("smtp.tls", "%q is not starttls, implicit or none", m.TLS)
+	}
+	if m.Port < 0 || m.Port > 65535 {
+		bad("smtp.port", "%d is not between 0 and 65535", m.Port)
+	}
+	if (m.Username == "") != (m.Password == "") {
+		bad("smtp.password", "smtp.username and smtp.password go together")
+	}
+	if m.Host == "" {
+		return
+	}
+	if strings.ContainsAny(m.Host, "/: \t") && net.ParseIP(m.Host) == nil {
+		bad("smtp.host", "%q is not a host name (give the port in smtp.port)", m.Host)
+	}
+	if a, err := mail.ParseAddress(m.From); err != nil || a.Name != "" {
+		bad("smtp.from", "%q is not a plain email address (required with smtp.host)", m.From)
+	}
+}
+
+// isLoopbackHost reports whether host is localhost or a loopback address.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

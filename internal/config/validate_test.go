@@ -71,6 +71,22 @@ delivery.public_url: "twostep.example" is not an http(s) URL (TWOSTEP_DELIVERY_P
 delivery.timeout: 1h is not between 1s and 1m (TWOSTEP_DELIVERY_TIMEOUT)
 delivery.retries: 9 is not between 0 and 5 (TWOSTEP_DELIVERY_RETRIES)
 twilio.extension_post_delay: 1m is not between 0s and 30s (TWOSTEP_TWILIO_EXTENSION_POST_DELAY)`},
+		{"smtp", func(c *config.Config) {
+			c.SMTP = config.SMTP{Host: "mail.example.com", TLS: "implicit", Username: "u", Password: "p", From: "twostep@example.com"}
+		}, ""},
+		{"smtp plaintext to loopback", func(c *config.Config) {
+			c.SMTP = config.SMTP{Host: "127.0.0.1", Port: 25, TLS: "none", From: "twostep@example.com"}
+		}, ""},
+		{"smtp plaintext to another host", func(c *config.Config) {
+			c.SMTP = config.SMTP{Host: "mail.example.com", TLS: "none", From: "twostep@example.com"}
+		}, `smtp.tls: "none" is allowed only to a loopback host (localhost, 127.0.0.1, ::1), not "mail.example.com": use starttls or implicit (TWOSTEP_SMTP_TLS)`},
+		{"smtp incomplete", func(c *config.Config) {
+			c.SMTP = config.SMTP{Host: "mail.example.com:587", TLS: "ssl", Port: -1, Username: "u", From: "Twostep <t@example.com>"}
+		}, `smtp.tls: "ssl" is not starttls, implicit or none (TWOSTEP_SMTP_TLS)
+smtp.port: -1 is not between 0 and 65535 (TWOSTEP_SMTP_PORT)
+smtp.password: smtp.username and smtp.password go together (TWOSTEP_SMTP_PASSWORD or TWOSTEP_SMTP_PASSWORD_FILE)
+smtp.host: "mail.example.com:587" is not a host name (give the port in smtp.port) (TWOSTEP_SMTP_HOST)
+smtp.from: "Twostep <t@example.com>" is not a plain email address (required with smtp.host) (TWOSTEP_SMTP_FROM)`},
 		{"sqlite DSNs", func(c *config.Config) { c.Database = "sqlite:///var/lib/t.db" }, ""},
 		{"file DSN", func(c *config.Config) { c.Database = "file:t.db" }, ""},
 

@@ -141,6 +141,11 @@ type Settings struct {
 	VerifiedPush           bool
 	VerifiedPushDigits     int
 	InactiveUserExpiration int // days; 0 = never
+	// TelephonyDailyUserLimit caps the SMS and phone calls sent for one
+	// user per UTC day; TelephonyDailyLimit caps them for the whole
+	// account (see HitTelephonyCaps). 0 = no cap.
+	TelephonyDailyUserLimit int
+	TelephonyDailyLimit     int
 }
 
 // DefaultSettings are a new account's settings.
@@ -154,6 +159,9 @@ func DefaultSettings() Settings {
 		PushMuteAfterFraud:    20 * time.Minute,
 		TrustedDeviceMaxDays:  90,
 		VerifiedPushDigits:    3,
+		// Twenty texts or calls a day is far more than a person needs and
+		// stops one account from running up the telephony bill.
+		TelephonyDailyUserLimit: 20,
 	}
 }
 

@@ -1,0 +1,65 @@
+package authflow_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/twostep-auth/twostep/internal/authflow"
+	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/mfa/mfatest"
+)
+
+// TestLockoutNotice: the failure that locks a user out emails the fraud
+// address once (not the attempts after it); without fraud_email_enabled
+// nothing is sent; a failing notifier changes no answer.
+func TestLockoutNotice(t *testing.T) {
+	n := &mfatest.Notifier{}
+	e := newEnv(t, authflow.WithNotifier(n))
+	u := e.user("alice", mfa.StatusActive)
+	e.app(u, 0, false)
+	e.settings(func(s *mfa.Settings) {
+		s.LockoutThreshold = 3
+		s.FraudEmail, s.FraudEmailEnabled = "security@example.com", true
+	})
+	for range 2 {
+		wantAuth(t, "Auth(wrong)", e.auth("alice", "000000"), "deny", "deny", authflow.MsgIncorrect)
+	}
+	if got := len(n.Messages()); got != 0 {
+		t.Fatalf("sent %d messages before the lockout, want 0", got)
+	}
+	wantAuth(t, "Auth(3rd wrong)", e.auth("alice", "000000"), "deny", "locked_out", authflow.MsgLockedOutNow)
+	wantAuth(t, "Auth(4th wrong)", e.auth("alice", "000000"), "deny", "locked_out", authflow.MsgLockedOut)
+	msgs := n.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("sent %d messages, want one lockout notice", len(msgs))
+	}
+	m := msgs[0]
+	body := string(m.Body)
+	if m.Channel != mfa.ChannelEmail || m.To != "security@example.com" || m.Subject != authflow.SubjectLockout+"alice" ||
+		m.Context != "lockout" || m.UserID != u.ID || !strings.Contains(body, "locked out after 3 failed attempts") ||
+		!strings.Contains(body, "User: alice") || strings.Contains(body, "000000") {
+		t.Errorf("notice = %s to %s %q (%s):\n%s", m.Channel, m.To, m.Subject, m.Context, body)
+	}
+
+	// Notices off: a lockout sends nothing.
+	bob := e.user("bob", mfa.StatusActive)
+	e.app(bob, 0, false)
+	e.settings(func(s *mfa.Settings) { s.FraudEmailEnabled = false })
+	for range 3 {
+		e.auth("bob", "000000")
+	}
+	if got := len(n.Messages()); got != 1 {
+		t.Errorf("sent %d messages with notices off, want still 1", got)
+	}
+
+	// The carrier fails: the answer is the same.
+	carol := e.user("carol", mfa.StatusActive)
+	e.app(carol, 0, false)
+	e.settings(func(s *mfa.Settings) { s.FraudEmailEnabled = true })
+	n.SetFail(mfa.Wrap(mfa.Unavailable, "could not send the email", errors.New("smtp down")))
+	for range 2 {
+		e.auth("carol", "000000")
+	}
+	wantAuth(t, "Auth(carol 3rd wrong)", e.auth("carol", "000000"), "deny", "locked_out", authflow.MsgLockedOutNow)
+}
