@@ -26,11 +26,19 @@ type byChannel struct {
 	phone, email mfa.Notifier
 }
 
+var _ mfa.Deliverer = byChannel{}
+
 func (b byChannel) Send(ctx context.Context, m mfa.Message) error {
+	_, err := b.Deliver(ctx, m)
+	return err
+}
+
+// Deliver passes the carrier's receipt through (mfa.Deliver).
+func (b byChannel) Deliver(ctx context.Context, m mfa.Message) (mfa.Receipt, error) {
 	if m.Channel == mfa.ChannelEmail {
-		return b.email.Send(ctx, m)
+		return mfa.Deliver(ctx, b.email, m)
 	}
-	return b.phone.Send(ctx, m)
+	return mfa.Deliver(ctx, b.phone, m)
 }
 
 // carriers builds the notifier the configuration asks for, and what the

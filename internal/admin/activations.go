@@ -350,8 +350,8 @@ func (s *Service) newActivation(ctx context.Context, userID, phoneID string, val
 	return link, act, nil
 }
 
-// sendSMS texts body to the phone and records one credit in the telephony
-// log. A send over a daily telephony cap is RateLimited; a delivery
+// sendSMS texts body to the phone and records it in the telephony log
+// (the carrier's message id, a credit per SMS segment). A send over a daily telephony cap is RateLimited; a delivery
 // failure is Unavailable and logs nothing.
 func (s *Service) sendSMS(ctx context.Context, p mfa.Phone, userID, why, body string) error {
 	st, err := s.store.GetSettings(ctx)
@@ -362,11 +362,12 @@ func (s *Service) sendSMS(ctx context.Context, p mfa.Phone, userID, why, body st
 		return err
 	}
 	m := mfa.Message{Channel: mfa.ChannelSMS, To: p.Number, Body: mfa.Passcode(body), Context: why, UserID: userID}
-	if err := s.notifier.Send(ctx, m); err != nil {
+	rcpt, err := mfa.Deliver(ctx, s.notifier, m)
+	if err != nil {
 		return mfa.Wrap(mfa.Unavailable, "could not send the message", err)
 	}
 	_, err = s.store.AppendTelephonyLog(ctx, mfa.TelephonyLogEntry{Time: s.now(), Type: string(mfa.ChannelSMS),
-		Context: why, Phone: p.Number, UserID: userID, Credits: 1})
+		Context: why, Phone: p.Number, UserID: userID, Credits: rcpt.Credits(mfa.ChannelSMS), CarrierID: rcpt.CarrierID})
 	if err != nil {
 		return fmt.Errorf("telephony log: %w", err)
 	}

@@ -107,10 +107,22 @@ func testSendSMSPasscodes(t *testing.T, e *actEnv) {
 		t.Errorf("using an SMS code before sms_expiration = %v", err)
 	}
 
-	if log := e.adminLog(); strings.Count(log, "phone_send_sms_passcodes phone "+p.ID) != 3 {
-		t.Errorf("admin log = %q; want three phone_send_sms_passcodes records", log)
+	// The carrier's receipt: a credit per segment, its message id.
+	e.notes.SetReceipt(func(int, mfa.Message) mfa.Receipt { return mfa.Receipt{CarrierID: "SM-admin", Segments: 2} })
+	if err := e.svc.SendSMSPasscodes(ctx, e.owner, p.ID); err != nil {
+		t.Fatal(err)
 	}
-	e.secretsAbsent(append(append(first, second...), third...)...)
+	e.notes.SetReceipt(nil)
+	fourth := smsCodes(t, string(e.notes.Messages()[3].Body), "Your codes:", 3)
+	tl = e.telephony()
+	if len(tl) != 4 || tl[3].Credits != 2 || tl[3].CarrierID != "SM-admin" || tl[2].Credits != 1 || tl[2].CarrierID != "" {
+		t.Errorf("telephony log = %+v; want the last SMS with 2 credits and carrier id SM-admin, the one before 1 and none", tl)
+	}
+
+	if log := e.adminLog(); strings.Count(log, "phone_send_sms_passcodes phone "+p.ID) != 4 {
+		t.Errorf("admin log = %q; want four phone_send_sms_passcodes records", log)
+	}
+	e.secretsAbsent(append(append(append(first, second...), third...), fourth...)...)
 }
 
 // TestSendSMSCapped: an administrator's SMS counts against the user's

@@ -255,6 +255,10 @@ type telephonyLogV1 struct {
 	Type      string `json:"type"`
 	Phone     string `json:"phone"`
 	Credits   int    `json:"credits"`
+	// twostep's: the carrier's latest delivery status and its id of the
+	// message or call ("" when unknown).
+	Status    string `json:"status"`
+	CarrierID string `json:"carrier_id"`
 }
 
 func (h *Handler) telephonyLogV1(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
@@ -269,7 +273,7 @@ func (h *Handler) telephonyLogV1(w http.ResponseWriter, r *http.Request, c *api.
 	out := make([]telephonyLogV1, 0, len(entries))
 	for _, e := range entries {
 		out = append(out, telephonyLogV1{Timestamp: e.Time.Unix(), Context: e.Context, Type: e.Type,
-			Phone: e.Phone, Credits: e.Credits})
+			Phone: e.Phone, Credits: e.Credits, Status: e.Status, CarrierID: e.CarrierID})
 	}
 	duoproto.WriteOK(w, out)
 	return nil

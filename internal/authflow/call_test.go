@@ -1,9 +1,12 @@
 package authflow_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/mfa"
@@ -68,4 +71,47 @@ func newEnvCall(t *testing.T) (*env, *mfatest.Notifier) {
 	n := &mfatest.Notifier{}
 	return newEnv(t, authflow.WithNotifier(n), authflow.WithRecheck(5*time.Millisecond),
 		authflow.WithCallPrompt("Say yes, {username}, to {application}.")), n
+}
+
+// TestTelephonyReceipts: the carrier's receipt reaches the telephony log:
+// an SMS batch costs a credit per segment (1 when the carrier did not
+// say) and keeps the message id; a call costs 1 and keeps the call id.
+func TestTelephonyReceipts(t *testing.T) {
+	e, n := newEnvCall(t)
+	u := e.user("ivy", mfa.StatusActive)
+	mobile := e.phone(u, "+15555550124", mfa.PhoneMobile)
+	land := e.phone(u, "+15555550123", mfa.PhoneLandline)
+	n.SetReceipt(func(i int, m mfa.Message) mfa.Receipt {
+		if m.Channel == mfa.ChannelVoice {
+			return mfa.Receipt{CarrierID: "CA-" + m.TxID}
+		}
+		return mfa.Receipt{CarrierID: fmt.Sprintf("SM-%d", i), Segments: 3}
+	})
+	if _, err := e.Svc.Auth(e.ctx, authflow.AuthRequest{Integration: e.In, Who: authflow.Who{Username: "ivy"},
+		Factor: mfa.FactorSMS, Device: mobile.ID}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Svc.Auth(e.ctx, authflow.AuthRequest{Integration: e.In, Who: authflow.Who{Username: "ivy"},
+		Factor: mfa.FactorPhone, Device: land.ID, Async: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.SetReceipt(nil) // a carrier that tells nothing
+	e.Clock.Advance(2 * time.Minute)
+	if _, err := e.Svc.Auth(e.ctx, authflow.AuthRequest{Integration: e.In, Who: authflow.Who{Username: "ivy"},
+		Factor: mfa.FactorSMS, Device: mobile.ID}); err != nil {
+		t.Fatal(err)
+	}
+	tl, err := e.Store.ListTelephonyLog(e.ctx, mfa.LogFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range tl {
+		got = append(got, fmt.Sprintf("%s %s %d %q", r.Type, r.Phone, r.Credits, r.CarrierID))
+	}
+	want := []string{`sms +15555550124 3 "SM-1"`, `phone +15555550123 1 "CA-` + res.TxID + `"`, `sms +15555550124 1 ""`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("telephony log mismatch (-want +got):\n%s", diff)
+	}
 }

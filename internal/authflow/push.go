@@ -290,20 +290,23 @@ func (s *Service) oob(ctx context.Context, d *decision, factor mfa.Factor, nth i
 // logFactor is the auth log word of an out-of-band factor (the table's).
 func logFactor(f mfa.Factor) string { return method(f).LogFactor() }
 
-// call asks the voice notifier to place the call. If it cannot, the
+// call asks the voice notifier to place the call and logs it in the
+// telephony log with the carrier's call id. If it cannot, the
 // transaction ends at once (deny, push_failed) and the error is
 // Unavailable.
 func (s *Service) call(ctx context.Context, d *decision, p mfa.Phone, tx mfa.Transaction) error {
 	body := s.callText(d.req.Integration.Name, d.a.user.Username)
 	m := mfa.Message{Channel: mfa.ChannelVoice, To: p.Number, Body: mfa.Passcode(body),
 		Context: "authentication", UserID: d.a.user.ID, TxID: tx.ID, Extension: p.Extension}
-	if err := s.notifier.Send(ctx, m); err != nil {
+	rcpt, err := mfa.Deliver(ctx, s.notifier, m)
+	if err != nil {
 		_, _ = s.complete(context.WithoutCancel(ctx), tx, mfa.TxOutcome{State: mfa.TxDeny, Status: StatusPushFail,
 			StatusMsg: "Could not place the phone call."}, mfa.ResultError, "call_failed")
 		return mfa.Wrap(mfa.Unavailable, "could not place the phone call", err)
 	}
 	if _, err := s.store.AppendTelephonyLog(ctx, mfa.TelephonyLogEntry{Time: s.now(), Type: string(mfa.ChannelVoice),
-		Context: "authentication", Phone: p.Number, UserID: d.a.user.ID, Credits: 1}); err != nil {
+		Context: "authentication", Phone: p.Number, UserID: d.a.user.ID, Credits: rcpt.Credits(mfa.ChannelVoice),
+		CarrierID: rcpt.CarrierID}); err != nil {
 		return fmt.Errorf("telephony log: %w", err)
 	}
 	return nil

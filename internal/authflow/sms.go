@@ -120,7 +120,8 @@ func (s *Service) sms(ctx context.Context, d *decision, device string, nth int) 
 const MsgSMSNotSent = "could not send the SMS passcodes; try another method"
 
 // sendBatch texts a new batch to the user's phone and then stores it
-// (voiding the previous one), with its telephony-log record. The text is
+// (voiding the previous one), with its telephony-log record (the
+// carrier's message id, a credit per SMS segment). The text is
 // sent first: if the carrier fails, nothing is stored, the previous
 // batch's codes keep working and the error is Unavailable
 // (MsgSMSNotSent). A refusal by a send cap keeps its own kind and
@@ -136,7 +137,8 @@ func (s *Service) sendBatch(ctx context.Context, userID string, p mfa.Phone, st 
 	}
 	m := mfa.Message{Channel: mfa.ChannelSMS, To: p.Number, Body: mfa.SMSText(st.SMSMessage, b.Codes),
 		Context: "authentication", UserID: userID}
-	if err := s.notifier.Send(ctx, m); err != nil {
+	rcpt, err := mfa.Deliver(ctx, s.notifier, m)
+	if err != nil {
 		if k := mfa.KindOf(err); k == mfa.RateLimited || k == mfa.Invalid {
 			return err
 		}
@@ -146,7 +148,8 @@ func (s *Service) sendBatch(ctx context.Context, userID string, p mfa.Phone, st 
 		return fmt.Errorf("replace sms batch: %w", err)
 	}
 	if _, err := s.store.AppendTelephonyLog(ctx, mfa.TelephonyLogEntry{Time: now, Type: string(mfa.ChannelSMS),
-		Context: "authentication", Phone: p.Number, UserID: userID, Credits: 1}); err != nil {
+		Context: "authentication", Phone: p.Number, UserID: userID, Credits: rcpt.Credits(mfa.ChannelSMS),
+		CarrierID: rcpt.CarrierID}); err != nil {
 		return fmt.Errorf("telephony log: %w", err)
 	}
 	if !p.SMSPasscodesSent {

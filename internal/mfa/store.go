@@ -282,6 +282,14 @@ type LogStore interface {
 	ListAdminLog(ctx context.Context, f LogFilter) ([]AdminLogEntry, error)
 	AppendTelephonyLog(ctx context.Context, e TelephonyLogEntry) (int64, error)
 	ListTelephonyLog(ctx context.Context, f LogFilter) ([]TelephonyLogEntry, error)
+	// SetTelephonyStatus records a carrier's delivery status on the
+	// telephony log records with carrierID, in one conditional write: the
+	// status only moves forward in the lifecycle (TelephonyStatusRank), so a
+	// late or repeated status never overwrites a later one ("sent" after
+	// "delivered" changes nothing and is no error), and of two final
+	// statuses the first stays. Unknown carrierID: NotFound; an empty one
+	// or a status TelephonyStatusRank does not know: Invalid.
+	SetTelephonyStatus(ctx context.Context, carrierID, status string) error
 }
 
 // Store is everything twostep keeps.

@@ -3,6 +3,7 @@ package mfa
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -54,4 +55,47 @@ func HitTelephonyCaps(ctx context.Context, rl RateLimitStore, st Settings, userI
 		}
 	}
 	return nil
+}
+
+// telephonyStatusRanks is the lifecycle of an SMS or call, in Twilio's
+// status words (the webhook carrier's outcomes map onto them): a status
+// may replace only one of a lower rank. Rank 4 is final.
+var telephonyStatusRanks = map[string]int{
+	"accepted": 1, "scheduled": 1, "queued": 1,
+	"sending": 2, "initiated": 2, "ringing": 2,
+	"sent": 3, "in-progress": 3,
+	"delivered": 4, "undelivered": 4, "failed": 4, "completed": 4, "busy": 4, "no-answer": 4, "canceled": 4,
+}
+
+// TelephonyStatusRank is status's place in the lifecycle queued (1) <
+// sending, initiated, ringing (2) < sent, in-progress (3) < delivered,
+// undelivered, failed, completed, busy, no-answer, canceled (4, final);
+// accepted and scheduled (a messaging service's) rank with queued. ok is
+// false for any other word.
+func TelephonyStatusRank(status string) (rank int, ok bool) {
+	rank, ok = telephonyStatusRanks[status]
+	return rank, ok
+}
+
+// TelephonyStatuses lists every status TelephonyStatusRank knows, sorted.
+func TelephonyStatuses() []string {
+	out := make([]string, 0, len(telephonyStatusRanks))
+	for s := range telephonyStatusRanks {
+		out = append(out, s)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// CheckTelephonyStatus is the argument check of SetTelephonyStatus every
+// store shares; it returns status's rank.
+func CheckTelephonyStatus(carrierID, status string) (int, error) {
+	if carrierID == "" {
+		return 0, InvalidField("carrier_id", "a carrier id is required")
+	}
+	rank, ok := TelephonyStatusRank(status)
+	if !ok {
+		return 0, InvalidField("status", fmt.Sprintf("unknown telephony status %q", status))
+	}
+	return rank, nil
 }

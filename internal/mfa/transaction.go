@@ -134,6 +134,14 @@ type TelephonyLogEntry struct {
 	Phone   string
 	UserID  string
 	Credits int
+	// Status is the carrier's latest reported delivery status, in
+	// Twilio's words ("queued", "sent", "delivered", "completed",
+	// "no-answer", ...; see TelephonyStatusRank); "" until one arrives.
+	Status string
+	// CarrierID is the carrier's id of the message or call (Twilio's
+	// MessageSid or CallSid, the webhook's call id), "" when it gave none;
+	// status callbacks find the record by it (SetTelephonyStatus).
+	CarrierID string
 }
 
 // LogFilter selects administrator or telephony log records by time.

@@ -23,7 +23,9 @@ import (
 // (X-Twilio-Signature, or the webhook's X-Twostep-Signature), accepted
 // once (the signature is claimed in the durable replay store, shared by
 // every node), and bounded in size. A refused callback is logged with the
-// reason and answered 403 without detail.
+// reason and answered 403 without detail. An accepted one records the
+// message's or call's delivery status in the telephony log
+// (mfa.LogStore.SetTelephonyStatus, by the carrier's id).
 //
 //	POST /notify/twilio/gather/{txid}   TwiML <Gather> action: Digits
 //	POST /notify/twilio/status          call and SMS status callbacks
@@ -60,6 +62,7 @@ type callbacks struct {
 	cfg   Callbacks
 	flow  *authflow.Service
 	store mfa.ReplayStore
+	logs  mfa.LogStore
 	now   func() time.Time
 	d     Deps
 }
@@ -68,7 +71,7 @@ func registerCallbacks(mux *http.ServeMux, d Deps) {
 	if d.Flow == nil || d.Callbacks.PublicURL == "" {
 		return
 	}
-	cb := &callbacks{cfg: d.Callbacks, flow: d.Flow, store: d.Store, now: d.Now, d: d}
+	cb := &callbacks{cfg: d.Callbacks, flow: d.Flow, store: d.Store, logs: d.Store, now: d.Now, d: d}
 	if d.Callbacks.TwilioAuthToken != "" {
 		mux.HandleFunc("POST "+twilio.GatherPath+"/{txid}", cb.twilioGather)
 		mux.HandleFunc("POST "+twilio.StatusPath, cb.twilioStatus)
@@ -157,6 +160,10 @@ func (cb *callbacks) twilioGather(w http.ResponseWriter, r *http.Request) {
 	} else {
 		err = cb.flow.AnswerCall(r.Context(), txid, digits[:1])
 	}
+	if err == nil {
+		// Best effort: the status callback records the final one.
+		cb.setStatus(r.Context(), "twilio", form.Get("CallSid"), form.Get("CallStatus"))
+	}
 	say := sayDenied
 	switch {
 	case err == nil && digits == "1":
@@ -188,16 +195,41 @@ var callEnds = map[string]authflow.CallEnd{
 	"canceled":  authflow.CallFailed,
 }
 
+// setStatus records a carrier's status of the message or call
+// carrierID in the telephony log. A status for no record (a message
+// `twostepd delivery test` sent, a record not yet written) or a word the
+// lifecycle does not know is logged and ignored; false only when the store
+// failed.
+func (cb *callbacks) setStatus(ctx context.Context, carrier, carrierID, status string) bool {
+	if carrierID == "" || status == "" {
+		return true
+	}
+	err := cb.logs.SetTelephonyStatus(ctx, carrierID, status)
+	if err == nil {
+		return true
+	}
+	switch mfa.KindOf(err) {
+	case mfa.NotFound, mfa.Invalid:
+		cb.d.Logger.InfoContext(ctx, "telephony status not recorded", "carrier", carrier, "carrier_id", carrierID,
+			"status", status, "reason", err.Error())
+		return true
+	}
+	cb.d.Logger.ErrorContext(ctx, "telephony status", "carrier", carrier, "carrier_id", carrierID, "error", err)
+	return false
+}
+
 func (cb *callbacks) twilioStatus(w http.ResponseWriter, r *http.Request) {
 	form, release, ok := cb.twilioForm(w, r)
 	if !ok {
 		return
 	}
 	log := cb.d.Logger
+	recorded := true
 	switch r.URL.Query().Get("kind") {
 	case "call":
 		txid := r.URL.Query().Get("txid")
 		status := form.Get("CallStatus")
+		recorded = cb.setStatus(r.Context(), "twilio", form.Get("CallSid"), status)
 		end, final := callEnds[status]
 		if !final {
 			break
@@ -222,6 +254,12 @@ func (cb *callbacks) twilioStatus(w http.ResponseWriter, r *http.Request) {
 		} else {
 			log.InfoContext(r.Context(), "SMS status", attrs...)
 		}
+		recorded = cb.setStatus(r.Context(), "twilio", form.Get("MessageSid"), st)
+	}
+	if !recorded {
+		release() // Twilio may send it again
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -264,6 +302,13 @@ func (cb *callbacks) webhookKeypress(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case err == nil:
+		// The call's outcome in Twilio's words for the telephony log
+		// (best effort: the keypress is recorded either way).
+		status := k.Status
+		if !isEnd || status == "hangup" {
+			status = "completed"
+		}
+		cb.setStatus(r.Context(), "webhook", k.CallID, status)
 		writeJSON(w, http.StatusOK, map[string]string{"result": "recorded"})
 	case mfa.KindOf(err) == mfa.NotFound:
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "unknown call_id"})

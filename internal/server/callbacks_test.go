@@ -19,8 +19,11 @@ import (
 	"time"
 
 	duoapi "github.com/duosecurity/duo_api_golang"
+	duoadmin "github.com/duosecurity/duo_api_golang/admin"
 	"github.com/duosecurity/duo_api_golang/authapi"
+	"github.com/google/go-cmp/cmp"
 
+	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/certs/certstest"
 	"github.com/twostep-auth/twostep/internal/mfa"
@@ -51,45 +54,93 @@ func (l *lockedBuf) Write(p []byte) (int, error) {
 }
 func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
-// callFixture is the real server (Auth API + carrier callbacks) over TLS
-// with the Twilio carrier pointed at a local fake Twilio that records the
-// calls it is asked to place.
+// callFixture is the real server (Auth API, Admin API and carrier
+// callbacks) over TLS with the Twilio carrier pointed at a local fake
+// Twilio that records the calls and texts it is asked to send (or, with
+// the webhook carrier, at a local operator endpoint).
 type callFixture struct {
-	t     *testing.T
-	st    *sqlstore.Store
-	srv   *httptest.Server
-	duo   *authapi.AuthApi
-	logs  *lockedBuf
-	mu    sync.Mutex
-	calls []url.Values // Calls.json forms the fake Twilio got
+	t        *testing.T
+	st       *sqlstore.Store
+	srv      *httptest.Server
+	duo      *authapi.AuthApi
+	admin    *duoadmin.Client
+	logs     *lockedBuf
+	mu       sync.Mutex
+	calls    []url.Values // Calls.json forms the fake Twilio got
+	messages []url.Values // Messages.json forms
+	payloads []webhook.Payload
 }
 
-func newCallFixture(t *testing.T) *callFixture {
+func newCallFixture(t *testing.T) *callFixture { return newCarrierFixture(t, "twilio") }
+
+// newCarrierFixture is a callFixture whose carrier is "twilio" or
+// "webhook".
+func newCarrierFixture(t *testing.T, carrier string) *callFixture {
 	t.Helper()
 	f := &callFixture{t: t, logs: &lockedBuf{}}
 	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		prefix := "/2010-04-01/Accounts/" + cbAccount
 		if u, p, ok := r.BasicAuth(); !ok || u != cbAccount || p != cbToken ||
-			r.URL.Path != "/2010-04-01/Accounts/"+cbAccount+"/Calls.json" {
+			(r.URL.Path != prefix+"/Calls.json" && r.URL.Path != prefix+"/Messages.json") {
 			w.WriteHeader(401)
 			return
 		}
 		r.ParseForm()
 		f.mu.Lock()
-		f.calls = append(f.calls, r.PostForm)
-		f.mu.Unlock()
+		defer f.mu.Unlock()
 		w.WriteHeader(201)
+		if r.URL.Path == prefix+"/Messages.json" {
+			f.messages = append(f.messages, r.PostForm)
+			// Twilio's num_segments, a string: 160 GSM characters in one
+			// segment, 153 each when split.
+			segs := 1
+			if n := len(r.PostForm.Get("Body")); n > 160 {
+				segs = (n + 152) / 153
+			}
+			fmt.Fprintf(w, `{"sid":"SM%032d","status":"queued","num_segments":"%d"}`, len(f.messages), segs)
+			return
+		}
+		f.calls = append(f.calls, r.PostForm)
 		fmt.Fprintf(w, `{"sid":"CA%032d","status":"queued"}`, len(f.calls))
 	}))
 	t.Cleanup(fake.Close)
 	f.st = sqltest.NewStore(t, filepath.Join(t.TempDir(), "twostep.db"))
 	log := slog.New(slog.NewTextHandler(f.logs, nil))
-	tw, err := twilio.New(twilio.Config{BaseURL: fake.URL, AccountSID: cbAccount, AuthToken: cbToken,
-		From: "+15005550006", CallbackURL: cbPublic})
-	if err != nil {
-		t.Fatal(err)
+	var notifier mfa.Notifier
+	switch carrier {
+	case "twilio":
+		tw, err := twilio.New(twilio.Config{BaseURL: fake.URL, AccountSID: cbAccount, AuthToken: cbToken,
+			From: "+15005550006", CallbackURL: cbPublic})
+		if err != nil {
+			t.Fatal(err)
+		}
+		notifier = tw
+	case "webhook":
+		operator := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			if webhook.Verify(cbSecret, r.Header.Get(webhook.TimestampHeader), r.Header.Get(webhook.SignatureHeader), body, time.Now()) != nil {
+				w.WriteHeader(403)
+				return
+			}
+			var p webhook.Payload
+			json.Unmarshal(body, &p)
+			f.mu.Lock()
+			f.payloads = append(f.payloads, p)
+			f.mu.Unlock()
+			w.WriteHeader(204)
+		}))
+		t.Cleanup(operator.Close)
+		wh, err := webhook.New(webhook.Config{URL: operator.URL, Secret: cbSecret, CallbackURL: cbPublic})
+		if err != nil {
+			t.Fatal(err)
+		}
+		notifier = wh
+	default:
+		t.Fatalf("unknown carrier %q", carrier)
 	}
-	flow := authflow.New(f.st, time.Now, rand.Reader, log, authflow.WithNotifier(tw), authflow.WithRecheck(20*time.Millisecond))
+	flow := authflow.New(f.st, time.Now, rand.Reader, log, authflow.WithNotifier(notifier), authflow.WithRecheck(20*time.Millisecond))
 	h := server.New(server.Deps{Store: f.st, Logger: log, Now: time.Now, Flow: flow,
+		Admin:     admin.New(f.st, time.Now, rand.Reader, log),
 		Callbacks: server.Callbacks{PublicURL: cbPublic, TwilioAuthToken: cbToken, WebhookSecret: cbSecret}})
 	ts := certstest.StartTLS(t, h)
 	f.srv = ts.Server
@@ -100,6 +151,15 @@ func newCallFixture(t *testing.T) *callFixture {
 		Type: mfa.IntegrationAuthAPI, EnrollPolicy: mfa.EnrollPolicyEnroll, Created: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
+	akey, _ := mfa.NewID(mfa.PrefixIntegration, rand.Reader)
+	askey := strings.Repeat("a", 40)
+	if err := f.st.CreateIntegration(ctx, mfa.Integration{IKey: akey, SKey: mfa.Secret(askey), Name: "admin",
+		Type: mfa.IntegrationAdminAPI, Permissions: mfa.AdminPermissions{ReadLog: true}, Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	aapi := duoapi.NewDuoApi(akey, askey, ts.Host, "twostep-test", duoapi.SetTimeout(10*time.Second),
+		duoapi.SetTransport(func(tr *http.Transport) { tr.TLSClientConfig.RootCAs = ts.Pool }))
+	f.admin = duoadmin.New(*aapi)
 	uid, _ := mfa.NewID(mfa.PrefixUser, rand.Reader)
 	pid, _ := mfa.NewID(mfa.PrefixPhone, rand.Reader)
 	if err := f.st.CreateUser(ctx, mfa.User{ID: uid, Username: "lena", Status: mfa.StatusActive, Created: time.Now()}); err != nil {
@@ -109,6 +169,19 @@ func newCallFixture(t *testing.T) *callFixture {
 		t.Fatal(err)
 	}
 	if err := f.st.AttachPhone(ctx, uid, pid); err != nil {
+		t.Fatal(err)
+	}
+	// max texts: a mobile phone.
+	uid2, _ := mfa.NewID(mfa.PrefixUser, rand.Reader)
+	pid2, _ := mfa.NewID(mfa.PrefixPhone, rand.Reader)
+	if err := f.st.CreateUser(ctx, mfa.User{ID: uid2, Username: "max", Status: mfa.StatusActive, Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.CreatePhone(ctx, mfa.Phone{ID: pid2, Number: "+15555550143", Type: mfa.PhoneMobile, Platform: "generic smartphone",
+		Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.AttachPhone(ctx, uid2, pid2); err != nil {
 		t.Fatal(err)
 	}
 	api := duoapi.NewDuoApi(ikey, skey, ts.Host, "twostep-test", duoapi.SetTimeout(10*time.Second),
@@ -353,5 +426,171 @@ func TestCallbackAttacks(t *testing.T) {
 	}
 	if got := f.reason(txid2); got != "phone_call/success/user_approved" {
 		t.Errorf("auth log = %q", got)
+	}
+}
+
+// telephony reads the telephony log through the Admin API
+// (/admin/v1/logs/telephony with Duo's client) as "type phone credits
+// status carrier_id" lines, oldest first.
+func (f *callFixture) telephony() []string {
+	f.t.Helper()
+	res, err := f.admin.GetTelephonyLogs(time.Unix(0, 0))
+	if err != nil || res.Stat != "OK" {
+		f.t.Fatalf("GetTelephonyLogs = %+v, %v", res, err)
+	}
+	var out []string
+	for _, l := range res.Logs {
+		out = append(out, fmt.Sprintf("%v %v %v %q %q", l["type"], l["phone"], l["credits"], l["status"], l["carrier_id"]))
+	}
+	return out
+}
+
+// TestTwilioStatusCallbacks: Twilio's signed status callbacks (and a
+// Gather action's CallStatus) record the delivery status of texts and
+// calls in the telephony log, by MessageSid or CallSid, only forward in
+// the lifecycle; the Admin API shows status, carrier id and the credits
+// Twilio billed (num_segments). Forged and replayed callbacks change
+// nothing.
+func TestTwilioStatusCallbacks(t *testing.T) {
+	f := newCallFixture(t)
+	if _, err := f.st.UpdateSettings(t.Context(), func(s *mfa.Settings) error {
+		s.SMSMessage = "Example Corp sign-in codes. Use each code once; a new batch replaces this one. Your codes:"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.duo.Auth("sms", authapi.AuthUsername("max"), authapi.AuthDevice("auto"), authapi.AuthIpAddr("198.51.100.60"))
+	if err != nil || res.Stat != "OK" || res.Response.Status != "sent" {
+		t.Fatalf("Auth(sms) = %+v, %v", res, err)
+	}
+	smsSid := fmt.Sprintf("SM%032d", 1) // 10 codes after the message: 170 characters, 2 segments
+	txid, action := f.call("198.51.100.61")
+	callSid := fmt.Sprintf("CA%032d", 1)
+	want := func(step string, lines ...string) {
+		t.Helper()
+		if diff := cmp.Diff(lines, f.telephony()); diff != "" {
+			t.Errorf("%s: Admin API telephony log mismatch (-want +got):\n%s", step, diff)
+		}
+	}
+	want("sent", `sms +15555550143 2 "" "`+smsSid+`"`, `phone +15555550142 1 "" "`+callSid+`"`)
+
+	smsStatus := cbPublic + "/notify/twilio/status?kind=sms"
+	callStatus := cbPublic + "/notify/twilio/status?kind=call&txid=" + url.QueryEscape(txid)
+	post := func(full string, form url.Values, token string, wantCode int) {
+		t.Helper()
+		if code, body := f.twilioPost(full, form, token); code != wantCode {
+			t.Errorf("callback %v = %d %s, want %d", form, code, body, wantCode)
+		}
+	}
+	sms := func(status string) url.Values {
+		return url.Values{"MessageSid": {smsSid}, "MessageStatus": {status}, "AccountSid": {cbAccount}}
+	}
+	post(smsStatus, sms("sent"), cbToken, 204)
+	post(callStatus, url.Values{"CallSid": {callSid}, "CallStatus": {"ringing"}}, cbToken, 204)
+	want("sent and ringing", `sms +15555550143 2 "sent" "`+smsSid+`"`, `phone +15555550142 1 "ringing" "`+callSid+`"`)
+
+	// Forged (another token, no signature), tampered and replayed
+	// callbacks are refused and change nothing.
+	post(smsStatus, sms("undelivered"), "the-wrong-token-0123", 403)
+	post(smsStatus, sms("undelivered"), "", 403)
+	req, _ := http.NewRequest("POST", f.srv.URL+"/notify/twilio/status?kind=sms", strings.NewReader(sms("failed").Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twilio.Signature(cbToken, smsStatus, sms("delivered")))
+	if code, _ := f.do(req); code != 403 {
+		t.Errorf("tampered status callback = %d, want 403", code)
+	}
+	post(callStatus, url.Values{"CallSid": {callSid}, "CallStatus": {"busy"}}, "the-wrong-token-0123", 403)
+	post(smsStatus, sms("sent"), cbToken, 403) // the same signed request again
+	want("after refused callbacks", `sms +15555550143 2 "sent" "`+smsSid+`"`, `phone +15555550142 1 "ringing" "`+callSid+`"`)
+	if st, _ := f.duo.AuthStatus(txid); st == nil || st.Response.Result != "waiting" {
+		t.Errorf("after a forged busy the call = %+v, want still waiting", st)
+	}
+
+	// Delivered; then a late "sent" (another event, so a new signature)
+	// does not overwrite it.
+	post(smsStatus, url.Values{"MessageSid": {smsSid}, "MessageStatus": {"delivered"}, "SmsStatus": {"delivered"}}, cbToken, 204)
+	post(smsStatus, url.Values{"MessageSid": {smsSid}, "MessageStatus": {"sent"}, "SmsStatus": {"sent"}}, cbToken, 204)
+	// The call: answered (the Gather action carries in-progress), key 1,
+	// completed, and a late ringing.
+	code, body := f.twilioPost(action, url.Values{"CallSid": {callSid}, "CallStatus": {"in-progress"}, "Digits": {"1"}}, cbToken)
+	if code != 200 || !strings.Contains(body, "approved") {
+		t.Errorf("Gather = %d %s", code, body)
+	}
+	want("answered", `sms +15555550143 2 "delivered" "`+smsSid+`"`, `phone +15555550142 1 "in-progress" "`+callSid+`"`)
+	post(callStatus, url.Values{"CallSid": {callSid}, "CallStatus": {"completed"}, "CallDuration": {"14"}}, cbToken, 204)
+	post(callStatus, url.Values{"CallSid": {callSid}, "CallStatus": {"ringing"}, "Late": {"1"}}, cbToken, 204)
+	want("final", `sms +15555550143 2 "delivered" "`+smsSid+`"`, `phone +15555550142 1 "completed" "`+callSid+`"`)
+	if st := f.final(txid); st.Response.Result != "allow" {
+		t.Errorf("call = %+v, want allow", st.Response)
+	}
+
+	// A status of a message twostep has no record of (twostepd delivery
+	// test) or a word outside the lifecycle is accepted and logged.
+	post(smsStatus, url.Values{"MessageSid": {"SMnotours"}, "MessageStatus": {"delivered"}}, cbToken, 204)
+	post(smsStatus, url.Values{"MessageSid": {smsSid}, "MessageStatus": {"read"}}, cbToken, 204)
+	want("unknown", `sms +15555550143 2 "delivered" "`+smsSid+`"`, `phone +15555550142 1 "completed" "`+callSid+`"`)
+	if !strings.Contains(f.logs.String(), "telephony status not recorded") {
+		t.Error("log does not mention the status it did not record")
+	}
+}
+
+// TestWebhookCallStatus: with the webhook carrier a call's telephony
+// record carries its call_id, and the operator's signed outcome callback
+// records the status: a keypress or a hang-up is "completed", no-answer,
+// busy and failed are themselves. A forged outcome changes nothing.
+func TestWebhookCallStatus(t *testing.T) {
+	f := newCarrierFixture(t, "webhook")
+	call := func(ip string) string {
+		t.Helper()
+		res, err := f.duo.Auth("phone", authapi.AuthUsername("lena"), authapi.AuthDevice("auto"), authapi.AuthAsync(), authapi.AuthIpAddr(ip))
+		if err != nil || res.Stat != "OK" || res.Response.Txid == "" {
+			t.Fatalf("Auth(phone) = %+v, %v", res, err)
+		}
+		f.mu.Lock()
+		p := f.payloads[len(f.payloads)-1]
+		f.mu.Unlock()
+		if p.Call == nil || p.Call.CallID != res.Response.Txid {
+			t.Fatalf("webhook payload = %+v, want the call of %s", p, res.Response.Txid)
+		}
+		return res.Response.Txid
+	}
+	post := func(k webhook.Keypress, secret string) int {
+		t.Helper()
+		body, _ := json.Marshal(k)
+		ts := time.Now().Unix()
+		req, _ := http.NewRequest("POST", f.srv.URL+webhook.KeypressPath, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(webhook.TimestampHeader, strconv.FormatInt(ts, 10))
+		req.Header.Set(webhook.SignatureHeader, webhook.Sign(secret, ts, body))
+		code, _ := f.do(req)
+		return code
+	}
+	tests := []struct {
+		give       webhook.Keypress
+		wantStatus string
+	}{
+		{webhook.Keypress{Key: "1"}, "completed"},
+		{webhook.Keypress{Status: "hangup"}, "completed"},
+		{webhook.Keypress{Status: "no-answer"}, "no-answer"},
+		{webhook.Keypress{Status: "busy"}, "busy"},
+	}
+	var want []string
+	for i, tt := range tests {
+		txid := call(fmt.Sprintf("198.51.100.%d", 70+i))
+		tt.give.CallID = txid
+		forged := webhook.Keypress{CallID: txid, Status: "failed"}
+		if code := post(forged, "another-secret-0123456"); code != 403 {
+			t.Errorf("forged outcome = %d, want 403", code)
+		}
+		if got := f.telephony(); len(got) != i+1 || got[i] != `phone +15555550142 1 "" "`+txid+`"` {
+			t.Errorf("after a forged outcome the telephony log = %q, want the call without a status", got)
+		}
+		if code := post(tt.give, cbSecret); code != 200 {
+			t.Errorf("outcome %+v = %d, want 200", tt.give, code)
+		}
+		want = append(want, fmt.Sprintf(`phone +15555550142 1 %q %q`, tt.wantStatus, txid))
+	}
+	if diff := cmp.Diff(want, f.telephony()); diff != "" {
+		t.Errorf("Admin API telephony log mismatch (-want +got):\n%s", diff)
 	}
 }

@@ -1339,6 +1339,28 @@ func (s *memStore) ListTelephonyLog(ctx context.Context, f mfa.LogFilter) ([]mfa
 	return out, nil
 }
 
+func (s *memStore) SetTelephonyStatus(ctx context.Context, carrierID, status string) error {
+	rank, err := mfa.CheckTelephonyStatus(carrierID, status)
+	if err != nil {
+		return err
+	}
+	defer s.lock(ctx)()
+	found := false
+	for i, e := range s.phoneLog {
+		if e.CarrierID != carrierID {
+			continue
+		}
+		found = true
+		if cur, _ := mfa.TelephonyStatusRank(e.Status); cur < rank {
+			s.phoneLog[i].Status = status
+		}
+	}
+	if !found {
+		return mfa.E(mfa.NotFound, "no telephony log record with this carrier id")
+	}
+	return nil
+}
+
 // Activations.
 
 var errUnknownActivation = mfa.E(mfa.NotFound, "unknown activation code")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -72,7 +73,7 @@ func (f *fakeTwilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(201)
 		json.NewEncoder(w).Encode(map[string]any{"sid": fmt.Sprintf("SM%032d", n), "status": "queued",
-			"to": r.PostForm.Get("To"), "account_sid": f.account})
+			"to": r.PostForm.Get("To"), "account_sid": f.account, "num_segments": segments(r.PostForm.Get("Body"))})
 	case prefix + "Calls.json":
 		if r.PostForm.Get("To") == "" || r.PostForm.Get("From") == "" || (r.PostForm.Get("Twiml") == "" && r.PostForm.Get("Url") == "") {
 			twilioError(w, 400, 21205, "To, From and Url or Twiml are required.")
@@ -84,6 +85,23 @@ func (f *fakeTwilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		twilioError(w, 404, 20404, "The requested resource "+r.URL.Path+" was not found")
 	}
+}
+
+// segments is Twilio's num_segments of body, a string as Twilio sends it:
+// 160 characters in one GSM-7 segment, 153 each when split; 70 and 67 in
+// UCS-2 (taken here for any non-ASCII text).
+func segments(body string) string {
+	n, one, many := len([]rune(body)), 160, 153
+	for _, r := range body {
+		if r > 127 {
+			one, many = 70, 67
+			break
+		}
+	}
+	if n <= one {
+		return "1"
+	}
+	return strconv.Itoa((n + many - 1) / many)
 }
 
 func twilioError(w http.ResponseWriter, status, code int, msg string) {

@@ -17,7 +17,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
 
-var _ mfa.Notifier = (*Client)(nil)
+var _ mfa.Deliverer = (*Client)(nil)
 
 // DefaultBaseURL is Twilio's API.
 const DefaultBaseURL = "https://api.twilio.com"
@@ -123,18 +123,25 @@ func New(cfg Config) (*Client, error) {
 // Send texts an SMS or places a call. Email is Invalid (not this
 // carrier's). A failure is Unavailable.
 func (c *Client) Send(ctx context.Context, m mfa.Message) error {
+	_, err := c.Deliver(ctx, m)
+	return err
+}
+
+// Deliver is Send returning Twilio's receipt: the message's or call's
+// sid, and an SMS's num_segments (0 when Twilio did not say).
+func (c *Client) Deliver(ctx context.Context, m mfa.Message) (mfa.Receipt, error) {
 	switch m.Channel {
 	case mfa.ChannelSMS:
 		return c.sms(ctx, m)
 	case mfa.ChannelVoice:
 		return c.call(ctx, m)
 	}
-	return mfa.InvalidField("channel", "the twilio carrier sends SMS and calls only")
+	return mfa.Receipt{}, mfa.InvalidField("channel", "the twilio carrier sends SMS and calls only")
 }
 
-func (c *Client) sms(ctx context.Context, m mfa.Message) error {
+func (c *Client) sms(ctx context.Context, m mfa.Message) (mfa.Receipt, error) {
 	if strings.TrimSpace(string(m.Body)) == "" {
-		return mfa.InvalidField("body", "the message body is empty")
+		return mfa.Receipt{}, mfa.InvalidField("body", "the message body is empty")
 	}
 	f := url.Values{"To": {m.To}, "Body": {string(m.Body)}}
 	if c.cfg.MessagingServiceSID != "" {
@@ -145,20 +152,21 @@ func (c *Client) sms(ctx context.Context, m mfa.Message) error {
 	if c.cfg.CallbackURL != "" {
 		f.Set("StatusCallback", c.callback(StatusPath, url.Values{"kind": {"sms"}}))
 	}
-	if _, err := c.post(ctx, "/Messages.json", f); err != nil {
-		return mfa.Wrap(mfa.Unavailable, "could not send the SMS", err)
+	r, err := c.post(ctx, "/Messages.json", f)
+	if err != nil {
+		return mfa.Receipt{}, mfa.Wrap(mfa.Unavailable, "could not send the SMS", err)
 	}
-	return nil
+	return mfa.Receipt{CarrierID: r.SID, Segments: int(r.NumSegments)}, nil
 }
 
-func (c *Client) call(ctx context.Context, m mfa.Message) error {
+func (c *Client) call(ctx context.Context, m mfa.Message) (mfa.Receipt, error) {
 	switch {
 	case m.TxID == "":
-		return mfa.InvalidField("txid", "a call needs the transaction it collects the answer of")
+		return mfa.Receipt{}, mfa.InvalidField("txid", "a call needs the transaction it collects the answer of")
 	case c.cfg.From == "":
-		return mfa.E(mfa.Unavailable, "phone calls need a from number (twilio from)")
+		return mfa.Receipt{}, mfa.E(mfa.Unavailable, "phone calls need a from number (twilio from)")
 	case c.cfg.CallbackURL == "":
-		return mfa.E(mfa.Unavailable, "phone calls need the public callback URL")
+		return mfa.Receipt{}, mfa.E(mfa.Unavailable, "phone calls need the public callback URL")
 	}
 	f := url.Values{
 		"To":                  {m.To},
@@ -172,14 +180,15 @@ func (c *Client) call(ctx context.Context, m mfa.Message) error {
 	if m.Extension != "" {
 		d, err := SendDigits(m.Extension, c.cfg.ExtensionPreDelay)
 		if err != nil {
-			return err
+			return mfa.Receipt{}, err
 		}
 		f.Set("SendDigits", d)
 	}
-	if _, err := c.post(ctx, "/Calls.json", f); err != nil {
-		return mfa.Wrap(mfa.Unavailable, "could not place the phone call", err)
+	r, err := c.post(ctx, "/Calls.json", f)
+	if err != nil {
+		return mfa.Receipt{}, mfa.Wrap(mfa.Unavailable, "could not place the phone call", err)
 	}
-	return nil
+	return mfa.Receipt{CarrierID: r.SID}, nil
 }
 
 // SendDigits is Twilio's SendDigits for an extension dialled after pre:
@@ -236,10 +245,33 @@ type apiError struct {
 	Status   int    `json:"status"`
 }
 
-// resource is what Twilio answers a create with (the fields we check).
+// resource is what Twilio answers a create with (the fields we use).
 type resource struct {
-	SID    string `json:"sid"`
-	Status string `json:"status"`
+	SID         string     `json:"sid"`
+	Status      string     `json:"status"`
+	NumSegments flexNumber `json:"num_segments"` // messages only
+}
+
+// flexNumber is a non-negative count Twilio sends as a string ("2"); a
+// number, null or anything unparsable is taken as is or as 0 (unknown).
+type flexNumber int
+
+func (n *flexNumber) UnmarshalJSON(b []byte) error {
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return nil
+	}
+	switch v := v.(type) {
+	case string:
+		if i, err := strconv.Atoi(v); err == nil && i > 0 && i < 1000 {
+			*n = flexNumber(i)
+		}
+	case float64:
+		if v > 0 && v < 1000 && v == float64(int(v)) {
+			*n = flexNumber(v)
+		}
+	}
+	return nil
 }
 
 // transient marks an error worth another attempt.

@@ -3,6 +3,7 @@ package twilio_test
 import (
 	"encoding/xml"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -69,6 +70,60 @@ func TestSMS(t *testing.T) {
 				t.Errorf("form = %v", r.Form)
 			}
 		})
+	}
+}
+
+// TestDeliverReceipt: Deliver returns the sid Twilio answered and an
+// SMS's num_segments (Twilio sends it as a string), which the telephony
+// log bills; a call's receipt is its CallSid.
+func TestDeliverReceipt(t *testing.T) {
+	f, srv := newFake(t, account, account, token)
+	c := newClient(t, srv.URL, nil)
+	long := strings.Repeat("1234567 ", 40) // 320 GSM characters: 3 segments of 153
+	uni := strings.Repeat("ü", 71)         // 71 UCS-2 characters: 2 segments of 67
+	tests := []struct {
+		name string
+		give mfa.Message
+		want mfa.Receipt
+		cred int
+	}{
+		{"short sms", smsMsg, mfa.Receipt{CarrierID: "SM00000000000000000000000000000000", Segments: 1}, 1},
+		{"long sms", mfa.Message{Channel: mfa.ChannelSMS, To: "+15555550100", Body: mfa.Passcode(long)},
+			mfa.Receipt{CarrierID: "SM00000000000000000000000000000001", Segments: 3}, 3},
+		{"unicode sms", mfa.Message{Channel: mfa.ChannelSMS, To: "+15555550100", Body: mfa.Passcode(uni)},
+			mfa.Receipt{CarrierID: "SM00000000000000000000000000000002", Segments: 2}, 2},
+		{"call", mfa.Message{Channel: mfa.ChannelVoice, To: "+15555550142", TxID: "tx-1", Body: "Press 1"},
+			mfa.Receipt{CarrierID: "CA00000000000000000000000000000003"}, 1},
+	}
+	for _, tt := range tests {
+		got, err := c.Deliver(t.Context(), tt.give)
+		if err != nil || got != tt.want || got.Credits(tt.give.Channel) != tt.cred {
+			t.Errorf("%s: Deliver() = %+v (credits %d), %v; want %+v (credits %d)", tt.name, got, got.Credits(tt.give.Channel), err, tt.want, tt.cred)
+		}
+	}
+	// num_segments missing, a number, or nonsense: unknown (one credit),
+	// the sid still kept.
+	for i, seg := range []string{``, `,"num_segments":2`, `,"num_segments":"x"`, `,"num_segments":null`, `,"num_segments":"-4"`} {
+		f.reply = func(n int, w http.ResponseWriter, r *http.Request) bool {
+			w.WriteHeader(201)
+			io.WriteString(w, `{"sid":"SMother","status":"queued"`+seg+`}`)
+			return true
+		}
+		want := mfa.Receipt{CarrierID: "SMother"}
+		if i == 1 {
+			want.Segments = 2
+		}
+		if got, err := c.Deliver(t.Context(), smsMsg); err != nil || got != want {
+			t.Errorf("answer %q: Deliver() = %+v, %v; want %+v", seg, got, err, want)
+		}
+	}
+	// A failure has no receipt.
+	f.reply = func(n int, w http.ResponseWriter, r *http.Request) bool {
+		twilioError(w, 400, 21211, "Invalid 'To'")
+		return true
+	}
+	if got, err := c.Deliver(t.Context(), smsMsg); err == nil || got != (mfa.Receipt{}) {
+		t.Errorf("Deliver(refused) = %+v, %v; want no receipt and an error", got, err)
 	}
 }
 

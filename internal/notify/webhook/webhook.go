@@ -20,7 +20,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
 
-var _ mfa.Notifier = (*Client)(nil)
+var _ mfa.Deliverer = (*Client)(nil)
 
 // Header names of a signed request, in both directions.
 const (
@@ -123,8 +123,28 @@ type Keypress struct {
 	Status string `json:"status,omitempty"`
 }
 
+// Answer is what the operator's endpoint may answer a message with (all
+// optional, JSON, any 2xx): its id of the message and how many SMS
+// segments it cost. The telephony log keeps them.
+type Answer struct {
+	ID       string `json:"id,omitempty"`
+	Segments int    `json:"segments,omitempty"`
+}
+
+// MaxAnswerID is the longest Answer.ID kept; a longer or non-printable
+// one is ignored.
+const MaxAnswerID = 64
+
 // Send posts m. A failure is Unavailable.
 func (c *Client) Send(ctx context.Context, m mfa.Message) error {
+	_, err := c.Deliver(ctx, m)
+	return err
+}
+
+// Deliver is Send returning the receipt: for a call, its call_id (the
+// keypress callback names it); for an SMS or email, the id and segments
+// of the endpoint's JSON Answer if it gave one.
+func (c *Client) Deliver(ctx context.Context, m mfa.Message) (mfa.Receipt, error) {
 	p := Payload{Kind: string(m.Channel), To: m.To, Subject: m.Subject, Text: string(m.Body), Context: m.Context, UserID: m.UserID}
 	what := "could not send the message"
 	switch m.Channel {
@@ -135,23 +155,44 @@ func (c *Client) Send(ctx context.Context, m mfa.Message) error {
 	case mfa.ChannelVoice:
 		what = "could not place the phone call"
 		if m.TxID == "" {
-			return mfa.InvalidField("txid", "a call needs the transaction it collects the answer of")
+			return mfa.Receipt{}, mfa.InvalidField("txid", "a call needs the transaction it collects the answer of")
 		}
 		if c.cfg.CallbackURL == "" {
-			return mfa.E(mfa.Unavailable, "phone calls need the public callback URL")
+			return mfa.Receipt{}, mfa.E(mfa.Unavailable, "phone calls need the public callback URL")
 		}
 		p.Call = &Call{CallID: m.TxID, Extension: m.Extension, KeypressURL: strings.TrimRight(c.cfg.CallbackURL, "/") + KeypressPath}
 	default:
-		return mfa.InvalidField("channel", "unknown channel: want sms, phone or email")
+		return mfa.Receipt{}, mfa.InvalidField("channel", "unknown channel: want sms, phone or email")
 	}
 	body, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
+		return mfa.Receipt{}, fmt.Errorf("webhook: %w", err)
 	}
-	if err := c.post(ctx, body); err != nil {
-		return mfa.Wrap(mfa.Unavailable, what, err)
+	a, err := c.post(ctx, body)
+	if err != nil {
+		return mfa.Receipt{}, mfa.Wrap(mfa.Unavailable, what, err)
 	}
-	return nil
+	if p.Call != nil {
+		return mfa.Receipt{CarrierID: p.Call.CallID}, nil
+	}
+	return mfa.Receipt{CarrierID: a.ID, Segments: a.Segments}, nil
+}
+
+// parseAnswer reads a 2xx answer's optional Answer; anything else (no
+// JSON, other fields, a bad id) is no answer, never an error: the message
+// was taken.
+func parseAnswer(b []byte) Answer {
+	var a Answer
+	if json.Unmarshal(b, &a) != nil {
+		return Answer{}
+	}
+	if len(a.ID) > MaxAnswerID || strings.IndexFunc(a.ID, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0 {
+		a.ID = ""
+	}
+	if a.Segments < 0 || a.Segments > 100 {
+		a.Segments = 0
+	}
+	return a
 }
 
 // Sign is the signature header value of body sent at ts.
@@ -187,7 +228,7 @@ type transient struct{ error }
 
 func (t transient) Unwrap() error { return t.error }
 
-func (c *Client) post(ctx context.Context, body []byte) error {
+func (c *Client) post(ctx context.Context, body []byte) (Answer, error) {
 	var last error
 	for attempt := 0; attempt <= c.cfg.Retries; attempt++ {
 		if attempt > 0 {
@@ -195,13 +236,13 @@ func (c *Client) post(ctx context.Context, body []byte) error {
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return fmt.Errorf("%w (after: %w)", ctx.Err(), last)
+				return Answer{}, fmt.Errorf("%w (after: %w)", ctx.Err(), last)
 			case <-t.C:
 			}
 		}
-		err := c.once(ctx, body)
+		a, err := c.once(ctx, body)
 		if err == nil {
-			return nil
+			return a, nil
 		}
 		last = err
 		var tr transient
@@ -210,15 +251,18 @@ func (c *Client) post(ctx context.Context, body []byte) error {
 		}
 		c.cfg.Logger.WarnContext(ctx, "webhook request failed, retrying", "attempt", attempt+1, "error", err)
 	}
-	return last
+	return Answer{}, last
 }
 
-func (c *Client) once(ctx context.Context, body []byte) error {
+// maxAnswerBytes bounds the answer read for an Answer.
+const maxAnswerBytes = 4 << 10
+
+func (c *Client) once(ctx context.Context, body []byte) (Answer, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("webhook: %w", err)
+		return Answer{}, fmt.Errorf("webhook: %w", err)
 	}
 	ts := c.cfg.Now().Unix()
 	req.Header.Set("Content-Type", "application/json")
@@ -226,16 +270,17 @@ func (c *Client) once(ctx context.Context, body []byte) error {
 	req.Header.Set(SignatureHeader, Sign(c.cfg.Secret, ts, body))
 	resp, err := c.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return transient{fmt.Errorf("webhook: %w", err)}
+		return Answer{}, transient{fmt.Errorf("webhook: %w", err)}
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		return nil
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+		return parseAnswer(b), nil
 	}
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
 	err = fmt.Errorf("webhook: HTTP %d: %q", resp.StatusCode, strings.TrimSpace(string(snippet)))
 	if resp.StatusCode >= 500 {
-		return transient{err}
+		return Answer{}, transient{err}
 	}
-	return err
+	return Answer{}, err
 }

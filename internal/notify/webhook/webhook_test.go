@@ -94,6 +94,51 @@ func TestSendSigned(t *testing.T) {
 	}
 }
 
+// TestDeliverReceipt: a call's receipt is its call_id (the keypress
+// callback names it); an SMS's is the id and segments of the endpoint's
+// optional JSON answer, and an answer without them, or with a bad id, is
+// taken without a receipt.
+func TestDeliverReceipt(t *testing.T) {
+	o := &operator{}
+	var answer string
+	o.reply = func(n int, w http.ResponseWriter, r *http.Request) bool {
+		if answer == "" {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, answer)
+		return true
+	}
+	c := newClient(t, o, nil)
+	sms := mfa.Message{Channel: mfa.ChannelSMS, To: "+15555550100", Body: "codes 9081726"}
+	call := mfa.Message{Channel: mfa.ChannelVoice, To: "+15555550142", TxID: "tx-7", Body: "Press 1"}
+	tests := []struct {
+		name   string
+		answer string
+		give   mfa.Message
+		want   mfa.Receipt
+	}{
+		{"sms, 204", "", sms, mfa.Receipt{}},
+		{"sms with id and segments", `{"id":"gw-42","segments":2}`, sms, mfa.Receipt{CarrierID: "gw-42", Segments: 2}},
+		{"sms with id only", `{"id":"gw-43"}`, sms, mfa.Receipt{CarrierID: "gw-43"}},
+		{"sms with other fields", `{"id":"gw-44","queued":true}`, sms, mfa.Receipt{CarrierID: "gw-44"}},
+		{"sms, not JSON", `accepted`, sms, mfa.Receipt{}},
+		{"sms, id too long", `{"id":"` + strings.Repeat("x", 65) + `","segments":2}`, sms, mfa.Receipt{Segments: 2}},
+		{"sms, id with a space", `{"id":"gw 45"}`, sms, mfa.Receipt{}},
+		{"sms, negative segments", `{"id":"gw-46","segments":-1}`, sms, mfa.Receipt{CarrierID: "gw-46"}},
+		{"sms, id of another type", `{"id":46}`, sms, mfa.Receipt{}},
+		{"call, 204", "", call, mfa.Receipt{CarrierID: "tx-7"}},
+		{"call, answer with another id", `{"id":"gw-47"}`, call, mfa.Receipt{CarrierID: "tx-7"}},
+	}
+	for _, tt := range tests {
+		answer = tt.answer
+		got, err := c.Deliver(t.Context(), tt.give)
+		if err != nil || got != tt.want {
+			t.Errorf("%s: Deliver() = %+v, %v; want %+v", tt.name, got, err, tt.want)
+		}
+	}
+}
+
 // TestSignVector pins the documented format with an independently
 // computed value (printf '%s' '1700000000.{"a":1}' | openssl dgst -sha256 -hmac 0123456789abcdef-webhook).
 func TestSignVector(t *testing.T) {
