@@ -33,6 +33,7 @@ type IntegrationFields struct {
 	Greeting          *string
 	Notes             *string
 	RedirectURIs      *[]string // websdk only; at least one, each mfa.CheckRedirectURI
+	GroupsAllowed     *[]string // group ids; empty admits every user
 }
 
 // MaxTrustedDeviceDays bounds an integration's remembered-device period.
@@ -138,6 +139,12 @@ func (s *Service) CreateIntegration(ctx context.Context, a Actor, f IntegrationF
 		return mfa.Integration{}, err
 	}
 	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		if f.GroupsAllowed != nil {
+			var err error
+			if in.GroupsAllowed, err = s.checkGroupsAllowed(ctx, *f.GroupsAllowed); err != nil {
+				return err
+			}
+		}
 		if err := s.store.CreateIntegration(ctx, in); err != nil {
 			return fmt.Errorf("create integration: %w", err)
 		}
@@ -185,6 +192,11 @@ func (s *Service) UpdateIntegration(ctx context.Context, a Actor, ikey string, f
 		}
 		if err := coversIntegration(a, in, "change", true); err != nil {
 			return err
+		}
+		if f.GroupsAllowed != nil {
+			if in.GroupsAllowed, err = s.checkGroupsAllowed(ctx, *f.GroupsAllowed); err != nil {
+				return err
+			}
 		}
 		if err := s.store.UpdateIntegration(ctx, in); err != nil {
 			return fmt.Errorf("update integration: %w", err)
@@ -342,5 +354,5 @@ func integrationLog(in mfa.Integration) map[string]any {
 	return map[string]any{"name": in.Name, "type": in.Type, "enroll_policy": in.EnrollPolicy,
 		"permissions": in.Permissions, "refuse_bypass_codes": in.RefuseBypassCodes,
 		"allow_v1_signatures": in.AllowV1Signatures, "trusted_device_days": in.TrustedDeviceDays,
-		"redirect_uris": in.RedirectURIs}
+		"redirect_uris": in.RedirectURIs, "groups_allowed": in.GroupsAllowed}
 }

@@ -57,6 +57,7 @@ var actionRoles = map[admin.Action]string{
 	admin.ReadIntegrations:   "OAR",
 	admin.ManageIntegrations: "OA",
 	admin.ManageAdminAPI:     "O",
+	admin.ManageGroups:       "OAU",
 }
 
 // permGrants is which actions each single adminapi_* flag grants.
@@ -67,7 +68,7 @@ var permGrants = map[string][]admin.Action{
 	"read_log":       {admin.ReadLogs},
 	"read_resource":  {admin.ReadResources},
 	"settings":       {admin.ReadSettings, admin.WriteSettings},
-	"write_resource": {admin.CreateUsers, admin.UpdateUsers, admin.DeleteUsers, admin.WriteDevices, admin.DeleteDevices, admin.ImportTokens, admin.SendActivations, admin.CreateBypassCodes, admin.DeleteBypassCodes},
+	"write_resource": {admin.CreateUsers, admin.UpdateUsers, admin.DeleteUsers, admin.WriteDevices, admin.DeleteDevices, admin.ImportTokens, admin.SendActivations, admin.CreateBypassCodes, admin.DeleteBypassCodes, admin.ManageGroups},
 }
 
 func permWith(flag string) mfa.AdminPermissions {

@@ -47,6 +47,7 @@ type integrationObject struct {
 	Greeting              string   `json:"greeting"`
 	Notes                 string   `json:"notes"`
 	RedirectURIs          []string `json:"redirect_uris,omitempty"` // websdk only
+	GroupsAllowed         []string `json:"groups_allowed"`
 	Created               int64    `json:"created"`
 }
 
@@ -66,7 +67,8 @@ func newIntegrationObject(in mfa.Integration, withSecret bool) integrationObject
 		AdminAPIReadLog: bit(p.ReadLog), AdminAPIReadResource: bit(p.ReadResource), AdminAPISettings: bit(p.Settings),
 		AdminAPIWriteResource: bit(p.WriteResource), RefuseBypassCodes: bit(in.RefuseBypassCodes),
 		AllowV1Signatures: bit(in.AllowV1Signatures), TrustedDeviceDays: in.TrustedDeviceDays,
-		Greeting: in.Greeting, Notes: in.Notes, RedirectURIs: in.RedirectURIs, Created: in.Created.Unix()}
+		Greeting: in.Greeting, Notes: in.Notes, RedirectURIs: in.RedirectURIs, Created: in.Created.Unix(),
+		GroupsAllowed: append([]string{}, in.GroupsAllowed...)}
 	if withSecret {
 		o.SecretKey = string(in.SKey.Reveal())
 	}
@@ -94,6 +96,14 @@ func integrationFields(c *api.Caller) (admin.IntegrationFields, error) {
 	}
 	if f.TrustedDeviceDays, err = optInt(c, "trusted_device_days"); err != nil {
 		return f, err
+	}
+	if has(c, "groups_allowed") {
+		// Duo: a comma-separated list of group ids; empty admits everyone.
+		ids, err := listParam(c, "groups_allowed")
+		if err != nil {
+			return f, err
+		}
+		f.GroupsAllowed = &ids
 	}
 	if v := optString(c, "redirect_uris"); v != nil {
 		uris := strings.Split(*v, ",")

@@ -3,6 +3,7 @@ package adminapi
 import (
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -168,12 +169,24 @@ func (h *Handler) authLogV2(w http.ResponseWriter, r *http.Request, c *api.Calle
 	}
 	out := authLogV2Page{AuthLogs: []authLogV2{}}
 	if len(groups) > 0 {
-		// twostep has no groups: no user is in any of them. Authorize all the same.
-		if _, err := h.svc.AdminLog(r.Context(), actor(c), mfa.LogFilter{MinTime: time.Now(), Limit: 1}); err != nil {
+		// The groups filter keeps the records of the groups' current
+		// members (and, with users, of those among them).
+		members, err := h.svc.GroupMemberIDs(r.Context(), actor(c), groups)
+		if err != nil {
 			return err
 		}
-		duoproto.WriteOK(w, out)
-		return nil
+		if len(f.UserIDs) > 0 {
+			members = slices.DeleteFunc(members, func(id string) bool { return !slices.Contains(f.UserIDs, id) })
+		}
+		if len(members) == 0 {
+			// Nobody matches. Authorize all the same.
+			if _, err := h.svc.AdminLog(r.Context(), actor(c), mfa.LogFilter{MinTime: time.Now(), Limit: 1}); err != nil {
+				return err
+			}
+			duoproto.WriteOK(w, out)
+			return nil
+		}
+		f.UserIDs = members
 	}
 	entries, total, err := h.svc.AuthLog(r.Context(), actor(c), f)
 	if err != nil {

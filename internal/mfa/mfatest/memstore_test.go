@@ -58,6 +58,8 @@ var _ mfa.Store = (*memStore)(nil)
 func newMemStore() *memStore {
 	s := &memStore{memData: memData{
 		users:        map[string]mfa.User{},
+		groups:       map[string]mfa.Group{},
+		userGroups:   map[[2]string]bool{},
 		phones:       map[string]mfa.Phone{},
 		userPhones:   map[[2]string]bool{},
 		auths:        map[string]mfa.Authenticator{},
@@ -158,6 +160,8 @@ func (s *memStore) Atomic(ctx context.Context, fn func(ctx context.Context) erro
 // memData is everything a memStore stores, for snapshots.
 type memData struct {
 	users        map[string]mfa.User
+	groups       map[string]mfa.Group
+	userGroups   map[[2]string]bool // {user id, group id}
 	phones       map[string]mfa.Phone
 	userPhones   map[[2]string]bool
 	auths        map[string]mfa.Authenticator
@@ -202,7 +206,7 @@ func (s *memStore) snapshot() memData {
 		integrations: maps.Clone(s.integrations), admins: maps.Clone(s.admins), settings: settings,
 		adminLog: slices.Clone(s.adminLog), phoneLog: slices.Clone(s.phoneLog), nextLogID: s.nextLogID,
 		activations: maps.Clone(s.activations), trusted: maps.Clone(s.trusted), rateLimits: maps.Clone(s.rateLimits),
-		logins: maps.Clone(s.logins),
+		logins: maps.Clone(s.logins), groups: maps.Clone(s.groups), userGroups: maps.Clone(s.userGroups),
 	}
 }
 
@@ -314,6 +318,11 @@ func (s *memStore) DeleteUser(ctx context.Context, id string) error {
 		return errNotFound
 	}
 	delete(s.users, id)
+	for k := range s.userGroups {
+		if k[0] == id {
+			delete(s.userGroups, k)
+		}
+	}
 	for k, c := range s.codes {
 		if c.UserID == id {
 			delete(s.codes, k)
