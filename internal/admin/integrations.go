@@ -34,6 +34,7 @@ type IntegrationFields struct {
 	Notes             *string
 	RedirectURIs      *[]string // websdk only; at least one, each mfa.CheckRedirectURI
 	GroupsAllowed     *[]string // group ids; empty admits every user
+	ResetSecretKey    bool      // modify only: give the integration a new secret key
 }
 
 // MaxTrustedDeviceDays bounds an integration's remembered-device period.
@@ -186,6 +187,13 @@ func (s *Service) UpdateIntegration(ctx context.Context, a Actor, ikey string, f
 		if err := applyIntegrationFields(a, &in, f); err != nil {
 			return err
 		}
+		if f.ResetSecretKey {
+			skey, err := mfa.RandomString(s.rand, skeyAlphabet, 40)
+			if err != nil {
+				return fmt.Errorf("update integration: %w", err)
+			}
+			in.SKey = mfa.Secret(skey)
+		}
 		if a.Kind == ActorIntegration && a.ID == in.IKey && !in.Permissions.Integrations {
 			return mfa.InvalidField("adminapi_integrations",
 				"an integration cannot remove its own permission to manage integrations")
@@ -201,7 +209,11 @@ func (s *Service) UpdateIntegration(ctx context.Context, a Actor, ikey string, f
 		if err := s.store.UpdateIntegration(ctx, in); err != nil {
 			return fmt.Errorf("update integration: %w", err)
 		}
-		return s.logChange(ctx, a, "integration_update", "integration", in.IKey, describe(integrationLog(in)))
+		desc := integrationLog(in)
+		if f.ResetSecretKey {
+			desc["secret_key_reset"] = true
+		}
+		return s.logChange(ctx, a, "integration_update", "integration", in.IKey, describe(desc))
 	})
 	if err != nil {
 		return mfa.Integration{}, err

@@ -16,6 +16,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 var (
 	goldenIDs   = regexp.MustCompile(`"D[A-Z][A-Z0-9]{18}"`)
 	goldenTimes = regexp.MustCompile(`("(?:created|last_login|timestamp)": ?)\d+`)
+	// Secrets (an integration's secret key) are random too.
+	goldenSecrets = regexp.MustCompile(`("secret_key": )"[^"]*"`)
 )
 
 // golden compares a response body's shape with testdata/name.json (ids
@@ -29,6 +31,7 @@ func golden(t *testing.T, name string, body []byte) {
 	got, _ := json.MarshalIndent(v, "", "  ")
 	got = goldenIDs.ReplaceAll(got, []byte(`"<id>"`))
 	got = goldenTimes.ReplaceAll(got, []byte(`${1}0`))
+	got = goldenSecrets.ReplaceAll(got, []byte(`${1}"<secret>"`))
 	got = append(got, '\n')
 	path := filepath.Join("testdata", name+".json")
 	if *update {
