@@ -16,6 +16,10 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 var (
 	goldenIDs   = regexp.MustCompile(`"D[A-Z][A-Z0-9]{18}"`)
 	goldenTimes = regexp.MustCompile(`("(?:created|last_login|timestamp)": ?)\d+`)
+	// ISO times, log record ids and cursors.
+	goldenISO     = regexp.MustCompile(`("(?:ts|isotimestamp)": )"[^"]*"`)
+	goldenLogIDs  = regexp.MustCompile(`("(?:telephony_id|activity_id)": )"\d+"`)
+	goldenOffsets = regexp.MustCompile(`("next_offset": )"\d+,\d+"|("next_offset": \[\s*)"\d+"`)
 	// Secrets (an integration's secret key) are random too.
 	goldenSecrets = regexp.MustCompile(`("secret_key": )"[^"]*"`)
 )
@@ -32,6 +36,9 @@ func golden(t *testing.T, name string, body []byte) {
 	got = goldenIDs.ReplaceAll(got, []byte(`"<id>"`))
 	got = goldenTimes.ReplaceAll(got, []byte(`${1}0`))
 	got = goldenSecrets.ReplaceAll(got, []byte(`${1}"<secret>"`))
+	got = goldenISO.ReplaceAll(got, []byte(`${1}"<iso time>"`))
+	got = goldenLogIDs.ReplaceAll(got, []byte(`${1}"<log id>"`))
+	got = goldenOffsets.ReplaceAll(got, []byte(`${1}${2}"<offset>"`))
 	got = append(got, '\n')
 	path := filepath.Join("testdata", name+".json")
 	if *update {

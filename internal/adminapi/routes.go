@@ -69,7 +69,8 @@ func listParams(pattern string) []string {
 	case "GET /admin/v1/users":
 		return []string{"user_id_list", "username_list"}
 	case "GET /admin/v2/logs/authentication":
-		return append([]string{"users", "applications", "results", "reasons", "factors", "groups", "next_offset"},
+		return append([]string{"users", "applications", "results", "reasons", "factors", "groups", "next_offset",
+			"event_types", "phone_numbers", "token_id"},
 			unsupportedAuthLogFilters...) // refused by name, not as repeats
 	}
 	return nil

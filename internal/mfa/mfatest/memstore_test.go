@@ -1085,7 +1085,8 @@ func (s *memStore) ListAuthLog(ctx context.Context, f mfa.AuthLogFilter) ([]mfa.
 	for _, e := range s.authLog {
 		if e.Time.Before(f.MinTime) || !f.MaxTime.IsZero() && e.Time.After(f.MaxTime) ||
 			!anyOf(f.UserIDs, e.UserID) || !anyOf(f.IKeys, e.IKey) || !anyOf(f.Results, e.Result) ||
-			!anyOf(f.Factors, e.Factor) || !anyOf(f.Reasons, e.Reason) || !anyOf(f.TxIDs, e.TxID) {
+			!anyOf(f.Factors, e.Factor) || !anyOf(f.Reasons, e.Reason) || !anyOf(f.TxIDs, e.TxID) ||
+			!anyOf(f.EventTypes, e.EventType) || !anyOf(f.DeviceIDs, e.DeviceID) {
 			continue
 		}
 		match = append(match, e)
@@ -1306,7 +1307,31 @@ func (s *memStore) UpdateSettings(ctx context.Context, fn func(*mfa.Settings) er
 // Logs.
 
 func inWindow(tm time.Time, id int64, f mfa.LogFilter) bool {
-	return !tm.Before(f.MinTime) && (f.MaxTime.IsZero() || !tm.After(f.MaxTime)) && id > f.AfterID
+	after := id > f.AfterID
+	if f.Descending && f.AfterID > 0 {
+		after = id < f.AfterID
+	}
+	return !tm.Before(f.MinTime) && (f.MaxTime.IsZero() || !tm.After(f.MaxTime)) && after
+}
+
+// logPage orders the records in f's window by id (reversed when
+// f.Descending) and keeps f.Limit of them.
+func logPage[T any](all []T, key func(T) (time.Time, int64), f mfa.LogFilter) []T {
+	id := func(e T) int64 { _, n := key(e); return n }
+	var out []T
+	for _, e := range all {
+		if tm, n := key(e); inWindow(tm, n, f) {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
+	if f.Descending {
+		slices.Reverse(out)
+	}
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out
 }
 
 func (s *memStore) AppendAdminLog(ctx context.Context, e mfa.AdminLogEntry) (int64, error) {
@@ -1319,14 +1344,7 @@ func (s *memStore) AppendAdminLog(ctx context.Context, e mfa.AdminLogEntry) (int
 
 func (s *memStore) ListAdminLog(ctx context.Context, f mfa.LogFilter) ([]mfa.AdminLogEntry, error) {
 	defer s.lock(ctx)()
-	var out []mfa.AdminLogEntry
-	for _, e := range s.adminLog {
-		if inWindow(e.Time, e.ID, f) && (f.Limit <= 0 || len(out) < f.Limit) {
-			out = append(out, e)
-		}
-	}
-	slices.SortFunc(out, func(a, b mfa.AdminLogEntry) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return logPage(s.adminLog, func(e mfa.AdminLogEntry) (time.Time, int64) { return e.Time, e.ID }, f), nil
 }
 
 func (s *memStore) AppendTelephonyLog(ctx context.Context, e mfa.TelephonyLogEntry) (int64, error) {
@@ -1339,13 +1357,7 @@ func (s *memStore) AppendTelephonyLog(ctx context.Context, e mfa.TelephonyLogEnt
 
 func (s *memStore) ListTelephonyLog(ctx context.Context, f mfa.LogFilter) ([]mfa.TelephonyLogEntry, error) {
 	defer s.lock(ctx)()
-	var out []mfa.TelephonyLogEntry
-	for _, e := range s.phoneLog {
-		if inWindow(e.Time, e.ID, f) && (f.Limit <= 0 || len(out) < f.Limit) {
-			out = append(out, e)
-		}
-	}
-	return out, nil
+	return logPage(s.phoneLog, func(e mfa.TelephonyLogEntry) (time.Time, int64) { return e.Time, e.ID }, f), nil
 }
 
 // Activations.
