@@ -61,6 +61,17 @@ func TestDuoClientPythonGroups(t *testing.T) {
 		AuthLogGroups    [][]string     `json:"authlog_v2_groups"`
 		AuthLogTotal     int            `json:"authlog_v2_total"`
 		Duplicate        string         `json:"duplicate"`
+		AuthBypass       string         `json:"auth_bypass"`
+		AuthLogV2        [][]string     `json:"authlog_v2"`
+		AuthLogV2Next    []string       `json:"authlog_v2_next_offset"`
+		AuthLogV2After   int            `json:"authlog_v2_after"`
+		AuthLogV2Enroll  int            `json:"authlog_v2_enrollment"`
+		Summary          map[string]any `json:"summary"`
+		Credits          int            `json:"credits"`
+		Attempts         map[string]int `json:"attempts"`
+		UserAttempts     map[string]int `json:"user_attempts"`
+		TelephonyV1      []any          `json:"telephony_v1"`
+		ActivityActions  []string       `json:"activity_actions"`
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("script output %q: %v", out, err)
@@ -82,6 +93,22 @@ func TestDuoClientPythonGroups(t *testing.T) {
 		{"after delete_user_group", got.AfterRemove, []string{"Staff"}},
 		{"after delete_group", got.AfterDelete, []string{"Staff"}},
 		{"authlog groups filter", len(got.AuthLogGroups), 0},
+		{"auth of a bypass user", got.AuthBypass, "allow"},
+		{"v2 authlog filtered", got.AuthLogV2, [][]string{{"pyuser-bypass", "bypass_user"}}},
+		{"v2 authlog after next_offset", got.AuthLogV2After, 0},
+		{"v2 authlog enrollments", got.AuthLogV2Enroll, 0},
+		{"summary users", got.Summary["user_count"], 2.0},
+		{"summary integrations", got.Summary["integration_count"], 3.0},
+		{"telephony credits", got.Credits, 0},
+		{"authentication attempts", got.Attempts, map[string]int{"SUCCESS": 1, "FAILURE": 0, "FRAUD": 0, "ERROR": 0}},
+		{"user authentication attempts", got.UserAttempts, map[string]int{"SUCCESS": 1, "FAILURE": 0, "FRAUD": 0, "ERROR": 0}},
+		{"telephony log v1", len(got.TelephonyV1), 0},
+		{"activity log actions", got.ActivityActions, []string{"group_create", "group_create", "group_update",
+			"user_create", "group_member_add", "group_member_add", "group_member_remove", "group_delete",
+			"integration_create", "user_create"}},
+	}
+	if len(got.AuthLogV2Next) != 2 || strings.Contains(got.AuthLogV2Next[0], ".") {
+		t.Errorf("v2 authlog next_offset = %q, want [<integer ms>, <txid>]", got.AuthLogV2Next)
 	}
 	for _, c := range checks {
 		if diff := cmp.Diff(c.want, c.got); diff != "" {

@@ -66,13 +66,14 @@ const (
 	ManageIntegrations Action = "manage Auth API integrations"
 	ManageAdminAPI     Action = "manage Admin API integrations"
 	ManageGroups       Action = "create, change and delete groups and their members"
+	ReadInfo           Action = "read account information (summary, telephony credits, authentication counts)"
 )
 
 // AllActions lists every action, for tests and documentation.
 func AllActions() []Action {
 	return []Action{ReadResources, CreateUsers, UpdateUsers, DeleteUsers, WriteDevices, DeleteDevices,
 		ImportTokens, SendActivations, CreateBypassCodes, DeleteBypassCodes, ReadLogs, ReadSettings,
-		WriteSettings, ReadAdmins, ManageAdmins, ReadIntegrations, ManageIntegrations, ManageAdminAPI, ManageGroups}
+		WriteSettings, ReadAdmins, ManageAdmins, ReadIntegrations, ManageIntegrations, ManageAdminAPI, ManageGroups, ReadInfo}
 }
 
 // roleActions is what each role may do (Duo's admin roles: only Owners
@@ -86,12 +87,12 @@ var roleActions = map[mfa.Role][]Action{
 	mfa.RoleOwner: AllActions(),
 	mfa.RoleAdministrator: {ReadResources, CreateUsers, UpdateUsers, DeleteUsers, WriteDevices, DeleteDevices,
 		ImportTokens, SendActivations, CreateBypassCodes, DeleteBypassCodes, ReadLogs, ReadSettings, WriteSettings,
-		ReadAdmins, ReadIntegrations, ManageIntegrations, ManageGroups},
+		ReadAdmins, ReadIntegrations, ManageIntegrations, ManageGroups, ReadInfo},
 	mfa.RoleUserManager: {ReadResources, CreateUsers, UpdateUsers, DeleteUsers, WriteDevices, DeleteDevices,
 		ImportTokens, SendActivations, CreateBypassCodes, DeleteBypassCodes, ManageGroups},
 	mfa.RoleHelpDesk: {ReadResources, UpdateUsers, WriteDevices, ImportTokens, SendActivations,
 		CreateBypassCodes, DeleteBypassCodes, ReadLogs},
-	mfa.RoleReadOnly: {ReadResources, ReadLogs, ReadSettings, ReadAdmins, ReadIntegrations},
+	mfa.RoleReadOnly: {ReadResources, ReadLogs, ReadSettings, ReadAdmins, ReadIntegrations, ReadInfo},
 }
 
 // permActions maps Admin API integration permissions to actions.
@@ -115,6 +116,9 @@ func permActions(p mfa.AdminPermissions) []Action {
 	}
 	if p.Integrations {
 		out = append(out, ReadIntegrations, ManageIntegrations, ManageAdminAPI)
+	}
+	if p.Info {
+		out = append(out, ReadInfo)
 	}
 	return out
 }

@@ -58,12 +58,13 @@ var actionRoles = map[admin.Action]string{
 	admin.ManageIntegrations: "OA",
 	admin.ManageAdminAPI:     "O",
 	admin.ManageGroups:       "OAU",
+	admin.ReadInfo:           "OAR",
 }
 
 // permGrants is which actions each single adminapi_* flag grants.
 var permGrants = map[string][]admin.Action{
 	"admins":         {admin.ReadAdmins, admin.ManageAdmins},
-	"info":           nil,
+	"info":           {admin.ReadInfo},
 	"integrations":   {admin.ReadIntegrations, admin.ManageIntegrations, admin.ManageAdminAPI},
 	"read_log":       {admin.ReadLogs},
 	"read_resource":  {admin.ReadResources},

@@ -15,7 +15,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // Ids and times differ on every run: golden files hold placeholders.
 var (
 	goldenIDs   = regexp.MustCompile(`"D[A-Z][A-Z0-9]{18}"`)
-	goldenTimes = regexp.MustCompile(`("(?:created|last_login|timestamp)": ?)\d+`)
+	goldenTimes = regexp.MustCompile(`("(?:created|last_login|timestamp|mintime|maxtime)": ?)\d+`)
 	// ISO times, log record ids and cursors.
 	goldenISO     = regexp.MustCompile(`("(?:ts|isotimestamp)": )"[^"]*"`)
 	goldenLogIDs  = regexp.MustCompile(`("(?:telephony_id|activity_id)": )"\d+"`)

@@ -51,6 +51,7 @@ func (h *Handler) Routes() []route {
 	rs = append(rs, h.integrationRoutes()...)
 	rs = append(rs, h.settingsRoutes()...)
 	rs = append(rs, h.logRoutes()...)
+	rs = append(rs, h.infoRoutes()...)
 	return rs
 }
 

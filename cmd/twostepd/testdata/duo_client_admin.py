@@ -44,6 +44,49 @@ logs = admin.get_authentication_log(api_version=2, mintime=now - 86400000, maxti
 out["authlog_v2_groups"] = [(e["user"]["name"], e["result"]) for e in logs["authlogs"]]
 out["authlog_v2_total"] = logs["metadata"]["total_objects"]
 
+# An authentication to log: a user in bypass, through an Auth API
+# integration created here.
+authapi = admin.create_integration("py auth", "authapi")
+auth = duo_client.Auth(ikey=authapi["integration_key"], skey=authapi["secret_key"], host=name,
+                       ca_certs=ca, port=int(port))
+bypass = admin.add_user(username + "-bypass", status="bypass")
+out["auth_bypass"] = auth.auth("auto", username=bypass["username"], device="auto")["result"]
+
+# The v2 authentication log with Duo's filters, paged by next_offset.
+now = int(time.time() * 1000) + 1000
+page = admin.get_authentication_log(api_version=2, mintime=now - 86400000, maxtime=now, limit="1",
+                                    event_types=["authentication"], results=["success"],
+                                    users=[bypass["user_id"]], sort="ts:asc")
+out["authlog_v2"] = [(e["user"]["name"], e["reason"]) for e in page["authlogs"]]
+out["authlog_v2_next_offset"] = page["metadata"]["next_offset"]
+after = admin.get_authentication_log(api_version=2, mintime=now - 86400000, maxtime=now, limit="1",
+                                     users=[bypass["user_id"]], sort="ts:asc",
+                                     next_offset=page["metadata"]["next_offset"])
+out["authlog_v2_after"] = len(after["authlogs"])
+out["authlog_v2_enrollment"] = len(admin.get_authentication_log(
+    api_version=2, mintime=now - 86400000, maxtime=now, event_types=["enrollment"])["authlogs"])
+
+# Account information.
+out["summary"] = admin.get_info_summary()
+out["credits"] = admin.get_info_telephony_credits_used()["telephony_credits_used"]
+out["attempts"] = admin.get_authentication_attempts()["authentication_attempts"]
+out["user_attempts"] = admin.get_user_authentication_attempts()["user_authentication_attempts"]
+
+# The telephony log (v1 in 4.5) and the activity log, paged the way
+# duo_log_sync does: sort ts:asc, next_offset from the previous page.
+out["telephony_v1"] = admin.get_telephony_log()
+actions, offset = [], None
+for _ in range(100):
+    kw = {"mintime": now - 86400000, "maxtime": now, "limit": 3, "sort": "ts:asc"}
+    if offset:
+        kw["next_offset"] = offset
+    act = admin.get_activity_logs(**kw)
+    if not act["items"]:
+        break
+    actions += [i["action"] for i in act["items"]]
+    offset = act["metadata"]["next_offset"]
+out["activity_actions"] = actions
+
 try:
     admin.create_group("Staff")
     out["duplicate"] = "accepted"
