@@ -65,30 +65,34 @@ const (
 	ReadIntegrations   Action = "read integrations"
 	ManageIntegrations Action = "manage Auth API integrations"
 	ManageAdminAPI     Action = "manage Admin API integrations"
+	ManageGroups       Action = "create, change and delete groups and their members"
+	ReadInfo           Action = "read account information (summary, telephony credits, authentication counts)"
 )
 
 // AllActions lists every action, for tests and documentation.
 func AllActions() []Action {
 	return []Action{ReadResources, CreateUsers, UpdateUsers, DeleteUsers, WriteDevices, DeleteDevices,
 		ImportTokens, SendActivations, CreateBypassCodes, DeleteBypassCodes, ReadLogs, ReadSettings,
-		WriteSettings, ReadAdmins, ManageAdmins, ReadIntegrations, ManageIntegrations, ManageAdminAPI}
+		WriteSettings, ReadAdmins, ManageAdmins, ReadIntegrations, ManageIntegrations, ManageAdminAPI, ManageGroups, ReadInfo}
 }
 
 // roleActions is what each role may do (Duo's admin roles: only Owners
 // manage administrators and Admin API integrations; Help Desk views and
 // updates users, devices and bypass codes but never creates or deletes
-// users; Read-only only reads). Creating bypass codes as Help Desk also
+// users; Read-only only reads). Groups (whose bypass status lets members
+// skip 2FA) are managed by those who may create users and set their
+// status: Owners, Administrators and User Managers. Creating bypass codes as Help Desk also
 // needs the HelpDeskCanSendBypass setting, checked in allowed.
 var roleActions = map[mfa.Role][]Action{
 	mfa.RoleOwner: AllActions(),
 	mfa.RoleAdministrator: {ReadResources, CreateUsers, UpdateUsers, DeleteUsers, WriteDevices, DeleteDevices,
 		ImportTokens, SendActivations, CreateBypassCodes, DeleteBypassCodes, ReadLogs, ReadSettings, WriteSettings,
-		ReadAdmins, ReadIntegrations, ManageIntegrations},
+		ReadAdmins, ReadIntegrations, ManageIntegrations, ManageGroups, ReadInfo},
 	mfa.RoleUserManager: {ReadResources, CreateUsers, UpdateUsers, DeleteUsers, WriteDevices, DeleteDevices,
-		ImportTokens, SendActivations, CreateBypassCodes, DeleteBypassCodes},
+		ImportTokens, SendActivations, CreateBypassCodes, DeleteBypassCodes, ManageGroups},
 	mfa.RoleHelpDesk: {ReadResources, UpdateUsers, WriteDevices, ImportTokens, SendActivations,
 		CreateBypassCodes, DeleteBypassCodes, ReadLogs},
-	mfa.RoleReadOnly: {ReadResources, ReadLogs, ReadSettings, ReadAdmins, ReadIntegrations},
+	mfa.RoleReadOnly: {ReadResources, ReadLogs, ReadSettings, ReadAdmins, ReadIntegrations, ReadInfo},
 }
 
 // permActions maps Admin API integration permissions to actions.
@@ -99,7 +103,7 @@ func permActions(p mfa.AdminPermissions) []Action {
 	}
 	if p.WriteResource {
 		out = append(out, CreateUsers, UpdateUsers, DeleteUsers, WriteDevices, DeleteDevices, ImportTokens,
-			SendActivations, CreateBypassCodes, DeleteBypassCodes)
+			SendActivations, CreateBypassCodes, DeleteBypassCodes, ManageGroups)
 	}
 	if p.ReadLog {
 		out = append(out, ReadLogs)
@@ -112,6 +116,9 @@ func permActions(p mfa.AdminPermissions) []Action {
 	}
 	if p.Integrations {
 		out = append(out, ReadIntegrations, ManageIntegrations, ManageAdminAPI)
+	}
+	if p.Info {
+		out = append(out, ReadInfo)
 	}
 	return out
 }

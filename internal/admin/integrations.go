@@ -33,6 +33,8 @@ type IntegrationFields struct {
 	Greeting          *string
 	Notes             *string
 	RedirectURIs      *[]string // websdk only; at least one, each mfa.CheckRedirectURI
+	GroupsAllowed     *[]string // group ids; empty admits every user
+	ResetSecretKey    bool      // modify only: give the integration a new secret key
 }
 
 // MaxTrustedDeviceDays bounds an integration's remembered-device period.
@@ -138,6 +140,12 @@ func (s *Service) CreateIntegration(ctx context.Context, a Actor, f IntegrationF
 		return mfa.Integration{}, err
 	}
 	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		if f.GroupsAllowed != nil {
+			var err error
+			if in.GroupsAllowed, err = s.checkGroupsAllowed(ctx, *f.GroupsAllowed); err != nil {
+				return err
+			}
+		}
 		if err := s.store.CreateIntegration(ctx, in); err != nil {
 			return fmt.Errorf("create integration: %w", err)
 		}
@@ -179,6 +187,13 @@ func (s *Service) UpdateIntegration(ctx context.Context, a Actor, ikey string, f
 		if err := applyIntegrationFields(a, &in, f); err != nil {
 			return err
 		}
+		if f.ResetSecretKey {
+			skey, err := mfa.RandomString(s.rand, skeyAlphabet, 40)
+			if err != nil {
+				return fmt.Errorf("update integration: %w", err)
+			}
+			in.SKey = mfa.Secret(skey)
+		}
 		if a.Kind == ActorIntegration && a.ID == in.IKey && !in.Permissions.Integrations {
 			return mfa.InvalidField("adminapi_integrations",
 				"an integration cannot remove its own permission to manage integrations")
@@ -186,10 +201,19 @@ func (s *Service) UpdateIntegration(ctx context.Context, a Actor, ikey string, f
 		if err := coversIntegration(a, in, "change", true); err != nil {
 			return err
 		}
+		if f.GroupsAllowed != nil {
+			if in.GroupsAllowed, err = s.checkGroupsAllowed(ctx, *f.GroupsAllowed); err != nil {
+				return err
+			}
+		}
 		if err := s.store.UpdateIntegration(ctx, in); err != nil {
 			return fmt.Errorf("update integration: %w", err)
 		}
-		return s.logChange(ctx, a, "integration_update", "integration", in.IKey, describe(integrationLog(in)))
+		desc := integrationLog(in)
+		if f.ResetSecretKey {
+			desc["secret_key_reset"] = true
+		}
+		return s.logChange(ctx, a, "integration_update", "integration", in.IKey, describe(desc))
 	})
 	if err != nil {
 		return mfa.Integration{}, err
@@ -342,5 +366,5 @@ func integrationLog(in mfa.Integration) map[string]any {
 	return map[string]any{"name": in.Name, "type": in.Type, "enroll_policy": in.EnrollPolicy,
 		"permissions": in.Permissions, "refuse_bypass_codes": in.RefuseBypassCodes,
 		"allow_v1_signatures": in.AllowV1Signatures, "trusted_device_days": in.TrustedDeviceDays,
-		"redirect_uris": in.RedirectURIs}
+		"redirect_uris": in.RedirectURIs, "groups_allowed": in.GroupsAllowed}
 }

@@ -36,14 +36,18 @@ func (s *Service) AuthLog(ctx context.Context, a Actor, f mfa.AuthLogFilter) ([]
 	return entries, total, nil
 }
 
-// AdminLog lists administrator log records from f.MinTime on, oldest
-// first, at most MaxV1LogRecords.
+// maxLogRead bounds one read of the administrator or telephony log: a page
+// of at most 1000, plus one to tell whether more follow.
+const maxLogRead = MaxV1LogRecords + 1
+
+// AdminLog lists administrator log records matching f (in id order,
+// reversed when f.Descending), at most 1001.
 func (s *Service) AdminLog(ctx context.Context, a Actor, f mfa.LogFilter) ([]mfa.AdminLogEntry, error) {
 	if err := s.authorize(ctx, a, ReadLogs); err != nil {
 		return nil, err
 	}
-	if f.Limit <= 0 || f.Limit > MaxV1LogRecords {
-		f.Limit = MaxV1LogRecords
+	if f.Limit <= 0 || f.Limit > maxLogRead {
+		f.Limit = maxLogRead
 	}
 	out, err := s.store.ListAdminLog(ctx, f)
 	if err != nil {
@@ -52,18 +56,47 @@ func (s *Service) AdminLog(ctx context.Context, a Actor, f mfa.LogFilter) ([]mfa
 	return out, nil
 }
 
-// TelephonyLog lists telephony log records from f.MinTime on, oldest
-// first, at most MaxV1LogRecords.
+// TelephonyLog lists telephony log records matching f (in id order,
+// reversed when f.Descending), at most 1001.
 func (s *Service) TelephonyLog(ctx context.Context, a Actor, f mfa.LogFilter) ([]mfa.TelephonyLogEntry, error) {
 	if err := s.authorize(ctx, a, ReadLogs); err != nil {
 		return nil, err
 	}
-	if f.Limit <= 0 || f.Limit > MaxV1LogRecords {
-		f.Limit = MaxV1LogRecords
+	if f.Limit <= 0 || f.Limit > maxLogRead {
+		f.Limit = maxLogRead
 	}
 	out, err := s.store.ListTelephonyLog(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("telephony log: %w", err)
 	}
 	return out, nil
+}
+
+// PhoneIDsByNumber returns the ids of the phones with the given numbers
+// (normalized to E.164, as stored), for the authentication log's
+// phone_numbers filter: it needs only the right to read logs.
+func (s *Service) PhoneIDsByNumber(ctx context.Context, a Actor, numbers []string) ([]string, error) {
+	if err := s.authorize(ctx, a, ReadLogs); err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, n := range numbers {
+		num, err := NormalizeNumber("phone_numbers", n)
+		if err != nil {
+			return nil, err
+		}
+		for p := (mfa.Page{Limit: 500}); ; p.Offset += p.Limit {
+			phones, total, err := s.store.ListPhones(ctx, mfa.PhoneFilter{Number: num, Page: p})
+			if err != nil {
+				return nil, fmt.Errorf("phones by number: %w", err)
+			}
+			for _, ph := range phones {
+				ids = append(ids, ph.ID)
+			}
+			if len(phones) == 0 || p.Offset+len(phones) >= total {
+				break
+			}
+		}
+	}
+	return ids, nil
 }

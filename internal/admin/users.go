@@ -35,6 +35,7 @@ type UserDetail struct {
 	mfa.User
 	Phones []mfa.Phone
 	Tokens []mfa.Token
+	Groups []mfa.Group
 }
 
 // Field limits.
@@ -86,7 +87,11 @@ func (s *Service) userDetail(ctx context.Context, u mfa.User) (UserDetail, error
 	if err != nil {
 		return UserDetail{}, fmt.Errorf("user tokens: %w", err)
 	}
-	return UserDetail{User: u, Phones: phones, Tokens: tokens}, nil
+	groups, err := s.store.UserGroups(ctx, u.ID)
+	if err != nil {
+		return UserDetail{}, fmt.Errorf("user groups: %w", err)
+	}
+	return UserDetail{User: u, Phones: phones, Tokens: tokens, Groups: groups}, nil
 }
 
 // CreateUser creates a user. Username is required; status defaults to

@@ -57,17 +57,19 @@ var actionRoles = map[admin.Action]string{
 	admin.ReadIntegrations:   "OAR",
 	admin.ManageIntegrations: "OA",
 	admin.ManageAdminAPI:     "O",
+	admin.ManageGroups:       "OAU",
+	admin.ReadInfo:           "OAR",
 }
 
 // permGrants is which actions each single adminapi_* flag grants.
 var permGrants = map[string][]admin.Action{
 	"admins":         {admin.ReadAdmins, admin.ManageAdmins},
-	"info":           nil,
+	"info":           {admin.ReadInfo},
 	"integrations":   {admin.ReadIntegrations, admin.ManageIntegrations, admin.ManageAdminAPI},
 	"read_log":       {admin.ReadLogs},
 	"read_resource":  {admin.ReadResources},
 	"settings":       {admin.ReadSettings, admin.WriteSettings},
-	"write_resource": {admin.CreateUsers, admin.UpdateUsers, admin.DeleteUsers, admin.WriteDevices, admin.DeleteDevices, admin.ImportTokens, admin.SendActivations, admin.CreateBypassCodes, admin.DeleteBypassCodes},
+	"write_resource": {admin.CreateUsers, admin.UpdateUsers, admin.DeleteUsers, admin.WriteDevices, admin.DeleteDevices, admin.ImportTokens, admin.SendActivations, admin.CreateBypassCodes, admin.DeleteBypassCodes, admin.ManageGroups},
 }
 
 func permWith(flag string) mfa.AdminPermissions {

@@ -10,12 +10,14 @@ import (
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
 
-// Integrations: DUO-WIRE.md 3.8, under /admin/v1 and /admin/v2 alike.
+// Integrations: DUO-WIRE.md 3.8, under /admin/v1, /admin/v2 and /admin/v3
+// alike (v3 is what duo_client_python 5.4+ calls, with JSON bodies signed
+// v5; the surface reads JSON and form parameters the same way).
 // secret_key appears only in the create response and the skey endpoint.
 
 func (h *Handler) integrationRoutes() []route {
 	var rs []route
-	for _, v := range []string{"v1", "v2"} {
+	for _, v := range []string{"v1", "v2", "v3"} {
 		base := "/admin/" + v + "/integrations"
 		rs = append(rs,
 			route{"GET " + base, h.listIntegrations},
@@ -47,6 +49,7 @@ type integrationObject struct {
 	Greeting              string   `json:"greeting"`
 	Notes                 string   `json:"notes"`
 	RedirectURIs          []string `json:"redirect_uris,omitempty"` // websdk only
+	GroupsAllowed         []string `json:"groups_allowed"`
 	Created               int64    `json:"created"`
 }
 
@@ -66,14 +69,35 @@ func newIntegrationObject(in mfa.Integration, withSecret bool) integrationObject
 		AdminAPIReadLog: bit(p.ReadLog), AdminAPIReadResource: bit(p.ReadResource), AdminAPISettings: bit(p.Settings),
 		AdminAPIWriteResource: bit(p.WriteResource), RefuseBypassCodes: bit(in.RefuseBypassCodes),
 		AllowV1Signatures: bit(in.AllowV1Signatures), TrustedDeviceDays: in.TrustedDeviceDays,
-		Greeting: in.Greeting, Notes: in.Notes, RedirectURIs: in.RedirectURIs, Created: in.Created.Unix()}
+		Greeting: in.Greeting, Notes: in.Notes, RedirectURIs: in.RedirectURIs, Created: in.Created.Unix(),
+		GroupsAllowed: append([]string{}, in.GroupsAllowed...)}
 	if withSecret {
 		o.SecretKey = string(in.SKey.Reveal())
 	}
 	return o
 }
 
+// unsupportedIntegrationParams are Duo integration settings twostep does
+// not implement. A request carrying one is refused (400 naming it) rather
+// than answered OK without the restriction the caller asked for.
+var unsupportedIntegrationParams = []string{"ip_whitelist", "ip_whitelist_enroll_policy",
+	"networks_for_api_access", "username_normalization_policy", "sso", "user_access", "policy_key",
+	"prompt_v4_enabled"}
+
 func integrationFields(c *api.Caller) (admin.IntegrationFields, error) {
+	for _, name := range unsupportedIntegrationParams {
+		if has(c, name) {
+			return admin.IntegrationFields{}, badParam(name, "not implemented by twostep")
+		}
+	}
+	// Duo: self-service (the Device Management Portal) is off unless
+	// allowed; twostep has none, so only "off" can be honoured.
+	if ss, err := optBool(c, "self_service_allowed"); err != nil {
+		return admin.IntegrationFields{}, err
+	} else if ss != nil && *ss {
+		return admin.IntegrationFields{}, badParam("self_service_allowed", "not implemented by twostep (no self-service portal)")
+	}
+	// visual_style is deprecated and ignored by Duo: ignored here too.
 	f := admin.IntegrationFields{Name: optString(c, "name"), Type: optString(c, "type"),
 		EnrollPolicy: optString(c, "enroll_policy"), Greeting: optString(c, "greeting"), Notes: optString(c, "notes")}
 	var err error
@@ -94,6 +118,16 @@ func integrationFields(c *api.Caller) (admin.IntegrationFields, error) {
 	}
 	if f.TrustedDeviceDays, err = optInt(c, "trusted_device_days"); err != nil {
 		return f, err
+	}
+	// Duo (and duo_client_python): any value resets the secret key.
+	f.ResetSecretKey = has(c, "reset_secret_key")
+	if has(c, "groups_allowed") {
+		// Duo: a comma-separated list of group ids; empty admits everyone.
+		ids, err := listParam(c, "groups_allowed")
+		if err != nil {
+			return f, err
+		}
+		f.GroupsAllowed = &ids
 	}
 	if v := optString(c, "redirect_uris"); v != nil {
 		uris := strings.Split(*v, ",")

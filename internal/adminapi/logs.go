@@ -3,6 +3,7 @@ package adminapi
 import (
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,10 +14,15 @@ import (
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
 
-// Logs: DUO-WIRE.md 3.6. The v2 cursor next_offset is ["<ts_ms>", "<txid>"]
-// as Duo sends it; because records keep microseconds, ts_ms carries a
-// fraction (".123") when the record's time is not a whole millisecond, so
-// that a page never repeats or skips a record. Clients echo it unchanged.
+// Logs: DUO-WIRE.md 3.6. The v2 authentication log's cursor next_offset
+// is ["<ts_ms>", "<txid>"] as Duo documents it: the integer millisecond of
+// the page's last record and its txid. Records keep microseconds, so the
+// cursor is resolved to the exact record it names (its txid within that
+// millisecond), and a page never repeats or skips a record. The cursor
+// of earlier twostep versions, with a fraction ("<ms>.<us>"), is still
+// accepted. next_offset is present whenever a page has records (also the
+// last one), as duo_log_sync expects: it keeps the last next_offset it got
+// as its checkpoint, and asks again from there.
 
 func (h *Handler) logRoutes() []route {
 	return []route{
@@ -24,12 +30,17 @@ func (h *Handler) logRoutes() []route {
 		{"GET /admin/v1/logs/authentication", h.authLogV1},
 		{"GET /admin/v1/logs/administrator", h.adminLogV1},
 		{"GET /admin/v1/logs/telephony", h.telephonyLogV1},
+		{"GET /admin/v2/logs/telephony", h.telephonyLogV2},
+		{"GET /admin/v2/logs/activity", h.activityLogV2},
 	}
 }
 
-// unsupportedAuthLogFilters are Duo filters twostep has no data for.
-var unsupportedAuthLogFilters = []string{"event_types", "phone_numbers", "token_id", "webauthnkey",
-	"registration_id", "assessment", "detections"}
+// unsupportedAuthLogFilters are Duo filters twostep has no data for
+// (WebAuthn keys, Duo Desktop registrations, Duo's risk assessments).
+var unsupportedAuthLogFilters = []string{"webauthnkey", "registration_id", "assessment", "detections"}
+
+// authLogEventTypes are the event_types values.
+var authLogEventTypes = []string{"authentication", "enrollment"}
 
 // msParam parses a required millisecond timestamp.
 func msParam(c *api.Caller, name string) (time.Time, error) {
@@ -57,43 +68,58 @@ func secondsParam(c *api.Caller, name string) (time.Time, error) {
 	return time.Unix(s, 0), nil
 }
 
-// formatOffsetTime renders a cursor time as milliseconds, with a
-// fraction only when needed.
-func formatOffsetTime(t time.Time) string {
-	us := t.UnixMicro()
-	if us%1000 == 0 {
-		return strconv.FormatInt(us/1000, 10)
-	}
-	return strconv.FormatInt(us/1000, 10) + "." + strconv.FormatInt(1000+us%1000, 10)[1:]
-}
-
-// parseNextOffset reads "ts_ms,txid", or the two values sent separately.
-func parseNextOffset(c *api.Caller) (time.Time, string, error) {
+// parseNextOffset reads "ts_ms,txid", or the two values sent separately;
+// exact is true for the fraction form of earlier twostep versions, whose
+// time needs no resolving.
+func parseNextOffset(c *api.Caller) (t time.Time, txid string, exact bool, err error) {
 	vals := c.Params.Params["next_offset"]
 	var parts []string
 	for _, v := range vals {
 		parts = append(parts, strings.Split(v, ",")...)
 	}
 	if len(parts) == 0 {
-		return time.Time{}, "", nil
+		return time.Time{}, "", false, nil
 	}
 	if len(parts) != 2 || strings.TrimSpace(parts[1]) == "" {
-		return time.Time{}, "", badParam("next_offset", "must be \"<ts_ms>,<txid>\" from a previous response")
+		return time.Time{}, "", false, badParam("next_offset", "must be \"<ts_ms>,<txid>\" from a previous response")
 	}
 	whole, frac, hasFrac := strings.Cut(strings.TrimSpace(parts[0]), ".")
 	ms, err := strconv.ParseInt(whole, 10, 64)
 	if err != nil || ms < 0 || ms > math.MaxInt64/int64(time.Millisecond) {
-		return time.Time{}, "", badParam("next_offset", "bad timestamp")
+		return time.Time{}, "", false, badParam("next_offset", "bad timestamp")
 	}
 	us := ms * 1000
 	if hasFrac {
 		f, err := strconv.Atoi(frac)
 		if err != nil || len(frac) != 3 || f < 0 {
-			return time.Time{}, "", badParam("next_offset", "bad timestamp")
+			return time.Time{}, "", false, badParam("next_offset", "bad timestamp")
 		}
 		us += int64(f)
 	}
-	return time.UnixMicro(us), strings.TrimSpace(parts[1]), nil
+	return time.UnixMicro(us), strings.TrimSpace(parts[1]), hasFrac, nil
+}
+
+// resolveAuthLogCursor turns Duo's integer-millisecond cursor into the
+// exact position of the record it names: the record with that txid within
+// that millisecond. When there is none (a forged or expired cursor), the
+// listing continues from the start of that millisecond going up, its end
+// going down: it may then repeat a record, never skip one.
+func (h *Handler) resolveAuthLogCursor(r *http.Request, c *api.Caller, f *mfa.AuthLogFilter, exact bool) error {
+	if f.AfterTime.IsZero() || exact {
+		return nil
+	}
+	ms := f.AfterTime
+	got, _, err := h.svc.AuthLog(r.Context(), actor(c), mfa.AuthLogFilter{MinTime: ms,
+		MaxTime: ms.Add(time.Millisecond - time.Microsecond), TxIDs: []string{f.AfterTxID}, Limit: 1})
+	switch {
+	case err != nil:
+		return err
+	case len(got) == 1:
+		f.AfterTime = got[0].Time
+	case f.Descending:
+		f.AfterTime = ms.Add(time.Millisecond - time.Microsecond)
+	}
+	return nil
 }
 
 // authLogV2 is one authentication-log record, the shape internal/api
@@ -135,12 +161,46 @@ func (h *Handler) authLogV2(w http.ResponseWriter, r *http.Request, c *api.Calle
 	default:
 		return badParam("sort", "must be ts:desc or ts:asc")
 	}
-	if f.AfterTime, f.AfterTxID, err = parseNextOffset(c); err != nil {
+	var exact bool
+	if f.AfterTime, f.AfterTxID, exact, err = parseNextOffset(c); err != nil {
 		return err
 	}
 	for _, name := range unsupportedAuthLogFilters {
 		if has(c, name) {
 			return badParam(name, "filter not supported by twostep")
+		}
+	}
+	if f.EventTypes, err = listParam(c, "event_types"); err != nil {
+		return err
+	}
+	for _, e := range f.EventTypes {
+		if !slices.Contains(authLogEventTypes, e) {
+			return badParam("event_types", "%q is not authentication or enrollment", e)
+		}
+	}
+	// phone_numbers and token_id select the device that answered; given
+	// both, a record must match both (Duo's filters combine with AND).
+	phones, err := listParam(c, "phone_numbers")
+	if err != nil {
+		return err
+	}
+	tokens, err := listParam(c, "token_id")
+	if err != nil {
+		return err
+	}
+	noDevice := false
+	if len(phones) > 0 {
+		if f.DeviceIDs, err = h.svc.PhoneIDsByNumber(r.Context(), actor(c), phones); err != nil {
+			return err
+		}
+		noDevice = len(f.DeviceIDs) == 0
+	}
+	if len(tokens) > 0 {
+		if len(phones) > 0 {
+			f.DeviceIDs = slices.DeleteFunc(f.DeviceIDs, func(id string) bool { return !slices.Contains(tokens, id) })
+			noDevice = len(f.DeviceIDs) == 0
+		} else {
+			f.DeviceIDs = tokens
 		}
 	}
 	if f.UserIDs, err = listParam(c, "users"); err != nil {
@@ -167,13 +227,36 @@ func (h *Handler) authLogV2(w http.ResponseWriter, r *http.Request, c *api.Calle
 		return err
 	}
 	out := authLogV2Page{AuthLogs: []authLogV2{}}
-	if len(groups) > 0 {
-		// twostep has no groups: no user is in any of them. Authorize all the same.
+	if noDevice {
+		// No such phone: nothing matches. Authorize all the same.
 		if _, err := h.svc.AdminLog(r.Context(), actor(c), mfa.LogFilter{MinTime: time.Now(), Limit: 1}); err != nil {
 			return err
 		}
 		duoproto.WriteOK(w, out)
 		return nil
+	}
+	if err := h.resolveAuthLogCursor(r, c, &f, exact); err != nil {
+		return err
+	}
+	if len(groups) > 0 {
+		// The groups filter keeps the records of the groups' current
+		// members (and, with users, of those among them).
+		members, err := h.svc.GroupMemberIDs(r.Context(), actor(c), groups)
+		if err != nil {
+			return err
+		}
+		if len(f.UserIDs) > 0 {
+			members = slices.DeleteFunc(members, func(id string) bool { return !slices.Contains(f.UserIDs, id) })
+		}
+		if len(members) == 0 {
+			// Nobody matches. Authorize all the same.
+			if _, err := h.svc.AdminLog(r.Context(), actor(c), mfa.LogFilter{MinTime: time.Now(), Limit: 1}); err != nil {
+				return err
+			}
+			duoproto.WriteOK(w, out)
+			return nil
+		}
+		f.UserIDs = members
 	}
 	entries, total, err := h.svc.AuthLog(r.Context(), actor(c), f)
 	if err != nil {
@@ -183,9 +266,9 @@ func (h *Handler) authLogV2(w http.ResponseWriter, r *http.Request, c *api.Calle
 		out.AuthLogs = append(out.AuthLogs, newAuthLogV2(e))
 	}
 	out.Metadata.TotalObjects = total
-	if len(entries) == f.Limit {
+	if len(entries) > 0 {
 		last := entries[len(entries)-1]
-		out.Metadata.NextOffset = []string{formatOffsetTime(last.Time), last.TxID}
+		out.Metadata.NextOffset = []string{strconv.FormatInt(last.Time.UnixMilli(), 10), last.TxID}
 	}
 	duoproto.WriteOK(w, out)
 	return nil

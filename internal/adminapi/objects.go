@@ -31,7 +31,7 @@ type userObject struct {
 	Aliases           map[string]string `json:"aliases"`
 	Phones            []phoneObject     `json:"phones"`
 	Tokens            []tokenObject     `json:"tokens"`
-	Groups            []struct{}        `json:"groups"`
+	Groups            []groupObject     `json:"groups"`
 	U2FTokens         []struct{}        `json:"u2ftokens"`
 	WebAuthn          []struct{}        `json:"webauthncredentials"`
 	DesktopTokens     []struct{}        `json:"desktoptokens"`
@@ -50,8 +50,8 @@ func newUserRef(u mfa.User) userRef {
 	return userRef{UserID: u.ID, Username: u.Username, RealName: u.RealName, Email: u.Email, Status: string(u.Status)}
 }
 
-// newUserObject renders a user with their phones and tokens.
-func newUserObject(u mfa.User, phones []mfa.Phone, tokens []mfa.Token) userObject {
+// newUserObject renders a user with their phones, tokens and groups.
+func newUserObject(u mfa.User, phones []mfa.Phone, tokens []mfa.Token, groups []mfa.Group) userObject {
 	o := userObject{
 		UserID: u.ID, Username: u.Username, RealName: u.RealName, FirstName: u.FirstName, LastName: u.LastName,
 		Email: u.Email, Status: string(u.Status), Notes: u.Notes, Created: u.Created.Unix(),
@@ -59,7 +59,7 @@ func newUserObject(u mfa.User, phones []mfa.Phone, tokens []mfa.Token) userObjec
 		IsEnrolled: len(phones) > 0 || len(tokens) > 0,
 		Aliases:    map[string]string{},
 		Phones:     []phoneObject{}, Tokens: []tokenObject{},
-		Groups: []struct{}{}, U2FTokens: []struct{}{}, WebAuthn: []struct{}{}, DesktopTokens: []struct{}{},
+		Groups: newGroupObjects(groups), U2FTokens: []struct{}{}, WebAuthn: []struct{}{}, DesktopTokens: []struct{}{},
 	}
 	if u.Status == mfa.StatusLockedOut {
 		reason := "Too many failed authentication attempts"

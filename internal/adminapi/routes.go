@@ -41,6 +41,7 @@ type route struct {
 func (h *Handler) Routes() []route {
 	var rs []route
 	rs = append(rs, h.userRoutes()...)
+	rs = append(rs, h.groupRoutes()...)
 	rs = append(rs, h.trustedRoutes()...)
 	rs = append(rs, h.phoneRoutes()...)
 	rs = append(rs, h.activationRoutes()...)
@@ -50,6 +51,7 @@ func (h *Handler) Routes() []route {
 	rs = append(rs, h.integrationRoutes()...)
 	rs = append(rs, h.settingsRoutes()...)
 	rs = append(rs, h.logRoutes()...)
+	rs = append(rs, h.infoRoutes()...)
 	return rs
 }
 
@@ -68,7 +70,8 @@ func listParams(pattern string) []string {
 	case "GET /admin/v1/users":
 		return []string{"user_id_list", "username_list"}
 	case "GET /admin/v2/logs/authentication":
-		return append([]string{"users", "applications", "results", "reasons", "factors", "groups", "next_offset"},
+		return append([]string{"users", "applications", "results", "reasons", "factors", "groups", "next_offset",
+			"event_types", "phone_numbers", "token_id"},
 			unsupportedAuthLogFilters...) // refused by name, not as repeats
 	}
 	return nil

@@ -172,8 +172,11 @@ func (s *Service) auth(ctx context.Context, req AuthRequest, a account) (AuthRes
 	if req.Factor == "" {
 		d.factor = LogFactorNone // Settle
 	}
+	if !a.permitted(req.Integration) {
+		return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonNotPermitted, StatusDeny, MsgNotPermitted)
+	}
 	if a.known {
-		switch a.user.Status {
+		switch a.status() {
 		case mfa.StatusDisabled:
 			return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonUserDisabled, StatusDeny, MsgDisabled)
 		case mfa.StatusLockedOut:

@@ -336,7 +336,11 @@ func (s *Service) answer(ctx context.Context, tx mfa.Transaction, a Answer) erro
 		if err != nil {
 			return fmt.Errorf("answer: %w", err)
 		}
-		switch u.Status {
+		groups, err := s.store.UserGroups(ctx, u.ID)
+		if err != nil {
+			return fmt.Errorf("answer: %w", err)
+		}
+		switch mfa.EffectiveStatus(u, groups) {
 		case mfa.StatusActive, mfa.StatusBypass:
 			out = mfa.TxOutcome{State: mfa.TxAllow, Status: StatusAllow, StatusMsg: MsgApproved}
 			result, reason = mfa.ResultSuccess, ReasonUserApproved

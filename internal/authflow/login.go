@@ -90,7 +90,7 @@ func (s *Service) Settle(ctx context.Context, req AuthRequest) (AuthResult, erro
 	if err != nil {
 		return AuthResult{}, fmt.Errorf("settle: %w", err)
 	}
-	if a.known && a.enrolled() && a.user.Status == mfa.StatusActive {
+	if a.known && a.enrolled() && a.status() == mfa.StatusActive && a.permitted(req.Integration) {
 		return AuthResult{}, ErrNeedsFactor
 	}
 	req.Factor = "" // auth decides before any factor: logged as LogFactorNone

@@ -120,8 +120,11 @@ func (s *Service) Preauth(ctx context.Context, req PreauthRequest) (PreauthResul
 }
 
 func (s *Service) preauth(ctx context.Context, req PreauthRequest, a account) PreauthResult {
+	if !a.permitted(req.Integration) {
+		return PreauthResult{Result: ResultDeny, StatusMsg: MsgNotPermitted}
+	}
 	if a.known {
-		switch a.user.Status {
+		switch a.status() {
 		case mfa.StatusDisabled:
 			return PreauthResult{Result: ResultDeny, StatusMsg: MsgDisabled}
 		case mfa.StatusLockedOut:

@@ -104,10 +104,22 @@ type account struct {
 	known    bool
 	phones   []mfa.Phone // only phones with at least one capability
 	tokens   []mfa.Token
+	groups   []mfa.Group
 	settings mfa.Settings
 }
 
 func (a account) enrolled() bool { return len(a.phones)+len(a.tokens) > 0 }
+
+// status is the status the user logs in with: their own, overridden by
+// their groups' (mfa.EffectiveStatus).
+func (a account) status() mfa.UserStatus { return mfa.EffectiveStatus(a.user, a.groups) }
+
+// permitted reports whether the integration admits the user: it names no
+// groups, or the user is a known member of one of them (Duo's
+// groups_allowed; an unknown user is in no group).
+func (a account) permitted(in mfa.Integration) bool {
+	return len(in.GroupsAllowed) == 0 || a.known && mfa.InAnyGroup(a.groups, in.GroupsAllowed)
+}
 
 // load finds the user, unlocks them first if their lockout expired, and
 // reads their devices. An unknown username is not an error (known is
@@ -156,6 +168,9 @@ func (s *Service) load(ctx context.Context, who Who) (account, error) {
 	if a.tokens, err = s.store.UserTokens(ctx, a.user.ID); err != nil {
 		return a, fmt.Errorf("user tokens: %w", err)
 	}
+	if a.groups, err = s.store.UserGroups(ctx, a.user.ID); err != nil {
+		return a, fmt.Errorf("user groups: %w", err)
+	}
 	return a, nil
 }
 
@@ -167,7 +182,14 @@ const (
 	MsgBypassUser   = "Allowing user in bypass mode"
 	MsgDisabled     = "Your account is disabled."
 	MsgLockedOut    = "Your account has been locked out due to excessive authentication failures."
+	// MsgNotPermitted answers a user outside an integration's
+	// groups_allowed.
+	MsgNotPermitted = "Access denied. You are not permitted to use this application."
 )
+
+// ReasonNotPermitted is the auth log reason of a user outside an
+// integration's groups_allowed (Duo's word).
+const ReasonNotPermitted = "user_not_in_permitted_group"
 
 // newTxID returns a random UUID (version 4), Duo's txid shape.
 func (s *Service) newTxID() (string, error) {

@@ -17,6 +17,7 @@ const (
 	PrefixSMSBatch      = "DS"
 	PrefixActivation    = "DV"
 	PrefixTrustedDevice = "DT"
+	PrefixGroup         = "DG"
 )
 
 const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

@@ -88,7 +88,11 @@ type Integration struct {
 	Greeting          string
 	Notes             string
 	RedirectURIs      []string // websdk only: where the Universal Prompt may send the browser back
-	Created           time.Time
+	// GroupsAllowed (Duo's groups_allowed), when not empty, admits only
+	// members of one of these groups: everyone else is denied at preauth
+	// and auth.
+	GroupsAllowed []string
+	Created       time.Time
 }
 
 // Role is an administrator's role. The strings are Duo's, case-sensitive.

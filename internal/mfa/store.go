@@ -295,6 +295,7 @@ type LogStore interface {
 // Store is everything twostep keeps.
 type Store interface {
 	UserStore
+	GroupStore
 	PhoneStore
 	AuthenticatorStore
 	TokenStore

@@ -103,6 +103,10 @@ type AuthLogFilter struct {
 	Factors []string
 	Reasons []string
 	TxIDs   []string
+	// EventTypes ("authentication", "enrollment") and DeviceIDs (the phone
+	// or token that answered) select like the lists above: any of them.
+	EventTypes []string
+	DeviceIDs  []string
 	// After continues a listing after the record (AfterTime, AfterTxID) in
 	// the listing's order; it applies only when AfterTime is set. Records
 	// are identified by (Time, TxID), so each decision's txid is unique.
@@ -148,6 +152,9 @@ type TelephonyLogEntry struct {
 type LogFilter struct {
 	MinTime time.Time // inclusive
 	MaxTime time.Time // inclusive; zero = no bound
-	AfterID int64     // continue after this record id
-	Limit   int
+	// AfterID continues after this record id in the listing's order: ids
+	// above it, or below it when Descending.
+	AfterID    int64
+	Descending bool // newest (highest id) first
+	Limit      int
 }

@@ -50,6 +50,8 @@ func (s *Store) ListAuthLog(ctx context.Context, f mfa.AuthLogFilter) ([]mfa.Aut
 	in(&w, "factor", f.Factors)
 	in(&w, "reason", f.Reasons)
 	in(&w, "txid", f.TxIDs)
+	in(&w, "event_type", f.EventTypes)
+	in(&w, "device_id", f.DeviceIDs)
 
 	c := s.reader()
 	var total int

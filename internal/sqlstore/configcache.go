@@ -143,10 +143,11 @@ func (c *configCache) putSettings(gen uint64, st mfa.Settings, at time.Time) {
 	c.settings = &cachedSettings{st: st, at: at}
 }
 
-// cloneIntegration copies the one field callers could modify in place.
+// cloneIntegration copies the fields callers could modify in place.
 func cloneIntegration(in mfa.Integration) mfa.Integration {
 	in.SKey = append(mfa.Secret(nil), in.SKey...)
 	in.RedirectURIs = slices.Clone(in.RedirectURIs)
+	in.GroupsAllowed = slices.Clone(in.GroupsAllowed)
 	return in
 }
 

@@ -267,6 +267,8 @@ var uniqueConstraints = []uniqueConstraint{
 	{"activations_pkey", "activations.id", "id", "activation id already exists"},
 	{"activations_code_hash_key", "activations.code_hash", "code", "activation code already exists"},
 	{"trusted_devices_pkey", "trusted_devices.id", "id", "remembered device id already exists"},
+	{"groups_pkey", "groups.id", "group_id", "group id already exists"},
+	{"groups_name_lower_key", "groups.name_lower", "name", "a group with this name already exists"},
 }
 
 func (d *dialect) lookupUnique(constraint string) (uniqueConstraint, bool) {

@@ -9,14 +9,14 @@ import (
 )
 
 const integrationCols = `ikey, skey, name, type, permissions, enroll_policy, allow_v1_signatures,
-	refuse_bypass_codes, trusted_device_days, greeting, notes, redirect_uris, created`
+	refuse_bypass_codes, trusted_device_days, greeting, notes, redirect_uris, groups_allowed, created`
 
 func (s *Store) scanIntegration(r rowScanner) (mfa.Integration, error) {
 	var in mfa.Integration
 	var skey []byte
-	var perms, uris string
+	var perms, uris, groups string
 	err := r.Scan(&in.IKey, &skey, &in.Name, &in.Type, &perms, &in.EnrollPolicy, &in.AllowV1Signatures,
-		&in.RefuseBypassCodes, &in.TrustedDeviceDays, &in.Greeting, &in.Notes, &uris, scanTime{&in.Created})
+		&in.RefuseBypassCodes, &in.TrustedDeviceDays, &in.Greeting, &in.Notes, &uris, &groups, scanTime{&in.Created})
 	if err != nil {
 		return mfa.Integration{}, err
 	}
@@ -29,14 +29,20 @@ func (s *Store) scanIntegration(r rowScanner) (mfa.Integration, error) {
 	if len(in.RedirectURIs) == 0 {
 		in.RedirectURIs = nil
 	}
+	if err := json.Unmarshal([]byte(groups), &in.GroupsAllowed); err != nil {
+		return mfa.Integration{}, fmt.Errorf("integration %s: groups_allowed: %w", in.IKey, err)
+	}
+	if len(in.GroupsAllowed) == 0 {
+		in.GroupsAllowed = nil
+	}
 	if in.SKey, err = s.open(skey, "integrations", "skey", in.IKey); err != nil {
 		return mfa.Integration{}, err
 	}
 	return in, nil
 }
 
-// redirectURIsJSON renders an integration's redirect URIs as a JSON array
-// ("[]" for none).
+// redirectURIsJSON renders a list of strings (an integration's redirect
+// URIs or allowed groups) as a JSON array ("[]" for none).
 func redirectURIsJSON(uris []string) string {
 	if uris == nil {
 		uris = []string{}
@@ -57,9 +63,9 @@ func (s *Store) CreateIntegration(ctx context.Context, in mfa.Integration) error
 		return err
 	}
 	_, err = s.writer().exec(ctx, `INSERT INTO integrations (`+integrationCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		in.IKey, skey, in.Name, in.Type, permissionsJSON(in.Permissions), in.EnrollPolicy, in.AllowV1Signatures,
-		in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, redirectURIsJSON(in.RedirectURIs), in.Created)
+		in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, redirectURIsJSON(in.RedirectURIs), redirectURIsJSON(in.GroupsAllowed), in.Created)
 	return s.dbErr(ctx, "create integration", err)
 }
 
@@ -100,9 +106,10 @@ func (s *Store) UpdateIntegration(ctx context.Context, in mfa.Integration) error
 	return s.writeTx(ctx, op, func(c dbtx) error {
 		n, err := c.execN(ctx, `UPDATE integrations SET skey = ?, name = ?, type = ?, permissions = ?,
 			enroll_policy = ?, allow_v1_signatures = ?, refuse_bypass_codes = ?, trusted_device_days = ?,
-			greeting = ?, notes = ?, redirect_uris = ? WHERE ikey = ?`,
+			greeting = ?, notes = ?, redirect_uris = ?, groups_allowed = ? WHERE ikey = ?`,
 			skey, in.Name, in.Type, permissionsJSON(in.Permissions), in.EnrollPolicy, in.AllowV1Signatures,
-			in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, redirectURIsJSON(in.RedirectURIs), in.IKey)
+			in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, redirectURIsJSON(in.RedirectURIs),
+			redirectURIsJSON(in.GroupsAllowed), in.IKey)
 		if err := s.affected(ctx, op, n, err, "integration not found"); err != nil {
 			return err
 		}

@@ -37,9 +37,22 @@ func logWhere(f mfa.LogFilter) *where {
 		w.add(`ts <= ?`, f.MaxTime)
 	}
 	if f.AfterID > 0 {
-		w.add(`id > ?`, f.AfterID)
+		if f.Descending {
+			w.add(`id < ?`, f.AfterID)
+		} else {
+			w.add(`id > ?`, f.AfterID)
+		}
 	}
 	return &w
+}
+
+// logOrder is a LogFilter's ORDER BY: id order, newest first when
+// Descending.
+func logOrder(f mfa.LogFilter) string {
+	if f.Descending {
+		return ` ORDER BY id DESC`
+	}
+	return ` ORDER BY id`
 }
 
 // ListAdminLog lists records matching f in id order, at most f.Limit
@@ -47,7 +60,7 @@ func logWhere(f mfa.LogFilter) *where {
 func (s *Store) ListAdminLog(ctx context.Context, f mfa.LogFilter) ([]mfa.AdminLogEntry, error) {
 	w := logWhere(f)
 	return queryAll(ctx, s, s.reader(), "list admin log", `SELECT id, ts, actor, actor_kind, action, object_type, object,
-		description FROM admin_log`+w.String()+` ORDER BY id`+s.d.page(mfa.Page{Limit: f.Limit}), w.args,
+		description FROM admin_log`+w.String()+logOrder(f)+s.d.page(mfa.Page{Limit: f.Limit}), w.args,
 		func(r rowScanner) (mfa.AdminLogEntry, error) {
 			var e mfa.AdminLogEntry
 			err := r.Scan(&e.ID, scanTime{&e.Time}, &e.Actor, &e.ActorKind, &e.Action, &e.ObjectType, &e.Object, &e.Description)
@@ -76,7 +89,7 @@ func (s *Store) AppendTelephonyLog(ctx context.Context, e mfa.TelephonyLogEntry)
 func (s *Store) ListTelephonyLog(ctx context.Context, f mfa.LogFilter) ([]mfa.TelephonyLogEntry, error) {
 	w := logWhere(f)
 	return queryAll(ctx, s, s.reader(), "list telephony log", `SELECT id, ts, type, context, phone, user_id, credits,
-		status, carrier_id FROM telephony_log`+w.String()+` ORDER BY id`+s.d.page(mfa.Page{Limit: f.Limit}), w.args,
+		status, carrier_id FROM telephony_log`+w.String()+logOrder(f)+s.d.page(mfa.Page{Limit: f.Limit}), w.args,
 		func(r rowScanner) (mfa.TelephonyLogEntry, error) {
 			var e mfa.TelephonyLogEntry
 			err := r.Scan(&e.ID, scanTime{&e.Time}, &e.Type, &e.Context, &e.Phone, &e.UserID, &e.Credits,

@@ -120,6 +120,8 @@ func testAuthLogFilter(t *testing.T, s mfa.Store) {
 		mk(5, "", ik1, mfa.ResultDenied, "", "user_not_found"),
 		mk(6, u1, ik1, mfa.ResultSuccess, "bypass_code", "bypass_user"),
 	}
+	e[2].EventType, e[5].EventType = "enrollment", "enrollment"
+	e[0].DeviceID, e[3].DeviceID, e[1].DeviceID = "DPDEVICE1", "DPDEVICE1", "DHTOKEN1"
 	appendLog(t, s, e...)
 	pick := func(idx ...int) []mfa.AuthLogEntry {
 		var out []mfa.AuthLogEntry
@@ -154,6 +156,11 @@ func testAuthLogFilter(t *testing.T, s mfa.Store) {
 		{"txid", mfa.AuthLogFilter{TxIDs: []string{e[3].TxID}}, pick(3)},
 		{"txids any of", mfa.AuthLogFilter{TxIDs: []string{e[6].TxID, e[0].TxID}}, pick(0, 6)},
 		{"txid none", mfa.AuthLogFilter{TxIDs: []string{NewTxID(t)}}, nil},
+		{"event types", mfa.AuthLogFilter{EventTypes: []string{"enrollment"}}, pick(2, 5)},
+		{"event types any of", mfa.AuthLogFilter{EventTypes: []string{"enrollment", "authentication"}}, pick(0, 1, 2, 3, 4, 5, 6)},
+		{"device ids", mfa.AuthLogFilter{DeviceIDs: []string{"DPDEVICE1"}}, pick(0, 3)},
+		{"device ids any of", mfa.AuthLogFilter{DeviceIDs: []string{"DHTOKEN1", "DPDEVICE1"}}, pick(0, 1, 3)},
+		{"device and event type", mfa.AuthLogFilter{DeviceIDs: []string{"DPDEVICE1"}, EventTypes: []string{"authentication"}}, pick(0, 3)},
 	}
 	for _, tt := range tests {
 		tt.give.Limit = 100

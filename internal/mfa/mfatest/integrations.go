@@ -67,13 +67,14 @@ func testIntegrationCreate(t *testing.T, s mfa.Store) {
 			Created:           at(-time.Hour),
 		}},
 		{"websdk", mfa.Integration{
-			IKey:         NewID(t, mfa.PrefixIntegration),
-			SKey:         NewSecret(t, 40),
-			Name:         "Intranet",
-			Type:         mfa.IntegrationWebSDK,
-			EnrollPolicy: mfa.EnrollPolicyEnroll,
-			RedirectURIs: []string{"https://app.example.com/duo-callback", "http://127.0.0.1:8080/cb?x=1"},
-			Created:      at(3 * time.Hour),
+			IKey:          NewID(t, mfa.PrefixIntegration),
+			SKey:          NewSecret(t, 40),
+			Name:          "Intranet",
+			Type:          mfa.IntegrationWebSDK,
+			EnrollPolicy:  mfa.EnrollPolicyEnroll,
+			RedirectURIs:  []string{"https://app.example.com/duo-callback", "http://127.0.0.1:8080/cb?x=1"},
+			GroupsAllowed: []string{"DG000000000000000001"},
+			Created:       at(3 * time.Hour),
 		}},
 	}
 	for _, tt := range tests {
@@ -139,6 +140,7 @@ func testIntegrationUpdate(t *testing.T, s mfa.Store) {
 	want.Greeting = "hello"
 	want.Notes = "notes"
 	want.RedirectURIs = []string{"https://a.example/cb", "https://b.example/cb"}
+	want.GroupsAllowed = []string{"DG000000000000000001", "DG000000000000000002"}
 	give := want
 	give.Created = at(24 * time.Hour)
 	check(t, "UpdateIntegration()", s.UpdateIntegration(ctx, give))

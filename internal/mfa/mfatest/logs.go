@@ -44,6 +44,11 @@ func logFilterTests(ids []int64) []struct {
 		{mfa.LogFilter{AfterID: ids[0], MaxTime: tm(3), Limit: 100}, []int{1, 2, 3}},
 		{mfa.LogFilter{AfterID: ids[3], MinTime: tm(1), Limit: 1}, []int{4}},
 		{mfa.LogFilter{MinTime: tm(6), Limit: 100}, nil},
+		{mfa.LogFilter{Descending: true, Limit: 100}, []int{5, 4, 3, 2, 1, 0}},
+		{mfa.LogFilter{Descending: true, Limit: 2}, []int{5, 4}},
+		{mfa.LogFilter{Descending: true, AfterID: ids[4], Limit: 2}, []int{3, 2}},
+		{mfa.LogFilter{Descending: true, AfterID: ids[0], Limit: 100}, nil},
+		{mfa.LogFilter{Descending: true, AfterID: ids[5], MinTime: tm(2), Limit: 100}, []int{4, 3, 2}},
 	}
 }
 

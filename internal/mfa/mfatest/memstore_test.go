@@ -58,6 +58,8 @@ var _ mfa.Store = (*memStore)(nil)
 func newMemStore() *memStore {
 	s := &memStore{memData: memData{
 		users:        map[string]mfa.User{},
+		groups:       map[string]mfa.Group{},
+		userGroups:   map[[2]string]bool{},
 		phones:       map[string]mfa.Phone{},
 		userPhones:   map[[2]string]bool{},
 		auths:        map[string]mfa.Authenticator{},
@@ -158,6 +160,8 @@ func (s *memStore) Atomic(ctx context.Context, fn func(ctx context.Context) erro
 // memData is everything a memStore stores, for snapshots.
 type memData struct {
 	users        map[string]mfa.User
+	groups       map[string]mfa.Group
+	userGroups   map[[2]string]bool // {user id, group id}
 	phones       map[string]mfa.Phone
 	userPhones   map[[2]string]bool
 	auths        map[string]mfa.Authenticator
@@ -202,7 +206,7 @@ func (s *memStore) snapshot() memData {
 		integrations: maps.Clone(s.integrations), admins: maps.Clone(s.admins), settings: settings,
 		adminLog: slices.Clone(s.adminLog), phoneLog: slices.Clone(s.phoneLog), nextLogID: s.nextLogID,
 		activations: maps.Clone(s.activations), trusted: maps.Clone(s.trusted), rateLimits: maps.Clone(s.rateLimits),
-		logins: maps.Clone(s.logins),
+		logins: maps.Clone(s.logins), groups: maps.Clone(s.groups), userGroups: maps.Clone(s.userGroups),
 	}
 }
 
@@ -314,6 +318,11 @@ func (s *memStore) DeleteUser(ctx context.Context, id string) error {
 		return errNotFound
 	}
 	delete(s.users, id)
+	for k := range s.userGroups {
+		if k[0] == id {
+			delete(s.userGroups, k)
+		}
+	}
 	for k, c := range s.codes {
 		if c.UserID == id {
 			delete(s.codes, k)
@@ -1076,7 +1085,8 @@ func (s *memStore) ListAuthLog(ctx context.Context, f mfa.AuthLogFilter) ([]mfa.
 	for _, e := range s.authLog {
 		if e.Time.Before(f.MinTime) || !f.MaxTime.IsZero() && e.Time.After(f.MaxTime) ||
 			!anyOf(f.UserIDs, e.UserID) || !anyOf(f.IKeys, e.IKey) || !anyOf(f.Results, e.Result) ||
-			!anyOf(f.Factors, e.Factor) || !anyOf(f.Reasons, e.Reason) || !anyOf(f.TxIDs, e.TxID) {
+			!anyOf(f.Factors, e.Factor) || !anyOf(f.Reasons, e.Reason) || !anyOf(f.TxIDs, e.TxID) ||
+			!anyOf(f.EventTypes, e.EventType) || !anyOf(f.DeviceIDs, e.DeviceID) {
 			continue
 		}
 		match = append(match, e)
@@ -1297,7 +1307,31 @@ func (s *memStore) UpdateSettings(ctx context.Context, fn func(*mfa.Settings) er
 // Logs.
 
 func inWindow(tm time.Time, id int64, f mfa.LogFilter) bool {
-	return !tm.Before(f.MinTime) && (f.MaxTime.IsZero() || !tm.After(f.MaxTime)) && id > f.AfterID
+	after := id > f.AfterID
+	if f.Descending && f.AfterID > 0 {
+		after = id < f.AfterID
+	}
+	return !tm.Before(f.MinTime) && (f.MaxTime.IsZero() || !tm.After(f.MaxTime)) && after
+}
+
+// logPage orders the records in f's window by id (reversed when
+// f.Descending) and keeps f.Limit of them.
+func logPage[T any](all []T, key func(T) (time.Time, int64), f mfa.LogFilter) []T {
+	id := func(e T) int64 { _, n := key(e); return n }
+	var out []T
+	for _, e := range all {
+		if tm, n := key(e); inWindow(tm, n, f) {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
+	if f.Descending {
+		slices.Reverse(out)
+	}
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
+	}
+	return out
 }
 
 func (s *memStore) AppendAdminLog(ctx context.Context, e mfa.AdminLogEntry) (int64, error) {
@@ -1310,14 +1344,7 @@ func (s *memStore) AppendAdminLog(ctx context.Context, e mfa.AdminLogEntry) (int
 
 func (s *memStore) ListAdminLog(ctx context.Context, f mfa.LogFilter) ([]mfa.AdminLogEntry, error) {
 	defer s.lock(ctx)()
-	var out []mfa.AdminLogEntry
-	for _, e := range s.adminLog {
-		if inWindow(e.Time, e.ID, f) && (f.Limit <= 0 || len(out) < f.Limit) {
-			out = append(out, e)
-		}
-	}
-	slices.SortFunc(out, func(a, b mfa.AdminLogEntry) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return logPage(s.adminLog, func(e mfa.AdminLogEntry) (time.Time, int64) { return e.Time, e.ID }, f), nil
 }
 
 func (s *memStore) AppendTelephonyLog(ctx context.Context, e mfa.TelephonyLogEntry) (int64, error) {
@@ -1330,13 +1357,7 @@ func (s *memStore) AppendTelephonyLog(ctx context.Context, e mfa.TelephonyLogEnt
 
 func (s *memStore) ListTelephonyLog(ctx context.Context, f mfa.LogFilter) ([]mfa.TelephonyLogEntry, error) {
 	defer s.lock(ctx)()
-	var out []mfa.TelephonyLogEntry
-	for _, e := range s.phoneLog {
-		if inWindow(e.Time, e.ID, f) && (f.Limit <= 0 || len(out) < f.Limit) {
-			out = append(out, e)
-		}
-	}
-	return out, nil
+	return logPage(s.phoneLog, func(e mfa.TelephonyLogEntry) (time.Time, int64) { return e.Time, e.ID }, f), nil
 }
 
 func (s *memStore) SetTelephonyStatus(ctx context.Context, carrierID, status string) error {

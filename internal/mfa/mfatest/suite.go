@@ -39,6 +39,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 		tests []storeTest
 	}{
 		{"Users", userTests()},
+		{"Groups", groupTests()},
 		{"Phones", phoneTests()},
 		{"Authenticators", authenticatorTests()},
 		{"Tokens", tokenTests()},
