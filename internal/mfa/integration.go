@@ -96,7 +96,7 @@ type Integration struct {
 	// OIDC clients only.
 	PublicClient           bool     // no client secret: PKCE (S256) required
 	PostLogoutRedirectURIs []string // where end_session may send the browser
-	Created           time.Time
+	Created                time.Time
 }
 
 // Role is an administrator's role. The strings are Duo's, case-sensitive.

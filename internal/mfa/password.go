@@ -2,7 +2,10 @@ package mfa
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // UserPassword is a user's twostep password: only its argon2id hash, in
@@ -70,3 +73,43 @@ type DirectoryUser struct {
 // ErrBadCredentials is a directory's answer to an unknown user or a wrong
 // password: the two are never told apart.
 var ErrBadCredentials = E(Unauthorized, "wrong username or password")
+
+// Password policy bounds.
+const (
+	DefaultMinPasswordLen = 12
+	MaxPasswordLen        = 1024 // bytes: longer ones are refused before hashing
+)
+
+// CheckPasswordPolicy reports, as an Invalid error on field "password"
+// saying how to fix it, why pw cannot be u's password: shorter than
+// minLen characters, longer than MaxPasswordLen bytes, or containing the
+// user's username, an alias, their email address (or its part before the
+// @) or a word of their name (compared case-insensitively; parts shorter
+// than 4 characters are ignored).
+func CheckPasswordPolicy(pw string, u User, minLen int) error {
+	if minLen <= 0 {
+		minLen = DefaultMinPasswordLen
+	}
+	switch {
+	case len(pw) > MaxPasswordLen:
+		return InvalidField("password", fmt.Sprintf("must be at most %d bytes", MaxPasswordLen))
+	case utf8.RuneCountInString(pw) < minLen:
+		return InvalidField("password", fmt.Sprintf("must be at least %d characters long", minLen))
+	case strings.TrimSpace(pw) == "":
+		return InvalidField("password", "must not be only spaces")
+	}
+	lower := strings.ToLower(pw)
+	parts := []string{u.Username, u.Email, u.RealName, u.FirstName, u.LastName}
+	parts = append(parts, u.Aliases...)
+	if local, _, ok := strings.Cut(u.Email, "@"); ok {
+		parts = append(parts, local)
+	}
+	parts = append(parts, strings.Fields(u.RealName)...)
+	for _, p := range parts {
+		p = strings.ToLower(strings.TrimSpace(p))
+		if utf8.RuneCountInString(p) >= 4 && strings.Contains(lower, p) {
+			return InvalidField("password", "must not contain your username, name or email address")
+		}
+	}
+	return nil
+}
