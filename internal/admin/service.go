@@ -11,18 +11,18 @@ import (
 
 // Service runs administrative operations against a store.
 type Service struct {
-	store    mfa.Store
-	now      func() time.Time
-	rand     io.Reader
-	log      *slog.Logger
-	hasher   PasswordHasher
+	store  mfa.Store
+	now    func() time.Time
+	rand   io.Reader
+	log    *slog.Logger
+	hasher PasswordHasher
 	// userHasher is the cost of users' twostep passwords
 	// (password.UserDefault unless WithUserPasswordHasher).
 	userHasher PasswordHasher
 	// minPasswordLen is the password policy's minimum length.
 	minPasswordLen int
-	notifier mfa.Notifier // nil: SMS and email operations are Unavailable
-	apiHost  string       // public host[:port] put in activation links; "" makes them Unavailable
+	notifier       mfa.Notifier // nil: SMS and email operations are Unavailable
+	apiHost        string       // public host[:port] put in activation links; "" makes them Unavailable
 }
 
 // Option configures a Service beyond its required dependencies.
