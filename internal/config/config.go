@@ -283,8 +283,8 @@ func Defaults() Config {
 			Console: []string{SourcePassword}, MinPasswordLength: 12},
 		LDAP: LDAP{URLs: []string{}, TLS: "starttls", UserFilter: "(&(objectClass=person)(uid={username}))", UsernameAttribute: "uid",
 			EmailAttribute: "mail", NameAttribute: "cn", GroupsAttribute: "memberOf", Timeout: 5 * time.Second},
-		OIDC: OIDC{KeyRotation: 30 * 24 * time.Hour, SessionLifetime: 8 * time.Hour},
-		Twilio:          Twilio{BaseURL: "https://api.twilio.com"},
+		OIDC:   OIDC{KeyRotation: 30 * 24 * time.Hour, SessionLifetime: 8 * time.Hour},
+		Twilio: Twilio{BaseURL: "https://api.twilio.com"},
 	}
 }
 

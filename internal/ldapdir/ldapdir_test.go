@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/ldapdir"
-	"github.com/twostep-auth/twostep/internal/slapdtest"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/slapdtest"
 )
 
 var users = []slapdtest.User{

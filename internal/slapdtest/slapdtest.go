@@ -219,4 +219,3 @@ func freePort(t testing.TB) int {
 // DeadURL is an ldap:// URL on a loopback port nothing listens on (for
 // failover tests).
 func DeadURL(t testing.TB) string { return fmt.Sprintf("ldap://127.0.0.1:%d", freePort(t)) }
-
