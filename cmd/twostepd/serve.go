@@ -136,6 +136,7 @@ func (serveCmd) run(e *env) error {
 		MetricsOnMain: cfg.Metrics.Listen == "" && cfg.Metrics.Token != "",
 		MetricsToken:  cfg.Metrics.Token.Reveal(),
 		Callbacks:     cb,
+		OIDC:          server.OIDCOptions{KeyRotation: cfg.OIDC.KeyRotation, SessionLifetime: cfg.OIDC.SessionLifetime},
 	})
 	srv := server.NewHTTPServer(hs.Main, tlsConfig, log)
 	if cfg.Metrics.Listen == "" && cfg.Metrics.Token == "" {

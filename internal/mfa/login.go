@@ -272,6 +272,16 @@ func CheckLoginCode(codeHash string, now, expires time.Time) error {
 // lives here, in the domain, because edges may not import each other.
 func LoginPromptPath(id string) string { return "/frame/prompt/" + url.PathEscape(id) }
 
+// LoginPasswordPath is the first-factor page of OIDC login id (username
+// and password), where the OIDC provider's authorize sends the browser;
+// internal/web/login serves it. LoginDonePath is where the prompt returns
+// the browser (the login's ReturnPath): it records single sign-on in the
+// browser's session and continues to the login's Continue path.
+func LoginPasswordPath(id string) string { return "/login/" + url.PathEscape(id) }
+
+// LoginDonePath is the first-factor pages' return path of login id.
+func LoginDonePath(id string) string { return "/login/" + url.PathEscape(id) + "/done" }
+
 // LoginBindingCookiePrefix starts the name of every browser-binding cookie.
 const LoginBindingCookiePrefix = "__Host-twostep-login-"
 
