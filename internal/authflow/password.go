@@ -259,7 +259,7 @@ func (s *Service) CheckPassword(ctx context.Context, req PasswordRequest) (First
 		return FirstFactorResult{}, err
 	}
 
-	a, err := s.load(ctx, Who{Username: name})
+	a, err := s.loadUser(ctx, name)
 	if err != nil {
 		return FirstFactorResult{}, fmt.Errorf("check password: %w", err)
 	}
@@ -336,4 +336,35 @@ func (s *Service) CheckPassword(ctx context.Context, req PasswordRequest) (First
 	// A right password is not a login: nothing is reset or logged until
 	// the second factor decides.
 	return res, nil
+}
+
+// loadUser is load without the devices: the first factor needs only the
+// user and the settings, and reading no more for a known user than for an
+// unknown one keeps the two equally fast (the devices are read when the
+// prompt runs).
+func (s *Service) loadUser(ctx context.Context, name string) (account, error) {
+	var a account
+	st, err := s.store.GetSettings(ctx)
+	if err != nil {
+		return a, fmt.Errorf("get settings: %w", err)
+	}
+	a.settings = st
+	a.user, err = s.store.GetUserByName(ctx, name)
+	if errors.Is(err, mfa.ErrNotFound) {
+		return a, nil
+	}
+	if err != nil {
+		return a, fmt.Errorf("get user: %w", err)
+	}
+	a.known = true
+	if a.user.Status == mfa.StatusLockedOut && st.LockoutExpire > 0 && !a.user.LockedAt.IsZero() &&
+		!a.user.LockedAt.Add(st.LockoutExpire).After(s.now()) {
+		if _, err := s.store.UnlockExpired(ctx, s.now().Add(-st.LockoutExpire)); err != nil {
+			return a, fmt.Errorf("unlock expired: %w", err)
+		}
+		if a.user, err = s.store.GetUser(ctx, a.user.ID); err != nil {
+			return a, fmt.Errorf("get user: %w", err)
+		}
+	}
+	return a, nil
 }
