@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,4 +47,23 @@ func TestAdminUserSetPassword(t *testing.T) {
 	if out, err := stdin("a third long password\n", "alice", "--password-file", "-"); err != nil {
 		t.Errorf("set-password after --clear: %v\n%s", err, out)
 	}
+}
+
+// TestAdminIntegrationAddOIDC: an OIDC client from the CLI; its secret
+// shown once, none for a public client.
+func TestAdminIntegrationAddOIDC(t *testing.T) {
+	in := startServe(t, nil)
+	a := adminE2E{t: t, in: in}
+	conf := jsonOf[map[string]any](t, a.ok("integration", "add", "Grafana", "--type", "oidc", "--json",
+		"--redirect-uri", "https://grafana.example.com/login/generic_oauth", "--post-logout-redirect-uri", "https://grafana.example.com/login"))
+	if conf["type"] != "oidc" || len(fmt.Sprint(conf["secret_key"])) != 40 || conf["public_client"] != float64(0) {
+		t.Errorf("oidc client = %v", conf)
+	}
+	pub := jsonOf[map[string]any](t, a.ok("integration", "add", "CLI tool", "--type", "oidc", "--public-client", "--json",
+		"--redirect-uri", "http://127.0.0.1:8400/callback"))
+	if _, ok := pub["secret_key"]; ok || pub["public_client"] != float64(1) {
+		t.Errorf("public oidc client = %v, want no secret", pub)
+	}
+	a.fails(2, "needs at least one --redirect-uri", "integration", "add", "X", "--type", "oidc")
+	a.fails(2, "apply only to --type oidc", "integration", "add", "X", "--type", "authapi", "--public-client")
 }
