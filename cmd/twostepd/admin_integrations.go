@@ -28,20 +28,32 @@ const integrationPath = "/admin/v1/integrations"
 
 type adminIntegrationAddCmd struct {
 	Name         string   `arg:"" help:"Application name."`
-	Type         string   `required:"" enum:"authapi,adminapi,unix,websdk" help:"authapi, adminapi, unix or websdk (Universal Prompt)."`
+	Type         string   `required:"" enum:"authapi,adminapi,unix,websdk,oidc" help:"authapi, adminapi, unix, websdk (Universal Prompt) or oidc (OpenID Connect client)."`
 	Perm         []string `help:"Admin API permissions, comma-separated: admins, info, integrations, read_log, read_resource, settings, write_resource, or all." placeholder:"PERM"`
 	EnrollPolicy string   `name:"enroll-policy" help:"enroll, allow or deny (Auth API)." placeholder:"POLICY"`
 	Notes        string   `help:"Notes."`
-	RedirectURI  []string `name:"redirect-uri" help:"websdk: where the Universal Prompt may send the browser back (https, or http on loopback); repeat or comma-separate." placeholder:"URL"`
+	RedirectURI  []string `name:"redirect-uri" help:"websdk and oidc: where the browser may be sent back (https, or http on loopback); repeat or comma-separate." placeholder:"URL"`
+	// OIDC clients.
+	PublicClient          bool     `name:"public-client" help:"oidc: a public client (no secret; PKCE required)."`
+	PostLogoutRedirectURI []string `name:"post-logout-redirect-uri" help:"oidc: where end_session may send the browser back; repeat or comma-separate." placeholder:"URL"`
 }
 
 func (c *adminIntegrationAddCmd) run(a *adminEnv) error {
 	p := url.Values{"name": {c.Name}, "type": {c.Type}}
-	if len(c.RedirectURI) > 0 && c.Type != "websdk" {
-		return usageError{fmt.Errorf("--redirect-uri applies only to --type websdk")}
+	if len(c.RedirectURI) > 0 && c.Type != "websdk" && c.Type != "oidc" {
+		return usageError{fmt.Errorf("--redirect-uri applies only to --type websdk or oidc")}
 	}
-	if c.Type == "websdk" && len(c.RedirectURI) == 0 {
-		return usageError{fmt.Errorf("--type websdk needs at least one --redirect-uri")}
+	if (c.Type == "websdk" || c.Type == "oidc") && len(c.RedirectURI) == 0 {
+		return usageError{fmt.Errorf("--type %s needs at least one --redirect-uri", c.Type)}
+	}
+	if (c.PublicClient || len(c.PostLogoutRedirectURI) > 0) && c.Type != "oidc" {
+		return usageError{fmt.Errorf("--public-client and --post-logout-redirect-uri apply only to --type oidc")}
+	}
+	if c.PublicClient {
+		p.Set("public_client", "1")
+	}
+	if len(c.PostLogoutRedirectURI) > 0 {
+		p.Set("post_logout_redirect_uris", strings.Join(c.PostLogoutRedirectURI, ","))
 	}
 	if len(c.RedirectURI) > 0 {
 		p.Set("redirect_uris", strings.Join(c.RedirectURI, ","))

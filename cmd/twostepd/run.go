@@ -47,6 +47,9 @@ type cli struct {
 	Delivery struct {
 		Test deliveryTestCmd `cmd:"" help:"Send a test SMS through the configured carrier."`
 	} `cmd:"" help:"SMS and call carrier commands."`
+	OIDC struct {
+		RotateKeys oidcRotateCmd `cmd:"" name:"rotate-keys" help:"Make a new OIDC signing key sign from now on (old keys stay published until their tokens expire)."`
+	} `cmd:"" name:"oidc" help:"OpenID Connect provider commands."`
 }
 
 // env is what every command gets.
@@ -122,6 +125,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return c.Delivery.Test.run(e)
 	case "outbox answer <call-id> <key>":
 		return c.Outbox.Answer.run(e)
+	case "oidc rotate-keys":
+		return c.OIDC.RotateKeys.run(e)
 	}
 	if strings.HasPrefix(kctx.Command(), "admin ") {
 		return c.Admin.run(e, kctx)

@@ -75,8 +75,13 @@ func (serveCmd) run(e *env) error {
 	if err != nil {
 		return err
 	}
-	svc := admin.New(st, time.Now, rand.Reader, log, admin.WithNotifier(notifier), admin.WithPublicHost(apiHost))
-	flowOpts := []authflow.Option{authflow.WithNotifier(notifier), authflow.WithCustomerName(cfg.Organization),
+	ff, err := firstFactor(cfg, log)
+	if err != nil {
+		return err
+	}
+	svc := admin.New(st, time.Now, rand.Reader, log, admin.WithNotifier(notifier), admin.WithPublicHost(apiHost),
+		admin.WithUserPasswords(admin.PasswordHasher{}, cfg.FirstFactor.MinPasswordLength))
+	flowOpts := []authflow.Option{authflow.WithFirstFactor(ff), authflow.WithNotifier(notifier), authflow.WithCustomerName(cfg.Organization),
 		authflow.WithPollLimits(authflow.DefaultInstallPolls, cfg.RateLimit.StatusPolls),
 		authflow.WithCallPrompt(cfg.Delivery.CallPrompt)}
 	if cfg.Delivery.Carrier == config.CarrierOutbox {
@@ -131,6 +136,7 @@ func (serveCmd) run(e *env) error {
 		MetricsOnMain: cfg.Metrics.Listen == "" && cfg.Metrics.Token != "",
 		MetricsToken:  cfg.Metrics.Token.Reveal(),
 		Callbacks:     cb,
+		OIDC:          server.OIDCOptions{KeyRotation: cfg.OIDC.KeyRotation, SessionLifetime: cfg.OIDC.SessionLifetime},
 	})
 	srv := server.NewHTTPServer(hs.Main, tlsConfig, log)
 	if cfg.Metrics.Listen == "" && cfg.Metrics.Token == "" {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -24,7 +25,7 @@ type PermissionFields struct {
 // request sets; a nil field is not provided.
 type IntegrationFields struct {
 	Name              *string
-	Type              *string // create only: authapi, adminapi, unix or websdk
+	Type              *string // create only: authapi, adminapi, unix, websdk or oidc
 	Permissions       PermissionFields
 	EnrollPolicy      *string
 	RefuseBypassCodes *bool
@@ -32,9 +33,12 @@ type IntegrationFields struct {
 	TrustedDeviceDays *int  // 0..365
 	Greeting          *string
 	Notes             *string
-	RedirectURIs      *[]string // websdk only; at least one, each mfa.CheckRedirectURI
+	RedirectURIs      *[]string // websdk and oidc; at least one, each mfa.CheckRedirectURI
 	GroupsAllowed     *[]string // group ids; empty admits every user
 	ResetSecretKey    bool      // modify only: give the integration a new secret key
+	// OIDC clients only.
+	PublicClient           *bool     // no client secret; PKCE required
+	PostLogoutRedirectURIs *[]string // where end_session may return the browser
 }
 
 // MaxTrustedDeviceDays bounds an integration's remembered-device period.
@@ -106,7 +110,7 @@ func (s *Service) IntegrationSecret(ctx context.Context, a Actor, ikey string) (
 // IntegrationSecret, that the secret leaves the store).
 func (s *Service) CreateIntegration(ctx context.Context, a Actor, f IntegrationFields) (mfa.Integration, error) {
 	if f.Type == nil {
-		return mfa.Integration{}, mfa.InvalidField("type", "required: authapi, adminapi, unix or websdk")
+		return mfa.Integration{}, mfa.InvalidField("type", "required: authapi, adminapi, unix, websdk or oidc")
 	}
 	typ := mfa.IntegrationType(strings.ToLower(strings.TrimSpace(*f.Type)))
 	// Radius integrations come from [[radius.clients]] in twostepd's
@@ -117,7 +121,7 @@ func (s *Service) CreateIntegration(ctx context.Context, a Actor, f IntegrationF
 		if err := s.authorize(ctx, a, ManageIntegrations); err != nil {
 			return mfa.Integration{}, err
 		}
-		return mfa.Integration{}, mfa.InvalidField("type", "must be authapi, adminapi, unix or websdk")
+		return mfa.Integration{}, mfa.InvalidField("type", "must be authapi, adminapi, unix, websdk or oidc")
 	}
 	if err := s.authorize(ctx, a, manageAction(typ)); err != nil {
 		return mfa.Integration{}, err
@@ -135,6 +139,10 @@ func (s *Service) CreateIntegration(ctx context.Context, a Actor, f IntegrationF
 	if typ == mfa.IntegrationWebSDK && len(in.RedirectURIs) == 0 {
 		return mfa.Integration{}, mfa.InvalidField("redirect_uris",
 			"required for websdk: the comma-separated URLs the Universal Prompt may send the browser back to")
+	}
+	if typ == mfa.IntegrationOIDC && len(in.RedirectURIs) == 0 {
+		return mfa.Integration{}, mfa.InvalidField("redirect_uris",
+			"required for oidc: the comma-separated URLs the provider may send the browser back to with a code")
 	}
 	if err := coversIntegration(a, in, "create", true); err != nil {
 		return mfa.Integration{}, err
@@ -330,7 +338,52 @@ func applyIntegrationFields(a Actor, in *mfa.Integration, f IntegrationFields) e
 		}
 		in.RedirectURIs = uris
 	}
+	if f.PublicClient != nil {
+		if in.Type != mfa.IntegrationOIDC {
+			return mfa.InvalidField("public_client", "only oidc integrations can be public clients")
+		}
+		in.PublicClient = *f.PublicClient
+	}
+	if f.PostLogoutRedirectURIs != nil {
+		if in.Type != mfa.IntegrationOIDC {
+			return mfa.InvalidField("post_logout_redirect_uris", "only oidc integrations have post-logout redirect URIs")
+		}
+		uris, err := checkURIList("post_logout_redirect_uris", *f.PostLogoutRedirectURIs, false)
+		if err != nil {
+			return err
+		}
+		in.PostLogoutRedirectURIs = uris
+	}
 	return nil
+}
+
+// checkURIList validates a list of redirect URIs for field (blank entries
+// dropped, duplicates kept once, order kept); required: at least one.
+func checkURIList(field string, give []string, required bool) ([]string, error) {
+	var uris []string
+	seen := map[string]bool{}
+	for _, u := range give {
+		u = strings.TrimSpace(u)
+		if u == "" || seen[u] {
+			continue
+		}
+		seen[u] = true
+		if err := mfa.CheckRedirectURI(u); err != nil {
+			var me *mfa.Error
+			if errors.As(err, &me) {
+				return nil, mfa.InvalidField(field, me.Msg)
+			}
+			return nil, err
+		}
+		uris = append(uris, u)
+	}
+	switch {
+	case required && len(uris) == 0:
+		return nil, mfa.InvalidField(field, "at least one URI is required")
+	case len(uris) > mfa.MaxRedirectURIs:
+		return nil, mfa.InvalidField(field, fmt.Sprintf("at most %d URIs", mfa.MaxRedirectURIs))
+	}
+	return uris, nil
 }
 
 // checkRedirectURIs validates a websdk integration's redirect URIs (blank
@@ -350,10 +403,10 @@ func checkRedirectURIs(typ mfa.IntegrationType, give []string) ([]string, error)
 		uris = append(uris, u)
 	}
 	switch {
-	case typ != mfa.IntegrationWebSDK:
-		return nil, mfa.InvalidField("redirect_uris", "only websdk integrations have redirect URIs")
+	case typ != mfa.IntegrationWebSDK && typ != mfa.IntegrationOIDC:
+		return nil, mfa.InvalidField("redirect_uris", "only websdk and oidc integrations have redirect URIs")
 	case len(uris) == 0:
-		return nil, mfa.InvalidField("redirect_uris", "a websdk integration needs at least one redirect URI")
+		return nil, mfa.InvalidField("redirect_uris", "a "+string(typ)+" integration needs at least one redirect URI")
 	case len(uris) > mfa.MaxRedirectURIs:
 		return nil, mfa.InvalidField("redirect_uris", fmt.Sprintf("at most %d redirect URIs", mfa.MaxRedirectURIs))
 	}
@@ -366,5 +419,6 @@ func integrationLog(in mfa.Integration) map[string]any {
 	return map[string]any{"name": in.Name, "type": in.Type, "enroll_policy": in.EnrollPolicy,
 		"permissions": in.Permissions, "refuse_bypass_codes": in.RefuseBypassCodes,
 		"allow_v1_signatures": in.AllowV1Signatures, "trusted_device_days": in.TrustedDeviceDays,
-		"redirect_uris": in.RedirectURIs, "groups_allowed": in.GroupsAllowed}
+		"redirect_uris": in.RedirectURIs, "groups_allowed": in.GroupsAllowed, "public_client": in.PublicClient,
+		"post_logout_redirect_uris": in.PostLogoutRedirectURIs}
 }

@@ -48,9 +48,12 @@ type integrationObject struct {
 	TrustedDeviceDays     int      `json:"trusted_device_days"`
 	Greeting              string   `json:"greeting"`
 	Notes                 string   `json:"notes"`
-	RedirectURIs          []string `json:"redirect_uris,omitempty"` // websdk only
+	RedirectURIs          []string `json:"redirect_uris,omitempty"` // websdk and oidc
 	GroupsAllowed         []string `json:"groups_allowed"`
 	Created               int64    `json:"created"`
+	// oidc only
+	PublicClient           *int     `json:"public_client,omitempty"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris,omitempty"`
 }
 
 func bit(b bool) int {
@@ -71,7 +74,12 @@ func newIntegrationObject(in mfa.Integration, withSecret bool) integrationObject
 		AllowV1Signatures: bit(in.AllowV1Signatures), TrustedDeviceDays: in.TrustedDeviceDays,
 		Greeting: in.Greeting, Notes: in.Notes, RedirectURIs: in.RedirectURIs, Created: in.Created.Unix(),
 		GroupsAllowed: append([]string{}, in.GroupsAllowed...)}
-	if withSecret {
+	if in.Type == mfa.IntegrationOIDC {
+		pc := bit(in.PublicClient)
+		o.PublicClient, o.PostLogoutRedirectURIs = &pc, in.PostLogoutRedirectURIs
+	}
+	// A public OIDC client has no secret to show.
+	if withSecret && !(in.Type == mfa.IntegrationOIDC && in.PublicClient) {
 		o.SecretKey = string(in.SKey.Reveal())
 	}
 	return o
@@ -132,6 +140,13 @@ func integrationFields(c *api.Caller) (admin.IntegrationFields, error) {
 	if v := optString(c, "redirect_uris"); v != nil {
 		uris := strings.Split(*v, ",")
 		f.RedirectURIs = &uris
+	}
+	if f.PublicClient, err = optBool(c, "public_client"); err != nil {
+		return f, err
+	}
+	if v := optString(c, "post_logout_redirect_uris"); v != nil {
+		uris := strings.Split(*v, ",")
+		f.PostLogoutRedirectURIs = &uris
 	}
 	return f, nil
 }

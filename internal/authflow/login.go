@@ -23,6 +23,7 @@ const LogFactorNone = "not_available"
 const (
 	MsgLoginNotFound     = "This login was not found. It may have ended: go back to the application and log in again."
 	MsgLoginOtherBrowser = "This login was started in another browser or window, or its cookie is missing. Go back to the application and log in again."
+	MsgLoginFirstFactor  = "Log in with your username and password first."
 )
 
 // Login returns the pending browser login id, and the integration it is
@@ -44,6 +45,11 @@ func (s *Service) Login(ctx context.Context, id, bindingSecret string) (mfa.Logi
 	}
 	if !lr.BoundTo(bindingSecret) {
 		return mfa.LoginRequest{}, mfa.Integration{}, mfa.E(mfa.Denied, MsgLoginOtherBrowser)
+	}
+	if lr.NeedsFirstFactor() {
+		// An OIDC login whose first factor is not done: the prompt must
+		// not run for nobody.
+		return mfa.LoginRequest{}, mfa.Integration{}, mfa.E(mfa.Denied, MsgLoginFirstFactor)
 	}
 	in, err := s.store.GetIntegration(ctx, lr.IKey)
 	if errors.Is(err, mfa.ErrNotFound) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
@@ -32,6 +33,11 @@ type Service struct {
 	customer string
 	// callPrompt is what a phone call says (WithCallPrompt).
 	callPrompt string
+
+	// ff is the first factor (password.go); nil until first used without
+	// WithFirstFactor, then the defaults.
+	ff     *firstFactor
+	ffOnce sync.Once
 
 	installPolls *pollGate // waiting device long polls per install
 	statusPolls  *pollGate // waiting auth_status polls per integration

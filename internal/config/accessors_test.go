@@ -161,6 +161,32 @@ username = "mailer"  # TWOSTEP_SMTP_USERNAME
 password = "[redacted]"  # TWOSTEP_SMTP_PASSWORD or TWOSTEP_SMTP_PASSWORD_FILE
 from = "twostep@example.com"  # TWOSTEP_SMTP_FROM
 ca_file = "/etc/t/mail-ca.pem"  # TWOSTEP_SMTP_CA_FILE
+
+[first_factor]
+oidc = ["password"]  # TWOSTEP_FIRST_FACTOR_OIDC
+portal = ["password"]  # TWOSTEP_FIRST_FACTOR_PORTAL
+console = ["password"]  # TWOSTEP_FIRST_FACTOR_CONSOLE
+min_password_length = 12  # TWOSTEP_FIRST_FACTOR_MIN_PASSWORD_LENGTH
+
+[ldap]
+urls = []  # TWOSTEP_LDAP_URLS
+tls = "starttls"  # TWOSTEP_LDAP_TLS
+ca_file = ""  # TWOSTEP_LDAP_CA_FILE
+server_name = ""  # TWOSTEP_LDAP_SERVER_NAME
+bind_dn = ""  # TWOSTEP_LDAP_BIND_DN
+bind_password = ""  # TWOSTEP_LDAP_BIND_PASSWORD or TWOSTEP_LDAP_BIND_PASSWORD_FILE
+user_dn_template = ""  # TWOSTEP_LDAP_USER_DN_TEMPLATE
+base_dn = ""  # TWOSTEP_LDAP_BASE_DN
+user_filter = "(&(objectClass=person)(uid={username}))"  # TWOSTEP_LDAP_USER_FILTER
+username_attribute = "uid"  # TWOSTEP_LDAP_USERNAME_ATTRIBUTE
+email_attribute = "mail"  # TWOSTEP_LDAP_EMAIL_ATTRIBUTE
+name_attribute = "cn"  # TWOSTEP_LDAP_NAME_ATTRIBUTE
+groups_attribute = "memberOf"  # TWOSTEP_LDAP_GROUPS_ATTRIBUTE
+timeout = "5s"  # TWOSTEP_LDAP_TIMEOUT
+
+[oidc]
+key_rotation = "720h"  # TWOSTEP_OIDC_KEY_ROTATION
+session_lifetime = "8h"  # TWOSTEP_OIDC_SESSION_LIFETIME
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("WriteTOML() mismatch (-want +got):\n%s", diff)

@@ -56,6 +56,80 @@ type Config struct {
 	Twilio       Twilio    `koanf:"twilio"`
 	Webhook      Webhook   `koanf:"webhook"`
 	SMTP         SMTP      `koanf:"smtp"`
+	// FirstFactor chooses where passwords are checked when twostep is the
+	// whole login (docs/first-factor.md).
+	FirstFactor FirstFactor `koanf:"first_factor"`
+	LDAP        LDAP        `koanf:"ldap"`
+	OIDC        OIDC        `koanf:"oidc"`
+}
+
+// First-factor sources.
+const (
+	SourcePassword = "password"
+	SourceLDAP     = "ldap"
+)
+
+// FirstFactor lists, per surface, the sources of the first factor in
+// order of preference: "password" (a twostep password, used when the user
+// has one) and "ldap" (a bind to the directory).
+type FirstFactor struct {
+	OIDC    []string `koanf:"oidc"`
+	Portal  []string `koanf:"portal"`
+	Console []string `koanf:"console"`
+	// MinPasswordLength is the policy's minimum for twostep passwords.
+	MinPasswordLength int `koanf:"min_password_length"`
+}
+
+// UsesLDAP reports whether a surface checks passwords in the directory.
+func (f FirstFactor) UsesLDAP() bool {
+	for _, l := range [][]string{f.OIDC, f.Portal, f.Console} {
+		for _, s := range l {
+			if s == SourceLDAP {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// LDAP is the directory that checks passwords (LDAP or Active Directory).
+type LDAP struct {
+	// URLs are tried in order (failover): ldaps://host:636 or ldap://host:389.
+	URLs []string `koanf:"urls"`
+	// TLS is "starttls" (ldap:// URLs upgraded), "ldaps" (ldaps:// URLs)
+	// or "none" (plain LDAP, loopback URLs only: never passwords over a
+	// network in the clear).
+	TLS string `koanf:"tls"`
+	// CAFile verifies the directory's certificate (PEM); empty uses the
+	// system's roots.
+	CAFile     string `koanf:"ca_file"`
+	ServerName string `koanf:"server_name"`
+	// BindDN and BindPassword are the service account that finds users;
+	// empty searches anonymously.
+	BindDN       string `koanf:"bind_dn"`
+	BindPassword Secret `koanf:"bind_password"`
+	// UserDNTemplate ("uid={username},ou=people,dc=example,dc=com")
+	// binds directly, without a search.
+	UserDNTemplate string `koanf:"user_dn_template"`
+	BaseDN         string `koanf:"base_dn"`
+	// UserFilter finds one user; {username} is replaced, escaped. For
+	// Active Directory: (&(objectClass=person)(sAMAccountName={username})).
+	UserFilter        string        `koanf:"user_filter"`
+	UsernameAttribute string        `koanf:"username_attribute"`
+	EmailAttribute    string        `koanf:"email_attribute"`
+	NameAttribute     string        `koanf:"name_attribute"`
+	GroupsAttribute   string        `koanf:"groups_attribute"`
+	Timeout           time.Duration `koanf:"timeout"`
+}
+
+// OIDC is the standard OpenID Connect provider (docs/oidc.md).
+type OIDC struct {
+	// KeyRotation is how long a signing key signs before a new one
+	// replaces it.
+	KeyRotation time.Duration `koanf:"key_rotation"`
+	// SessionLifetime bounds single sign-on: a login older than this is
+	// asked again (and never longer than the browser session).
+	SessionLifetime time.Duration `koanf:"session_lifetime"`
 }
 
 // Delivery chooses the carrier of SMS passcodes and phone calls (email
@@ -234,6 +308,11 @@ func Defaults() Config {
 		Delivery:        Delivery{Carrier: CarrierOutbox, Timeout: 10 * time.Second, Retries: 2},
 		Twilio:          Twilio{BaseURL: "https://api.twilio.com"},
 		SMTP:            SMTP{TLS: SMTPStartTLS},
+		FirstFactor: FirstFactor{OIDC: []string{SourcePassword}, Portal: []string{SourcePassword},
+			Console: []string{SourcePassword}, MinPasswordLength: 12},
+		LDAP: LDAP{URLs: []string{}, TLS: "starttls", UserFilter: "(&(objectClass=person)(uid={username}))", UsernameAttribute: "uid",
+			EmailAttribute: "mail", NameAttribute: "cn", GroupsAttribute: "memberOf", Timeout: 5 * time.Second},
+		OIDC: OIDC{KeyRotation: 30 * 24 * time.Hour, SessionLifetime: 8 * time.Hour},
 	}
 }
 

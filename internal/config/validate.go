@@ -120,6 +120,7 @@ func (c Config) Validate() error {
 		}
 	}
 	c.validateDelivery(bad)
+	c.validateFirstFactor(bad)
 	c.validateRadius(bad, func(at, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s (in the config file)", at, fmt.Sprintf(format, args...)))
 	})
@@ -317,4 +318,75 @@ func isLoopbackHost(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// validateFirstFactor checks [first_factor], [ldap] and [oidc].
+func (c Config) validateFirstFactor(bad func(key, format string, args ...any)) {
+	ff := c.FirstFactor
+	for _, sl := range []struct {
+		key  string
+		list []string
+	}{{"first_factor.oidc", ff.OIDC}, {"first_factor.portal", ff.Portal}, {"first_factor.console", ff.Console}} {
+		key, list := sl.key, sl.list
+		if len(list) == 0 {
+			bad(key, "must list at least one source: password, ldap")
+		}
+		seen := map[string]bool{}
+		for _, s := range list {
+			if s != SourcePassword && s != SourceLDAP {
+				bad(key, "%q is not password or ldap", s)
+			}
+			if seen[s] {
+				bad(key, "%q is listed twice", s)
+			}
+			seen[s] = true
+		}
+	}
+	if ff.MinPasswordLength < 8 || ff.MinPasswordLength > 128 {
+		bad("first_factor.min_password_length", "%d is not between 8 and 128", ff.MinPasswordLength)
+	}
+	if d := c.OIDC.KeyRotation; d < time.Hour || d > 365*24*time.Hour {
+		bad("oidc.key_rotation", "%s is not between 1h and 8760h", formatDuration(d))
+	}
+	if d := c.OIDC.SessionLifetime; d < time.Minute || d > 30*24*time.Hour {
+		bad("oidc.session_lifetime", "%s is not between 1m and 720h", formatDuration(d))
+	}
+	l := c.LDAP
+	if !ff.UsesLDAP() && len(l.URLs) == 0 {
+		return
+	}
+	if len(l.URLs) == 0 {
+		bad("ldap.urls", "must list the directory's servers when a first_factor surface uses ldap")
+	}
+	if !oneOf(l.TLS, "starttls", "ldaps", "none") {
+		bad("ldap.tls", "%q is not one of starttls, ldaps, none", l.TLS)
+	}
+	for _, raw := range l.URLs {
+		u, err := url.Parse(raw)
+		switch {
+		case err != nil || u.Host == "" || (u.Scheme != "ldap" && u.Scheme != "ldaps"):
+			bad("ldap.urls", "%q is not ldap://host[:port] or ldaps://host[:port]", raw)
+		case l.TLS == "ldaps" && u.Scheme != "ldaps":
+			bad("ldap.urls", "%q must be ldaps:// with tls = \"ldaps\"", raw)
+		case l.TLS == "starttls" && u.Scheme != "ldap":
+			bad("ldap.urls", "%q must be ldap:// with tls = \"starttls\" (use tls = \"ldaps\" for ldaps://)", raw)
+		case l.TLS == "none" && !isLoopbackHost(u.Hostname()):
+			bad("ldap.tls", "none sends passwords in the clear: allowed only for loopback URLs, not %q", raw)
+		}
+	}
+	if l.BaseDN == "" && l.UserDNTemplate == "" {
+		bad("ldap.base_dn", "must be set (or ldap.user_dn_template for direct bind)")
+	}
+	if l.UserDNTemplate != "" && !strings.Contains(l.UserDNTemplate, "{username}") {
+		bad("ldap.user_dn_template", "must contain {username}")
+	}
+	if l.UserDNTemplate == "" && !strings.Contains(l.UserFilter, "{username}") {
+		bad("ldap.user_filter", "must contain {username}")
+	}
+	if (l.BindDN == "") != (l.BindPassword == "") {
+		bad("ldap.bind_password", "ldap.bind_dn and ldap.bind_password go together")
+	}
+	if l.Timeout < 100*time.Millisecond || l.Timeout > time.Minute {
+		bad("ldap.timeout", "%s is not between 100ms and 1m", formatDuration(l.Timeout))
+	}
 }

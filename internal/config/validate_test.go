@@ -87,6 +87,36 @@ smtp.port: -1 is not between 0 and 65535 (TWOSTEP_SMTP_PORT)
 smtp.password: smtp.username and smtp.password go together (TWOSTEP_SMTP_PASSWORD or TWOSTEP_SMTP_PASSWORD_FILE)
 smtp.host: "mail.example.com:587" is not a host name (give the port in smtp.port) (TWOSTEP_SMTP_HOST)
 smtp.from: "Twostep <t@example.com>" is not a plain email address (required with smtp.host) (TWOSTEP_SMTP_FROM)`},
+		{"ldap for oidc", func(c *config.Config) {
+			c.FirstFactor.OIDC = []string{"password", "ldap"}
+			c.LDAP.URLs, c.LDAP.BaseDN = []string{"ldap://dc1.example.com", "ldap://dc2.example.com:389"}, "dc=example,dc=com"
+			c.LDAP.BindDN, c.LDAP.BindPassword = "cn=svc,dc=example,dc=com", "secret"
+		}, ""},
+		{"ldaps", func(c *config.Config) {
+			c.FirstFactor.Portal = []string{"ldap"}
+			c.LDAP.URLs, c.LDAP.TLS, c.LDAP.UserDNTemplate = []string{"ldaps://dc1.example.com"}, "ldaps", "uid={username},dc=example,dc=com"
+		}, ""},
+		{"ldap incomplete", func(c *config.Config) {
+			c.FirstFactor.OIDC = []string{"ldap", "ldap", "kerberos"}
+			c.FirstFactor.MinPasswordLength = 4
+			c.LDAP.BindDN, c.LDAP.Timeout = "cn=svc", time.Hour
+		}, `first_factor.oidc: "ldap" is listed twice (TWOSTEP_FIRST_FACTOR_OIDC)
+first_factor.oidc: "kerberos" is not password or ldap (TWOSTEP_FIRST_FACTOR_OIDC)
+first_factor.min_password_length: 4 is not between 8 and 128 (TWOSTEP_FIRST_FACTOR_MIN_PASSWORD_LENGTH)
+ldap.urls: must list the directory's servers when a first_factor surface uses ldap (TWOSTEP_LDAP_URLS)
+ldap.base_dn: must be set (or ldap.user_dn_template for direct bind) (TWOSTEP_LDAP_BASE_DN)
+ldap.bind_password: ldap.bind_dn and ldap.bind_password go together (TWOSTEP_LDAP_BIND_PASSWORD or TWOSTEP_LDAP_BIND_PASSWORD_FILE)
+ldap.timeout: 1h is not between 100ms and 1m (TWOSTEP_LDAP_TIMEOUT)`},
+		{"ldap in the clear over a network", func(c *config.Config) {
+			c.FirstFactor.OIDC = []string{"ldap"}
+			c.LDAP.URLs, c.LDAP.TLS, c.LDAP.BaseDN = []string{"ldap://dc1.example.com", "ldaps://x"}, "none", "dc=x"
+		}, `ldap.tls: none sends passwords in the clear: allowed only for loopback URLs, not "ldap://dc1.example.com" (TWOSTEP_LDAP_TLS)
+ldap.tls: none sends passwords in the clear: allowed only for loopback URLs, not "ldaps://x" (TWOSTEP_LDAP_TLS)`},
+		{"ldap scheme and tls disagree", func(c *config.Config) {
+			c.FirstFactor.OIDC = []string{"ldap"}
+			c.LDAP.URLs, c.LDAP.BaseDN = []string{"ldaps://dc1.example.com", "http://x"}, "dc=x"
+		}, `ldap.urls: "ldaps://dc1.example.com" must be ldap:// with tls = "starttls" (use tls = "ldaps" for ldaps://) (TWOSTEP_LDAP_URLS)
+ldap.urls: "http://x" is not ldap://host[:port] or ldaps://host[:port] (TWOSTEP_LDAP_URLS)`},
 		{"sqlite DSNs", func(c *config.Config) { c.Database = "sqlite:///var/lib/t.db" }, ""},
 		{"file DSN", func(c *config.Config) { c.Database = "file:t.db" }, ""},
 

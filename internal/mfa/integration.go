@@ -25,12 +25,17 @@ const (
 	// ([[radius.clients]]): twostepd keeps one per client so that its auth
 	// log records and pushes name the client. Its keys call no API.
 	IntegrationRadius IntegrationType = "radius"
+	// IntegrationOIDC is a standard OpenID Connect client of twostep's
+	// provider (/oidc/*): client_id is the ikey, client_secret the skey
+	// (none for a public client, which must use PKCE). twostep checks the
+	// first factor itself.
+	IntegrationOIDC IntegrationType = "oidc"
 )
 
 // Valid reports whether t is a known integration type.
 func (t IntegrationType) Valid() bool {
 	switch t {
-	case IntegrationAuthAPI, IntegrationAdminAPI, IntegrationUnix, IntegrationWebSDK, IntegrationRadius:
+	case IntegrationAuthAPI, IntegrationAdminAPI, IntegrationUnix, IntegrationWebSDK, IntegrationRadius, IntegrationOIDC:
 		return true
 	}
 	return false
@@ -87,12 +92,15 @@ type Integration struct {
 	TrustedDeviceDays int  // 0 = remembered devices off
 	Greeting          string
 	Notes             string
-	RedirectURIs      []string // websdk only: where the Universal Prompt may send the browser back
+	RedirectURIs      []string // websdk and oidc: where the browser may be sent back
 	// GroupsAllowed (Duo's groups_allowed), when not empty, admits only
 	// members of one of these groups: everyone else is denied at preauth
 	// and auth.
 	GroupsAllowed []string
-	Created       time.Time
+	// OIDC clients only.
+	PublicClient           bool     // no client secret: PKCE (S256) required
+	PostLogoutRedirectURIs []string // where end_session may send the browser
+	Created                time.Time
 }
 
 // Role is an administrator's role. The strings are Duo's, case-sensitive.

@@ -55,11 +55,50 @@ type LoginRequest struct {
 	Factor   string      // Duo's log word (passcode, duo_push, ...)
 	AuthTime time.Time   // when the decision was made
 
+	// Standard OpenID Connect logins (Protocol LoginOIDC): twostep checks
+	// the first factor itself, so Username is empty until SetLoginUser.
+	Protocol      LoginProtocol
+	Scope         string // the scopes asked for, space-separated
+	CodeChallenge string // PKCE S256 challenge (base64url SHA-256 of the verifier); "" without PKCE
+	ForceLogin    bool   // prompt=login or max_age=0: no single sign-on
+	MaxAge        int    // seconds; > 0: a single sign-on older than this is not reused
+	Continue      string // where the first-factor pages send the browser when done (owned by oidc)
+
+	// Set by SetLoginUser (OIDC logins).
+	UserID      string // the twostep user
+	FirstFactor string // FirstFactorPassword or FirstFactorDirectory
+
 	// Set by IssueLoginCode and RedeemLoginCode.
 	CodeHash    string    // hex SHA-256 of the single-use code; "" before one is issued
 	CodeExpires time.Time // zero before a code is issued
 	CodeUsed    time.Time // zero until redeemed
 }
+
+// LoginProtocol is which protocol started a browser login.
+type LoginProtocol string
+
+// Login protocols.
+const (
+	LoginUniversalPrompt LoginProtocol = ""     // Duo's Universal Prompt: the application checked the first factor
+	LoginOIDC            LoginProtocol = "oidc" // standard OpenID Connect: twostep checks the first factor
+)
+
+// First factors a login may record (LoginRequest.FirstFactor).
+const (
+	FirstFactorPassword  = "password" // a twostep password
+	FirstFactorDirectory = "ldap"     // a bind to the LDAP / Active Directory directory
+)
+
+// LoginUser is who passed a login's first factor.
+type LoginUser struct {
+	UserID      string
+	Username    string
+	FirstFactor string
+}
+
+// NeedsFirstFactor reports whether the login still waits for its first
+// factor (an OIDC login before SetLoginUser): the prompt must not run.
+func (r LoginRequest) NeedsFirstFactor() bool { return r.Username == "" }
 
 // LoginOutcome is what the prompt reports when the second factor is done.
 type LoginOutcome struct {
@@ -108,6 +147,12 @@ type LoginRequestStore interface {
 	// client, another redirect URI) is the same NotFound. It returns the
 	// request with CodeUsed set.
 	RedeemLoginCode(ctx context.Context, r LoginCodeRedemption) (LoginRequest, error)
+	// SetLoginUser records who passed the first factor of a pending OIDC
+	// login, once, in one conditional update: Conflict if the login
+	// already has a user, was completed or has expired at now; NotFound
+	// for an unknown id; Invalid for an empty UserID or Username. It
+	// returns the updated request.
+	SetLoginUser(ctx context.Context, id string, u LoginUser, now time.Time) (LoginRequest, error)
 	// DeleteExpiredLoginRequests deletes requests that expired at or before
 	// now and whose code, if any, expired at or before now too (the
 	// reaper), returning how many.
@@ -166,8 +211,12 @@ func CheckNewLoginRequest(r LoginRequest) error {
 		return InvalidField("id", "required")
 	case r.IKey == "":
 		return InvalidField("ikey", "required")
-	case r.Username == "":
+	case r.Username == "" && r.Protocol != LoginOIDC:
 		return InvalidField("username", "required")
+	case r.Protocol != LoginUniversalPrompt && r.Protocol != LoginOIDC:
+		return InvalidField("protocol", "must be empty or oidc")
+	case r.UserID != "" || r.FirstFactor != "":
+		return InvalidField("user_id", "a new login request has no first-factor user")
 	case r.RedirectURI == "":
 		return InvalidField("redirect_uri", "required")
 	case len(r.BindingHash) != 2*sha256.Size:
@@ -178,6 +227,18 @@ func CheckNewLoginRequest(r LoginRequest) error {
 		return InvalidField("result", "a new login request has no outcome")
 	case r.CodeHash != "" || !r.CodeExpires.IsZero() || !r.CodeUsed.IsZero():
 		return InvalidField("code", "a new login request has no code")
+	}
+	return nil
+}
+
+// CheckLoginUser reports an Invalid error for a LoginUser SetLoginUser
+// refuses.
+func CheckLoginUser(u LoginUser) error {
+	switch {
+	case u.UserID == "":
+		return InvalidField("user_id", "required")
+	case u.Username == "":
+		return InvalidField("username", "required")
 	}
 	return nil
 }
@@ -210,6 +271,16 @@ func CheckLoginCode(codeHash string, now, expires time.Time) error {
 // /oauth/v1/authorize sends the browser. The prompt package serves it; it
 // lives here, in the domain, because edges may not import each other.
 func LoginPromptPath(id string) string { return "/frame/prompt/" + url.PathEscape(id) }
+
+// LoginPasswordPath is the first-factor page of OIDC login id (username
+// and password), where the OIDC provider's authorize sends the browser;
+// internal/web/login serves it. LoginDonePath is where the prompt returns
+// the browser (the login's ReturnPath): it records single sign-on in the
+// browser's session and continues to the login's Continue path.
+func LoginPasswordPath(id string) string { return "/login/" + url.PathEscape(id) }
+
+// LoginDonePath is the first-factor pages' return path of login id.
+func LoginDonePath(id string) string { return "/login/" + url.PathEscape(id) + "/done" }
 
 // LoginBindingCookiePrefix starts the name of every browser-binding cookie.
 const LoginBindingCookiePrefix = "__Host-twostep-login-"

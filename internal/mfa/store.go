@@ -315,6 +315,8 @@ type Store interface {
 	ReplayStore
 	SessionStore
 	LoginRequestStore
+	UserPasswordStore
+	SigningKeyStore
 	Events
 	// Atomic runs fn in one store transaction: every store method that fn
 	// calls with the ctx it is given (or a context derived from it) joins

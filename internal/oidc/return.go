@@ -41,6 +41,10 @@ func (h *Handler) authorizeReturn(w http.ResponseWriter, r *http.Request) error 
 			Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	}
 	switch {
+	case !lr.Completed() && !lr.Expired(now) && lr.NeedsFirstFactor():
+		// An OIDC login before its first factor: back to the password page.
+		http.Redirect(w, r, mfa.LoginPasswordPath(id), http.StatusSeeOther)
+		return nil
 	case !lr.Completed() && !lr.Expired(now):
 		// Not finished: back to the prompt.
 		http.Redirect(w, r, PromptPath(id), http.StatusSeeOther)

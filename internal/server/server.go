@@ -24,6 +24,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/oidc"
 	"github.com/twostep-auth/twostep/internal/reqid"
 	"github.com/twostep-auth/twostep/internal/web"
+	"github.com/twostep-auth/twostep/internal/web/login"
 	"github.com/twostep-auth/twostep/internal/web/prompt"
 )
 
@@ -66,6 +67,14 @@ type Deps struct {
 	MetricsToken string
 	// Callbacks authenticates the carriers' callbacks (callbacks.go).
 	Callbacks Callbacks
+	// OIDC tunes the standard OpenID Connect provider (config oidc.*).
+	OIDC OIDCOptions
+}
+
+// OIDCOptions are the standard OpenID Connect provider's settings.
+type OIDCOptions struct {
+	KeyRotation     time.Duration // how long a signing key signs (oidc.key_rotation)
+	SessionLifetime time.Duration // how old a login single sign-on reuses (oidc.session_lifetime)
 }
 
 // WebOptions are the browser pages' settings (config web.*).
@@ -147,8 +156,12 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 	if d.PublicHost != "" {
 		oidcHosts = append(oidcHosts, d.PublicHost)
 	}
-	oidc.New(oidc.Deps{Store: d.Store, Hosts: oidcHosts, Now: d.Now, Rand: rand.Reader, Logger: d.Logger,
-		Failures: surface.Failures}).Register(mux)
+	oh := oidc.New(oidc.Deps{Store: d.Store, Hosts: oidcHosts, Now: d.Now, Rand: rand.Reader, Logger: d.Logger,
+		Failures: surface.Failures})
+	oh.Register(mux)
+	// The standard OpenID Connect provider, on the same hosts.
+	provider := oidc.NewProvider(oh, d.Store, d.OIDC.KeyRotation)
+	provider.Register(mux)
 	registerCallbacks(mux, d)
 
 	// The browser surface is its own stack (own mux; security headers,
@@ -164,6 +177,10 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 		// The prompt: where a person completes the second factor of a
 		// login an application handed to twostep (oidc's authorize).
 		prompt.New(prompt.Deps{Site: site, Flow: d.Flow, Now: d.Now, Logger: d.Logger}).Register(browser)
+		// The first factor, when twostep is the whole login (the OIDC
+		// provider's authorize sends the browser here).
+		login.New(login.Deps{Site: site, Flow: d.Flow, Now: d.Now, SSOLifetime: d.OIDC.SessionLifetime,
+			EndSession: provider.EndSession, Logger: d.Logger}).Register(browser)
 	}
 	mux.Handle("/", fallback{api: mux, browser: browser, pages: site.NotFound(browser)})
 }

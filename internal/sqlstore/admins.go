@@ -137,10 +137,10 @@ func (s *Store) Bootstrap(ctx context.Context, owner mfa.Admin, ins []mfa.Integr
 		}
 		for i, in := range ins {
 			if _, err := c.exec(ctx, `INSERT INTO integrations (`+integrationCols+`)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				in.IKey, sealed[i], in.Name, in.Type, permissionsJSON(in.Permissions), in.EnrollPolicy, in.AllowV1Signatures,
 				in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, redirectURIsJSON(in.RedirectURIs),
-				redirectURIsJSON(in.GroupsAllowed), in.Created); err != nil {
+				redirectURIsJSON(in.GroupsAllowed), in.Created, in.PublicClient, redirectURIsJSON(in.PostLogoutRedirectURIs)); err != nil {
 				return err
 			}
 		}

@@ -9,14 +9,15 @@ import (
 )
 
 const integrationCols = `ikey, skey, name, type, permissions, enroll_policy, allow_v1_signatures,
-	refuse_bypass_codes, trusted_device_days, greeting, notes, redirect_uris, groups_allowed, created`
+	refuse_bypass_codes, trusted_device_days, greeting, notes, redirect_uris, groups_allowed, created, public_client, post_logout_redirect_uris`
 
 func (s *Store) scanIntegration(r rowScanner) (mfa.Integration, error) {
 	var in mfa.Integration
 	var skey []byte
-	var perms, uris, groups string
+	var perms, uris, groups, logoutURIs string
 	err := r.Scan(&in.IKey, &skey, &in.Name, &in.Type, &perms, &in.EnrollPolicy, &in.AllowV1Signatures,
-		&in.RefuseBypassCodes, &in.TrustedDeviceDays, &in.Greeting, &in.Notes, &uris, &groups, scanTime{&in.Created})
+		&in.RefuseBypassCodes, &in.TrustedDeviceDays, &in.Greeting, &in.Notes, &uris, &groups, scanTime{&in.Created},
+		&in.PublicClient, &logoutURIs)
 	if err != nil {
 		return mfa.Integration{}, err
 	}
@@ -34,6 +35,12 @@ func (s *Store) scanIntegration(r rowScanner) (mfa.Integration, error) {
 	}
 	if len(in.GroupsAllowed) == 0 {
 		in.GroupsAllowed = nil
+	}
+	if err := json.Unmarshal([]byte(logoutURIs), &in.PostLogoutRedirectURIs); err != nil {
+		return mfa.Integration{}, fmt.Errorf("integration %s: post_logout_redirect_uris: %w", in.IKey, err)
+	}
+	if len(in.PostLogoutRedirectURIs) == 0 {
+		in.PostLogoutRedirectURIs = nil
 	}
 	if in.SKey, err = s.open(skey, "integrations", "skey", in.IKey); err != nil {
 		return mfa.Integration{}, err
@@ -63,9 +70,10 @@ func (s *Store) CreateIntegration(ctx context.Context, in mfa.Integration) error
 		return err
 	}
 	_, err = s.writer().exec(ctx, `INSERT INTO integrations (`+integrationCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		in.IKey, skey, in.Name, in.Type, permissionsJSON(in.Permissions), in.EnrollPolicy, in.AllowV1Signatures,
-		in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, redirectURIsJSON(in.RedirectURIs), redirectURIsJSON(in.GroupsAllowed), in.Created)
+		in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, redirectURIsJSON(in.RedirectURIs), redirectURIsJSON(in.GroupsAllowed), in.Created,
+		in.PublicClient, redirectURIsJSON(in.PostLogoutRedirectURIs))
 	return s.dbErr(ctx, "create integration", err)
 }
 
@@ -106,10 +114,10 @@ func (s *Store) UpdateIntegration(ctx context.Context, in mfa.Integration) error
 	return s.writeTx(ctx, op, func(c dbtx) error {
 		n, err := c.execN(ctx, `UPDATE integrations SET skey = ?, name = ?, type = ?, permissions = ?,
 			enroll_policy = ?, allow_v1_signatures = ?, refuse_bypass_codes = ?, trusted_device_days = ?,
-			greeting = ?, notes = ?, redirect_uris = ?, groups_allowed = ? WHERE ikey = ?`,
+			greeting = ?, notes = ?, redirect_uris = ?, groups_allowed = ?, public_client = ?, post_logout_redirect_uris = ? WHERE ikey = ?`,
 			skey, in.Name, in.Type, permissionsJSON(in.Permissions), in.EnrollPolicy, in.AllowV1Signatures,
 			in.RefuseBypassCodes, in.TrustedDeviceDays, in.Greeting, in.Notes, redirectURIsJSON(in.RedirectURIs),
-			redirectURIsJSON(in.GroupsAllowed), in.IKey)
+			redirectURIsJSON(in.GroupsAllowed), in.PublicClient, redirectURIsJSON(in.PostLogoutRedirectURIs), in.IKey)
 		if err := s.affected(ctx, op, n, err, "integration not found"); err != nil {
 			return err
 		}

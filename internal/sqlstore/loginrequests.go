@@ -15,14 +15,16 @@ import (
 var _ mfa.LoginRequestStore = (*Store)(nil)
 
 const loginRequestCols = `id, ikey, username, redirect_uri, state, nonce, use_duo_code, return_path, binding_hash,
-	created, expires, result, auth_txid, factor, auth_time, code_hash, code_expires, code_used`
+	created, expires, result, auth_txid, factor, auth_time, code_hash, code_expires, code_used,
+	protocol, scope, code_challenge, force_login, max_age, continue_path, user_id, first_factor`
 
 func scanLoginRequest(r rowScanner) (mfa.LoginRequest, error) {
 	var lr mfa.LoginRequest
 	var codeHash sql.NullString
 	err := r.Scan(&lr.ID, &lr.IKey, &lr.Username, &lr.RedirectURI, &lr.State, &lr.Nonce, &lr.UseDuoCode,
 		&lr.ReturnPath, &lr.BindingHash, scanTime{&lr.Created}, scanTime{&lr.Expires}, &lr.Result, &lr.AuthTxID,
-		&lr.Factor, scanTime{&lr.AuthTime}, &codeHash, scanTime{&lr.CodeExpires}, scanTime{&lr.CodeUsed})
+		&lr.Factor, scanTime{&lr.AuthTime}, &codeHash, scanTime{&lr.CodeExpires}, scanTime{&lr.CodeUsed},
+		&lr.Protocol, &lr.Scope, &lr.CodeChallenge, &lr.ForceLogin, &lr.MaxAge, &lr.Continue, &lr.UserID, &lr.FirstFactor)
 	lr.CodeHash = codeHash.String
 	return lr, err
 }
@@ -39,9 +41,10 @@ func (s *Store) CreateLoginRequest(ctx context.Context, r mfa.LoginRequest) erro
 		return err
 	}
 	_, err := s.writer().exec(ctx, `INSERT INTO login_requests (id, ikey, username, redirect_uri, state, nonce,
-		use_duo_code, return_path, binding_hash, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		use_duo_code, return_path, binding_hash, created, expires, protocol, scope, code_challenge, force_login,
+		max_age, continue_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.IKey, r.Username, r.RedirectURI, r.State, r.Nonce, r.UseDuoCode, r.ReturnPath, r.BindingHash,
-		r.Created, r.Expires)
+		r.Created, r.Expires, r.Protocol, r.Scope, r.CodeChallenge, r.ForceLogin, r.MaxAge, r.Continue)
 	return s.dbErr(ctx, "create login request", err, onFK(mfa.NotFound, "integration not found"),
 		onUnique("id", "login request already exists"))
 }
@@ -68,6 +71,26 @@ func (s *Store) CompleteLoginRequest(ctx context.Context, id string, out mfa.Log
 		RETURNING `+loginRequestCols, out.Result, out.AuthTxID, out.Factor, out.AuthTime, id, out.AuthTime))
 	if isNoRows(err) {
 		return mfa.LoginRequest{}, s.loginRequestRefusal(ctx, op, id, "login request already completed or expired")
+	}
+	if err != nil {
+		return mfa.LoginRequest{}, s.dbErr(ctx, op, err)
+	}
+	return lr, nil
+}
+
+// SetLoginUser records who passed the first factor of a pending login
+// that has no user yet, in one conditional UPDATE.
+func (s *Store) SetLoginUser(ctx context.Context, id string, u mfa.LoginUser, now time.Time) (mfa.LoginRequest, error) {
+	const op = "set login user"
+	if err := mfa.CheckLoginUser(u); err != nil {
+		return mfa.LoginRequest{}, err
+	}
+	lr, err := scanLoginRequest(s.writer().row(ctx, `UPDATE login_requests
+		SET user_id = ?, username = ?, first_factor = ?
+		WHERE id = ? AND username = '' AND result = '' AND expires > ?
+		RETURNING `+loginRequestCols, u.UserID, u.Username, u.FirstFactor, id, now))
+	if isNoRows(err) {
+		return mfa.LoginRequest{}, s.loginRequestRefusal(ctx, op, id, "login request already has a user, was completed or expired")
 	}
 	if err != nil {
 		return mfa.LoginRequest{}, s.dbErr(ctx, op, err)

@@ -31,6 +31,7 @@ var sealedColumns = []struct{ table, key, column string }{
 	{"tokens", "id", "aes_key"},
 	{"integrations", "ikey", "skey"},
 	{"server_keys", "name", "sealed_value"},
+	{"signing_keys", "id", "private_key"},
 }
 
 func aad(table, column, key string) []byte {

@@ -76,6 +76,17 @@ func testIntegrationCreate(t *testing.T, s mfa.Store) {
 			GroupsAllowed: []string{"DG000000000000000001"},
 			Created:       at(3 * time.Hour),
 		}},
+		{"oidc", mfa.Integration{
+			IKey:                   NewID(t, mfa.PrefixIntegration),
+			SKey:                   NewSecret(t, 40),
+			Name:                   "Grafana",
+			Type:                   mfa.IntegrationOIDC,
+			EnrollPolicy:           mfa.EnrollPolicyDeny,
+			RedirectURIs:           []string{"https://grafana.example.com/login/generic_oauth"},
+			PublicClient:           true,
+			PostLogoutRedirectURIs: []string{"https://grafana.example.com/", "http://localhost:3000/"},
+			Created:                at(4 * time.Hour),
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -28,6 +28,9 @@ func loginRequestTests() []storeTest {
 		{"DeleteExpired", testLoginDeleteExpired},
 		{"IntegrationDeleted", testLoginIntegrationDeleted},
 		{"BoundTo", testLoginBoundTo},
+		{"OIDCFields", testLoginOIDCFields},
+		{"SetUser", testLoginSetUser},
+		{"SetUserConcurrent", testLoginSetUserConcurrent},
 	}
 }
 
@@ -315,5 +318,101 @@ func testLoginBoundTo(t *testing.T, s mfa.Store) {
 	}
 	if (mfa.LoginRequest{}).BoundTo("") || (mfa.LoginRequest{}).BoundTo(secret) {
 		t.Errorf("a request without a binding hash is bound to something")
+	}
+}
+
+// newOIDCLogin stores a pending OIDC login (no user yet).
+func newOIDCLogin(t *testing.T, s mfa.Store) mfa.LoginRequest {
+	t.Helper()
+	r, _ := newLogin(t, s, func(r *mfa.LoginRequest) {
+		r.Protocol, r.Username, r.UseDuoCode = mfa.LoginOIDC, "", false
+		r.Scope, r.CodeChallenge, r.ForceLogin, r.MaxAge = "openid email", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", true, 300
+		r.ReturnPath, r.Continue = "/login/"+r.ID+"/done", "/oidc/authorize/return?id="+r.ID
+	})
+	return r
+}
+
+func testLoginOIDCFields(t *testing.T, s mfa.Store) {
+	ctx := t.Context()
+	r := newOIDCLogin(t, s)
+	got, err := s.GetLoginRequest(ctx, r.ID)
+	check(t, "GetLoginRequest", err)
+	if diff := cmp.Diff(r, got, cmpOpts); diff != "" {
+		t.Errorf("GetLoginRequest(oidc) mismatch (-want +got):\n%s", diff)
+	}
+	if !got.NeedsFirstFactor() {
+		t.Errorf("NeedsFirstFactor() = false for an OIDC login without a user")
+	}
+	// A Universal Prompt login still needs its username; a new login has no user.
+	_, err = newLoginErr(t, s, func(r *mfa.LoginRequest) { r.Username = "" })
+	wantKind(t, "CreateLoginRequest(no username, universal prompt)", err, mfa.Invalid)
+	_, err = newLoginErr(t, s, func(r *mfa.LoginRequest) { r.Protocol, r.UserID = mfa.LoginOIDC, "DU123" })
+	wantKind(t, "CreateLoginRequest(user set)", err, mfa.Invalid)
+	_, err = newLoginErr(t, s, func(r *mfa.LoginRequest) { r.Protocol = "saml" })
+	wantKind(t, "CreateLoginRequest(protocol saml)", err, mfa.Invalid)
+}
+
+// newLoginErr is newLogin returning CreateLoginRequest's error.
+func newLoginErr(t *testing.T, s mfa.Store, mod func(*mfa.LoginRequest)) (mfa.LoginRequest, error) {
+	t.Helper()
+	in := NewIntegration(t, s, mfa.IntegrationOIDC, func(in *mfa.Integration) { in.RedirectURIs = []string{loginRedirect} })
+	id, err := mfa.NewLoginRequestID(rand.Reader)
+	check(t, "NewLoginRequestID", err)
+	r := mfa.LoginRequest{ID: id, IKey: in.IKey, Username: "alice", RedirectURI: loginRedirect,
+		BindingHash: mfa.BindingHash("x"), Created: at(0), Expires: at(10 * time.Minute)}
+	mod(&r)
+	return r, s.CreateLoginRequest(t.Context(), r)
+}
+
+func testLoginSetUser(t *testing.T, s mfa.Store) {
+	ctx := t.Context()
+	r := newOIDCLogin(t, s)
+	u := mfa.LoginUser{UserID: "DUAAAAAAAAAAAAAAAAAA", Username: "alice", FirstFactor: mfa.FirstFactorPassword}
+	wantKind(t, "SetLoginUser(no user id)", func() error {
+		_, err := s.SetLoginUser(ctx, r.ID, mfa.LoginUser{Username: "alice"}, at(time.Minute))
+		return err
+	}(), mfa.Invalid)
+	_, err := s.SetLoginUser(ctx, "nope", u, at(time.Minute))
+	wantKind(t, "SetLoginUser(unknown id)", err, mfa.NotFound)
+	got, err := s.SetLoginUser(ctx, r.ID, u, at(time.Minute))
+	check(t, "SetLoginUser", err)
+	if got.UserID != u.UserID || got.Username != u.Username || got.FirstFactor != u.FirstFactor || got.NeedsFirstFactor() {
+		t.Errorf("SetLoginUser() = user %q %q %q, want %+v", got.UserID, got.Username, got.FirstFactor, u)
+	}
+	again, err := s.GetLoginRequest(ctx, r.ID)
+	check(t, "GetLoginRequest", err)
+	if diff := cmp.Diff(got, again, cmpOpts); diff != "" {
+		t.Errorf("GetLoginRequest after SetLoginUser mismatch (-want +got):\n%s", diff)
+	}
+	_, err = s.SetLoginUser(ctx, r.ID, mfa.LoginUser{UserID: "DUBBBBBBBBBBBBBBBBBB", Username: "mallory"}, at(time.Minute))
+	wantKind(t, "SetLoginUser(second time)", err, mfa.Conflict)
+
+	// Expired: refused.
+	r2 := newOIDCLogin(t, s)
+	_, err = s.SetLoginUser(ctx, r2.ID, u, at(10*time.Minute))
+	wantKind(t, "SetLoginUser(at expiry)", err, mfa.Conflict)
+	// A Universal Prompt login has its user already.
+	r3, _ := newLogin(t, s)
+	_, err = s.SetLoginUser(ctx, r3.ID, u, at(time.Minute))
+	wantKind(t, "SetLoginUser(universal prompt login)", err, mfa.Conflict)
+}
+
+func testLoginSetUserConcurrent(t *testing.T, s mfa.Store) {
+	r := newOIDCLogin(t, s)
+	errs := race(t, 50, func(ctx context.Context, i int) error {
+		_, err := s.SetLoginUser(ctx, r.ID, mfa.LoginUser{UserID: fmt.Sprintf("DU%018d", i), Username: fmt.Sprintf("u%d", i)}, at(time.Minute))
+		return err
+	})
+	wins := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case !isKind(err, mfa.Conflict):
+			t.Errorf("SetLoginUser #%d = %v, want nil or Conflict", i, err)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d concurrent SetLoginUser calls won, want exactly 1", wins)
 	}
 }

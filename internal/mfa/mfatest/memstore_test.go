@@ -76,6 +76,8 @@ func newMemStore() *memStore {
 		signatures:   map[string]time.Time{},
 		sessions:     map[string]mfa.Session{},
 		logins:       map[string]mfa.LoginRequest{},
+		passwords:    map[string]mfa.UserPassword{},
+		signingKeys:  map[string]mfa.SigningKey{},
 	}, events: memEvents{topics: map[string]map[*chan struct{}]bool{}}}
 	rand.Read(s.tokenKey[:])
 	return s
@@ -183,6 +185,8 @@ type memData struct {
 	signatures   map[string]time.Time // claimed signature key -> expiry
 	sessions     map[string]mfa.Session
 	logins       map[string]mfa.LoginRequest
+	passwords    map[string]mfa.UserPassword
+	signingKeys  map[string]mfa.SigningKey
 }
 
 // snapshot copies the data (values are replaced, never changed in place,
@@ -207,6 +211,7 @@ func (s *memStore) snapshot() memData {
 		adminLog: slices.Clone(s.adminLog), phoneLog: slices.Clone(s.phoneLog), nextLogID: s.nextLogID,
 		activations: maps.Clone(s.activations), trusted: maps.Clone(s.trusted), rateLimits: maps.Clone(s.rateLimits),
 		logins: maps.Clone(s.logins), groups: maps.Clone(s.groups), userGroups: maps.Clone(s.userGroups),
+		passwords: maps.Clone(s.passwords), signingKeys: maps.Clone(s.signingKeys),
 	}
 }
 
@@ -323,6 +328,7 @@ func (s *memStore) DeleteUser(ctx context.Context, id string) error {
 			delete(s.userGroups, k)
 		}
 	}
+	delete(s.passwords, id)
 	for k, c := range s.codes {
 		if c.UserID == id {
 			delete(s.codes, k)
@@ -1862,6 +1868,116 @@ func (s *memStore) DeleteExpiredLoginRequests(ctx context.Context, now time.Time
 	for id, r := range s.logins {
 		if r.Expired(now) && (r.CodeExpires.IsZero() || !r.CodeExpires.After(now)) {
 			delete(s.logins, id)
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *memStore) SetLoginUser(ctx context.Context, id string, u mfa.LoginUser, now time.Time) (mfa.LoginRequest, error) {
+	if err := mfa.CheckLoginUser(u); err != nil {
+		return mfa.LoginRequest{}, err
+	}
+	defer s.lock(ctx)()
+	r, ok := s.logins[id]
+	switch {
+	case !ok:
+		return mfa.LoginRequest{}, errNotFound
+	case r.Username != "" || r.Completed() || r.Expired(now):
+		return mfa.LoginRequest{}, errConflict
+	}
+	r.UserID, r.Username, r.FirstFactor = u.UserID, u.Username, u.FirstFactor
+	s.logins[id] = r
+	return r, nil
+}
+
+// Passwords.
+
+func (s *memStore) SetUserPassword(ctx context.Context, userID, hash string, at time.Time) error {
+	if err := mfa.CheckPasswordHash(hash); err != nil {
+		return err
+	}
+	defer s.lock(ctx)()
+	if _, ok := s.users[userID]; !ok {
+		return errNotFound
+	}
+	s.passwords[userID] = mfa.UserPassword{UserID: userID, Hash: hash, Set: at}
+	return nil
+}
+
+func (s *memStore) GetUserPassword(ctx context.Context, userID string) (mfa.UserPassword, error) {
+	defer s.lock(ctx)()
+	p, ok := s.passwords[userID]
+	if !ok {
+		return mfa.UserPassword{}, errNotFound
+	}
+	return p, nil
+}
+
+func (s *memStore) DeleteUserPassword(ctx context.Context, userID string) error {
+	defer s.lock(ctx)()
+	if _, ok := s.passwords[userID]; !ok {
+		return errNotFound
+	}
+	delete(s.passwords, userID)
+	return nil
+}
+
+// Signing keys.
+
+func (s *memStore) CreateSigningKey(ctx context.Context, k mfa.SigningKey) error {
+	if err := mfa.CheckSigningKey(k); err != nil {
+		return err
+	}
+	defer s.lock(ctx)()
+	if _, ok := s.signingKeys[k.ID]; ok {
+		return errConflict
+	}
+	k.Private = slices.Clone(k.Private)
+	s.signingKeys[k.ID] = k
+	return nil
+}
+
+func (s *memStore) ListSigningKeys(ctx context.Context, now time.Time) ([]mfa.SigningKey, error) {
+	defer s.lock(ctx)()
+	var out []mfa.SigningKey
+	for _, k := range s.signingKeys {
+		if k.Expires.After(now) {
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, func(a, b mfa.SigningKey) int {
+		if c := b.Created.Compare(a.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	return out, nil
+}
+
+func (s *memStore) RetireSigningKeys(ctx context.Context, created, now time.Time, overlap time.Duration) (int, error) {
+	defer s.lock(ctx)()
+	n := 0
+	until := now.Add(overlap)
+	for id, k := range s.signingKeys {
+		if k.Created.Before(created) && k.NotAfter.After(now) {
+			k.NotAfter = now
+			if k.Expires.After(until) {
+				k.Expires = until
+			}
+			s.signingKeys[id] = k
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (s *memStore) DeleteExpiredSigningKeys(ctx context.Context, now time.Time) (int, error) {
+	defer s.lock(ctx)()
+	n := 0
+	for id, k := range s.signingKeys {
+		if !k.Expires.After(now) {
+			delete(s.signingKeys, id)
 			n++
 		}
 	}

@@ -62,6 +62,8 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 		{"Signatures", signatureTests()},
 		{"Sessions", sessionTests()},
 		{"LoginRequests", loginRequestTests()},
+		{"Passwords", passwordTests()},
+		{"SigningKeys", signingKeyTests()},
 		{"Events", eventTests()},
 		{"IDs", idTests()},
 	}
