@@ -16,6 +16,10 @@ type AdminFields struct {
 	Name     *string
 	Role     *string // case-sensitive Duo role name
 	Password *string // twostep extension; at least MinPasswordLen characters
+	Status   *string // "Active" or "Disabled" (Duo's words, case-sensitive)
+	// SendEmail (create only) emails the new administrator a welcome
+	// message naming their role and where to sign in, never a password.
+	SendEmail bool
 }
 
 // MinPasswordLen is the shortest administrator password accepted.
@@ -73,6 +77,9 @@ func (s *Service) CreateAdmin(ctx context.Context, a Actor, f AdminFields) (mfa.
 	if err := mayManageRole(a, ad.Role); err != nil {
 		return mfa.Admin{}, "", err
 	}
+	if f.SendEmail && s.notifier == nil {
+		return mfa.Admin{}, "", mfa.InvalidField("send_email", "no email carrier is configured")
+	}
 	var generated mfa.Passcode
 	password := ""
 	if f.Password != nil {
@@ -102,7 +109,60 @@ func (s *Service) CreateAdmin(ctx context.Context, a Actor, f AdminFields) (mfa.
 	if err != nil {
 		return mfa.Admin{}, "", err
 	}
+	if f.SendEmail {
+		s.welcomeAdmin(ctx, ad)
+	}
 	return ad, generated, nil
+}
+
+// SubjectAdminWelcome is the subject of the email send_email sends.
+const SubjectAdminWelcome = "You are now a twostep administrator"
+
+// welcomeAdmin emails a new administrator who they are and where to sign
+// in, after the creation committed; best effort like the account notices
+// (a failure is logged, the administrator stays created). It never holds
+// the password: whoever created the account hands it over.
+func (s *Service) welcomeAdmin(ctx context.Context, ad mfa.Admin) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), noticeTimeout)
+	defer cancel()
+	var b strings.Builder
+	fmt.Fprintf(&b, "Hello %s,\n\n", ad.Name)
+	fmt.Fprintf(&b, "An administrator account with the role %q was created for %s", ad.Role, ad.Email)
+	if s.apiHost != "" {
+		fmt.Fprintf(&b, " on https://%s/", s.apiHost)
+	}
+	b.WriteString(".\n\nYour password is given to you by the administrator who created the account; it is never sent by email.\n" +
+		"If you did not expect this, tell your security team.\n")
+	m := mfa.Message{Channel: mfa.ChannelEmail, To: ad.Email, Subject: SubjectAdminWelcome, Body: mfa.Passcode(b.String()),
+		Context: ctxNotice}
+	if err := s.notifier.Send(ctx, m); err != nil {
+		s.log.WarnContext(ctx, "administrator welcome email not sent", "admin_id", ad.ID, "err", err)
+	}
+}
+
+// ResetAdmin is Duo's "reset the administrator's failed login attempts".
+// twostep keeps no failed-login counter for administrators (no
+// administrator sign-in locks out), so there is nothing to clear: it
+// checks the caller may manage that administrator, that the administrator
+// exists, and records the request in the administrator log, in one
+// transaction. An unknown id is NotFound.
+func (s *Service) ResetAdmin(ctx context.Context, a Actor, id string) error {
+	if err := s.authorize(ctx, a, ManageAdmins); err != nil {
+		return err
+	}
+	ad, err := s.store.GetAdmin(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reset admin: %w", err)
+	}
+	if err := mayManageRole(a, ad.Role); err != nil {
+		return err
+	}
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		if _, err := s.store.GetAdmin(ctx, id); err != nil {
+			return fmt.Errorf("reset admin: %w", err)
+		}
+		return s.logChange(ctx, a, "admin_reset", "admin", id, describe(map[string]any{"email": ad.Email}))
+	})
 }
 
 // UpdateAdmin changes the provided fields of an administrator. The last
@@ -115,7 +175,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, a Actor, id string, f AdminFi
 	if err != nil {
 		return mfa.Admin{}, fmt.Errorf("update admin: %w", err)
 	}
-	wasOwner := ad.Role == mfa.RoleOwner
+	wasOwner := ad.Role == mfa.RoleOwner && !ad.Disabled
 	if err := mayManageRole(a, ad.Role); err != nil {
 		return mfa.Admin{}, err
 	}
@@ -127,6 +187,11 @@ func (s *Service) UpdateAdmin(ctx context.Context, a Actor, id string, f AdminFi
 	}
 	if wasOwner && ad.Role != mfa.RoleOwner {
 		if err := s.keepAnOwner(ctx, "role", "cannot demote the last Owner"); err != nil {
+			return mfa.Admin{}, err
+		}
+	}
+	if wasOwner && ad.Role == mfa.RoleOwner && ad.Disabled {
+		if err := s.keepAnOwner(ctx, "status", "cannot disable the last active Owner"); err != nil {
 			return mfa.Admin{}, err
 		}
 	}
@@ -160,7 +225,7 @@ func (s *Service) DeleteAdmin(ctx context.Context, a Actor, id string) error {
 	if err := mayManageRole(a, ad.Role); err != nil {
 		return err
 	}
-	if ad.Role == mfa.RoleOwner {
+	if ad.Role == mfa.RoleOwner && !ad.Disabled {
 		if err := s.keepAnOwner(ctx, "admin_id", "cannot delete the last Owner"); err != nil {
 			return err
 		}
@@ -173,7 +238,8 @@ func (s *Service) DeleteAdmin(ctx context.Context, a Actor, id string) error {
 	})
 }
 
-// keepAnOwner fails unless at least two Owners exist, so one can go. It
+// keepAnOwner fails unless at least two active Owners exist, so one can
+// go. It
 // gives the early, clear answer; the store enforces the rule atomically
 // (concurrent demotions of the last two Owners cannot both succeed).
 func (s *Service) keepAnOwner(ctx context.Context, field, msg string) error {
@@ -183,7 +249,7 @@ func (s *Service) keepAnOwner(ctx context.Context, field, msg string) error {
 	}
 	owners := 0
 	for _, x := range admins {
-		if x.Role == mfa.RoleOwner {
+		if x.Role == mfa.RoleOwner && !x.Disabled {
 			owners++
 		}
 	}
@@ -215,6 +281,16 @@ func applyAdminFields(ad *mfa.Admin, f AdminFields) error {
 		}
 		ad.Role = r
 	}
+	if f.Status != nil {
+		switch strings.TrimSpace(*f.Status) {
+		case mfa.AdminStatusActive:
+			ad.Disabled = false
+		case mfa.AdminStatusDisabled:
+			ad.Disabled = true
+		default:
+			return mfa.InvalidField("status", "must be Active or Disabled (case-sensitive)")
+		}
+	}
 	if f.Password != nil {
 		n := utf8.RuneCountInString(*f.Password)
 		if n < MinPasswordLen {
@@ -233,5 +309,6 @@ func roleList() string {
 }
 
 func adminLog(ad mfa.Admin, f AdminFields) map[string]any {
-	return map[string]any{"email": ad.Email, "name": ad.Name, "role": ad.Role, "password_set": f.Password != nil}
+	return map[string]any{"email": ad.Email, "name": ad.Name, "role": ad.Role, "status": ad.Status(),
+		"password_set": f.Password != nil}
 }

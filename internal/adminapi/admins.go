@@ -19,6 +19,7 @@ func (h *Handler) adminRoutes() []route {
 		{"GET /admin/v1/admins/{admin_id}", h.getAdmin},
 		{"POST /admin/v1/admins/{admin_id}", h.modifyAdmin},
 		{"DELETE /admin/v1/admins/{admin_id}", h.deleteAdmin},
+		{"POST /admin/v1/admins/{admin_id}/reset", h.resetAdmin},
 	}
 }
 
@@ -28,12 +29,13 @@ type adminObject struct {
 	Name      string `json:"name"`
 	Role      string `json:"role"`
 	Phone     string `json:"phone"`
+	Status    string `json:"status"`
 	Created   int64  `json:"created"`
 	LastLogin *int64 `json:"last_login"`
 }
 
 func newAdminObject(a mfa.Admin) adminObject {
-	return adminObject{AdminID: a.ID, Email: a.Email, Name: a.Name, Role: string(a.Role),
+	return adminObject{AdminID: a.ID, Email: a.Email, Name: a.Name, Role: string(a.Role), Status: a.Status(),
 		Created: a.Created.Unix(), LastLogin: unix(a.LastLogin)}
 }
 
@@ -46,7 +48,7 @@ type createdAdminObject struct {
 
 func adminFields(c *api.Caller) admin.AdminFields {
 	return admin.AdminFields{Email: optString(c, "email"), Name: optString(c, "name"),
-		Role: optString(c, "role"), Password: optString(c, "password")}
+		Role: optString(c, "role"), Password: optString(c, "password"), Status: optString(c, "status")}
 }
 
 func (h *Handler) listAdmins(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
@@ -67,7 +69,13 @@ func (h *Handler) listAdmins(w http.ResponseWriter, r *http.Request, c *api.Call
 }
 
 func (h *Handler) createAdmin(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
-	a, password, err := h.svc.CreateAdmin(r.Context(), actor(c), adminFields(c))
+	f := adminFields(c)
+	send, err := boolParam(c, "send_email", false)
+	if err != nil {
+		return err
+	}
+	f.SendEmail = send
+	a, password, err := h.svc.CreateAdmin(r.Context(), actor(c), f)
 	if err != nil {
 		return err
 	}
@@ -90,6 +98,17 @@ func (h *Handler) modifyAdmin(w http.ResponseWriter, r *http.Request, c *api.Cal
 		return err
 	}
 	duoproto.WriteOK(w, newAdminObject(a))
+	return nil
+}
+
+// resetAdmin is Duo's "clear the administrator's failed login attempts":
+// twostep keeps no such counter, so it checks and logs (admin.ResetAdmin)
+// and answers "" as Duo does.
+func (h *Handler) resetAdmin(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	if err := h.svc.ResetAdmin(r.Context(), actor(c), r.PathValue("admin_id")); err != nil {
+		return err
+	}
+	duoproto.WriteOK(w, "")
 	return nil
 }
 

@@ -15,7 +15,10 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 // Ids and times differ on every run: golden files hold placeholders.
 var (
 	goldenIDs   = regexp.MustCompile(`"D[A-Z][A-Z0-9]{18}"`)
-	goldenTimes = regexp.MustCompile(`("(?:created|last_login|timestamp|mintime|maxtime)": ?)\d+`)
+	goldenTimes = regexp.MustCompile(`("(?:created|last_login|timestamp|mintime|maxtime|expiration)": ?)\d+`)
+	// Bypass codes (9 random digits) and generated passwords.
+	goldenCodes     = regexp.MustCompile(`"\d{9}"`)
+	goldenPasswords = regexp.MustCompile(`("password": )"[^"]*"`)
 	// ISO times, log record ids and cursors.
 	goldenISO     = regexp.MustCompile(`("(?:ts|isotimestamp)": )"[^"]*"`)
 	goldenLogIDs  = regexp.MustCompile(`("(?:telephony_id|activity_id)": )"\d+"`)
@@ -35,6 +38,8 @@ func golden(t *testing.T, name string, body []byte) {
 	got, _ := json.MarshalIndent(v, "", "  ")
 	got = goldenIDs.ReplaceAll(got, []byte(`"<id>"`))
 	got = goldenTimes.ReplaceAll(got, []byte(`${1}0`))
+	got = goldenCodes.ReplaceAll(got, []byte(`"<code>"`))
+	got = goldenPasswords.ReplaceAll(got, []byte(`${1}"<password>"`))
 	got = goldenSecrets.ReplaceAll(got, []byte(`${1}"<secret>"`))
 	got = goldenISO.ReplaceAll(got, []byte(`${1}"<iso time>"`))
 	got = goldenLogIDs.ReplaceAll(got, []byte(`${1}"<log id>"`))

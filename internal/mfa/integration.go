@@ -134,7 +134,29 @@ type Admin struct {
 	PasswordHash string // argon2id in PHC string form
 	Created      time.Time
 	LastLogin    time.Time
+	// Disabled is Duo's administrator status "Disabled" (false: "Active"):
+	// a disabled administrator may not sign in and does not count as an
+	// Owner for the last-Owner rule.
+	Disabled bool
 }
+
+// Administrator statuses, as Duo's Admin API spells them.
+const (
+	AdminStatusActive   = "Active"
+	AdminStatusDisabled = "Disabled"
+)
+
+// Status is the administrator's status in Duo's words.
+func (a Admin) Status() string {
+	if a.Disabled {
+		return AdminStatusDisabled
+	}
+	return AdminStatusActive
+}
+
+// CanSignIn reports whether the administrator may sign in (to the console
+// or any other administrator surface): only an active one.
+func (a Admin) CanSignIn() bool { return !a.Disabled }
 
 // Settings are the account-wide policies.
 type Settings struct {

@@ -9,20 +9,20 @@ import (
 
 // Administrators. Email is unique case-insensitively (admins.email_lower).
 
-const adminCols = `id, email, name, role, password_hash, created, last_login`
+const adminCols = `id, email, name, role, password_hash, created, last_login, disabled`
 
 func scanAdmin(r rowScanner) (mfa.Admin, error) {
 	var a mfa.Admin
-	err := r.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.PasswordHash, scanTime{&a.Created}, scanTime{&a.LastLogin})
+	err := r.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.PasswordHash, scanTime{&a.Created}, scanTime{&a.LastLogin}, &a.Disabled)
 	return a, err
 }
 
 // CreateAdmin stores a new administrator; an email already used
 // (case-insensitively) is Conflict.
 func (s *Store) CreateAdmin(ctx context.Context, a mfa.Admin) error {
-	_, err := s.writer().exec(ctx, `INSERT INTO admins (id, email, email_lower, name, role, password_hash, created, last_login)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Email, strings.ToLower(a.Email), a.Name, a.Role, a.PasswordHash, a.Created, a.LastLogin)
+	_, err := s.writer().exec(ctx, `INSERT INTO admins (id, email, email_lower, name, role, password_hash, created, last_login, disabled)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Email, strings.ToLower(a.Email), a.Name, a.Role, a.PasswordHash, a.Created, a.LastLogin, a.Disabled)
 	return s.dbErr(ctx, "create admin", err)
 }
 
@@ -49,8 +49,8 @@ func (s *Store) ListAdmins(ctx context.Context, p mfa.Page) ([]mfa.Admin, int, e
 	return list(ctx, s, "list admins", adminCols, "admins", &where{}, "created, id", p, scanAdmin)
 }
 
-// UpdateAdmin writes every field but ID and Created. Demoting the last
-// Owner is Conflict: the check and the write run in one transaction under
+// UpdateAdmin writes every field but ID and Created. Demoting or disabling
+// the last active Owner is Conflict: the check and the write run in one transaction under
 // the "owners" lock, so concurrent demotions cannot both pass it.
 func (s *Store) UpdateAdmin(ctx context.Context, a mfa.Admin) error {
 	return s.writeTx(ctx, "update admin", func(c dbtx) error {
@@ -58,10 +58,14 @@ func (s *Store) UpdateAdmin(ctx context.Context, a mfa.Admin) error {
 			if err := s.keepAnOwner(ctx, c, a.ID, "role", "the last Owner cannot be demoted"); err != nil {
 				return err
 			}
+		} else if a.Disabled {
+			if err := s.keepAnOwner(ctx, c, a.ID, "status", "the last active Owner cannot be disabled"); err != nil {
+				return err
+			}
 		}
 		n, err := c.execN(ctx, `UPDATE admins SET email = ?, email_lower = ?, name = ?, role = ?,
-			password_hash = ?, last_login = ? WHERE id = ?`,
-			a.Email, strings.ToLower(a.Email), a.Name, a.Role, a.PasswordHash, a.LastLogin, a.ID)
+			password_hash = ?, last_login = ?, disabled = ? WHERE id = ?`,
+			a.Email, strings.ToLower(a.Email), a.Name, a.Role, a.PasswordHash, a.LastLogin, a.Disabled, a.ID)
 		return s.affected(ctx, "update admin", n, err, "administrator not found")
 	})
 }
@@ -78,8 +82,8 @@ func (s *Store) DeleteAdmin(ctx context.Context, id string) error {
 	})
 }
 
-// keepAnOwner fails with Conflict if id is an Owner and no other Owner
-// exists. It takes the "owners" lock first, inside the caller's
+// keepAnOwner fails with Conflict if id is an active Owner and no other
+// active Owner exists (a disabled Owner cannot sign in). It takes the "owners" lock first, inside the caller's
 // transaction.
 func (s *Store) keepAnOwner(ctx context.Context, c dbtx, id, field, msg string) error {
 	if err := s.d.lock(ctx, c, "owners"); err != nil {
@@ -87,9 +91,9 @@ func (s *Store) keepAnOwner(ctx context.Context, c dbtx, id, field, msg string) 
 	}
 	var isOwner, others int
 	if err := c.row(ctx, `SELECT
-		(SELECT COUNT(*) FROM admins WHERE id = ? AND role = ?),
-		(SELECT COUNT(*) FROM admins WHERE id <> ? AND role = ?)`,
-		id, mfa.RoleOwner, id, mfa.RoleOwner).Scan(&isOwner, &others); err != nil {
+		(SELECT COUNT(*) FROM admins WHERE id = ? AND role = ? AND disabled = ?),
+		(SELECT COUNT(*) FROM admins WHERE id <> ? AND role = ? AND disabled = ?)`,
+		id, mfa.RoleOwner, false, id, mfa.RoleOwner, false).Scan(&isOwner, &others); err != nil {
 		return err
 	}
 	if isOwner > 0 && others == 0 {
@@ -130,9 +134,10 @@ func (s *Store) Bootstrap(ctx context.Context, owner mfa.Admin, ins []mfa.Integr
 		if n > 0 {
 			return conflictErr("already bootstrapped: an administrator exists")
 		}
-		if _, err := c.exec(ctx, `INSERT INTO admins (id, email, email_lower, name, role, password_hash, created, last_login)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			owner.ID, owner.Email, strings.ToLower(owner.Email), owner.Name, owner.Role, owner.PasswordHash, owner.Created, owner.LastLogin); err != nil {
+		if _, err := c.exec(ctx, `INSERT INTO admins (id, email, email_lower, name, role, password_hash, created, last_login, disabled)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			owner.ID, owner.Email, strings.ToLower(owner.Email), owner.Name, owner.Role, owner.PasswordHash, owner.Created, owner.LastLogin,
+			owner.Disabled); err != nil {
 			return err
 		}
 		for i, in := range ins {

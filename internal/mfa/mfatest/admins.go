@@ -23,6 +23,7 @@ func adminTests() []storeTest {
 		{"NotFound", testAdminNotFound},
 		{"LastOwner", testAdminLastOwner},
 		{"LastOwnerConcurrent", testAdminLastOwnerConcurrent},
+		{"Disabled", testAdminDisabled},
 		{"Bootstrap", testAdminBootstrap},
 		{"BootstrapConcurrent", testAdminBootstrapConcurrent},
 	}
@@ -366,4 +367,38 @@ func testAdminLastOwnerConcurrent(t *testing.T, s mfa.Store) {
 	if left != 1 {
 		t.Errorf("after demoting every Owner at once, %d Owners remain, want 1", left)
 	}
+}
+
+// testAdminDisabled: the status round-trips, and a disabled Owner does not
+// count as an Owner: the last active Owner can be neither disabled,
+// demoted nor deleted while the other Owner is disabled.
+func testAdminDisabled(t *testing.T, s mfa.Store) {
+	ctx := t.Context()
+	owner := NewAdmin(t, s, func(a *mfa.Admin) { a.Role = mfa.RoleOwner })
+	off := NewAdmin(t, s, func(a *mfa.Admin) { a.Role = mfa.RoleOwner; a.Disabled = true })
+	if got := getAdmin(t, s, off.ID); !got.Disabled || got.Status() != mfa.AdminStatusDisabled || got.CanSignIn() {
+		t.Errorf("created disabled: got Disabled %v, status %q", got.Disabled, got.Status())
+	}
+	if got := getAdmin(t, s, owner.ID); got.Disabled || got.Status() != mfa.AdminStatusActive || !got.CanSignIn() {
+		t.Errorf("created active: got Disabled %v, status %q", got.Disabled, got.Status())
+	}
+	disabled := owner
+	disabled.Disabled = true
+	wantField(t, "UpdateAdmin(disable the only active Owner)", s.UpdateAdmin(ctx, disabled), mfa.Conflict, "status")
+	demoted := owner
+	demoted.Role = mfa.RoleAdministrator
+	wantField(t, "UpdateAdmin(demote the only active Owner)", s.UpdateAdmin(ctx, demoted), mfa.Conflict, "role")
+	wantField(t, "DeleteAdmin(the only active Owner)", s.DeleteAdmin(ctx, owner.ID), mfa.Conflict, "admin_id")
+	if got := getAdmin(t, s, owner.ID); got.Disabled || got.Role != mfa.RoleOwner {
+		t.Errorf("refused changes changed the Owner: %+v", got)
+	}
+	// The disabled Owner itself may go, and once re-enabled the first may be disabled.
+	on := off
+	on.Disabled = false
+	check(t, "UpdateAdmin(enable the second Owner)", s.UpdateAdmin(ctx, on))
+	check(t, "UpdateAdmin(disable one of two active Owners)", s.UpdateAdmin(ctx, disabled))
+	if got := getAdmin(t, s, owner.ID); !got.Disabled {
+		t.Errorf("UpdateAdmin(disable) did not store the status")
+	}
+	check(t, "DeleteAdmin(a disabled Owner)", s.DeleteAdmin(ctx, owner.ID))
 }

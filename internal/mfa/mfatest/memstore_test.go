@@ -1228,18 +1228,24 @@ func (s *memStore) UpdateAdmin(ctx context.Context, a mfa.Admin) error {
 	if s.emailTaken(a.Email, a.ID) {
 		return errConflict
 	}
-	if old.Role == mfa.RoleOwner && a.Role != mfa.RoleOwner && s.owners() == 1 {
+	if activeOwner(old) && a.Role != mfa.RoleOwner && s.owners() == 1 {
 		return &mfa.Error{Kind: mfa.Conflict, Field: "role", Msg: "the last Owner cannot be demoted"}
+	}
+	if activeOwner(old) && a.Role == mfa.RoleOwner && a.Disabled && s.owners() == 1 {
+		return &mfa.Error{Kind: mfa.Conflict, Field: "status", Msg: "the last active Owner cannot be disabled"}
 	}
 	a.Created = old.Created
 	s.admins[a.ID] = a
 	return nil
 }
 
+func activeOwner(a mfa.Admin) bool { return a.Role == mfa.RoleOwner && !a.Disabled }
+
+// owners counts the active Owners.
 func (s *memStore) owners() int {
 	n := 0
 	for _, a := range s.admins {
-		if a.Role == mfa.RoleOwner {
+		if activeOwner(a) {
 			n++
 		}
 	}
@@ -1252,7 +1258,7 @@ func (s *memStore) DeleteAdmin(ctx context.Context, id string) error {
 	if !ok {
 		return errNotFound
 	}
-	if old.Role == mfa.RoleOwner && s.owners() == 1 {
+	if activeOwner(old) && s.owners() == 1 {
 		return &mfa.Error{Kind: mfa.Conflict, Field: "admin_id", Msg: "the last Owner cannot be deleted"}
 	}
 	delete(s.admins, id)
