@@ -52,6 +52,7 @@ type ProviderStore interface {
 	Store
 	mfa.SigningKeyStore
 	GetUser(ctx context.Context, id string) (mfa.User, error)
+	UserGroups(ctx context.Context, userID string) ([]mfa.Group, error)
 }
 
 // Provider serves the standard OpenID Connect endpoints. It shares the
@@ -121,7 +122,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) error {
 		"prompt_values_supported":               []string{"none", "login", "consent", "select_account"},
 		"acr_values_supported":                  []string{ACRMultiFactor, ACRPassword},
 		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "azp", "amr", "acr",
-			"preferred_username", "name", "given_name", "family_name", "email"},
+			"preferred_username", "name", "given_name", "family_name", "email", "groups"},
 		"request_parameter_supported":                    false,
 		"request_uri_parameter_supported":                false,
 		"claims_parameter_supported":                     false,

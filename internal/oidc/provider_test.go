@@ -415,3 +415,65 @@ func (f *fixture) RotateKeys() error {
 	_, err := oidc.NewProvider(h, f.Store, 0).RotateKeys(f.t.Context())
 	return err
 }
+
+// TestProviderGroupsClaim: with scope groups, the id_token and userinfo
+// carry the names of the user's twostep groups; without it, neither does.
+func TestProviderGroupsClaim(t *testing.T) {
+	f := newFixture(t)
+	in := f.OIDCClient(false)
+	alice := f.user("alice")
+	for _, name := range []string{"vpn-users", "engineering"} {
+		id, err := mfa.NewID(mfa.PrefixGroup, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := mfa.Group{ID: id, Name: name, Status: mfa.GroupActive, Created: time.Now()}
+		if err := f.Store.CreateGroup(t.Context(), g); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Store.AddGroupMember(t.Context(), g.ID, alice.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, withGroups := range []bool{true, false} {
+		r := f.RP(in, string(in.SKey.Reveal()))
+		if withGroups {
+			r.conf.Scopes = append(r.conf.Scopes, "groups")
+		}
+		code, verifier, _ := r.codeFlow(f.Browser(), alice)
+		tok, err := r.conf.Exchange(r.ctx, code, oauth2.VerifierOption(verifier))
+		if err != nil {
+			t.Fatalf("Exchange: %v", err)
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := r.verifier.Verify(r.ctx, raw)
+		if err != nil {
+			t.Fatalf("Verify(id_token): %v", err)
+		}
+		var claims struct {
+			Groups []string `json:"groups"`
+		}
+		if err := idt.Claims(&claims); err != nil {
+			t.Fatal(err)
+		}
+		ui, err := r.provider.UserInfo(r.ctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			t.Fatalf("UserInfo: %v", err)
+		}
+		var uiClaims struct {
+			Groups []string `json:"groups"`
+		}
+		if err := ui.Claims(&uiClaims); err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(claims.Groups)
+		slices.Sort(uiClaims.Groups)
+		want := []string(nil)
+		if withGroups {
+			want = []string{"engineering", "vpn-users"}
+		}
+		if !slices.Equal(claims.Groups, want) || !slices.Equal(uiClaims.Groups, want) {
+			t.Errorf("scope groups %t: id_token groups %q, userinfo groups %q; want %q", withGroups, claims.Groups, uiClaims.Groups, want)
+		}
+	}
+}

@@ -70,6 +70,8 @@ type stdIDToken struct {
 	GivenName         string   `json:"given_name,omitempty"`
 	FamilyName        string   `json:"family_name,omitempty"`
 	Email             string   `json:"email,omitempty"`
+	// Groups are the names of the user's twostep groups (scope groups).
+	Groups []string `json:"groups,omitempty"`
 }
 
 // accessClaims are an access token's claims (RFC 9068, typ at+jwt).
@@ -86,14 +88,26 @@ type accessClaims struct {
 
 const accessTokenType = "at+jwt"
 
-// profileClaims fills the claims the scopes allow.
-func profileClaims(t *stdIDToken, u mfa.User, scope []string) {
+// profileClaims fills the claims the scopes allow: with scope groups, the
+// names of the user's groups (an empty list when they belong to none).
+func (p *Provider) profileClaims(ctx context.Context, t *stdIDToken, u mfa.User, scope []string) error {
 	if slices.Contains(scope, "profile") {
 		t.PreferredUsername, t.Name, t.GivenName, t.FamilyName = u.Username, u.RealName, u.FirstName, u.LastName
 	}
 	if slices.Contains(scope, "email") {
 		t.Email = u.Email
 	}
+	if slices.Contains(scope, "groups") {
+		groups, err := p.store.UserGroups(ctx, u.ID)
+		if err != nil {
+			return fmt.Errorf("groups claim: %w", err)
+		}
+		t.Groups = []string{}
+		for _, g := range groups {
+			t.Groups = append(t.Groups, g.Name)
+		}
+	}
+	return nil
 }
 
 // clientCredentials reads the client's authentication: HTTP Basic
@@ -197,7 +211,9 @@ func (p *Provider) stdToken(w http.ResponseWriter, r *http.Request) error {
 	scope := strings.Fields(lr.Scope)
 	idt := stdIDToken{Iss: iss, Sub: u.ID, Aud: in.IKey, Azp: in.IKey, Exp: now.Add(IDTokenLifetime).Unix(), Iat: now.Unix(),
 		AuthTime: lr.AuthTime.Unix(), Nonce: lr.Nonce, AMR: amr(lr), ACR: acr(lr)}
-	profileClaims(&idt, u, scope)
+	if err := p.profileClaims(ctx, &idt, u, scope); err != nil {
+		return err
+	}
 	idToken, err := p.sign(ctx, "JWT", idt)
 	if err != nil {
 		return err
@@ -296,9 +312,15 @@ func (p *Provider) stdUserinfo(w http.ResponseWriter, r *http.Request) error {
 		return bearerError(w, "invalid_token", "The access token's user is disabled.")
 	}
 	out := stdIDToken{}
-	profileClaims(&out, u, strings.Fields(c.Scope))
-	writeJSON(w, http.StatusOK, map[string]any{"sub": u.ID, "preferred_username": out.PreferredUsername,
-		"name": out.Name, "given_name": out.GivenName, "family_name": out.FamilyName, "email": out.Email})
+	if err := p.profileClaims(r.Context(), &out, u, strings.Fields(c.Scope)); err != nil {
+		return err
+	}
+	claims := map[string]any{"sub": u.ID, "preferred_username": out.PreferredUsername,
+		"name": out.Name, "given_name": out.GivenName, "family_name": out.FamilyName, "email": out.Email}
+	if out.Groups != nil {
+		claims["groups"] = out.Groups
+	}
+	writeJSON(w, http.StatusOK, claims)
 	return nil
 }
 
