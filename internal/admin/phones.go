@@ -3,7 +3,9 @@ package admin
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
@@ -16,7 +18,14 @@ type PhoneFields struct {
 	Extension *string
 	Type      *string // any case: "mobile" or Duo's display "Mobile"
 	Platform  *string // any case: "apple ios" or "Apple iOS"
+	// PreDelay and PostDelay are Duo's predelay/postdelay: whole seconds,
+	// 0 to MaxExtensionDelay; "" clears (the carrier's default applies).
+	PreDelay  *string
+	PostDelay *string
 }
+
+// MaxExtensionDelay bounds a phone's predelay and postdelay.
+const MaxExtensionDelay = 60 * time.Second
 
 // PhoneDetail is a phone with the users it belongs to.
 type PhoneDetail struct {
@@ -146,7 +155,29 @@ func (s *Service) DeletePhone(ctx context.Context, a Actor, id string) error {
 }
 
 func phoneLog(p mfa.Phone) map[string]any {
-	return map[string]any{"number": p.Number, "extension": p.Extension, "name": p.Name, "type": p.Type, "platform": p.Platform}
+	m := map[string]any{"number": p.Number, "extension": p.Extension, "name": p.Name, "type": p.Type, "platform": p.Platform}
+	if p.PreDelay != nil {
+		m["predelay"] = int(*p.PreDelay / time.Second)
+	}
+	if p.PostDelay != nil {
+		m["postdelay"] = int(*p.PostDelay / time.Second)
+	}
+	return m
+}
+
+// parseDelay reads an extension delay in whole seconds; "" is unset.
+func parseDelay(name, s string) (*time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, nil
+	}
+	n, err := strconv.Atoi(s)
+	max := int(MaxExtensionDelay / time.Second)
+	if err != nil || n < 0 || n > max || strings.Trim(s, "0123456789") != "" {
+		return nil, mfa.InvalidField(name, fmt.Sprintf("must be whole seconds, 0 to %d", max))
+	}
+	d := time.Duration(n) * time.Second
+	return &d, nil
 }
 
 func applyPhoneFields(p *mfa.Phone, f PhoneFields) error {
@@ -166,6 +197,20 @@ func applyPhoneFields(p *mfa.Phone, f PhoneFields) error {
 			return mfa.InvalidField("extension", "must be at most 10 digits")
 		}
 		p.Extension = e
+	}
+	for _, d := range []struct {
+		name string
+		give *string
+		dst  **time.Duration
+	}{{"predelay", f.PreDelay, &p.PreDelay}, {"postdelay", f.PostDelay, &p.PostDelay}} {
+		if d.give == nil {
+			continue
+		}
+		v, err := parseDelay(d.name, *d.give)
+		if err != nil {
+			return err
+		}
+		*d.dst = v
 	}
 	if f.Name != nil {
 		v, err := checkText("name", *f.Name, maxTextLen, false)

@@ -46,9 +46,22 @@ type createdAdminObject struct {
 	Password string `json:"password,omitempty"`
 }
 
-func adminFields(c *api.Caller) admin.AdminFields {
+// unsupportedAdminParams are Duo administrator parameters twostep does not
+// implement: twostep administrators have no second factor (phone,
+// token_id), no activation expiry (valid_days), no administrative units and
+// no forced password change. A request carrying one is refused (400 naming
+// it) rather than answered OK without what the caller asked for.
+var unsupportedAdminParams = []string{"phone", "token_id", "valid_days", "restricted_by_admin_units",
+	"admin_units", "password_change_required"}
+
+func adminFields(c *api.Caller) (admin.AdminFields, error) {
+	for _, name := range unsupportedAdminParams {
+		if has(c, name) {
+			return admin.AdminFields{}, badParam(name, "not implemented by twostep")
+		}
+	}
 	return admin.AdminFields{Email: optString(c, "email"), Name: optString(c, "name"),
-		Role: optString(c, "role"), Password: optString(c, "password"), Status: optString(c, "status")}
+		Role: optString(c, "role"), Password: optString(c, "password"), Status: optString(c, "status")}, nil
 }
 
 func (h *Handler) listAdmins(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
@@ -69,7 +82,10 @@ func (h *Handler) listAdmins(w http.ResponseWriter, r *http.Request, c *api.Call
 }
 
 func (h *Handler) createAdmin(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
-	f := adminFields(c)
+	f, err := adminFields(c)
+	if err != nil {
+		return err
+	}
 	send, err := boolParam(c, "send_email", false)
 	if err != nil {
 		return err
@@ -93,7 +109,11 @@ func (h *Handler) getAdmin(w http.ResponseWriter, r *http.Request, c *api.Caller
 }
 
 func (h *Handler) modifyAdmin(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
-	a, err := h.svc.UpdateAdmin(r.Context(), actor(c), r.PathValue("admin_id"), adminFields(c))
+	f, err := adminFields(c)
+	if err != nil {
+		return err
+	}
+	a, err := h.svc.UpdateAdmin(r.Context(), actor(c), r.PathValue("admin_id"), f)
 	if err != nil {
 		return err
 	}

@@ -153,3 +153,48 @@ func TestAdminSendEmail(t *testing.T) {
 		t.Errorf("send_email=0 sent mail: %d messages", got)
 	}
 }
+
+// TestAdminUnsupportedParams: Duo's administrator parameters twostep does
+// not implement are refused by name (400/40002) on create and modify, and a
+// refused create creates nobody, rather than being silently ignored.
+func TestAdminUnsupportedParams(t *testing.T) {
+	f := cheap(newFixture(t))
+	var a adminJSON
+	f.OK(f.Call(f.Key, http.MethodPost, "/admin/v1/admins", url.Values{"email": {"a@example.com"}, "role": {"Help Desk"}}), &a)
+	before, _, err := f.Store.ListAdmins(t.Context(), mfa.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		give  string
+		value string
+	}{
+		{"phone", "+15555550100"},
+		{"token_id", "DHAAAAAAAAAAAAAAAAAA"},
+		{"valid_days", "7"},
+		{"restricted_by_admin_units", "true"},
+		{"admin_units", "DUAAAAAAAAAAAAAAAAAA"},
+		{"password_change_required", "true"},
+		{"phone", ""},
+	}
+	for _, tt := range tests {
+		create := url.Values{"email": {"new-" + tt.give + "@example.com"}, "role": {"Read-only"}, tt.give: {tt.value}}
+		if r := f.Call(f.Key, http.MethodPost, "/admin/v1/admins", create); r.Status != 400 || r.Code != 40002 || !strings.Contains(r.MessageDetail, tt.give) {
+			t.Errorf("create with %s=%q = %d %d %q, want 400 40002 naming it", tt.give, tt.value, r.Status, r.Code, r.MessageDetail)
+		}
+		modify := url.Values{"name": {"Renamed"}, tt.give: {tt.value}}
+		if r := f.Call(f.Key, http.MethodPost, "/admin/v1/admins/"+a.AdminID, modify); r.Status != 400 || r.Code != 40002 || !strings.Contains(r.MessageDetail, tt.give) {
+			t.Errorf("modify with %s=%q = %d %d %q, want 400 40002 naming it", tt.give, tt.value, r.Status, r.Code, r.MessageDetail)
+		}
+	}
+	after, _, err := f.Store.ListAdmins(t.Context(), mfa.Page{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("refused creates left %d administrators, want %d", len(after), len(before))
+	}
+	if got, _ := f.Store.GetAdmin(t.Context(), a.AdminID); got.Name == "Renamed" {
+		t.Error("a refused modify renamed the administrator")
+	}
+}

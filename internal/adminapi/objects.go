@@ -3,6 +3,7 @@ package adminapi
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
@@ -123,6 +124,7 @@ func newPhoneObject(p mfa.Phone, users []mfa.User) phoneObject {
 	if !p.LastSeen.IsZero() {
 		o.LastSeen = p.LastSeen.UTC().Format("2006-01-02T15:04:05")
 	}
+	o.Predelay, o.Postdelay = delaySeconds(p.PreDelay), delaySeconds(p.PostDelay)
 	for _, c := range p.Capabilities() {
 		o.Capabilities = append(o.Capabilities, string(c))
 	}
@@ -175,4 +177,14 @@ func newBypassObject(b mfa.BypassCode, u mfa.User) bypassObject {
 		o.ReuseCount = &left
 	}
 	return o
+}
+
+// delaySeconds renders a phone's predelay/postdelay as Duo does: whole
+// seconds as a string, null when not set.
+func delaySeconds(d *time.Duration) *string {
+	if d == nil {
+		return nil
+	}
+	s := strconv.Itoa(int(*d / time.Second))
+	return &s
 }

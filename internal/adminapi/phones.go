@@ -47,7 +47,8 @@ func (h *Handler) listPhones(w http.ResponseWriter, r *http.Request, c *api.Call
 
 func phoneFields(c *api.Caller) admin.PhoneFields {
 	return admin.PhoneFields{Number: optString(c, "number"), Name: optString(c, "name"),
-		Extension: optString(c, "extension"), Type: optString(c, "type"), Platform: optString(c, "platform")}
+		Extension: optString(c, "extension"), Type: optString(c, "type"), Platform: optString(c, "platform"),
+		PreDelay: optString(c, "predelay"), PostDelay: optString(c, "postdelay")}
 }
 
 func (h *Handler) createPhone(w http.ResponseWriter, r *http.Request, c *api.Caller) error {

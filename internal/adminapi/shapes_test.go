@@ -35,7 +35,7 @@ func TestResponseShapesGolden(t *testing.T) {
 		PhoneID string `json:"phone_id"`
 	}
 	f.OK(f.Call(f.Key, http.MethodPost, "/admin/v1/phones", url.Values{"number": {"+15555550100"}, "type": {"mobile"},
-		"name": {"work"}, "extension": {"12"}}), &phone)
+		"name": {"work"}, "extension": {"12"}, "predelay": {"2"}}), &phone)
 	post("", "/admin/v1/users/"+user.UserID+"/phones", url.Values{"phone_id": {phone.PhoneID}})
 	var token struct {
 		TokenID string `json:"token_id"`

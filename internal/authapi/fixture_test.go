@@ -147,6 +147,20 @@ func (f *fixture) app(u mfa.User, secret []byte, totp bool) mfa.Phone {
 	return p
 }
 
+// token gives u an HOTP hardware token with the given serial.
+func (f *fixture) token(u mfa.User, serial string) mfa.Token {
+	f.t.Helper()
+	id, _ := mfa.NewID(mfa.PrefixToken, rand.Reader)
+	tok := mfa.Token{ID: id, Type: mfa.TokenH6, Serial: serial, Secret: mfa.Secret("12345678901234567890"), Created: time.Now()}
+	if err := f.Store.CreateToken(f.t.Context(), tok); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.Store.AttachToken(f.t.Context(), u.ID, tok.ID); err != nil {
+		f.t.Fatal(err)
+	}
+	return tok
+}
+
 // oathtool computes a code with the oathtool program, independently of our
 // otp package. It skips the test when oathtool is absent (fails under CI).
 func oathtool(t *testing.T, secret []byte, args ...string) string {

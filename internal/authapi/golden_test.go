@@ -79,6 +79,8 @@ func TestResponseShapesGolden(t *testing.T) {
 	f.user("bob", mfa.StatusBypass)
 	f.user("carol", mfa.StatusDisabled)
 	f.user("erin", mfa.StatusActive) // no device: enroll
+	// A hardware token only.
+	f.token(f.user("frank", mfa.StatusActive), "frank-yubikey")
 	for _, c := range []struct {
 		name, method, path string
 		params             url.Values
@@ -89,6 +91,7 @@ func TestResponseShapesGolden(t *testing.T) {
 		{"preauth_allow", "POST", "/auth/v2/preauth", url.Values{"username": {"bob"}}, 200},
 		{"preauth_deny", "POST", "/auth/v2/preauth", url.Values{"username": {"carol"}}, 200},
 		{"preauth_enroll", "POST", "/auth/v2/preauth", url.Values{"username": {"erin"}}, 200},
+		{"preauth_token", "POST", "/auth/v2/preauth", url.Values{"username": {"frank"}}, 200},
 		{"auth_allow", "POST", "/auth/v2/auth", url.Values{"username": {"alice"}, "factor": {"passcode"}, "passcode": {hotp(t, secret, 0)}}, 200},
 		{"auth_deny", "POST", "/auth/v2/auth", url.Values{"username": {"alice"}, "factor": {"passcode"}, "passcode": {"000000"}}, 200},
 		{"auth_bypass", "POST", "/auth/v2/auth", url.Values{"username": {"bob"}, "factor": {"passcode"}, "passcode": {"123456"}}, 200},

@@ -8,10 +8,14 @@ import (
 	"github.com/twostep-auth/twostep/internal/duoproto"
 )
 
+// deviceJSON is one entry of preauth's devices (DUO-WIRE.md 2.1). Phones
+// always carry number ("" for a tablet); hardware tokens are Duo's
+// {"device":"DH…","type":"token","name":"<serial>"} with display_name the
+// serial and capabilities [] (a token answers only passcodes), no number.
 type deviceJSON struct {
 	Device       string   `json:"device"`
 	Type         string   `json:"type"`
-	Number       string   `json:"number"`
+	Number       *string  `json:"number,omitempty"`
 	Name         string   `json:"name"`
 	DisplayName  string   `json:"display_name"`
 	Capabilities []string `json:"capabilities"`
@@ -73,8 +77,13 @@ func (h *Handler) preauth(w http.ResponseWriter, r *http.Request, c *api.Caller)
 			for _, c := range d.Capabilities {
 				caps = append(caps, string(c))
 			}
-			out.Devices = append(out.Devices, deviceJSON{Device: d.ID, Type: d.Type, Number: d.Number,
-				Name: d.Name, DisplayName: d.DisplayName, Capabilities: caps, SMSNextCode: d.SMSNextCode})
+			dev := deviceJSON{Device: d.ID, Type: d.Type, Name: d.Name, DisplayName: d.DisplayName,
+				Capabilities: caps, SMSNextCode: d.SMSNextCode}
+			if d.Type != authflow.DeviceToken {
+				number := d.Number
+				dev.Number = &number
+			}
+			out.Devices = append(out.Devices, dev)
 		}
 		if textPrompt {
 			who := c.Param("username") // duo_unix names users by username

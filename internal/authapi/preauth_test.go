@@ -66,6 +66,69 @@ func TestPreauthWireShape(t *testing.T) {
 	}
 }
 
+// TestPreauthTokens: hardware tokens are listed in Duo's shape (DUO-WIRE.md
+// 2.1): {"device":"DH…","type":"token","name":"<serial>"} with
+// display_name the serial and capabilities [], and no number member; the
+// user's phones keep theirs, and Duo's Go client reads both.
+func TestPreauthTokens(t *testing.T) {
+	f := newFixture(t)
+	alice := f.user("alice", mfa.StatusActive)
+	phone := f.app(alice, []byte("12345678901234567890"), false)
+	tok := f.token(alice, "YK-0042")
+	r := f.Call("POST", "/auth/v2/preauth", url.Values{"username": {"alice"}})
+	var got struct {
+		Result  string           `json:"result"`
+		Devices []map[string]any `json:"devices"`
+	}
+	if err := json.Unmarshal(r.Response, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Result != "auth" || len(got.Devices) != 2 {
+		t.Fatalf("preauth = %s, want result auth with a phone and a token", r.Response)
+	}
+	var token, ph map[string]any
+	for _, d := range got.Devices {
+		switch d["type"] {
+		case "token":
+			token = d
+		case "phone":
+			ph = d
+		}
+	}
+	want := map[string]any{"device": tok.ID, "type": "token", "name": "YK-0042", "display_name": "YK-0042", "capabilities": []any{}}
+	if len(token) != len(want) {
+		t.Errorf("token entry = %v, want exactly %v", token, want)
+	}
+	for k, v := range want {
+		if gb, _ := json.Marshal(token[k]); string(gb) != mustJSON(t, v) {
+			t.Errorf("token %s = %s, want %s", k, gb, mustJSON(t, v))
+		}
+	}
+	if ph == nil || ph["device"] != phone.ID || ph["number"] != "XXX-XXX-0100" {
+		t.Errorf("phone entry = %v, want %s with its number", ph, phone.ID)
+	}
+	res, err := f.Duo().Preauth(duoauth.PreauthUsername("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range res.Response.Devices {
+		found = found || (d.Device == tok.ID && d.Type == "token" && d.Name == "YK-0042" && len(d.Capabilities) == 0)
+	}
+	if !found {
+		t.Errorf("duo_api_golang read devices %+v, want the token %s", res.Response.Devices, tok.ID)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestPreauthBadParams(t *testing.T) {
 	f := newFixture(t)
 	tests := []struct {

@@ -115,3 +115,36 @@ func TestTelephonyReceipts(t *testing.T) {
 		t.Errorf("telephony log mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestCallExtensionDelays: a call to a phone with an extension carries the
+// phone's predelay/postdelay to the carrier; unset ones stay nil (the
+// carrier's configured delays apply).
+func TestCallExtensionDelays(t *testing.T) {
+	e, n := newEnvCall(t)
+	u := e.user("ivy", mfa.StatusActive)
+	p := e.phone(u, "+15555550123", mfa.PhoneLandline)
+	pre, post := 4*time.Second, 0*time.Second
+	p.Extension, p.PreDelay, p.PostDelay = "4711", &pre, &post
+	if err := e.Store.UpdatePhone(e.ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	plain := e.phone(u, "+15555550124", mfa.PhoneLandline)
+	for _, dev := range []string{p.ID, plain.ID} {
+		if _, err := e.Svc.Auth(e.ctx, authflow.AuthRequest{Integration: e.In, Who: authflow.Who{Username: "ivy"},
+			Factor: mfa.FactorPhone, Device: dev, Async: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := n.Messages()
+	if len(msgs) != 2 {
+		t.Fatalf("calls = %+v, want 2", msgs)
+	}
+	m := msgs[0]
+	if m.Extension != "4711" || m.ExtensionPreDelay == nil || *m.ExtensionPreDelay != pre ||
+		m.ExtensionPostDelay == nil || *m.ExtensionPostDelay != post {
+		t.Errorf("call to the phone with delays = ext %q, pre %v, post %v; want 4711, 4s, 0s", m.Extension, m.ExtensionPreDelay, m.ExtensionPostDelay)
+	}
+	if m := msgs[1]; m.ExtensionPreDelay != nil || m.ExtensionPostDelay != nil {
+		t.Errorf("call to the phone without delays = pre %v, post %v; want nil, nil", m.ExtensionPreDelay, m.ExtensionPostDelay)
+	}
+}

@@ -297,7 +297,8 @@ func logFactor(f mfa.Factor) string { return method(f).LogFactor() }
 func (s *Service) call(ctx context.Context, d *decision, p mfa.Phone, tx mfa.Transaction) error {
 	body := s.callText(d.req.Integration.Name, d.a.user.Username)
 	m := mfa.Message{Channel: mfa.ChannelVoice, To: p.Number, Body: mfa.Passcode(body),
-		Context: "authentication", UserID: d.a.user.ID, TxID: tx.ID, Extension: p.Extension}
+		Context: "authentication", UserID: d.a.user.ID, TxID: tx.ID, Extension: p.Extension,
+		ExtensionPreDelay: p.PreDelay, ExtensionPostDelay: p.PostDelay}
 	rcpt, err := mfa.Deliver(ctx, s.notifier, m)
 	if err != nil {
 		_, _ = s.complete(context.WithoutCancel(ctx), tx, mfa.TxOutcome{State: mfa.TxDeny, Status: StatusPushFail,

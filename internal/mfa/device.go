@@ -40,17 +40,22 @@ const (
 
 // Phone is a phone number (and, once activated, the authenticator app on it).
 type Phone struct {
-	ID               string
-	Number           string // E.164, may be empty for a tablet
-	Extension        string
-	Name             string
-	Type             PhoneType
-	Platform         string // "generic smartphone", "google android", "apple ios", ...
-	Model            string
-	Activated        bool // an authenticator install is active on it
-	SMSPasscodesSent bool
-	Created          time.Time
-	LastSeen         time.Time // last contact from its authenticator; zero if never
+	ID        string
+	Number    string // E.164, may be empty for a tablet
+	Extension string
+	// PreDelay and PostDelay are Duo's predelay/postdelay (whole seconds):
+	// waited after a call is answered before dialling Extension, and after
+	// dialling it before speaking. nil: not set, the carrier's configured
+	// delay applies.
+	PreDelay, PostDelay *time.Duration
+	Name                string
+	Type                PhoneType
+	Platform            string // "generic smartphone", "google android", "apple ios", ...
+	Model               string
+	Activated           bool // an authenticator install is active on it
+	SMSPasscodesSent    bool
+	Created             time.Time
+	LastSeen            time.Time // last contact from its authenticator; zero if never
 	// PushMutedUntil: no push is sent to this phone before this instant
 	// (set when its user reports a push as fraud). Written only by
 	// PhoneMuteStore.MutePush, never by UpdatePhone.

@@ -1,6 +1,9 @@
 package mfa
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Channel is how a message reaches a person.
 type Channel string
@@ -27,6 +30,10 @@ type Message struct {
 	// behind a switchboard); carriers wait their configured pre-delay
 	// before dialling it.
 	Extension string
+	// ExtensionPreDelay and ExtensionPostDelay, when set (the phone's
+	// predelay/postdelay), replace the carrier's configured delays before
+	// and after dialling Extension; nil keeps the carrier's.
+	ExtensionPreDelay, ExtensionPostDelay *time.Duration
 }
 
 // Notifier delivers messages. Implementations: notify/outbox (the

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
@@ -12,12 +13,13 @@ import (
 
 const phoneCols = `p.id, p.number, p.extension, p.name, p.type, p.platform, p.model,
 	EXISTS (SELECT 1 FROM authenticators a WHERE a.phone_id = p.id AND a.status = 'active'),
-	p.sms_passcodes_sent, p.created, p.last_seen, p.push_muted_until`
+	p.sms_passcodes_sent, p.created, p.last_seen, p.push_muted_until, p.predelay, p.postdelay`
 
 func scanPhone(r rowScanner) (mfa.Phone, error) {
 	var p mfa.Phone
 	err := r.Scan(&p.ID, &p.Number, &p.Extension, &p.Name, &p.Type, &p.Platform, &p.Model,
-		&p.Activated, &p.SMSPasscodesSent, scanTime{&p.Created}, scanTime{&p.LastSeen}, scanTime{&p.PushMutedUntil})
+		&p.Activated, &p.SMSPasscodesSent, scanTime{&p.Created}, scanTime{&p.LastSeen}, scanTime{&p.PushMutedUntil},
+		scanSeconds{&p.PreDelay}, scanSeconds{&p.PostDelay})
 	return p, err
 }
 
@@ -35,8 +37,9 @@ func insertPhone(ctx context.Context, c dbtx, p mfa.Phone) error {
 		typ = mfa.PhoneUnknown
 	}
 	_, err := c.exec(ctx, `INSERT INTO phones (id, number, extension, name, type, platform, model,
-		sms_passcodes_sent, created, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.ID, p.Number, p.Extension, p.Name, typ, p.Platform, p.Model, p.SMSPasscodesSent, p.Created, p.LastSeen)
+		sms_passcodes_sent, created, last_seen, predelay, postdelay) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, p.Number, p.Extension, p.Name, typ, p.Platform, p.Model, p.SMSPasscodesSent, p.Created, p.LastSeen,
+		seconds(p.PreDelay), seconds(p.PostDelay))
 	return err
 }
 
@@ -65,8 +68,9 @@ func (s *Store) ListPhones(ctx context.Context, f mfa.PhoneFilter) ([]mfa.Phone,
 // PushMutedUntil.
 func (s *Store) UpdatePhone(ctx context.Context, p mfa.Phone) error {
 	n, err := s.writer().execN(ctx, `UPDATE phones SET number = ?, extension = ?, name = ?, type = ?,
-		platform = ?, model = ?, sms_passcodes_sent = ?, last_seen = ? WHERE id = ?`,
-		p.Number, p.Extension, p.Name, p.Type, p.Platform, p.Model, p.SMSPasscodesSent, p.LastSeen, p.ID)
+		platform = ?, model = ?, sms_passcodes_sent = ?, last_seen = ?, predelay = ?, postdelay = ? WHERE id = ?`,
+		p.Number, p.Extension, p.Name, p.Type, p.Platform, p.Model, p.SMSPasscodesSent, p.LastSeen,
+		seconds(p.PreDelay), seconds(p.PostDelay), p.ID)
 	return s.affected(ctx, "update phone", n, err, "phone not found")
 }
 
@@ -139,4 +143,31 @@ func (s *Store) PhoneUsers(ctx context.Context, phoneID string) ([]mfa.User, err
 	return queryAll(ctx, s, s.reader(), "phone users", `SELECT `+userCols+` FROM users u
 		JOIN user_phones up ON up.user_id = u.id WHERE up.phone_id = ? ORDER BY u.created, u.id`,
 		[]any{phoneID}, scanUser)
+}
+
+// seconds stores an optional delay as whole seconds; nil is NULL.
+func seconds(d *time.Duration) any {
+	if d == nil {
+		return nil
+	}
+	return int64(*d / time.Second)
+}
+
+// scanSeconds reads an optional delay stored by seconds.
+type scanSeconds struct{ d **time.Duration }
+
+func (s scanSeconds) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*s.d = nil
+	case int64:
+		d := time.Duration(v) * time.Second
+		*s.d = &d
+	case int32:
+		d := time.Duration(v) * time.Second
+		*s.d = &d
+	default:
+		return fmt.Errorf("scan seconds: unexpected %T", src)
+	}
+	return nil
 }

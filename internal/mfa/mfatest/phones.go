@@ -34,6 +34,8 @@ func testPhoneCreate(t *testing.T, s mfa.Store) {
 			ID:               NewID(t, mfa.PrefixPhone),
 			Number:           "+15555550100",
 			Extension:        "42",
+			PreDelay:         durationPtr(3 * time.Second),
+			PostDelay:        durationPtr(0), // set to zero: not the same as unset
 			Name:             "Alice's phone",
 			Type:             mfa.PhoneMobile,
 			Platform:         "google android",
@@ -140,6 +142,7 @@ func testPhoneUpdate(t *testing.T, s mfa.Store) {
 	give := p
 	give.Number = "+15555550123"
 	give.Extension = "7"
+	give.PreDelay, give.PostDelay = durationPtr(10*time.Second), durationPtr(2*time.Second)
 	give.Name = "renamed"
 	give.Type = mfa.PhoneTablet
 	give.Platform = "apple ios"
@@ -158,6 +161,7 @@ func testPhoneUpdate(t *testing.T, s mfa.Store) {
 	// Clearing fields writes zeros.
 	give = want
 	give.Number, give.Extension, give.Model, give.SMSPasscodesSent, give.LastSeen = "", "", "", false, time.Time{}
+	give.PreDelay, give.PostDelay = nil, nil
 	check(t, "UpdatePhone(cleared)", s.UpdatePhone(ctx, give))
 	got = getPhone(t, s, p.ID)
 	if diff := cmp.Diff(give, got, cmpOpts); diff != "" {
@@ -331,3 +335,5 @@ func testPhoneAttachConcurrent(t *testing.T, s mfa.Store) {
 		t.Errorf("UserPhones(%s) after concurrent attaches mismatch (-want +got):\n%s", u.ID, diff)
 	}
 }
+
+func durationPtr(d time.Duration) *time.Duration { return &d }

@@ -168,17 +168,29 @@ func (c *Client) call(ctx context.Context, m mfa.Message) (mfa.Receipt, error) {
 	case c.cfg.CallbackURL == "":
 		return mfa.Receipt{}, mfa.E(mfa.Unavailable, "phone calls need the public callback URL")
 	}
+	// The phone's own delays (Duo's predelay/postdelay) win over the
+	// configured ones; without an extension there is nothing to wait for.
+	pre, post := c.cfg.ExtensionPreDelay, c.cfg.ExtensionPostDelay
+	if m.ExtensionPreDelay != nil {
+		pre = *m.ExtensionPreDelay
+	}
+	if m.ExtensionPostDelay != nil {
+		post = *m.ExtensionPostDelay
+	}
+	if m.Extension == "" {
+		post = 0
+	}
 	f := url.Values{
 		"To":                  {m.To},
 		"From":                {c.cfg.From},
-		"Twiml":               {c.TwiML(string(m.Body), m.TxID, m.Extension != "")},
+		"Twiml":               {c.twiML(string(m.Body), m.TxID, post)},
 		"Timeout":             {strconv.Itoa(int(RingTime.Seconds()))},
 		"TimeLimit":           {strconv.Itoa(int(MaxCallTime.Seconds()))},
 		"StatusCallback":      {c.callback(StatusPath, url.Values{"kind": {"call"}, "txid": {m.TxID}})},
 		"StatusCallbackEvent": {"completed"},
 	}
 	if m.Extension != "" {
-		d, err := SendDigits(m.Extension, c.cfg.ExtensionPreDelay)
+		d, err := SendDigits(m.Extension, pre)
 		if err != nil {
 			return mfa.Receipt{}, err
 		}
@@ -213,10 +225,20 @@ func (c *Client) GatherURL(txid string) string {
 // then speak text (twice) inside a one-digit <Gather> whose action is
 // GatherURL(txid), called with empty Digits when no key was pressed.
 func (c *Client) TwiML(text, txid string, extension bool) string {
+	post := time.Duration(0)
+	if extension {
+		post = c.cfg.ExtensionPostDelay
+	}
+	return c.twiML(text, txid, post)
+}
+
+// twiML is TwiML pausing post (whole seconds; none when under a second)
+// before speaking.
+func (c *Client) twiML(text, txid string, post time.Duration) string {
 	var b strings.Builder
 	b.WriteString(xml.Header)
 	b.WriteString("<Response>")
-	if secs := int(c.cfg.ExtensionPostDelay.Seconds()); extension && secs > 0 {
+	if secs := int(post.Seconds()); secs > 0 {
 		fmt.Fprintf(&b, `<Pause length="%d"/>`, secs)
 	}
 	fmt.Fprintf(&b, `<Gather action="%s" method="POST" numDigits="1" timeout="%d" actionOnEmptyResult="true">`,

@@ -193,6 +193,57 @@ func TestCall(t *testing.T) {
 	}
 }
 
+// TestCallPhoneDelays: a phone's own predelay/postdelay (on the message)
+// replace the configured extension delays; zero means no wait at all.
+func TestCallPhoneDelays(t *testing.T) {
+	f, srv := newFake(t, account, account, token)
+	c := newClient(t, srv.URL, func(c *twilio.Config) {
+		c.ExtensionPreDelay, c.ExtensionPostDelay, c.GatherTimeout = 2*time.Second, 3*time.Second, 12*time.Second
+	})
+	pre, post, zero := 5*time.Second, 7*time.Second, time.Duration(0)
+	tests := []struct {
+		name       string
+		pre, post  *time.Duration
+		wantDigits string
+		wantPause  int // 0: no <Pause>
+	}{
+		{"phone's delays", &pre, &post, "wwwwwwwwww4711", 7},
+		{"zero delays", &zero, &zero, "4711", 0},
+		{"pre only", &pre, nil, "wwwwwwwwww4711", 3},
+		{"configured", nil, nil, "wwww4711", 3},
+	}
+	for i, tt := range tests {
+		m := mfa.Message{Channel: mfa.ChannelVoice, To: "+15555550142", Extension: "4711", TxID: "tx-1", Body: "Press 1.",
+			ExtensionPreDelay: tt.pre, ExtensionPostDelay: tt.post}
+		if err := c.Send(t.Context(), m); err != nil {
+			t.Fatalf("%s: Send = %v", tt.name, err)
+		}
+		form := f.all()[i].Form
+		var tw twiml
+		if err := xml.Unmarshal([]byte(form.Get("Twiml")), &tw); err != nil {
+			t.Fatalf("%s: Twiml %q: %v", tt.name, form.Get("Twiml"), err)
+		}
+		pause := 0
+		if tw.Pause != nil {
+			pause = tw.Pause.Length
+		}
+		if form.Get("SendDigits") != tt.wantDigits || pause != tt.wantPause {
+			t.Errorf("%s: SendDigits %q, pause %d; want %q, %d", tt.name, form.Get("SendDigits"), pause, tt.wantDigits, tt.wantPause)
+		}
+	}
+	// Without an extension the phone's delays are moot: no digits, no pause.
+	m := mfa.Message{Channel: mfa.ChannelVoice, To: "+15555550142", TxID: "tx-2", Body: "Press 1.",
+		ExtensionPreDelay: &pre, ExtensionPostDelay: &post}
+	if err := c.Send(t.Context(), m); err != nil {
+		t.Fatal(err)
+	}
+	r := f.all()[len(tests)]
+	var tw twiml
+	if err := xml.Unmarshal([]byte(r.Form.Get("Twiml")), &tw); err != nil || tw.Pause != nil || r.Form.Has("SendDigits") {
+		t.Errorf("call without extension: %v, TwiML %+v, SendDigits %q", err, tw, r.Form.Get("SendDigits"))
+	}
+}
+
 // TestFailures: each failure is Unavailable naming the cause, never the
 // body; transient ones (timeout, 5xx) are retried a bounded number of
 // times, 4xx never.
