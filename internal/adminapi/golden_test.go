@@ -1,13 +1,11 @@
 package adminapi_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/twostep-auth/twostep/internal/api/apitest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -31,35 +29,13 @@ var (
 // and times replaced by placeholders); -update rewrites the file.
 func golden(t *testing.T, name string, body []byte) {
 	t.Helper()
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		t.Fatalf("golden %s: body %q is not JSON: %v", name, body, err)
-	}
-	got, _ := json.MarshalIndent(v, "", "  ")
-	got = goldenIDs.ReplaceAll(got, []byte(`"<id>"`))
-	got = goldenTimes.ReplaceAll(got, []byte(`${1}0`))
-	got = goldenCodes.ReplaceAll(got, []byte(`"<code>"`))
-	got = goldenPasswords.ReplaceAll(got, []byte(`${1}"<password>"`))
-	got = goldenSecrets.ReplaceAll(got, []byte(`${1}"<secret>"`))
-	got = goldenISO.ReplaceAll(got, []byte(`${1}"<iso time>"`))
-	got = goldenLogIDs.ReplaceAll(got, []byte(`${1}"<log id>"`))
-	got = goldenOffsets.ReplaceAll(got, []byte(`${1}${2}"<offset>"`))
-	got = append(got, '\n')
-	path := filepath.Join("testdata", name+".json")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden %s: %v (run go test -update to create it)", name, err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s shape changed (run go test -update if intended):\n--- want\n%s\n--- got\n%s", name, want, got)
-	}
+	apitest.Golden(t, name, body, *update,
+		apitest.Mask{Pattern: goldenIDs, Repl: `"<id>"`},
+		apitest.Mask{Pattern: goldenTimes, Repl: `${1}0`},
+		apitest.Mask{Pattern: goldenCodes, Repl: `"<code>"`},
+		apitest.Mask{Pattern: goldenPasswords, Repl: `${1}"<password>"`},
+		apitest.Mask{Pattern: goldenSecrets, Repl: `${1}"<secret>"`},
+		apitest.Mask{Pattern: goldenISO, Repl: `${1}"<iso time>"`},
+		apitest.Mask{Pattern: goldenLogIDs, Repl: `${1}"<log id>"`},
+		apitest.Mask{Pattern: goldenOffsets, Repl: `${1}${2}"<offset>"`})
 }

@@ -1,16 +1,15 @@
 package authapi_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"testing"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
+
+	"github.com/twostep-auth/twostep/internal/api/apitest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -30,34 +29,12 @@ var (
 // (volatile values replaced by placeholders); -update rewrites the file.
 func golden(t *testing.T, name string, body []byte) {
 	t.Helper()
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		t.Fatalf("golden %s: body %q is not JSON: %v", name, body, err)
-	}
-	got, _ := json.MarshalIndent(v, "", "  ")
-	got = goldenIDs.ReplaceAll(got, []byte(`"<id>"`))
-	got = goldenTimes.ReplaceAll(got, []byte(`${1}0`))
-	got = goldenTxids.ReplaceAll(got, []byte(`"<txid>"`))
-	got = goldenCodes.ReplaceAll(got, []byte(`"<code>"`))
-	got = goldenSecrets.ReplaceAll(got, []byte(`${1}"<secret>"`))
-	got = append(got, '\n')
-	path := filepath.Join("testdata", name+".json")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden %s: %v (run go test -update to create it)", name, err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Errorf("%s shape changed (run go test -update if intended):\n--- want\n%s\n--- got\n%s", name, want, got)
-	}
+	apitest.Golden(t, name, body, *update,
+		apitest.Mask{Pattern: goldenIDs, Repl: `"<id>"`},
+		apitest.Mask{Pattern: goldenTimes, Repl: `${1}0`},
+		apitest.Mask{Pattern: goldenTxids, Repl: `"<txid>"`},
+		apitest.Mask{Pattern: goldenCodes, Repl: `"<code>"`},
+		apitest.Mask{Pattern: goldenSecrets, Repl: `${1}"<secret>"`})
 }
 
 // raw makes a signed call with Duo's client and returns the status and body.
