@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
@@ -44,18 +45,60 @@ const (
 // form, "duo://<CODE>-<host64>", and Barcode is the QR code of that; URL
 // is the activation page. Unavailable without a public host.
 func (s *Service) EnrollByIntegration(ctx context.Context, in mfa.Integration, username string, secs *int) (mfa.User, ActivationLink, error) {
+	e, err := s.AuthEnroll(ctx, in, AuthEnrollRequest{Username: username, ValidSecs: secs})
+	return e.User, e.Link, err
+}
+
+// AuthEnrollRequest is one POST /auth/v2/enroll.
+type AuthEnrollRequest struct {
+	Username  string // "" for a random unused name
+	ValidSecs *int   // nil: DefaultActivationValidSecs
+	// BypassCodes (duo_client_python's bypass_codes) asks for that many
+	// single-use bypass codes for the new user (1 to MaxEnrollBypassCodes),
+	// valid as long as the activation: the user can log in before the app
+	// is activated. nil: none.
+	BypassCodes *int
+}
+
+// Enrollment is what AuthEnroll made.
+type Enrollment struct {
+	User        mfa.User
+	Link        ActivationLink
+	BypassCodes []string // shown once; nil unless asked for
+}
+
+// MaxEnrollBypassCodes bounds AuthEnrollRequest.BypassCodes (Duo's limit per
+// bypass-code request).
+const MaxEnrollBypassCodes = mfa.MaxBypassCodesPerReq
+
+// AuthEnroll is EnrollByIntegration with every parameter of POST
+// /auth/v2/enroll. Bypass codes are made only for the user this call
+// creates, in the same transaction as the user and the activation, and
+// obey the bypass rules (the active-code limit, no extension, logged); an
+// Auth API integration can never make codes for an existing user.
+func (s *Service) AuthEnroll(ctx context.Context, in mfa.Integration, req AuthEnrollRequest) (Enrollment, error) {
 	a := IntegrationActor(in)
+	username, secs := req.Username, req.ValidSecs
 	valid, err := validSecs(secs, DefaultActivationValidSecs)
 	if err != nil {
-		return mfa.User{}, ActivationLink{}, err
+		return Enrollment{}, err
+	}
+	var plan *bypassPlan
+	if req.BypassCodes != nil {
+		n := *req.BypassCodes
+		if n < 1 || n > MaxEnrollBypassCodes {
+			return Enrollment{}, mfa.InvalidField("bypass_codes", fmt.Sprintf("must be between 1 and %d", MaxEnrollBypassCodes))
+		}
+		plan = &bypassPlan{count: n, uses: 1, validFor: time.Duration(valid) * time.Second, field: "bypass_codes"}
 	}
 	if err := s.needHost(); err != nil {
-		return mfa.User{}, ActivationLink{}, err
+		return Enrollment{}, err
 	}
 	// The user, the activation and both log records: one transaction.
 	var (
-		u    mfa.User
-		link ActivationLink
+		u     mfa.User
+		link  ActivationLink
+		codes []string
 	)
 	err = s.store.Atomic(ctx, func(ctx context.Context) error {
 		var err error
@@ -77,15 +120,27 @@ func (s *Service) EnrollByIntegration(ctx context.Context, in mfa.Integration, u
 		}
 		desc := activationLog(act, valid)
 		desc["username"] = u.Username
-		return s.logChange(ctx, a, "auth_enroll", "user", u.ID, describe(desc))
+		if err := s.logChange(ctx, a, "auth_enroll", "user", u.ID, describe(desc)); err != nil {
+			return err
+		}
+		if plan == nil {
+			return nil
+		}
+		// A new user holds no codes, so a random one cannot collide.
+		if codes, err = s.createBypassCodes(ctx, a, u.ID, false, *plan); err != nil {
+			return err
+		}
+		return s.logChange(ctx, a, "bypass_create", "user", u.ID, changeDetails(map[string]any{"count": len(codes),
+			"reuse_count": plan.uses, "valid_secs": int64(plan.validFor / time.Second), "preserve_existing": false,
+			"caller_chosen": false, "by": "auth_enroll"}))
 	})
 	if err != nil {
-		return mfa.User{}, ActivationLink{}, err
+		return Enrollment{}, err
 	}
 	code := duoScheme + string(link.Code)
 	link.Code = mfa.Passcode(code)
 	link.Barcode = "https://" + s.apiHost + "/frame/qr?value=" + url.QueryEscape(code)
-	return u, link, nil
+	return Enrollment{User: u, Link: link, BypassCodes: codes}, nil
 }
 
 // createNamedUser creates an active user; a name taken by a username or

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/api"
 	"github.com/twostep-auth/twostep/internal/duoproto"
 )
@@ -22,18 +23,19 @@ type enrollResponse struct {
 	Expiration        int64  `json:"expiration"`
 	UserID            string `json:"user_id"`
 	Username          string `json:"username"`
+	// BypassCodes is present only when the request asked for codes
+	// (duo_client_python's enroll(bypass_codes=N)).
+	BypassCodes []string `json:"bypass_codes,omitempty"`
 }
 
 // enroll answers POST /auth/v2/enroll: username (optional: a random
 // unused one when absent or empty; an existing one is 400 "username:
 // already exists"), valid_secs (optional, default 86400, at most 30
-// days). bypass_codes (duo_client_python's) is refused: bypass codes are
-// the Admin API's.
+// days), bypass_codes (optional, duo_client_python's: 1 to 10 single-use
+// bypass codes for the new user, expiring with the activation; see
+// admin.AuthEnroll for the rules).
 func (h *Handler) enroll(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
-	if _, ok := c.Params.Params["bypass_codes"]; ok {
-		return duoproto.BadParam("bypass_codes: not supported; create bypass codes with the Admin API")
-	}
-	var secs *int
+	var secs, codes *int
 	if _, ok := c.Params.Params["valid_secs"]; ok {
 		v := strings.TrimSpace(c.Param("valid_secs"))
 		n, err := strconv.Atoi(v)
@@ -42,10 +44,20 @@ func (h *Handler) enroll(w http.ResponseWriter, r *http.Request, c *api.Caller) 
 		}
 		secs = &n
 	}
-	u, link, err := h.admin.EnrollByIntegration(r.Context(), c.Integration, c.Param("username"), secs)
+	if _, ok := c.Params.Params["bypass_codes"]; ok {
+		v := strings.TrimSpace(c.Param("bypass_codes"))
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return duoproto.BadParam("bypass_codes: " + strconv.Quote(v) + " is not a whole number of codes")
+		}
+		codes = &n
+	}
+	e, err := h.admin.AuthEnroll(r.Context(), c.Integration, admin.AuthEnrollRequest{Username: c.Param("username"),
+		ValidSecs: secs, BypassCodes: codes})
 	if err != nil {
 		return err
 	}
+	u, link := e.User, e.Link
 	duoproto.WriteOK(w, enrollResponse{
 		ActivationBarcode: link.Barcode,
 		ActivationCode:    string(link.Code),
@@ -53,6 +65,7 @@ func (h *Handler) enroll(w http.ResponseWriter, r *http.Request, c *api.Caller) 
 		Expiration:        link.Expires.Unix(),
 		UserID:            u.ID,
 		Username:          u.Username,
+		BypassCodes:       e.BypassCodes,
 	})
 	return nil
 }

@@ -222,7 +222,9 @@ func TestEnrollBadParams(t *testing.T) {
 		{"/auth/v2/enroll", url.Values{"valid_secs": {"abc"}}, `valid_secs: "abc" is not a whole number of seconds`},
 		{"/auth/v2/enroll", url.Values{"valid_secs": {"0"}}, "valid_secs: must be between 1 and 2592000 (30 days)"},
 		{"/auth/v2/enroll", url.Values{"valid_secs": {"2592001"}}, "valid_secs: must be between 1 and 2592000 (30 days)"},
-		{"/auth/v2/enroll", url.Values{"bypass_codes": {"3"}}, "bypass_codes: not supported; create bypass codes with the Admin API"},
+		{"/auth/v2/enroll", url.Values{"bypass_codes": {"three"}}, `bypass_codes: "three" is not a whole number of codes`},
+		{"/auth/v2/enroll", url.Values{"bypass_codes": {"0"}}, "bypass_codes: must be between 1 and 10"},
+		{"/auth/v2/enroll", url.Values{"bypass_codes": {"11"}}, "bypass_codes: must be between 1 and 10"},
 		{"/auth/v2/enroll_status", url.Values{"activation_code": {"x"}}, "user_id"},
 		{"/auth/v2/enroll_status", url.Values{"user_id": {"DUX"}}, "activation_code"},
 		{"/auth/v2/enroll_status", url.Values{"user_id": {"DUX"}, "activation_code": {" "}}, "activation_code"},
@@ -263,5 +265,73 @@ func TestEnrollDuoEnrollParams(t *testing.T) {
 	if err != nil || again.Stat != "FAIL" || again.Code == nil || *again.Code != 40002 ||
 		again.Message_Detail == nil || *again.Message_Detail != "username: already exists" {
 		t.Errorf("Enroll(frank) again = %+v, %v; want FAIL 40002 username: already exists", again, err)
+	}
+}
+
+// TestEnrollBypassCodes: duo_client_python's enroll(bypass_codes=N) gets N
+// single-use codes for the new user, made in the enrollment's transaction,
+// logged without the codes, usable once each after the app is activated.
+func TestEnrollBypassCodes(t *testing.T) {
+	f := newAdminFixture(t, nil)
+	r := f.Call("POST", "/auth/v2/enroll", url.Values{"username": {"traveller"}, "valid_secs": {"3600"}, "bypass_codes": {"3"}})
+	var got struct {
+		enrollReply
+		BypassCodes []string `json:"bypass_codes"`
+	}
+	if r.Status != 200 || json.Unmarshal(r.Response, &got) != nil {
+		t.Fatalf("enroll = %d %s", r.Status, r.Response)
+	}
+	if len(got.BypassCodes) != 3 {
+		t.Fatalf("bypass_codes = %q, want 3 codes", got.BypassCodes)
+	}
+	for _, c := range got.BypassCodes {
+		if !regexp.MustCompile(`^[0-9]{9}$`).MatchString(c) {
+			t.Errorf("bypass code %q, want 9 digits", c)
+		}
+	}
+	held, _, err := f.Store.ListBypassCodes(t.Context(), mfa.BypassFilter{UserID: got.UserID})
+	if err != nil || len(held) != 3 {
+		t.Fatalf("stored codes = %d, %v; want 3", len(held), err)
+	}
+	for _, b := range held {
+		if b.Unlimited || b.UsesLeft != 1 || b.Expires.IsZero() || b.Expires.After(time.Now().Add(3600*time.Second)) {
+			t.Errorf("stored code %+v: want one use, expiring with the activation", b)
+		}
+	}
+	logs, err := f.Store.ListAdminLog(t.Context(), mfa.LogFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := map[string]bool{}
+	for _, l := range logs {
+		actions[l.Action] = true
+		for _, c := range got.BypassCodes {
+			if strings.Contains(l.Description, c) {
+				t.Errorf("admin log record %+v holds a bypass code", l)
+			}
+		}
+	}
+	if !actions["bypass_create"] || !actions["auth_enroll"] {
+		t.Errorf("admin log actions = %v, want auth_enroll and bypass_create", actions)
+	}
+
+	// Once the user has a device (seed 004: a bypass code needs one), each
+	// code logs in once.
+	u, err := f.Store.GetUser(t.Context(), got.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.app(u, []byte("12345678901234567890"), false)
+	for i, want := range []string{"allow", "deny"} {
+		a, err := f.Duo().Auth("passcode", duoauth.AuthUsername("traveller"), duoauth.AuthPasscode(got.BypassCodes[0]))
+		if err != nil || a.Response.Result != want {
+			t.Errorf("auth #%d with a bypass code = %+v, %v; want %s", i+1, a, err, want)
+		}
+	}
+
+	// Without bypass_codes the answer has no such member (TestEnrollWireShape
+	// pins the six members).
+	if r := f.Call("POST", "/auth/v2/enroll", url.Values{"username": {"plain"}}); strings.Contains(string(r.Response), "bypass_codes") {
+		t.Errorf("enroll without bypass_codes = %s", r.Response)
 	}
 }
