@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
@@ -34,6 +35,32 @@ func (s *Service) AuthLog(ctx context.Context, a Actor, f mfa.AuthLogFilter) ([]
 		return nil, 0, fmt.Errorf("auth log: %w", err)
 	}
 	return entries, total, nil
+}
+
+// AuthLogGroups returns, for each of userIDs, the names of the groups the
+// user is in now (an unknown user: none), for the authentication log's
+// user.groups. Reading it needs the log permission only: a log reader
+// sees group names in the log, as in Duo, without being able to read users.
+func (s *Service) AuthLogGroups(ctx context.Context, a Actor, userIDs []string) (map[string][]string, error) {
+	if err := s.authorize(ctx, a, ReadLogs); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]string, len(userIDs))
+	for _, id := range userIDs {
+		if _, done := out[id]; done || id == "" {
+			continue
+		}
+		gs, err := s.store.UserGroups(ctx, id)
+		if err != nil && !errors.Is(err, mfa.ErrNotFound) {
+			return nil, fmt.Errorf("auth log groups: %w", err)
+		}
+		names := make([]string, 0, len(gs))
+		for _, g := range gs {
+			names = append(names, g.Name)
+		}
+		out[id] = names
+	}
+	return out, nil
 }
 
 // maxLogRead bounds one read of the administrator or telephony log: a page

@@ -248,7 +248,8 @@ func TestGroupGolden(t *testing.T) {
 
 // TestAuthLogGroupsFilter: the v2 authentication log's groups filter keeps
 // the records of the groups' members (and, with users, of those among
-// them); it needs adminapi_read_log only.
+// them); it needs adminapi_read_log only. Each record's user.groups names
+// the user's groups (none for bob).
 func TestAuthLogGroupsFilter(t *testing.T) {
 	f := newFixture(t)
 	g := createGroup(t, f, url.Values{"name": {"VPN"}})
@@ -274,6 +275,7 @@ func TestAuthLogGroupsFilter(t *testing.T) {
 		{"group and other user", url.Values{"groups": {g.GroupID}, "users": {bob}}, []string{}, 0},
 		{"group and member", url.Values{"groups": {g.GroupID}, "users": {alice}}, []string{"tx-2", "tx-0"}, 0},
 		{"empty group", url.Values{"groups": {empty.GroupID}}, []string{}, 0},
+		{"no filter", url.Values{}, []string{"tx-2", "tx-1", "tx-0"}, 0},
 		{"unknown group", url.Values{"groups": {"DG000000000000000000"}}, nil, 40401},
 	}
 	for _, tt := range tests {
@@ -295,12 +297,23 @@ func TestAuthLogGroupsFilter(t *testing.T) {
 			var page struct {
 				AuthLogs []struct {
 					TxID string `json:"txid"`
+					User struct {
+						Key    string   `json:"key"`
+						Groups []string `json:"groups"`
+					} `json:"user"`
 				} `json:"authlogs"`
 			}
 			f.OK(r, &page)
 			got := []string{}
 			for _, l := range page.AuthLogs {
 				got = append(got, l.TxID)
+				want := []string{}
+				if l.User.Key == alice {
+					want = []string{"VPN"}
+				}
+				if diff := cmp.Diff(want, l.User.Groups); diff != "" {
+					t.Errorf("%s user.groups mismatch (-want +got):\n%s", l.TxID, diff)
+				}
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("txids mismatch (-want +got):\n%s", diff)

@@ -262,8 +262,21 @@ func (h *Handler) authLogV2(w http.ResponseWriter, r *http.Request, c *api.Calle
 	if err != nil {
 		return err
 	}
+	// user.groups: the names of the groups each user is in now.
+	ids := make([]string, 0, len(entries))
 	for _, e := range entries {
-		out.AuthLogs = append(out.AuthLogs, newAuthLogV2(e))
+		ids = append(ids, e.UserID)
+	}
+	groupsOf, err := h.svc.AuthLogGroups(r.Context(), actor(c), ids)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		rec := newAuthLogV2(e)
+		if names, ok := groupsOf[e.UserID]; ok {
+			rec.User.Groups = names
+		}
+		out.AuthLogs = append(out.AuthLogs, rec)
 	}
 	out.Metadata.TotalObjects = total
 	if len(entries) > 0 {
