@@ -109,9 +109,24 @@ type Payload struct {
 
 // Call is what a phone call adds.
 type Call struct {
-	CallID      string `json:"call_id"`
-	Extension   string `json:"extension,omitempty"`
+	CallID    string `json:"call_id"`
+	Extension string `json:"extension,omitempty"`
+	// PreDelay and PostDelay are the phone's own waits, in whole seconds,
+	// before and after dialling Extension (the Admin API's predelay and
+	// postdelay); absent when the phone sets none, and the endpoint uses
+	// its own.
+	PreDelay    *int   `json:"extension_predelay,omitempty"`
+	PostDelay   *int   `json:"extension_postdelay,omitempty"`
 	KeypressURL string `json:"keypress_url"`
+}
+
+// seconds is d in whole seconds, or nil.
+func seconds(d *time.Duration) *int {
+	if d == nil {
+		return nil
+	}
+	n := int(*d / time.Second)
+	return &n
 }
 
 // Keypress is the body of the signed callback: the key pressed ("1"
@@ -161,6 +176,9 @@ func (c *Client) Deliver(ctx context.Context, m mfa.Message) (mfa.Receipt, error
 			return mfa.Receipt{}, mfa.E(mfa.Unavailable, "phone calls need the public callback URL")
 		}
 		p.Call = &Call{CallID: m.TxID, Extension: m.Extension, KeypressURL: strings.TrimRight(c.cfg.CallbackURL, "/") + KeypressPath}
+		if m.Extension != "" {
+			p.Call.PreDelay, p.Call.PostDelay = seconds(m.ExtensionPreDelay), seconds(m.ExtensionPostDelay)
+		}
 	default:
 		return mfa.Receipt{}, mfa.InvalidField("channel", "unknown channel: want sms, phone or email")
 	}

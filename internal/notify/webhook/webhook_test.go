@@ -66,25 +66,35 @@ func newClient(t *testing.T, o *operator, mod func(*webhook.Config)) *webhook.Cl
 }
 
 func TestSendSigned(t *testing.T) {
+	pre, post := 4*time.Second, 0*time.Second
 	o := &operator{}
 	c := newClient(t, o, nil)
 	msgs := []mfa.Message{
 		{Channel: mfa.ChannelSMS, To: "+15555550100", Body: "codes 9081726", Context: "authentication", UserID: "DU1"},
 		{Channel: mfa.ChannelVoice, To: "+15555550142", Extension: "12", TxID: "tx-1", Body: "Press 1"},
 		{Channel: mfa.ChannelEmail, To: "a@example.com", Subject: "Fraud", Body: "report"},
+		{Channel: mfa.ChannelVoice, To: "+15555550143", Extension: "7", TxID: "tx-2", Body: "Press 1",
+			ExtensionPreDelay: &pre, ExtensionPostDelay: &post},
 	}
 	for _, m := range msgs {
 		if err := c.Send(t.Context(), m); err != nil {
 			t.Fatalf("Send(%s) = %v", m.Channel, err)
 		}
 	}
-	if len(o.errs) != 0 || len(o.payloads) != 3 {
+	if len(o.errs) != 0 || len(o.payloads) != 4 {
 		t.Fatalf("operator: %d payloads, errors %v", len(o.payloads), o.errs)
 	}
 	p := o.payloads[1]
 	if p.Kind != "phone" || p.To != "+15555550142" || p.Text != "Press 1" || p.Call == nil || p.Call.CallID != "tx-1" ||
 		p.Call.Extension != "12" || p.Call.KeypressURL != "https://twostep.example.com/notify/webhook/keypress" {
 		t.Errorf("call payload = %+v %+v", p, p.Call)
+	}
+	if p.Call != nil && (p.Call.PreDelay != nil || p.Call.PostDelay != nil) {
+		t.Errorf("call without phone delays carries %v %v", p.Call.PreDelay, p.Call.PostDelay)
+	}
+	// The phone's own delays (predelay 4 s, postdelay 0 s: "none", not "unset").
+	if p := o.payloads[3]; p.Call == nil || p.Call.PreDelay == nil || *p.Call.PreDelay != 4 || p.Call.PostDelay == nil || *p.Call.PostDelay != 0 {
+		t.Errorf("call with delays payload = %+v %+v", p, p.Call)
 	}
 	if p := o.payloads[0]; p.Kind != "sms" || p.Text != "codes 9081726" || p.UserID != "DU1" || p.Call != nil {
 		t.Errorf("sms payload = %+v", p)
