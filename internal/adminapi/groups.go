@@ -18,7 +18,7 @@ func (h *Handler) groupRoutes() []route {
 	return []route{
 		{"GET /admin/v1/groups", h.listGroups},
 		{"POST /admin/v1/groups", h.createGroup},
-		{"GET /admin/v1/groups/{group_id}", h.getGroup},
+		{"GET /admin/v1/groups/{group_id}", h.getGroupV1},
 		{"POST /admin/v1/groups/{group_id}", h.modifyGroup},
 		{"DELETE /admin/v1/groups/{group_id}", h.deleteGroup},
 		{"GET /admin/v2/groups/{group_id}", h.getGroup},
@@ -107,6 +107,38 @@ func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, c *api.Caller
 		return err
 	}
 	duoproto.WriteOK(w, newGroupObject(g))
+	return nil
+}
+
+// groupV1 is the deprecated v1 group: the v2 object plus every member.
+type groupV1 struct {
+	groupObject
+	Users []groupMember `json:"users"`
+}
+
+// getGroupV1 answers GET /admin/v1/groups/{id} as Duo's deprecated v1
+// does: the group with its whole member list (read in pages of
+// maxListLimit; v2 and /admin/v2/groups/{id}/users page it instead).
+func (h *Handler) getGroupV1(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	id := r.PathValue("group_id")
+	g, err := h.svc.GetGroup(r.Context(), actor(c), id)
+	if err != nil {
+		return err
+	}
+	out := groupV1{groupObject: newGroupObject(g), Users: []groupMember{}}
+	for p := (mfa.Page{Limit: maxListLimit}); ; p.Offset += maxListLimit {
+		us, total, err := h.svc.GroupMembers(r.Context(), actor(c), id, p)
+		if err != nil {
+			return err
+		}
+		for _, u := range us {
+			out.Users = append(out.Users, groupMember{UserID: u.ID, Username: u.Username})
+		}
+		if len(us) == 0 || p.Offset+len(us) >= total {
+			break
+		}
+	}
+	duoproto.WriteOK(w, out)
 	return nil
 }
 

@@ -237,6 +237,7 @@ func TestGroupGolden(t *testing.T) {
 	for _, c := range []struct{ name, path string }{
 		{"groups_list", "/admin/v1/groups"},
 		{"group_v2", "/admin/v2/groups/" + g.GroupID},
+		{"group_v1", "/admin/v1/groups/" + g.GroupID},
 		{"group_users", "/admin/v2/groups/" + g.GroupID + "/users"},
 		{"user_groups", "/admin/v1/users/" + u + "/groups"},
 		{"user_with_groups", "/admin/v1/users/" + u},
