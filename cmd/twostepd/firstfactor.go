@@ -20,6 +20,7 @@ func firstFactor(cfg config.Config, log *slog.Logger) (authflow.FirstFactorOptio
 		authflow.SurfaceOIDC:    cfg.FirstFactor.OIDC,
 		authflow.SurfacePortal:  cfg.FirstFactor.Portal,
 		authflow.SurfaceConsole: cfg.FirstFactor.Console,
+		authflow.SurfaceRADIUS:  cfg.FirstFactor.Radius,
 	}}
 	if len(cfg.LDAP.URLs) == 0 {
 		return o, nil

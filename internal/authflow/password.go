@@ -28,6 +28,7 @@ const (
 	SurfaceOIDC    Surface = "oidc"
 	SurfacePortal  Surface = "portal"
 	SurfaceConsole Surface = "console"
+	SurfaceRADIUS  Surface = "radius" // a RADIUS client with first_factor = "local"
 )
 
 // Sources of a first factor, in first_factor.<surface> lists.

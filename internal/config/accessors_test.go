@@ -166,6 +166,7 @@ ca_file = "/etc/t/mail-ca.pem"  # TWOSTEP_SMTP_CA_FILE
 oidc = ["password"]  # TWOSTEP_FIRST_FACTOR_OIDC
 portal = ["password"]  # TWOSTEP_FIRST_FACTOR_PORTAL
 console = ["password"]  # TWOSTEP_FIRST_FACTOR_CONSOLE
+radius = ["password"]  # TWOSTEP_FIRST_FACTOR_RADIUS
 min_password_length = 12  # TWOSTEP_FIRST_FACTOR_MIN_PASSWORD_LENGTH
 
 [ldap]

@@ -76,13 +76,15 @@ type FirstFactor struct {
 	OIDC    []string `koanf:"oidc"`
 	Portal  []string `koanf:"portal"`
 	Console []string `koanf:"console"`
+	// Radius is for RADIUS clients with first_factor = "local".
+	Radius []string `koanf:"radius"`
 	// MinPasswordLength is the policy's minimum for twostep passwords.
 	MinPasswordLength int `koanf:"min_password_length"`
 }
 
 // UsesLDAP reports whether a surface checks passwords in the directory.
 func (f FirstFactor) UsesLDAP() bool {
-	for _, l := range [][]string{f.OIDC, f.Portal, f.Console} {
+	for _, l := range [][]string{f.OIDC, f.Portal, f.Console, f.Radius} {
 		for _, s := range l {
 			if s == SourceLDAP {
 				return true
@@ -309,7 +311,7 @@ func Defaults() Config {
 		Twilio:          Twilio{BaseURL: "https://api.twilio.com"},
 		SMTP:            SMTP{TLS: SMTPStartTLS},
 		FirstFactor: FirstFactor{OIDC: []string{SourcePassword}, Portal: []string{SourcePassword},
-			Console: []string{SourcePassword}, MinPasswordLength: 12},
+			Console: []string{SourcePassword}, Radius: []string{SourcePassword}, MinPasswordLength: 12},
 		LDAP: LDAP{URLs: []string{}, TLS: "starttls", UserFilter: "(&(objectClass=person)(uid={username}))", UsernameAttribute: "uid",
 			EmailAttribute: "mail", NameAttribute: "cn", GroupsAttribute: "memberOf", Timeout: 5 * time.Second},
 		OIDC: OIDC{KeyRotation: 30 * 24 * time.Hour, SessionLifetime: 8 * time.Hour},

@@ -68,6 +68,7 @@ func TestEnvTable(t *testing.T) {
 		{"first_factor.oidc", "TWOSTEP_FIRST_FACTOR_OIDC"},
 		{"first_factor.portal", "TWOSTEP_FIRST_FACTOR_PORTAL"},
 		{"first_factor.console", "TWOSTEP_FIRST_FACTOR_CONSOLE"},
+		{"first_factor.radius", "TWOSTEP_FIRST_FACTOR_RADIUS"},
 		{"first_factor.min_password_length", "TWOSTEP_FIRST_FACTOR_MIN_PASSWORD_LENGTH"},
 		{"ldap.urls", "TWOSTEP_LDAP_URLS"},
 		{"ldap.tls", "TWOSTEP_LDAP_TLS"},

@@ -51,7 +51,7 @@ func TestDefaults(t *testing.T) {
 		Delivery:        config.Delivery{Carrier: "outbox", Timeout: 10 * time.Second, Retries: 2},
 		Twilio:          config.Twilio{BaseURL: "https://api.twilio.com"},
 		SMTP:            config.SMTP{TLS: "starttls"},
-		FirstFactor: config.FirstFactor{OIDC: []string{"password"}, Portal: []string{"password"}, Console: []string{"password"},
+		FirstFactor: config.FirstFactor{OIDC: []string{"password"}, Portal: []string{"password"}, Console: []string{"password"}, Radius: []string{"password"},
 			MinPasswordLength: 12},
 		LDAP: config.LDAP{URLs: []string{}, TLS: "starttls", UserFilter: "(&(objectClass=person)(uid={username}))",
 			UsernameAttribute: "uid", EmailAttribute: "mail", NameAttribute: "cn", GroupsAttribute: "memberOf", Timeout: 5 * time.Second},

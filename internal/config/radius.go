@@ -296,9 +296,8 @@ func (c Config) validateRadius(bad func(key, format string, args ...any), badAt 
 				badAt(at+".proxy.timeout", "%s is not between 100ms and %s", formatDuration(d), formatDuration(MaxRadiusProxyTimeout))
 			}
 		case RadiusFirstFactorLocal:
-			badAt(at+".first_factor", `"local" (twostep passwords or a directory bind) comes with the first-factor feature, which this version does not have; use "none" or "proxy"`)
 		default:
-			badAt(at+".first_factor", "%q is not one of none, proxy", cl.FirstFactor)
+			badAt(at+".first_factor", "%q is not one of none, proxy, local", cl.FirstFactor)
 		}
 		if cl.FirstFactor != RadiusFirstFactorProxy && (cl.Proxy.Address != "" || cl.Proxy.Secret != "") {
 			badAt(at+".proxy", "is set but first_factor is %q, not \"proxy\"", cl.FirstFactor)

@@ -123,15 +123,17 @@ func TestValidateRadius(t *testing.T) {
 		want []string
 	}{
 		{"good", func(r *config.Radius) {}, nil},
-		{"local first factor", func(r *config.Radius) { r.Clients[0].FirstFactor = "local" }, []string{
-			`radius.clients[0].first_factor: "local" (twostep passwords or a directory bind) comes with the first-factor feature`}},
+		{"local first factor", func(r *config.Radius) { r.Clients[0].FirstFactor = "local" }, nil},
+		{"local first factor with a proxy", func(r *config.Radius) {
+			r.Clients[0].FirstFactor, r.Clients[0].Proxy.Address = "local", "10.0.0.5:1812"
+		}, []string{`radius.clients[0].proxy: is set but first_factor is "local", not "proxy"`}},
 		{"short secret", func(r *config.Radius) { r.Clients[0].Secret = "short" }, []string{
 			"radius.clients[0].secret: must be 16 to 128 characters"}},
 		{"no secret", func(r *config.Radius) { r.Clients[0].Secret = "" }, []string{"radius.clients[0].secret: must be set (or secret_file)"}},
 		{"bad enums", func(r *config.Radius) {
 			r.Clients[0].Mode, r.Clients[0].Failmode, r.Clients[0].EnrollPolicy, r.Clients[0].FirstFactor = "x", "open", "maybe", "ldap"
 		}, []string{`.mode: "x" is not one of append, challenge, auto`, `.failmode: "open" is not one of secure, safe`,
-			`.enroll_policy: "maybe" is not one of`, `.first_factor: "ldap" is not one of none, proxy`}},
+			`.enroll_policy: "maybe" is not one of`, `.first_factor: "ldap" is not one of none, proxy, local`}},
 		{"bad network", func(r *config.Radius) { r.Clients[0].Networks = []string{"10.0.0.0/33", "fe80::1%eth0"} }, []string{
 			`"10.0.0.0/33" is not an address or a CIDR prefix`, `"fe80::1%eth0" is not an address`}},
 		{"overlap and duplicate", func(r *config.Radius) {

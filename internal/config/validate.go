@@ -326,7 +326,7 @@ func (c Config) validateFirstFactor(bad func(key, format string, args ...any)) {
 	for _, sl := range []struct {
 		key  string
 		list []string
-	}{{"first_factor.oidc", ff.OIDC}, {"first_factor.portal", ff.Portal}, {"first_factor.console", ff.Console}} {
+	}{{"first_factor.oidc", ff.OIDC}, {"first_factor.portal", ff.Portal}, {"first_factor.console", ff.Console}, {"first_factor.radius", ff.Radius}} {
 		key, list := sl.key, sl.list
 		if len(list) == 0 {
 			bad(key, "must list at least one source: password, ldap")

@@ -86,6 +86,11 @@ func (s *Server) appendMode(ctx context.Context, r *request) *radius.Packet {
 		}
 		reply = up.Attributes
 	}
+	if r.client.FirstFactor == FirstFactorLocal {
+		if rej := s.localFirstFactor(ctx, r, password); rej != nil {
+			return rej
+		}
+	}
 	if r.client.FirstFactor == FirstFactorNone && !IsFactor(factor) {
 		factor = "" // no factor typed: auto mode pushes, append mode says what to type
 	}

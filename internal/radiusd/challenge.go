@@ -160,6 +160,11 @@ func (s *Server) startChallenge(ctx context.Context, r *request) *radius.Packet 
 		}
 		reply = up.Attributes
 	}
+	if r.client.FirstFactor == FirstFactorLocal {
+		if rej := s.localFirstFactor(ctx, r, r.password); rej != nil {
+			return rej
+		}
+	}
 	pre, err := s.cfg.Flow.Preauth(ctx, authflow.PreauthRequest{Integration: r.client.Integration(),
 		Who: authflow.Who{Username: r.username}, IP: r.userIP, Hostname: r.nas.String()})
 	if err != nil {

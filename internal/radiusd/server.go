@@ -26,6 +26,7 @@ const (
 
 	FirstFactorNone  = "none"
 	FirstFactorProxy = "proxy"
+	FirstFactorLocal = "local" // twostep's own passwords or a directory bind (first_factor.radius)
 
 	FailSecure = "secure"
 	FailSafe   = "safe"
@@ -38,7 +39,7 @@ type Client struct {
 	// Networks are the source addresses it sends from.
 	Networks []netip.Prefix
 	Secret   []byte
-	// FirstFactor is FirstFactorNone or FirstFactorProxy.
+	// FirstFactor is FirstFactorNone, FirstFactorProxy or FirstFactorLocal.
 	FirstFactor string
 	// Mode is ModeAppend, ModeChallenge or ModeAuto.
 	Mode string
@@ -82,6 +83,9 @@ type Flow interface {
 	Preauth(ctx context.Context, req authflow.PreauthRequest) (authflow.PreauthResult, error)
 	Auth(ctx context.Context, req authflow.AuthRequest) (authflow.AuthResult, error)
 	DenyFirstFactor(ctx context.Context, req authflow.AuthRequest) error
+	// CheckPassword checks a first factor locally (FirstFactorLocal); it
+	// logs a wrong password and counts it towards the lockout.
+	CheckPassword(ctx context.Context, req authflow.PasswordRequest) (authflow.FirstFactorResult, error)
 }
 
 // Metrics counts what the server does. Dropped is called once per request
@@ -175,7 +179,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("radiusd: client %q: unknown mode %q", c.Name, c.Mode)
 		}
 		switch c.FirstFactor {
-		case FirstFactorNone:
+		case FirstFactorNone, FirstFactorLocal:
 		case FirstFactorProxy:
 			if c.Proxy.Address == "" || len(c.Proxy.Secret) == 0 || c.Proxy.Timeout <= 0 {
 				return nil, fmt.Errorf("radiusd: client %q: proxy needs an address, a secret and a timeout", c.Name)
