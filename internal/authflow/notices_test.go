@@ -63,3 +63,33 @@ func TestLockoutNotice(t *testing.T) {
 	}
 	wantAuth(t, "Auth(carol 3rd wrong)", e.auth("carol", "000000"), "deny", "locked_out", authflow.MsgLockedOutNow)
 }
+
+// TestLockoutNoticePassword: wrong first-factor passwords that lock the
+// user out send the same notice, once.
+func TestLockoutNoticePassword(t *testing.T) {
+	n := &mfatest.Notifier{}
+	e := newEnv(t, authflow.WithNotifier(n))
+	u := e.user("dora", mfa.StatusActive)
+	e.app(u, 0, false)
+	e.setPassword(u, "the right password, long enough")
+	e.settings(func(s *mfa.Settings) {
+		s.LockoutThreshold = 3
+		s.FraudEmail, s.FraudEmailEnabled = "security@example.com", true
+	})
+	for i := range 4 {
+		if _, err := e.pw("dora", "a wrong password"); err == nil {
+			t.Fatalf("CheckPassword(wrong #%d) = nil", i+1)
+		}
+		if want := map[bool]int{true: 1, false: 0}[i >= 2]; len(n.Messages()) != want {
+			t.Fatalf("after %d wrong passwords: %d messages, want %d", i+1, len(n.Messages()), want)
+		}
+	}
+	if got := e.getUser(u.ID); got.Status != mfa.StatusLockedOut {
+		t.Errorf("status = %s, want locked_out", got.Status)
+	}
+	m := n.Messages()[0]
+	if m.Subject != authflow.SubjectLockout+"dora" || !strings.Contains(string(m.Body), "locked out after 3 failed attempts") ||
+		strings.Contains(string(m.Body), "wrong password") {
+		t.Errorf("notice %q:\n%s", m.Subject, m.Body)
+	}
+}

@@ -309,8 +309,12 @@ func (s *Service) CheckPassword(ctx context.Context, req PasswordRequest) (First
 		if a.known {
 			w = mfa.AuthWrite{CountFailure: true, Threshold: a.settings.LockoutThreshold}
 		}
-		if _, err := d.write(ctx, w, mfa.ResultFailure, ReasonInvalidPassword); err != nil {
+		out, err := d.write(ctx, w, mfa.ResultFailure, ReasonInvalidPassword)
+		if err != nil {
 			return FirstFactorResult{}, err
+		}
+		if out.Failure.LockedOut {
+			s.noticeLockout(ctx, d, out.Failure.FailedAttempts)
 		}
 		return FirstFactorResult{}, mfa.E(mfa.Unauthorized, MsgBadPassword)
 	}
