@@ -118,7 +118,7 @@ func (serveCmd) run(e *env) error {
 		Logo:         logo,
 		Organization: cfg.Organization,
 		Web: server.WebOptions{BrandColor: cfg.Web.BrandColor, SessionIdle: cfg.Web.SessionIdleTimeout,
-			SessionLifetime: cfg.Web.SessionLifetime},
+			SessionLifetime: cfg.Web.SessionLifetime, HelpContact: cfg.Web.HelpContact},
 		Store:     st,
 		Logger:    log,
 		Now:       time.Now,

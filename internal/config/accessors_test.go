@@ -127,6 +127,7 @@ token = "[redacted]"  # TWOSTEP_METRICS_TOKEN or TWOSTEP_METRICS_TOKEN_FILE
 brand_color = "#1d4ed8"  # TWOSTEP_WEB_BRAND_COLOR
 session_idle_timeout = "30m"  # TWOSTEP_WEB_SESSION_IDLE_TIMEOUT
 session_lifetime = "12h"  # TWOSTEP_WEB_SESSION_LIFETIME
+help_contact = ""  # TWOSTEP_WEB_HELP_CONTACT
 
 [radius]
 listen = ""  # TWOSTEP_RADIUS_LISTEN

@@ -232,6 +232,10 @@ type Web struct {
 	// SessionLifetime ends every browser session this long after it began
 	// (the absolute timeout), however much it is used.
 	SessionLifetime time.Duration `koanf:"session_lifetime"`
+	// HelpContact is whom people should contact for help, shown on the
+	// locked-out page ("the IT service desk, +1 555 0100"); "" says "your
+	// administrator or help desk".
+	HelpContact string `koanf:"help_contact"`
 }
 
 // Metrics says where GET /metrics is served. With neither set, it is not

@@ -36,6 +36,7 @@ func TestEnvTable(t *testing.T) {
 		{"web.brand_color", "TWOSTEP_WEB_BRAND_COLOR"},
 		{"web.session_idle_timeout", "TWOSTEP_WEB_SESSION_IDLE_TIMEOUT"},
 		{"web.session_lifetime", "TWOSTEP_WEB_SESSION_LIFETIME"},
+		{"web.help_contact", "TWOSTEP_WEB_HELP_CONTACT"},
 		{"radius.listen", "TWOSTEP_RADIUS_LISTEN"},
 		{"radius.clients", ""}, // TOML only: [[radius.clients]]
 		{"delivery.carrier", "TWOSTEP_DELIVERY_CARRIER"},

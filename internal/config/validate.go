@@ -107,6 +107,9 @@ func (c Config) Validate() error {
 	if t := c.Metrics.Token.Reveal(); t != "" && (len(t) < 16 || strings.IndexFunc(t, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0) {
 		bad("metrics.token", "must be at least 16 printable ASCII characters without spaces")
 	}
+	if msg := helpContactProblem(c.Web.HelpContact); msg != "" {
+		bad("web.help_contact", "%s", msg)
+	}
 	if !isHexColor(c.Web.BrandColor) {
 		bad("web.brand_color", "%q is not a colour written #rrggbb", c.Web.BrandColor)
 	}
@@ -389,4 +392,23 @@ func (c Config) validateFirstFactor(bad func(key, format string, args ...any)) {
 	if l.Timeout < 100*time.Millisecond || l.Timeout > time.Minute {
 		bad("ldap.timeout", "%s is not between 100ms and 1m", formatDuration(l.Timeout))
 	}
+}
+
+// MaxHelpContactLen bounds web.help_contact.
+const MaxHelpContactLen = 200
+
+// helpContactProblem says what is wrong with a help contact, or "".
+func helpContactProblem(s string) string {
+	if utf8.RuneCountInString(s) > MaxHelpContactLen {
+		return fmt.Sprintf("is longer than %d characters", MaxHelpContactLen)
+	}
+	if !utf8.ValidString(s) {
+		return "is not valid UTF-8"
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return "holds a control character (a line break?); write it on one line"
+		}
+	}
+	return ""
 }

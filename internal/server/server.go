@@ -82,6 +82,7 @@ type WebOptions struct {
 	BrandColor      string
 	SessionIdle     time.Duration
 	SessionLifetime time.Duration
+	HelpContact     string // web.help_contact
 }
 
 // Handlers are twostepd's HTTP handlers: Main for the HTTPS port, Metrics
@@ -171,7 +172,8 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 	browser := http.NewServeMux()
 	site := web.New(web.Deps{Logger: d.Logger, Sessions: d.Store, Now: d.Now, Rand: rand.Reader,
 		Organization: d.Organization, Logo: d.Logo, BrandColor: d.Web.BrandColor,
-		SessionIdle: d.Web.SessionIdle, SessionLifetime: d.Web.SessionLifetime, RequestID: RequestID})
+		SessionIdle: d.Web.SessionIdle, SessionLifetime: d.Web.SessionLifetime, HelpContact: d.Web.HelpContact,
+		RequestID: RequestID})
 	site.Register(browser)
 	if d.Flow != nil {
 		// The prompt: where a person completes the second factor of a

@@ -89,7 +89,7 @@ func (s *Site) classify(w http.ResponseWriter, r *http.Request, err error) error
 	switch {
 	case errors.As(err, &lo):
 		return errorView{Status: http.StatusForbidden, Heading: "Your account is locked", LockedOut: true,
-			Text: orDefault(lo.Msg, "Your account is locked because of too many failed attempts."), Contact: lo.Contact}
+			Text: orDefault(lo.Msg, "Your account is locked because of too many failed attempts."), Contact: orDefault(lo.Contact, s.contact)}
 	case errors.As(err, &se):
 		return errorView{Status: se.status, Heading: se.heading, Text: se.msg}
 	case errors.As(err, &fe):

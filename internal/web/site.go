@@ -42,6 +42,11 @@ type Deps struct {
 	// SessionIdle ends a session not used for this long; SessionLifetime
 	// ends every session this long after it began, used or not.
 	SessionIdle, SessionLifetime time.Duration
+	// HelpContact is whom a person should contact for help, such as a
+	// locked-out user (config web.help_contact: a name, address or phone);
+	// "" says "your administrator or help desk". A page's own contact
+	// (web.LockedOut's) wins.
+	HelpContact string
 	// RequestID returns the request id of ctx (server.RequestID); nil reads
 	// the X-Request-Id response header the server sets.
 	RequestID func(ctx context.Context) string
@@ -62,6 +67,7 @@ type Site struct {
 	idle     time.Duration
 	lifetime time.Duration
 	reqID    func(ctx context.Context) string
+	contact  string
 	cop      *http.CrossOriginProtection
 	pages    *Templates // web's own pages: errors, activate, install
 }
@@ -71,7 +77,7 @@ type Site struct {
 // that is not "#rrggbb" panics too: config validation refuses it first.
 func New(d Deps) *Site {
 	s := &Site{log: d.Logger, sessions: d.Sessions, now: d.Now, rand: d.Rand, org: d.Organization, logo: d.Logo,
-		idle: d.SessionIdle, lifetime: d.SessionLifetime, reqID: d.RequestID}
+		idle: d.SessionIdle, lifetime: d.SessionLifetime, reqID: d.RequestID, contact: d.HelpContact}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -106,6 +112,10 @@ func New(d Deps) *Site {
 	s.pages = s.MustParseTemplates(files, "templates/*.html")
 	return s
 }
+
+// HelpContact is whom people should contact for help ("" when not
+// configured).
+func (s *Site) HelpContact() string { return s.contact }
 
 // Organization is the organisation's name shown on every page.
 func (s *Site) Organization() string { return s.org }

@@ -53,6 +53,7 @@ func newStackFixture(t *testing.T) *stackFixture {
 		Sessions:     f.store,
 		Now:          f.clock.Now,
 		Organization: "Example Corp",
+		HelpContact:  "the service desk, extension 4357",
 	})
 	tmpl := site.MustParseTemplates(os.DirFS("testdata"), "*.html")
 	field := web.Field{Name: "name", Label: "Your name", Hint: "As on your badge.", Autofocus: true}
@@ -148,6 +149,7 @@ var testErrors = map[string]error{
 	"conflict":     mfa.E(mfa.Conflict, "That device was already removed."),
 	"denied":       mfa.E(mfa.Denied, "Only owners can do that."),
 	"lockedout":    web.LockedOut("", "the IT help desk on 555-0100"),
+	"lockedsite":   web.LockedOut("", ""),
 	"unauthorized": mfa.E(mfa.Unauthorized, ""),
 	"ratelimited":  mfa.RetryLater("Too many passcodes were tried.", 4*time.Minute+10*time.Second),
 	"unavailable":  mfa.Wrap(mfa.Unavailable, "", errors.New("database down")),
@@ -505,6 +507,7 @@ func TestErrorPages(t *testing.T) {
 		{"conflict", 409, "That has changed", []string{"already removed"}, ""},
 		{"denied", 403, "You can&#39;t do that", []string{"Only owners"}, ""},
 		{"lockedout", 403, "Your account is locked", []string{"too many failed attempts", "the IT help desk on 555-0100"}, ""},
+		{"lockedsite", 403, "Your account is locked", []string{"contact <strong>the service desk, extension 4357</strong>"}, ""},
 		{"unauthorized", 401, "Sign in to continue", nil, ""},
 		{"ratelimited", 429, "Too many attempts", []string{"Too many passcodes were tried.", "Try again in 5 minutes."}, "250"},
 		{"unavailable", 503, "Not available right now", []string{"Try again in a minute."}, "30"},

@@ -56,6 +56,9 @@ const DefaultSSOLifetime = 8 * time.Hour
 func New(d Deps) *Pages {
 	p := &Pages{site: d.Site, flow: d.Flow, now: d.Now, sso: d.SSOLifetime, endSession: d.EndSession,
 		contact: d.Contact, log: d.Logger}
+	if p.contact == "" {
+		p.contact = d.Site.HelpContact() // web.help_contact
+	}
 	if p.now == nil {
 		p.now = time.Now
 	}

@@ -61,7 +61,7 @@ func newFixture(t *testing.T, mod func(*mfa.Integration)) *fixture {
 	f.Outbox = ob
 	f.Flow = authflow.New(st, f.now, rand.Reader, log, authflow.WithNotifier(ob), authflow.WithRecheck(50*time.Millisecond))
 	h := server.New(server.Deps{Store: st, Logger: log, Now: f.now, ClockSkew: 5 * time.Minute, Flow: f.Flow,
-		Hosts: []string{"localhost"}, Organization: "Example Corp"})
+		Hosts: []string{"localhost"}, Organization: "Example Corp", Web: server.WebOptions{HelpContact: "the service desk, extension 4357"}})
 	ts := certstest.StartTLS(t, h)
 	f.Host = ts.Host
 	f.Pool = &http.Transport{TLSClientConfig: ts.Client().Transport.(*http.Transport).TLSClientConfig.Clone()}

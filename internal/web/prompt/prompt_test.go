@@ -122,7 +122,7 @@ func TestLockout(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || doc.Find("h1").Text() != "Your account is locked" {
 		t.Fatalf("after 10 wrong passcodes: %d %s", resp.StatusCode, text(doc))
 	}
-	if !strings.Contains(text(doc), "contact your administrator or help desk") {
+	if !strings.Contains(text(doc), "contact the service desk, extension 4357") { // web.help_contact
 		t.Errorf("locked page does not say whom to contact: %s", text(doc))
 	}
 	if got, _ := f.Store.GetUser(t.Context(), u.ID); got.Status != mfa.StatusLockedOut {

@@ -52,6 +52,9 @@ type Pages struct {
 // failure panics (a build defect every test catches).
 func New(d Deps) *Pages {
 	p := &Pages{site: d.Site, flow: d.Flow, now: d.Now, contact: d.Contact, log: d.Logger}
+	if p.contact == "" {
+		p.contact = d.Site.HelpContact() // web.help_contact
+	}
 	if p.now == nil {
 		p.now = time.Now
 	}
