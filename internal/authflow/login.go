@@ -58,6 +58,18 @@ func (s *Service) Login(ctx context.Context, id, bindingSecret string) (mfa.Logi
 	if err != nil {
 		return mfa.LoginRequest{}, mfa.Integration{}, fmt.Errorf("login: %w", err)
 	}
+	if in.TrustedDeviceDays > 0 {
+		// The days the prompt offers and its cookie lasts are the days a
+		// remembered device works: the integration's, capped by
+		// trusted_device_max_days (as rememberDevice caps the token).
+		st, err := s.store.GetSettings(ctx)
+		if err != nil {
+			return mfa.LoginRequest{}, mfa.Integration{}, fmt.Errorf("login: %w", err)
+		}
+		if st.TrustedDeviceMaxDays > 0 && in.TrustedDeviceDays > st.TrustedDeviceMaxDays {
+			in.TrustedDeviceDays = st.TrustedDeviceMaxDays
+		}
+	}
 	return lr, in, nil
 }
 

@@ -279,6 +279,32 @@ func TestRememberMe(t *testing.T) {
 	}
 }
 
+// TestRememberMeCapped: an integration remembering devices for 60 days
+// under trusted_device_max_days = 14 offers, and sets a cookie for, 14.
+func TestRememberMeCapped(t *testing.T) {
+	f := newFixture(t, func(in *mfa.Integration) { in.TrustedDeviceDays = 60 })
+	if _, err := f.Store.UpdateSettings(t.Context(), func(s *mfa.Settings) error { s.TrustedDeviceMaxDays = 14; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	u := f.user("dave", mfa.StatusActive)
+	f.token(u)
+	b := f.browser().start("dave")
+	_, doc := b.get(b.prompt + "/passcode")
+	if got := doc.Find("label[for=f-remember]").Text(); got != "Remember me for 14 days" {
+		t.Errorf("remember label = %q, want 14 days", got)
+	}
+	resp, _ := b.submit(doc, b.prompt+"/passcode", url.Values{"passcode": {"755224"}, "remember": {"yes"}})
+	var maxAge int
+	for _, c := range resp.Cookies() {
+		if c.Name == prompt.RememberCookie(f.In.IKey) {
+			maxAge = c.MaxAge
+		}
+	}
+	if maxAge != 14*24*3600 {
+		t.Errorf("remember cookie Max-Age = %d, want 14 days (%d)", maxAge, 14*24*3600)
+	}
+}
+
 // TestNoFactorOutcomes: bypass users and disabled users are decided at
 // once (one auth log record each); an unenrolled user is told what to do
 // and can go back.
