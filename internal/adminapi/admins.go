@@ -20,7 +20,86 @@ func (h *Handler) adminRoutes() []route {
 		{"POST /admin/v1/admins/{admin_id}", h.modifyAdmin},
 		{"DELETE /admin/v1/admins/{admin_id}", h.deleteAdmin},
 		{"POST /admin/v1/admins/{admin_id}/reset", h.resetAdmin},
+		{"POST /admin/v1/admins/activations", h.createAdminActivation},
+		{"GET /admin/v1/admins/activations", h.listAdminActivations},
+		{"DELETE /admin/v1/admins/activations/{admin_activation_id}", h.deleteAdminActivation},
 	}
+}
+
+// adminActivationObject is a pending activation link as listed.
+type adminActivationObject struct {
+	AdminActivationID string `json:"admin_activation_id"`
+	AdminRole         string `json:"admin_role"`
+	Email             string `json:"email"`
+	Expires           int64  `json:"expires"`
+	Created           int64  `json:"created"`
+	CreatedBy         string `json:"created_by"`
+}
+
+func newAdminActivationObject(a mfa.AdminActivation) adminActivationObject {
+	return adminActivationObject{AdminActivationID: a.ID, AdminRole: string(a.Role), Email: a.Email,
+		Expires: a.Expires.Unix(), Created: a.Created.Unix(), CreatedBy: a.CreatedBy}
+}
+
+// createdAdminActivation is duo_client_python's activate_admin answer: the
+// code and link are shown this once.
+type createdAdminActivation struct {
+	AdminActivationID string `json:"admin_activation_id"`
+	AdminRole         string `json:"admin_role"`
+	Code              string `json:"code"`
+	Email             string `json:"email"`
+	EmailSent         bool   `json:"email_sent"`
+	Expires           int64  `json:"expires"`
+	Link              string `json:"link"`
+	Message           string `json:"message"`
+	Subject           string `json:"subject"`
+	ValidDays         int    `json:"valid_days"`
+}
+
+// createAdminActivation answers POST /admin/v1/admins/activations: email
+// (required), admin_role (default Read-only), valid_days (1-31, default
+// 7), send_email.
+func (h *Handler) createAdminActivation(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	req := admin.AdminActivationRequest{Email: c.Param("email"), Role: optString(c, "admin_role")}
+	if !has(c, "email") {
+		return badParam("email", "required")
+	}
+	var err error
+	if req.ValidDays, err = optInt(c, "valid_days"); err != nil {
+		return err
+	}
+	if req.SendEmail, err = boolParam(c, "send_email", false); err != nil {
+		return err
+	}
+	l, err := h.svc.CreateAdminActivation(r.Context(), actor(c), req)
+	if err != nil {
+		return err
+	}
+	duoproto.WriteOK(w, createdAdminActivation{AdminActivationID: l.ID, AdminRole: string(l.Role), Code: string(l.Code),
+		Email: l.Email, EmailSent: l.EmailSent, Expires: l.Expires.Unix(), Link: l.Link, Message: l.Message,
+		Subject: l.Subject, ValidDays: l.ValidDays})
+	return nil
+}
+
+func (h *Handler) listAdminActivations(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	p, err := page(c, maxListLimit)
+	if err != nil {
+		return err
+	}
+	list, total, err := h.svc.ListAdminActivations(r.Context(), actor(c), p)
+	if err != nil {
+		return err
+	}
+	out := make([]adminActivationObject, 0, len(list))
+	for _, a := range list {
+		out = append(out, newAdminActivationObject(a))
+	}
+	duoproto.WriteOKMeta(w, out, pageMetadata(p, len(out), total))
+	return nil
+}
+
+func (h *Handler) deleteAdminActivation(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
+	return deleted(w, h.svc.DeleteAdminActivation(r.Context(), actor(c), r.PathValue("admin_activation_id")))
 }
 
 type adminObject struct {

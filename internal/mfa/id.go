@@ -18,6 +18,8 @@ const (
 	PrefixActivation    = "DV"
 	PrefixTrustedDevice = "DT"
 	PrefixGroup         = "DG"
+	// PrefixAdminActivation names an administrator activation link.
+	PrefixAdminActivation = "DY"
 )
 
 const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

@@ -304,6 +304,7 @@ type Store interface {
 	AuthStore
 	IntegrationStore
 	AdminStore
+	AdminActivationStore
 	SettingsStore
 	LogStore
 	ActivationStore

@@ -24,6 +24,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/oidc"
 	"github.com/twostep-auth/twostep/internal/reqid"
 	"github.com/twostep-auth/twostep/internal/web"
+	"github.com/twostep-auth/twostep/internal/web/invite"
 	"github.com/twostep-auth/twostep/internal/web/login"
 	"github.com/twostep-auth/twostep/internal/web/prompt"
 )
@@ -183,6 +184,10 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 		// provider's authorize sends the browser here).
 		login.New(login.Deps{Site: site, Flow: d.Flow, Now: d.Now, SSOLifetime: d.OIDC.SessionLifetime,
 			EndSession: provider.EndSession, Logger: d.Logger}).Register(browser)
+	}
+	if d.Admin != nil {
+		// Administrator activation links (POST /admin/v1/admins/activations).
+		invite.New(site, d.Admin).Register(browser)
 	}
 	mux.Handle("/", fallback{api: mux, browser: browser, pages: site.NotFound(browser)})
 }

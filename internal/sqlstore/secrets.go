@@ -138,6 +138,8 @@ const (
 	// (TrustedTokenFor); the token itself is then stored as a
 	// hashTrusted hash like any other.
 	hashTrustedToken = "trusted_device_token"
+	// hashAdminActivation: administrator activation links.
+	hashAdminActivation = "admin_activation"
 )
 
 // codeHash is the stored form of a passcode: HMAC-SHA256(key, purpose ||

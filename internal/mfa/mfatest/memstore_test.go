@@ -78,6 +78,7 @@ func newMemStore() *memStore {
 		logins:       map[string]mfa.LoginRequest{},
 		passwords:    map[string]mfa.UserPassword{},
 		signingKeys:  map[string]mfa.SigningKey{},
+		adminActs:    map[string]mfa.AdminActivation{},
 	}, events: memEvents{topics: map[string]map[*chan struct{}]bool{}}}
 	rand.Read(s.tokenKey[:])
 	return s
@@ -187,6 +188,7 @@ type memData struct {
 	logins       map[string]mfa.LoginRequest
 	passwords    map[string]mfa.UserPassword
 	signingKeys  map[string]mfa.SigningKey
+	adminActs    map[string]mfa.AdminActivation // by id; Code kept (a fake: no hashing)
 }
 
 // snapshot copies the data (values are replaced, never changed in place,
@@ -211,7 +213,7 @@ func (s *memStore) snapshot() memData {
 		adminLog: slices.Clone(s.adminLog), phoneLog: slices.Clone(s.phoneLog), nextLogID: s.nextLogID,
 		activations: maps.Clone(s.activations), trusted: maps.Clone(s.trusted), rateLimits: maps.Clone(s.rateLimits),
 		logins: maps.Clone(s.logins), groups: maps.Clone(s.groups), userGroups: maps.Clone(s.userGroups),
-		passwords: maps.Clone(s.passwords), signingKeys: maps.Clone(s.signingKeys),
+		passwords: maps.Clone(s.passwords), signingKeys: maps.Clone(s.signingKeys), adminActs: maps.Clone(s.adminActs),
 	}
 }
 
@@ -1988,4 +1990,77 @@ func (s *memStore) DeleteExpiredSigningKeys(ctx context.Context, now time.Time) 
 		}
 	}
 	return n, nil
+}
+
+func (s *memStore) CreateAdminActivation(ctx context.Context, a mfa.AdminActivation) error {
+	defer s.lock(ctx)()
+	if a.Code == "" || a.Expires.IsZero() {
+		return mfa.E(mfa.Invalid, "an activation needs a code and an expiry")
+	}
+	if _, ok := s.adminActs[a.ID]; ok {
+		return errConflict
+	}
+	for _, o := range s.adminActs {
+		if o.Code == a.Code {
+			return errConflict
+		}
+	}
+	s.adminActs[a.ID] = a
+	return nil
+}
+
+func (s *memStore) ListAdminActivations(ctx context.Context, now time.Time, p mfa.Page) ([]mfa.AdminActivation, int, error) {
+	defer s.lock(ctx)()
+	var out []mfa.AdminActivation
+	for _, a := range s.adminActs {
+		if a.Expires.After(now) {
+			a.Code = ""
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(x, y mfa.AdminActivation) int {
+		if c := x.Created.Compare(y.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	items, total := page(out, p)
+	return items, total, nil
+}
+
+func (s *memStore) AdminActivationByCode(ctx context.Context, code mfa.Passcode, now time.Time) (mfa.AdminActivation, error) {
+	defer s.lock(ctx)()
+	for _, a := range s.adminActs {
+		if code != "" && a.Code == code && a.Expires.After(now) {
+			a.Code = ""
+			return a, nil
+		}
+	}
+	return mfa.AdminActivation{}, errNotFound
+}
+
+func (s *memStore) DeleteAdminActivation(ctx context.Context, id string) error {
+	defer s.lock(ctx)()
+	if _, ok := s.adminActs[id]; !ok {
+		return errNotFound
+	}
+	delete(s.adminActs, id)
+	return nil
+}
+
+func (s *memStore) RedeemAdminActivation(ctx context.Context, code mfa.Passcode, now time.Time, ad mfa.Admin) (mfa.Admin, error) {
+	defer s.lock(ctx)()
+	for id, a := range s.adminActs {
+		if code == "" || a.Code != code || !a.Expires.After(now) {
+			continue
+		}
+		ad.Email, ad.Role = a.Email, a.Role
+		if _, ok := s.admins[ad.ID]; ok || s.emailTaken(ad.Email, ad.ID) {
+			return mfa.Admin{}, errConflict
+		}
+		delete(s.adminActs, id)
+		s.admins[ad.ID] = ad
+		return ad, nil
+	}
+	return mfa.Admin{}, errNotFound
 }

@@ -50,6 +50,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 		{"AuthLog", authLogTests()},
 		{"Integrations", integrationTests()},
 		{"Admins", adminTests()},
+		{"AdminActivations", adminActivationTests()},
 		{"Settings", settingsTests()},
 		{"Atomic", atomicTests()},
 		{"Logs", logTests()},
