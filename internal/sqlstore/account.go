@@ -1,0 +1,178 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/twostep-auth/twostep/internal/mfa"
+)
+
+// accountQuery is one of the reads of LoginAccount: its query (with ?
+// placeholders), its arguments and what to do with each row.
+type accountQuery struct {
+	sql  string
+	args []any
+	row  func(rowScanner) error
+}
+
+// LoginAccount reads a login's user with their phones, tokens, groups and
+// active authenticators (see mfa.UserStore). The five queries are keyed
+// by the user id, or by a subquery on the name, so that none waits for
+// another's answer: on PostgreSQL they go as one pgx batch (one round
+// trip, one implicit transaction, so one snapshot); on SQLite they run in
+// one read transaction on one pooled connection, which refills that
+// connection's page cache once instead of once per query on up to five
+// connections.
+func (s *Store) LoginAccount(ctx context.Context, userID, name string) (mfa.Account, error) {
+	const op = "login account"
+	var (
+		a     mfa.Account
+		found bool
+	)
+	who, key := `?`, any(userID)
+	userQ := `SELECT ` + userCols + ` FROM users u WHERE u.id = ?`
+	if userID == "" {
+		key = strings.ToLower(name)
+		who = `(SELECT user_id FROM user_names WHERE name_lower = ?)`
+		userQ = `SELECT ` + userCols + ` FROM users u JOIN user_names n ON n.user_id = u.id WHERE n.name_lower = ?`
+	}
+	qs := []accountQuery{
+		{userQ, []any{key}, func(r rowScanner) (err error) {
+			a.User, err = scanUser(r)
+			found = err == nil
+			return err
+		}},
+		{`SELECT ` + phoneCols + ` FROM phones p JOIN user_phones up ON up.phone_id = p.id
+			WHERE up.user_id = ` + who + ` ORDER BY p.created, p.id`, []any{key}, func(r rowScanner) error {
+			p, err := scanPhone(r)
+			a.Phones = append(a.Phones, p)
+			return err
+		}},
+		{`SELECT ` + tokenCols + ` FROM tokens t JOIN user_tokens ut ON ut.token_id = t.id
+			WHERE ut.user_id = ` + who + ` ORDER BY t.created, t.id`, []any{key}, func(r rowScanner) error {
+			t, err := s.scanToken(r)
+			a.Tokens = append(a.Tokens, t)
+			return err
+		}},
+		{`SELECT ` + groupCols + ` FROM groups g JOIN user_groups ug ON ug.group_id = g.id
+			WHERE ug.user_id = ` + who + ` ORDER BY g.created, g.id`, []any{key}, func(r rowScanner) error {
+			g, err := scanGroup(r)
+			a.Groups = append(a.Groups, g)
+			return err
+		}},
+		{`SELECT ` + authenticatorCols + ` FROM authenticators a JOIN user_phones up ON up.phone_id = a.phone_id
+			WHERE up.user_id = ` + who + ` AND a.status = 'active' ORDER BY a.created, a.id`, []any{key}, func(r rowScanner) error {
+			au, err := s.scanAuthenticator(r)
+			a.Authenticators = append(a.Authenticators, au)
+			return err
+		}},
+	}
+	var err error
+	switch {
+	case s.txFrom(ctx) != nil:
+		err = s.readEach(ctx, s.reader(), qs) // joins the Atomic transaction
+	case s.d == postgresDialect:
+		err = s.readBatch(ctx, qs)
+	default:
+		err = s.readTx(ctx, qs)
+	}
+	if err != nil {
+		return mfa.Account{}, s.dbErr(ctx, op, err)
+	}
+	if !found {
+		return mfa.Account{}, notFoundErr("user not found")
+	}
+	return a, nil
+}
+
+// readEach runs qs one after another on c.
+func (s *Store) readEach(ctx context.Context, c dbtx, qs []accountQuery) error {
+	for _, q := range qs {
+		rows, err := c.query(ctx, q.sql, q.args...)
+		if err != nil {
+			return err
+		}
+		err = eachRow(rows, q.row)
+		rows.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func eachRow[R interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}](rows R, f func(rowScanner) error) error {
+	for rows.Next() {
+		if err := f(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// readTx runs qs in one read transaction of the (SQLite) read pool, with
+// the pool's prepared statements.
+func (s *Store) readTx(ctx context.Context, qs []accountQuery) error {
+	tx, err := s.read.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // read only: nothing to commit
+	c := dbtx{q: tx, d: s.d, stmts: s.rstmts, tx: tx}
+	if err := s.readEach(ctx, c, qs); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.rstmts.prepareWanted(ctx)
+	return nil
+}
+
+// readBatch sends qs to PostgreSQL as one pgx batch on one pooled
+// connection: one round trip. pgx prepares and caches each statement per
+// connection, as it does for single queries.
+func (s *Store) readBatch(ctx context.Context, qs []accountQuery) error {
+	conn, err := s.read.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		b := &pgx.Batch{}
+		for _, q := range qs {
+			args, err := s.d.args(q.args)
+			if err != nil {
+				return err
+			}
+			b.Queue(s.d.rebind(q.sql), args...)
+		}
+		br := sc.Conn().SendBatch(ctx, b)
+		for _, q := range qs {
+			rows, err := br.Query()
+			if err != nil {
+				br.Close()
+				return err
+			}
+			err = eachRow(rows, q.row)
+			rows.Close()
+			if err != nil {
+				br.Close()
+				return err
+			}
+		}
+		return br.Close()
+	})
+}
