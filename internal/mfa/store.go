@@ -39,13 +39,29 @@ type UserStore interface {
 	// locked-out user locked at or before lockedBefore, returning how many.
 	UnlockExpired(ctx context.Context, lockedBefore time.Time) (int, error)
 	// LoginAccount reads what a login needs about one user, found by
-	// userID when it is not empty, else by name (username or alias,
+	// q.UserID when it is not empty, else by q.Name (username or alias,
 	// case-insensitively), in one consistent read: the user, their phones,
-	// tokens and groups (as UserPhones, UserTokens, UserGroups) and their
-	// active authenticators (UserAuthenticators). NotFound for no such
-	// user. Backends make it one database round trip where they can.
-	LoginAccount(ctx context.Context, userID, name string) (Account, error)
+	// tokens and groups (as UserPhones, UserTokens, UserGroups), their
+	// active authenticators (UserAuthenticators), and what q asks for
+	// besides. NotFound for no such user. Backends make it one database
+	// round trip where they can.
+	LoginAccount(ctx context.Context, q AccountQuery) (Account, error)
 }
+
+// AccountQuery names the user LoginAccount reads and what else it reads.
+type AccountQuery struct {
+	UserID string
+	Name   string
+	// Revoked asks for the user's most recently revoked app installs, as
+	// RevokedAuthenticators(UserID, RevokedLimit).
+	Revoked bool
+	// SMSAt, when not zero, asks for the next unused SMS passcode of each
+	// of the user's phones with a live batch at SMSAt, as SMSBatchState.
+	SMSAt time.Time
+}
+
+// RevokedLimit is how many revoked installs LoginAccount reads.
+const RevokedLimit = 5
 
 // Account is what LoginAccount reads.
 type Account struct {
@@ -54,6 +70,11 @@ type Account struct {
 	Tokens         []Token
 	Groups         []Group
 	Authenticators []Authenticator
+	Revoked        []Authenticator // with AccountQuery.Revoked
+	// SMSNext maps a phone id to the index of the next unused SMS
+	// passcode of its live batch (with AccountQuery.SMSAt; phones with no
+	// unused code are absent).
+	SMSNext map[string]int
 }
 
 // PhoneFilter selects phones.

@@ -27,16 +27,16 @@ type accountQuery struct {
 // one read transaction on one pooled connection, which refills that
 // connection's page cache once instead of once per query on up to five
 // connections.
-func (s *Store) LoginAccount(ctx context.Context, userID, name string) (mfa.Account, error) {
+func (s *Store) LoginAccount(ctx context.Context, aq mfa.AccountQuery) (mfa.Account, error) {
 	const op = "login account"
 	var (
 		a     mfa.Account
 		found bool
 	)
-	who, key := `?`, any(userID)
+	who, key := `?`, any(aq.UserID)
 	userQ := `SELECT ` + userCols + ` FROM users u WHERE u.id = ?`
-	if userID == "" {
-		key = strings.ToLower(name)
+	if aq.UserID == "" {
+		key = strings.ToLower(aq.Name)
 		who = `(SELECT user_id FROM user_names WHERE name_lower = ?)`
 		userQ = `SELECT ` + userCols + ` FROM users u JOIN user_names n ON n.user_id = u.id WHERE n.name_lower = ?`
 	}
@@ -70,6 +70,34 @@ func (s *Store) LoginAccount(ctx context.Context, userID, name string) (mfa.Acco
 			a.Authenticators = append(a.Authenticators, au)
 			return err
 		}},
+	}
+	if aq.Revoked {
+		qs = append(qs, accountQuery{`SELECT ` + authenticatorCols + ` FROM authenticators a
+			WHERE a.status = 'revoked' AND (a.user_id = ` + who + `
+				OR a.phone_id IN (SELECT up.phone_id FROM user_phones up WHERE up.user_id = ` + who + `))
+			ORDER BY a.created DESC, a.id DESC` + s.d.page(mfa.Page{Limit: mfa.RevokedLimit}), []any{key, key}, func(r rowScanner) error {
+			au, err := s.scanAuthenticator(r)
+			a.Revoked = append(a.Revoked, au)
+			return err
+		}})
+	}
+	if !aq.SMSAt.IsZero() {
+		qs = append(qs, accountQuery{`SELECT b.phone_id, MIN(c.idx) FROM sms_codes c JOIN sms_batches b ON b.id = c.batch_id
+			WHERE b.user_id = ` + who + ` AND (b.expires IS NULL OR b.expires > ?) AND c.used_at IS NULL
+			GROUP BY b.phone_id`, []any{key, aq.SMSAt}, func(r rowScanner) error {
+			var (
+				phone string
+				next  int
+			)
+			if err := r.Scan(&phone, &next); err != nil {
+				return err
+			}
+			if a.SMSNext == nil {
+				a.SMSNext = map[string]int{}
+			}
+			a.SMSNext[phone] = next
+			return nil
+		}})
 	}
 	var err error
 	switch {

@@ -289,24 +289,43 @@ func testLoginAccount(t *testing.T, s mfa.Store) {
 			len(want.Phones), len(want.Tokens), len(want.Groups), len(want.Authenticators))
 	}
 	for _, by := range []struct{ id, name string }{{u.ID, ""}, {"", u.Username}, {"", strings.ToUpper(u.Username)}, {"", "alias-one"}} {
-		got, err := s.LoginAccount(ctx, by.id, by.name)
+		got, err := s.LoginAccount(ctx, mfa.AccountQuery{UserID: by.id, Name: by.name})
 		check(t, "LoginAccount("+by.id+by.name+")", err)
 		if diff := cmp.Diff(want, got, cmpOpts, sortPhones, sortTokens, sortAuthenticators); diff != "" {
 			t.Errorf("LoginAccount(%q, %q) mismatch (-want +got):\n%s", by.id, by.name, diff)
 		}
 	}
+	// With the revoked installs and the SMS passcodes: one used of a
+	// live batch on p1, an expired batch on p2.
+	b1 := newBatch(t, u.ID, p1.ID, 3, at(time.Hour))
+	check(t, "ReplaceSMSBatch(p1)", s.ReplaceSMSBatch(ctx, b1))
+	check(t, "ReplaceSMSBatch(p2)", s.ReplaceSMSBatch(ctx, newBatch(t, u.ID, p2.ID, 3, at(time.Minute))))
+	_, err = useSMS(t, s, u.ID, b1.Codes[0], at(time.Second))
+	check(t, "ApplyAuth(SMS code 0)", err)
+	want.User = getUser(t, s, u.ID) // its last login moved
+	want.Revoked, err = s.RevokedAuthenticators(ctx, u.ID, mfa.RevokedLimit)
+	check(t, "RevokedAuthenticators", err)
+	if len(want.Revoked) != 1 {
+		t.Fatalf("RevokedAuthenticators() = %d installs, want 1", len(want.Revoked))
+	}
+	want.SMSNext = map[string]int{p1.ID: 1}
+	got, err := s.LoginAccount(ctx, mfa.AccountQuery{Name: "ALIAS-ONE", Revoked: true, SMSAt: at(2 * time.Minute)})
+	check(t, "LoginAccount(with revoked and SMS)", err)
+	if diff := cmp.Diff(want, got, cmpOpts, sortPhones, sortTokens, sortAuthenticators); diff != "" {
+		t.Errorf("LoginAccount(with revoked and SMS) mismatch (-want +got):\n%s", diff)
+	}
 	// A user with nothing.
-	got, err := s.LoginAccount(ctx, "", NewUser(t, s).Username)
+	got, err = s.LoginAccount(ctx, mfa.AccountQuery{Name: NewUser(t, s).Username, Revoked: true, SMSAt: at(0)})
 	check(t, "LoginAccount(bare user)", err)
-	if len(got.Phones)+len(got.Tokens)+len(got.Groups)+len(got.Authenticators) != 0 {
+	if len(got.Phones)+len(got.Tokens)+len(got.Groups)+len(got.Authenticators)+len(got.Revoked)+len(got.SMSNext) != 0 {
 		t.Errorf("LoginAccount(bare user) = %+v, want no devices or groups", got)
 	}
 }
 
 func testLoginAccountUnknown(t *testing.T, s mfa.Store) {
 	NewUser(t, s)
-	_, err := s.LoginAccount(t.Context(), "", "nobody")
+	_, err := s.LoginAccount(t.Context(), mfa.AccountQuery{Name: "nobody"})
 	wantKind(t, "LoginAccount(unknown name)", err, mfa.NotFound)
-	_, err = s.LoginAccount(t.Context(), "DUXXXXXXXXXXXXXXXXXX", "")
+	_, err = s.LoginAccount(t.Context(), mfa.AccountQuery{UserID: "DUXXXXXXXXXXXXXXXXXX", Revoked: true})
 	wantKind(t, "LoginAccount(unknown id)", err, mfa.NotFound)
 }

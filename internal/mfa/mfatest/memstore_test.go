@@ -264,17 +264,17 @@ func (s *memStore) GetUser(ctx context.Context, id string) (mfa.User, error) {
 	return u, nil
 }
 
-func (s *memStore) LoginAccount(ctx context.Context, userID, name string) (mfa.Account, error) {
+func (s *memStore) LoginAccount(ctx context.Context, q mfa.AccountQuery) (mfa.Account, error) {
 	defer s.lock(ctx)()
 	ctx = context.WithValue(ctx, memTxKey{s}, true) // the lock is held
 	var (
 		a   mfa.Account
 		err error
 	)
-	if userID != "" {
-		a.User, err = s.GetUser(ctx, userID)
+	if q.UserID != "" {
+		a.User, err = s.GetUser(ctx, q.UserID)
 	} else {
-		a.User, err = s.GetUserByName(ctx, name)
+		a.User, err = s.GetUserByName(ctx, q.Name)
 	}
 	if err != nil {
 		return mfa.Account{}, err
@@ -290,6 +290,22 @@ func (s *memStore) LoginAccount(ctx context.Context, userID, name string) (mfa.A
 	}
 	if a.Authenticators, err = s.UserAuthenticators(ctx, a.User.ID); err != nil {
 		return mfa.Account{}, err
+	}
+	if q.Revoked {
+		if a.Revoked, err = s.RevokedAuthenticators(ctx, a.User.ID, mfa.RevokedLimit); err != nil {
+			return mfa.Account{}, err
+		}
+	}
+	if !q.SMSAt.IsZero() {
+		for _, p := range a.Phones {
+			next, _, err := s.SMSBatchState(ctx, a.User.ID, p.ID, q.SMSAt)
+			if err == nil {
+				if a.SMSNext == nil {
+					a.SMSNext = map[string]int{}
+				}
+				a.SMSNext[p.ID] = next
+			}
+		}
 	}
 	return a, nil
 }
