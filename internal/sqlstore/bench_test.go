@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func BenchmarkApplyAuth(b *testing.B) {
 			if _, err := s.Migrate(ctx); err != nil {
 				b.Fatal(err)
 			}
-			users := make([]string, 0, 512)
+			users := make([]string, 0, parallelism*runtime.GOMAXPROCS(0)) // one per goroutine
 			for i := range cap(users) {
 				uid, pid, aid := fmt.Sprintf("DUBENCH%013d", i), fmt.Sprintf("DPBENCH%013d", i), fmt.Sprintf("DABENCH%013d", i)
 				if err := s.CreateUser(ctx, mfa.User{ID: uid, Username: uid, Status: mfa.StatusActive, Created: epoch}); err != nil {
@@ -182,7 +183,7 @@ func BenchmarkLoginRead(b *testing.B) {
 			if _, err := s.Migrate(ctx); err != nil {
 				b.Fatal(err)
 			}
-			const users = 256
+			const users = 64
 			for i := range users {
 				uid, pid, tid := fmt.Sprintf("DUREAD%014d", i), fmt.Sprintf("DPREAD%014d", i), fmt.Sprintf("DHREAD%014d", i)
 				mustB(b, s.CreateUser(ctx, mfa.User{ID: uid, Username: uid, Status: mfa.StatusActive, Created: epoch}))
