@@ -1202,12 +1202,25 @@ func cpuSelf() time.Duration {
 // no-op requests (/auth/v2/check) for ARCHITECTURE.md's target (a login
 // costs at most about twice a no-op: vs-noop >= 0.5).
 func BenchmarkPasscodeAuthHTTP(b *testing.B) {
+	benchPasscode(b, startLoadServer(b, nil))
+}
+
+// BenchmarkPasscodeAuthHTTPPostgres is BenchmarkPasscodeAuthHTTP on one
+// twostepd on a fresh PostgreSQL database (needs TWOSTEP_TEST_POSTGRES),
+// with the durable rate limits on, as twostepd serve runs there.
+func BenchmarkPasscodeAuthHTTPPostgres(b *testing.B) {
+	dsn := sqltest.FreshDatabaseDSN(b)
+	benchPasscode(b, startLoadServer(b, []string{"TWOSTEP_DATABASE=" + dsn}))
+}
+
+// benchPasscode measures signed no-op checks, passcode logins and then as
+// many preauths (of the same users) on s.
+func benchPasscode(b *testing.B, s *loadServer) {
 	k := loadEnvInt(b, "TWOSTEP_LOAD_CLIENTS", defaultPasscodeClients, 1, 1024)
 	auths := loadEnvInt(b, "TWOSTEP_LOAD_AUTHS", defaultPasscodeAuths, 1, 1<<20)
 	conc := loadEnvInt(b, "TWOSTEP_LOAD_CONCURRENCY", defaultLoadConcurrency, 1, 1024)
 	nUsers := (auths + passcodesPerUser - 1) / passcodesPerUser
 	checkFileLimit(b, k+conc)
-	s := startLoadServer(b, nil)
 	creds := s.credentials(b)
 	pool := s.pool(b)
 	duoTr := newDuoTransport(loopbackTransport(pool, k))
@@ -1217,8 +1230,9 @@ func BenchmarkPasscodeAuthHTTP(b *testing.B) {
 	adm := loadAdminClient(b, s, creds, setupTr)
 
 	var (
-		lat                           latencies
+		lat, plat                     latencies
 		logins, authDur, checks       float64
+		preauths, preauthDur          float64
 		checkDur                      time.Duration
 		serverCPU, clientCPU, dbWaits float64
 	)
@@ -1322,6 +1336,32 @@ func BenchmarkPasscodeAuthHTTP(b *testing.B) {
 			b.Errorf("%d of %d logins were not allowed (denied %d, HTTP 429 %d, errors %d); first: %s",
 				total-int(allowed.Load()), total, denied.Load(), limited.Load(), failed.Load(), *p)
 		}
+
+		// As many preauths of the same users (each answers "auth").
+		ctx, cancel = context.WithTimeout(context.Background(), loadPhaseTimeout)
+		duoTr.setPhase(ctx)
+		var pmu sync.Mutex
+		start = time.Now()
+		err = forEach(ctx, total, k, func(_ context.Context, i int) error {
+			u := users[i%len(users)]
+			t0 := time.Now()
+			r, err := client.Preauth(authapi.PreauthUsername(u.name), authapi.PreauthIpAddr(u.ip))
+			pmu.Lock()
+			plat = append(plat, time.Since(t0))
+			pmu.Unlock()
+			if err != nil || r.Stat != "OK" || r.Response.Result != "auth" {
+				return fmt.Errorf("preauth %s = %+v, %v", u.name, r, err)
+			}
+			return nil
+		})
+		pd := time.Since(start)
+		cancel()
+		if err != nil {
+			b.Fatal(err)
+		}
+		preauths += float64(total)
+		preauthDur += pd.Seconds()
+		b.Logf("%d preauths in %v (%.0f/s)", total, pd.Round(time.Millisecond), float64(total)/pd.Seconds())
 		b.StartTimer()
 	}
 	b.StopTimer()
@@ -1331,6 +1371,10 @@ func BenchmarkPasscodeAuthHTTP(b *testing.B) {
 	b.ReportMetric(lat.pct(1), "auth-max-ms")
 	b.ReportMetric(checks/checkDur.Seconds(), "noop-checks/s")
 	b.ReportMetric((logins/authDur)/(checks/checkDur.Seconds()), "vs-noop")
+	b.ReportMetric(preauths/preauthDur, "preauths/s")
+	b.ReportMetric(plat.pct(.5), "preauth-p50-ms")
+	b.ReportMetric(plat.pct(.99), "preauth-p99-ms")
+	b.ReportMetric((preauths/preauthDur)/(checks/checkDur.Seconds()), "preauth-vs-noop")
 	b.ReportMetric(100*serverCPU/authDur, "server-cpu-%")
 	b.ReportMetric(100*clientCPU/authDur, "loadgen-cpu-%")
 	b.ReportMetric(dbWaits, "db-pool-waits")

@@ -49,6 +49,9 @@ type Surface struct {
 	// Signatures, when set, makes every state-changing signed request
 	// acceptable once, on every node sharing it (see serveOnce).
 	Signatures SignatureClaimer
+	// deferClaim: the handler's own write carries the claim
+	// (HandleDecision).
+	deferClaim bool
 }
 
 // HandlerFunc is a signed-API handler. A returned error is written as Duo's

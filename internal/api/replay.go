@@ -57,6 +57,9 @@ func (s *Surface) serveOnce(w http.ResponseWriter, r *http.Request, c *Caller, h
 		// rather than run it unclaimed.
 		return duoproto.ErrInvalidSignature
 	}
+	if s.deferClaim {
+		return s.serveDeferred(w, r, c, h, key, expires)
+	}
 	err := s.Signatures.ClaimSignature(r.Context(), key, s.Now(), expires)
 	if errors.Is(err, mfa.ErrConflict) {
 		return ErrReplayed
@@ -70,6 +73,61 @@ func (s *Surface) serveOnce(w http.ResponseWriter, r *http.Request, c *Caller, h
 			if rerr := s.Signatures.ReleaseSignature(context.WithoutCancel(r.Context()), key); rerr != nil {
 				s.Logger.WarnContext(r.Context(), "release signature after a failed request", "route", r.Pattern, "error", rerr)
 			}
+		}
+	}
+	return err
+}
+
+// HandleDecision is Handle for a route whose handler decides the request
+// with code that carries the claim in its own first store write (an
+// authflow passcode attempt: see authflow.AuthRequest.Claim), so that
+// accepting a login once costs no write of its own. serveOnce hands the
+// claim to h through the request's context (ClaimOf) instead of claiming
+// it first. Afterwards: a claim that a write found taken answers
+// ErrReplayed; a kept claim is released after a 429 or 5xx, as by
+// serveOnce; and a claim no write carried (h decided nothing: a bad
+// parameter, say) is claimed then, so that a replay is refused all the
+// same. h must claim (c.Claimed) before any effect of its own.
+func (s *Surface) HandleDecision(h HandlerFunc, lists ...string) http.Handler {
+	d := *s
+	d.deferClaim = true
+	return d.Handle(h, lists...)
+}
+
+type claimKey struct{}
+
+// ClaimOf returns the pending claim HandleDecision handed to its handler,
+// or nil (no claim: a GET, a v1 signature, no replay store).
+func ClaimOf(ctx context.Context) *mfa.PendingClaim {
+	c, _ := ctx.Value(claimKey{}).(*mfa.PendingClaim)
+	return c
+}
+
+// serveDeferred is serveOnce for HandleDecision.
+func (s *Surface) serveDeferred(w http.ResponseWriter, r *http.Request, c *Caller, h HandlerFunc, key string, expires time.Time) error {
+	pc := &mfa.PendingClaim{SignatureClaim: mfa.SignatureClaim{Key: key, Now: s.Now(), Expires: expires}}
+	r = r.WithContext(context.WithValue(r.Context(), claimKey{}, pc))
+	err := h(w, r, c)
+	if mfa.IsSignatureConflict(err) {
+		return ErrReplayed
+	}
+	if r.Context().Err() != nil {
+		return err
+	}
+	failed := false
+	if err != nil {
+		st := ToDuo(err).Status
+		failed = st == http.StatusTooManyRequests || st >= 500
+	}
+	switch {
+	case failed && pc.Claimed:
+		if rerr := s.Signatures.ReleaseSignature(context.WithoutCancel(r.Context()), key); rerr != nil {
+			s.Logger.WarnContext(r.Context(), "release signature after a failed request", "route", r.Pattern, "error", rerr)
+		}
+	case !failed && !pc.Claimed:
+		cerr := s.Signatures.ClaimSignature(context.WithoutCancel(r.Context()), key, pc.Now, expires)
+		if cerr != nil && !errors.Is(cerr, mfa.ErrConflict) {
+			s.Logger.WarnContext(r.Context(), "claim signature after an undecided request", "route", r.Pattern, "error", cerr)
 		}
 	}
 	return err

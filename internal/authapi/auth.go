@@ -78,6 +78,7 @@ func (h *Handler) auth(w http.ResponseWriter, r *http.Request, c *api.Caller) er
 		DisplayUsername: c.Param("display_username"),
 		PushInfo:        c.Param("pushinfo"),
 		VerifiedPush:    verified,
+		Claim:           api.ClaimOf(r.Context()),
 	})
 	if err != nil {
 		return err

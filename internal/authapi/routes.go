@@ -57,7 +57,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	}
 	if h.flow != nil {
 		mux.Handle("POST /auth/v2/preauth", h.surface.HandleRead(h.preauth))
-		mux.Handle("POST /auth/v2/auth", h.surface.Handle(h.auth))
+		mux.Handle("POST /auth/v2/auth", h.surface.HandleDecision(h.auth))
 		mux.Handle("GET /auth/v2/auth_status", h.surface.Handle(h.authStatus))
 		h.registerLegacy(mux) // /rest/v1/*: legacy.go
 	}

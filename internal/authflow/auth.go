@@ -3,6 +3,7 @@ package authflow
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/otp"
@@ -83,6 +84,14 @@ type AuthRequest struct {
 	// integration remembers devices.
 	AskRemember bool
 	Remember    bool
+	// Claim is the signed request's signature claim, from an edge that
+	// leaves claiming to Auth (nil: the edge claimed, or nothing is
+	// claimed). A passcode attempt carries it in its decision's write, so
+	// that it costs no write of its own; any other request claims it
+	// first. Auth sets Claimed once a write kept it; a claim already taken
+	// is a Conflict on the field "signature" (mfa.IsSignatureConflict),
+	// and nothing is done.
+	Claim *mfa.PendingClaim
 }
 
 // wantsToken reports whether an allow of req should issue a
@@ -141,21 +150,37 @@ func (s *Service) Auth(ctx context.Context, req AuthRequest) (AuthResult, error)
 	}
 	// Only passcode attempts are guesses: pushes, calls and SMS requests
 	// (and keywords typed in the passcode box) have limits of their own.
+	// A passcode attempt's durable hits (and claim) ride in its decision's
+	// write; anything else claims its request first.
+	var pend pending
 	if addr := addressKey(req.IP); passcodeAttempt(req) {
 		if ok, wait := s.byIP.take(addr); !ok {
 			return AuthResult{}, mfa.RetryLater(msgIPLimited, wait)
 		}
-		if addr != "" {
-			if err := s.hitDurable(ctx, s.durIP, "ip:"+addr, msgIPLimited, "remote_ip", req.IP); err != nil {
-				return AuthResult{}, err
-			}
+		pend.claim = req.Claim
+		if addr != "" && s.durIP.on() {
+			pend.hits = append(pend.hits, mfa.RateHit{Key: "ip:" + addr, Limit: s.durIP.Limit, Window: s.durIP.Window,
+				Now: s.now(), Msg: msgIPLimited})
 		}
+	} else if c := req.Claim; c != nil && !c.Claimed {
+		if err := s.store.ClaimSignature(ctx, c.Key, c.Now, c.Expires); err != nil {
+			return AuthResult{}, err
+		}
+		c.Claimed = true
 	}
-	a, err := s.load(ctx, req.Who)
+	// A 6-digit passcode that no install accepts is compared with the
+	// user's recently replaced installs (revokedMatch): read them with the
+	// account rather than after.
+	var q mfa.AccountQuery
+	if kind, digits, _, _ := otp.Classify(strings.TrimSpace(string(req.Passcode))); req.Factor == mfa.FactorPasscode &&
+		kind == otp.KindDigits && digits == 6 {
+		q.Revoked = true
+	}
+	a, err := s.load(ctx, req.Who, q)
 	if err != nil {
 		return AuthResult{}, fmt.Errorf("auth: %w", err)
 	}
-	res, err := s.auth(ctx, req, a)
+	res, err := s.auth(ctx, req, a, pend)
 	if err == nil && req.Async && res.TxID == "" {
 		res, err = s.keepDecided(ctx, req, res)
 	}
@@ -167,8 +192,8 @@ func (s *Service) Auth(ctx context.Context, req AuthRequest) (AuthResult, error)
 	return res, nil
 }
 
-func (s *Service) auth(ctx context.Context, req AuthRequest, a account) (AuthResult, error) {
-	d := &decision{s: s, req: req, a: a, factor: string(req.Factor)}
+func (s *Service) auth(ctx context.Context, req AuthRequest, a account, pend pending) (AuthResult, error) {
+	d := &decision{s: s, req: req, a: a, factor: string(req.Factor), pend: pend}
 	if req.Factor == "" {
 		d.factor = LogFactorNone // Settle
 	}
@@ -221,8 +246,9 @@ func (s *Service) auth(ctx context.Context, req AuthRequest, a account) (AuthRes
 	if ok, wait := s.byUser.take(a.user.ID); !ok {
 		return AuthResult{}, mfa.RetryLater(msgUserLimited, wait)
 	}
-	if err := s.hitDurable(ctx, s.durUser, "user:"+a.user.ID, msgUserLimited, "user_id", a.user.ID); err != nil {
-		return AuthResult{}, err
+	if s.durUser.on() {
+		d.pend.hits = append(d.pend.hits, mfa.RateHit{Key: "user:" + a.user.ID, Limit: s.durUser.Limit,
+			Window: s.durUser.Window, Now: s.now(), Msg: msgUserLimited})
 	}
 	return s.passcode(ctx, d)
 }
@@ -242,6 +268,43 @@ type decision struct {
 	device string
 	name   string
 	logTx  string // the txid of the record written
+	pend   pending
+}
+
+// pending is what a passcode attempt's first store write carries besides
+// its decision: the request's signature claim and its durable rate-limit
+// hits (mfa.AuthWrite.Claim and Hits). The first write that keeps them
+// (decided, lost its guard, or over a limit) consumes them.
+type pending struct {
+	claim *mfa.PendingClaim
+	hits  []mfa.RateHit
+}
+
+// apply writes w with what is pending. A write that fails outright with
+// hits is written again without them: a failure to count must not fail
+// the attempt (WithDurableLimits); the decision's own write fails closed.
+func (d *decision) apply(ctx context.Context, w mfa.AuthWrite) (mfa.AuthOutcome, error) {
+	if c := d.pend.claim; c != nil && !c.Claimed {
+		w.Claim = &c.SignatureClaim
+	}
+	w.Hits = d.pend.hits
+	out, err := d.s.store.ApplyAuth(ctx, w)
+	switch k := mfa.KindOf(err); {
+	case err == nil, k == mfa.RateLimited, k == mfa.NotFound, k == mfa.Conflict && !mfa.IsSignatureConflict(err):
+		if w.Claim != nil {
+			d.pend.claim.Claimed = true
+		}
+		d.pend.hits = nil
+		if k == mfa.RateLimited {
+			d.s.log.DebugContext(ctx, "durable rate limit", "user_id", w.UserID, "remote_ip", d.req.IP, "error", err)
+		}
+	case len(w.Hits) > 0 && !mfa.IsSignatureConflict(err) && ctx.Err() == nil:
+		d.s.log.WarnContext(ctx, "durable rate limit not counted; allowing the attempt",
+			"user_id", w.UserID, "remote_ip", d.req.IP, "error", err)
+		d.pend.hits = nil
+		return d.apply(ctx, w)
+	}
+	return out, err
 }
 
 func (d *decision) write(ctx context.Context, w mfa.AuthWrite, result mfa.AuthResult, reason string) (mfa.AuthOutcome, error) {
@@ -267,7 +330,7 @@ func (d *decision) write(ctx context.Context, w mfa.AuthWrite, result mfa.AuthRe
 		Factor: d.factor, Result: result, Reason: reason,
 		IP: d.req.IP, Hostname: d.req.Hostname, DeviceID: d.device, DeviceName: d.name,
 	}
-	return d.s.store.ApplyAuth(ctx, w)
+	return d.apply(ctx, w)
 }
 
 func (d *decision) deny(ctx context.Context, w mfa.AuthWrite, result mfa.AuthResult, reason, status, msg string) (AuthResult, error) {

@@ -23,7 +23,7 @@ func (s *Service) DenyFirstFactor(ctx context.Context, req AuthRequest) error {
 	if err := req.Who.check(); err != nil {
 		return err
 	}
-	a, err := s.load(ctx, req.Who)
+	a, err := s.load(ctx, req.Who, mfa.AccountQuery{})
 	if err != nil {
 		return fmt.Errorf("deny first factor: %w", err)
 	}

@@ -104,7 +104,7 @@ func (s *Service) Settle(ctx context.Context, req AuthRequest) (AuthResult, erro
 	if err := req.Who.check(); err != nil {
 		return AuthResult{}, err
 	}
-	a, err := s.load(ctx, req.Who)
+	a, err := s.load(ctx, req.Who, mfa.AccountQuery{})
 	if err != nil {
 		return AuthResult{}, fmt.Errorf("settle: %w", err)
 	}
@@ -112,7 +112,7 @@ func (s *Service) Settle(ctx context.Context, req AuthRequest) (AuthResult, erro
 		return AuthResult{}, ErrNeedsFactor
 	}
 	req.Factor = "" // auth decides before any factor: logged as LogFactorNone
-	res, err := s.auth(ctx, req, a)
+	res, err := s.auth(ctx, req, a, pending{})
 	if err != nil {
 		return AuthResult{}, fmt.Errorf("settle: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -64,11 +63,7 @@ func (s *Service) passcode(ctx context.Context, d *decision) (AuthResult, error)
 		cands = append(cands, candidate{guard: mfa.Guard{Kind: mfa.GuardSMSCode, Code: mfa.Passcode(code)}, factor: LogFactorSMS})
 	case kind == otp.KindDigits && (digits == 6 || digits == 8):
 		if digits == 6 {
-			auths, err := s.store.UserAuthenticators(ctx, d.a.user.ID)
-			if err != nil {
-				return AuthResult{}, fmt.Errorf("user authenticators: %w", err)
-			}
-			for _, au := range auths {
+			for _, au := range d.a.auths {
 				c, u := s.matchAuthenticator(au, code, d.a.phones)
 				cands, used = appendMatch(cands, c), appendMatch(used, u)
 			}
@@ -121,11 +116,7 @@ func (s *Service) passcode(ctx context.Context, d *decision) (AuthResult, error)
 	d.factor, d.device, d.name = classified, "", ""
 	reason, msg := ReasonInvalidPasscode, MsgIncorrect
 	if kind == otp.KindDigits && digits == 6 {
-		au, ok, err := s.revokedMatch(ctx, d.a.user.ID, code)
-		if err != nil {
-			return AuthResult{}, err
-		}
-		if ok {
+		if au, ok := s.revokedMatch(d.a.revoked, code); ok {
 			d.factor, d.device = LogFactorMobilePasscode, au.PhoneID
 			reason, msg = ReasonRevokedDevice, MsgReactivate
 		}
@@ -149,14 +140,10 @@ func (s *Service) passcode(ctx context.Context, d *decision) (AuthResult, error)
 // install that a newer activation replaced (ours).
 const ReasonRevokedDevice = "revoked_device"
 
-// revokedMatch reports whether code comes from one of the user's recently
-// replaced app installs (within the usual window of its last counter or
+// revokedMatch reports whether code comes from one of olds, the user's
+// recently replaced app installs (within the usual window of its last counter or
 // time step), so the user can be told to reactivate the app.
-func (s *Service) revokedMatch(ctx context.Context, userID, code string) (mfa.Authenticator, bool, error) {
-	olds, err := s.store.RevokedAuthenticators(ctx, userID, 5)
-	if err != nil {
-		return mfa.Authenticator{}, false, fmt.Errorf("revoked authenticators: %w", err)
-	}
+func (s *Service) revokedMatch(olds []mfa.Authenticator, code string) (mfa.Authenticator, bool) {
 	for _, au := range olds {
 		secret := au.HOTPSecret.Reveal()
 		if len(secret) == 0 {
@@ -164,7 +151,7 @@ func (s *Service) revokedMatch(ctx context.Context, userID, code string) (mfa.Au
 		}
 		if au.TOTP {
 			if _, ok := otp.VerifyTOTP(secret, code, s.now(), AuthenticatorTOTPStep, TOTPSkew, 6); ok {
-				return au, true, nil
+				return au, true
 			}
 			continue
 		}
@@ -175,10 +162,10 @@ func (s *Service) revokedMatch(ctx context.Context, userID, code string) (mfa.Au
 			start = 0
 		}
 		if _, ok := otp.VerifyHOTP(secret, code, start, HOTPWindow+HOTPBehind, 6); ok {
-			return au, true, nil
+			return au, true
 		}
 	}
-	return mfa.Authenticator{}, false, nil
+	return mfa.Authenticator{}, false
 }
 
 func appendMatch(list []candidate, c *candidate) []candidate {

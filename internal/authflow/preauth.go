@@ -2,7 +2,6 @@ package authflow
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -80,7 +79,7 @@ func (s *Service) Preauth(ctx context.Context, req PreauthRequest) (PreauthResul
 	if err := req.Who.check(); err != nil {
 		return PreauthResult{}, err
 	}
-	a, err := s.load(ctx, req.Who)
+	a, err := s.load(ctx, req.Who, mfa.AccountQuery{SMSAt: s.now()})
 	if err != nil {
 		return PreauthResult{}, fmt.Errorf("preauth: %w", err)
 	}
@@ -152,14 +151,8 @@ func (s *Service) devices(ctx context.Context, a account) ([]Device, error) {
 		d := Device{ID: p.ID, Type: DevicePhone, Number: MaskNumber(p.Number), Name: p.Name,
 			Capabilities: p.Capabilities()}
 		d.DisplayName = displayName(d.Name, d.Number, p.Platform)
-		if method(mfa.FactorSMS).can(p) {
-			next, _, err := s.store.SMSBatchState(ctx, a.user.ID, p.ID, s.now())
-			switch {
-			case err == nil:
-				d.SMSNextCode = strconv.Itoa((next + 1) % 10)
-			case !errors.Is(err, mfa.ErrNotFound):
-				return nil, fmt.Errorf("sms batch state: %w", err)
-			}
+		if next, ok := a.smsNext[p.ID]; ok && method(mfa.FactorSMS).can(p) {
+			d.SMSNextCode = strconv.Itoa((next + 1) % 10)
 		}
 		devs = append(devs, d)
 	}

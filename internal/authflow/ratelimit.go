@@ -114,16 +114,19 @@ var (
 // attempt limits, counted in the store so that they hold across nodes (a
 // zero DurableLimit leaves one off; both are off by default). They apply
 // after the in-memory limits let an attempt through, and only to passcode
-// attempts: SMS sends, pushes and calls have limits of their own. The
-// per-IP count is taken before the user is loaded, the per-user count just
-// before a passcode is checked. An attempt over a limit is RateLimited
-// with the time until the window ends.
+// attempts: SMS sends, pushes and calls have limits of their own. Both
+// hits are counted in the attempt's decision write (mfa.AuthWrite.Hits):
+// the per-IP one for every passcode attempt, the per-user one for an
+// attempt that reaches the passcode check. So they cost no store write of
+// their own (on PostgreSQL the decision, its log record and both counters
+// are one statement). An attempt over a limit is RateLimited with the time
+// until the window ends, and decides nothing.
 //
-// A failure to count (the store erring) is logged as a warning and the
-// attempt is allowed: a bookkeeping failure must not lock every user out.
-// What guards a user's passcodes is the lockout counter, which is part of
-// the decision's own store write and fails closed; the limits only slow
-// guessing down.
+// A failure to count (the write with the hits erring) is logged as a
+// warning and the decision written again without them: a bookkeeping
+// failure must not lock every user out. What guards a user's passcodes is
+// the lockout counter, which is part of the decision's own store write and
+// fails closed; the limits only slow guessing down.
 func WithDurableLimits(perUser, perIP DurableLimit) Option {
 	return func(s *Service) {
 		s.durUser, s.durIP = perUser, perIP

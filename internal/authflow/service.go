@@ -111,6 +111,9 @@ type account struct {
 	phones   []mfa.Phone // only phones with at least one capability
 	tokens   []mfa.Token
 	groups   []mfa.Group
+	auths    []mfa.Authenticator // active app installs
+	revoked  []mfa.Authenticator // recently revoked installs, when load was asked for them
+	smsNext  map[string]int      // next unused SMS passcode per phone, when load was asked
 	settings mfa.Settings
 }
 
@@ -128,21 +131,20 @@ func (a account) permitted(in mfa.Integration) bool {
 }
 
 // load finds the user, unlocks them first if their lockout expired, and
-// reads their devices. An unknown username is not an error (known is
-// false: the enroll policy decides); an unknown user_id is Invalid, since
-// nothing can be enrolled for an id we never issued.
-func (s *Service) load(ctx context.Context, who Who) (account, error) {
+// reads their devices, all in one store read (LoginAccount, which q asks
+// for more). An unknown
+// username is not an error (known is false: the enroll policy decides); an
+// unknown user_id is Invalid, since nothing can be enrolled for an id we
+// never issued.
+func (s *Service) load(ctx context.Context, who Who, q mfa.AccountQuery) (account, error) {
 	var a account
 	st, err := s.store.GetSettings(ctx)
 	if err != nil {
 		return a, fmt.Errorf("get settings: %w", err)
 	}
 	a.settings = st
-	if who.UserID != "" {
-		a.user, err = s.store.GetUser(ctx, who.UserID)
-	} else {
-		a.user, err = s.store.GetUserByName(ctx, strings.TrimSpace(who.Username))
-	}
+	q.UserID, q.Name = who.UserID, strings.TrimSpace(who.Username)
+	acc, err := s.store.LoginAccount(ctx, q)
 	if errors.Is(err, mfa.ErrNotFound) {
 		if who.UserID != "" {
 			return a, mfa.InvalidField("user_id", "unknown user_id")
@@ -152,30 +154,23 @@ func (s *Service) load(ctx context.Context, who Who) (account, error) {
 	if err != nil {
 		return a, fmt.Errorf("get user: %w", err)
 	}
-	a.known = true
-	if a.user.Status == mfa.StatusLockedOut && st.LockoutExpire > 0 && !a.user.LockedAt.IsZero() &&
-		!a.user.LockedAt.Add(st.LockoutExpire).After(s.now()) {
+	if u := acc.User; u.Status == mfa.StatusLockedOut && st.LockoutExpire > 0 && !u.LockedAt.IsZero() &&
+		!u.LockedAt.Add(st.LockoutExpire).After(s.now()) {
 		if _, err := s.store.UnlockExpired(ctx, s.now().Add(-st.LockoutExpire)); err != nil {
 			return a, fmt.Errorf("unlock expired: %w", err)
 		}
-		if a.user, err = s.store.GetUser(ctx, a.user.ID); err != nil {
+		q.UserID = u.ID
+		if acc, err = s.store.LoginAccount(ctx, q); err != nil {
 			return a, fmt.Errorf("get user: %w", err)
 		}
 	}
-	phones, err := s.store.UserPhones(ctx, a.user.ID)
-	if err != nil {
-		return a, fmt.Errorf("user phones: %w", err)
-	}
-	for _, p := range phones {
+	a.known = true
+	a.user, a.tokens, a.groups, a.auths = acc.User, acc.Tokens, acc.Groups, acc.Authenticators
+	a.revoked, a.smsNext = acc.Revoked, acc.SMSNext
+	for _, p := range acc.Phones {
 		if len(p.Capabilities()) > 0 {
 			a.phones = append(a.phones, p)
 		}
-	}
-	if a.tokens, err = s.store.UserTokens(ctx, a.user.ID); err != nil {
-		return a, fmt.Errorf("user tokens: %w", err)
-	}
-	if a.groups, err = s.store.UserGroups(ctx, a.user.ID); err != nil {
-		return a, fmt.Errorf("user groups: %w", err)
 	}
 	return a, nil
 }

@@ -60,3 +60,13 @@ func CheckClaimArgs(key string, now, expires time.Time) error {
 	}
 	return nil
 }
+
+// PendingClaim is a signed request's claim handed by the HTTP edge to the
+// code that decides the request, which carries it in its first store
+// write (AuthWrite.Claim), so that the claim costs no write of its own.
+// Claimed reports whether a write kept it (the edge releases a kept claim
+// after an answer that did no work, and claims one that no write carried).
+type PendingClaim struct {
+	SignatureClaim
+	Claimed bool
+}

@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -37,6 +38,43 @@ type UserStore interface {
 	// UnlockExpired makes active, with a zero failure count, every
 	// locked-out user locked at or before lockedBefore, returning how many.
 	UnlockExpired(ctx context.Context, lockedBefore time.Time) (int, error)
+	// LoginAccount reads what a login needs about one user, found by
+	// q.UserID when it is not empty, else by q.Name (username or alias,
+	// case-insensitively), in one consistent read: the user, their phones,
+	// tokens and groups (as UserPhones, UserTokens, UserGroups), their
+	// active authenticators (UserAuthenticators), and what q asks for
+	// besides. NotFound for no such user. Backends make it one database
+	// round trip where they can.
+	LoginAccount(ctx context.Context, q AccountQuery) (Account, error)
+}
+
+// AccountQuery names the user LoginAccount reads and what else it reads.
+type AccountQuery struct {
+	UserID string
+	Name   string
+	// Revoked asks for the user's most recently revoked app installs, as
+	// RevokedAuthenticators(UserID, RevokedLimit).
+	Revoked bool
+	// SMSAt, when not zero, asks for the next unused SMS passcode of each
+	// of the user's phones with a live batch at SMSAt, as SMSBatchState.
+	SMSAt time.Time
+}
+
+// RevokedLimit is how many revoked installs LoginAccount reads.
+const RevokedLimit = 5
+
+// Account is what LoginAccount reads.
+type Account struct {
+	User           User
+	Phones         []Phone
+	Tokens         []Token
+	Groups         []Group
+	Authenticators []Authenticator
+	Revoked        []Authenticator // with AccountQuery.Revoked
+	// SMSNext maps a phone id to the index of the next unused SMS
+	// passcode of its live batch (with AccountQuery.SMSAt; phones with no
+	// unused code are absent).
+	SMSNext map[string]int
 }
 
 // PhoneFilter selects phones.
@@ -190,6 +228,59 @@ type AuthWrite struct {
 	Threshold    int
 	At           time.Time
 	Log          *AuthLogEntry
+	// Claim, when set, claims a signed request's signature (as
+	// ReplayStore.ClaimSignature) in the same write, before anything else:
+	// when it is claimed already the write is Conflict with Field
+	// "signature" and changes nothing.
+	Claim *SignatureClaim
+	// Hits are durable rate-limit hits (as RateLimitStore.HitRateLimit)
+	// counted in the same write, after the claim and before the guard. When
+	// one is over its limit the write is RateLimited (the hit's Msg, with
+	// RetryAfter until its window ends), the claim and the hits stay
+	// counted, and nothing else is written.
+	//
+	// A write that loses its guard (Conflict or NotFound from the guard)
+	// keeps its claim and hits too: they belong to the request, which is
+	// decided by the caller's next write, carrying neither.
+	Hits []RateHit
+}
+
+// SignatureClaim is one ReplayStore claim carried by an AuthWrite.
+type SignatureClaim struct {
+	Key          string // a SignatureKey
+	Now, Expires time.Time
+}
+
+// RateHit is one RateLimitStore hit carried by an AuthWrite.
+type RateHit struct {
+	Key    string
+	Limit  int
+	Window time.Duration
+	Now    time.Time
+	Msg    string // the RateLimited error's message when over the limit
+}
+
+// IsSignatureConflict reports whether err is the Conflict of a claimed
+// signature (AuthWrite.Claim).
+func IsSignatureConflict(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == Conflict && e.Field == "signature"
+}
+
+// CheckClaims reports an Invalid error for an AuthWrite's Claim or Hits
+// that ClaimSignature or HitRateLimit would refuse, for stores to share.
+func (w AuthWrite) CheckClaims() error {
+	if c := w.Claim; c != nil {
+		if err := CheckClaimArgs(c.Key, c.Now, c.Expires); err != nil {
+			return err
+		}
+	}
+	for _, h := range w.Hits {
+		if err := CheckRateLimitArgs(h.Key, h.Limit, h.Window); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // AuthOutcome reports what an AuthWrite changed.

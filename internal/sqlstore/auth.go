@@ -31,6 +31,9 @@ func (s *Store) prepareAuth(ctx context.Context, w mfa.AuthWrite) (authUnit, err
 	if w.Success && w.CountFailure {
 		return u, mfa.E(mfa.Invalid, "an authentication cannot both succeed and count a failure")
 	}
+	if err := w.CheckClaims(); err != nil {
+		return u, err
+	}
 	switch w.Guard.Kind {
 	case mfa.GuardNone, mfa.GuardAuthenticatorStep, mfa.GuardTokenStep:
 	case mfa.GuardAuthenticatorCounter, mfa.GuardTokenCounter, mfa.GuardYubiKeyCounter:
@@ -63,20 +66,85 @@ func (s *Store) ApplyAuth(ctx context.Context, w mfa.AuthWrite) (mfa.AuthOutcome
 	if err != nil {
 		return mfa.AuthOutcome{}, err
 	}
-	if s.gc != nil && s.txFrom(ctx) == nil {
-		return s.gc.apply(ctx, u)
+	if s.txFrom(ctx) == nil {
+		if s.gc != nil {
+			return s.gc.apply(ctx, u)
+		}
+		if s.d == postgresDialect {
+			if q, ok := pgAuthStatement(u); ok {
+				return s.applyAuthStatement(ctx, u, q)
+			}
+		}
 	}
-	var out mfa.AuthOutcome
+	var (
+		out  mfa.AuthOutcome
+		kept error
+	)
 	err = s.writeTx(ctx, "apply auth", func(c dbtx) error {
 		var err error
 		out, err = s.applyAuth(ctx, c, u)
+		if k, ok := asKept(err); ok {
+			kept, err = k, nil // commit what the unit wrote before it
+		}
 		return err
 	})
 	if err != nil {
 		return mfa.AuthOutcome{}, err
 	}
+	if kept != nil {
+		return mfa.AuthOutcome{}, kept
+	}
 	return out, nil
 }
+
+// keptErr is the error of a unit whose writes so far must be committed
+// all the same: a claimed signature, a rate-limit hit over its limit, or a
+// guard that lost (see mfa.AuthWrite.Hits). Nothing after its cause ran.
+type keptErr struct{ err error }
+
+func (e *keptErr) Error() string { return e.err.Error() }
+func (e *keptErr) Unwrap() error { return e.err }
+
+// asKept reports whether err is a keptErr, returning its cause.
+func asKept(err error) (error, bool) {
+	if k, ok := err.(*keptErr); ok {
+		return k.err, true
+	}
+	return nil, false
+}
+
+// claimAndHit runs a unit's signature claim and rate-limit hits, the
+// first statements of its write. A keptErr reports a claimed signature or
+// a hit over its limit.
+func (s *Store) claimAndHit(ctx context.Context, c dbtx, w mfa.AuthWrite) error {
+	if cl := w.Claim; cl != nil {
+		n, err := c.execN(ctx, claimSignature, cl.Key, cl.Expires.Truncate(time.Microsecond), cl.Now.Truncate(time.Microsecond))
+		if err != nil {
+			return s.dbErr(ctx, "claim signature", err)
+		}
+		if n == 0 {
+			return &keptErr{errSignatureClaimed}
+		}
+	}
+	for _, h := range w.Hits {
+		now := h.Now.Truncate(time.Microsecond)
+		var (
+			end   time.Time
+			count int
+		)
+		err := c.row(ctx, hitRateLimit, mfa.RateLimitKey(h.Key), now, now.Add(h.Window)).Scan(scanTime{&end}, &count)
+		if err != nil {
+			return s.dbErr(ctx, "hit rate limit", err)
+		}
+		if count > h.Limit {
+			return &keptErr{mfa.RetryLater(h.Msg, max(end.Sub(now), time.Microsecond))}
+		}
+	}
+	return nil
+}
+
+// errSignatureClaimed answers a claim of a signature claimed already.
+var errSignatureClaimed = &mfa.Error{Kind: mfa.Conflict, Field: "signature", Msg: "request already used"}
 
 // applyAuth applies one unit inside the caller's transaction. When it
 // returns an error the caller must undo the unit's partial effects: roll
@@ -84,6 +152,9 @@ func (s *Store) ApplyAuth(ctx context.Context, w mfa.AuthWrite) (mfa.AuthOutcome
 func (s *Store) applyAuth(ctx context.Context, c dbtx, u authUnit) (mfa.AuthOutcome, error) {
 	const op = "apply auth"
 	var out mfa.AuthOutcome
+	if err := s.claimAndHit(ctx, c, u.w); err != nil {
+		return out, err
+	}
 	g := u.w.Guard
 	var err error
 	switch g.Kind {
@@ -108,6 +179,10 @@ func (s *Store) applyAuth(ctx context.Context, c dbtx, u authUnit) (mfa.AuthOutc
 		out.SMS, err = s.spendSMS(ctx, c, u.w.UserID, u.hash, u.now)
 	}
 	if err != nil {
+		if k := mfa.KindOf(err); k == mfa.Conflict || k == mfa.NotFound {
+			// The guard lost, and wrote nothing: keep the claim and hits.
+			return mfa.AuthOutcome{}, &keptErr{err}
+		}
 		return mfa.AuthOutcome{}, err
 	}
 	if u.w.UserID != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func BenchmarkApplyAuth(b *testing.B) {
 			if _, err := s.Migrate(ctx); err != nil {
 				b.Fatal(err)
 			}
-			users := make([]string, 0, 512)
+			users := make([]string, 0, parallelism*runtime.GOMAXPROCS(0)) // one per goroutine
 			for i := range cap(users) {
 				uid, pid, aid := fmt.Sprintf("DUBENCH%013d", i), fmt.Sprintf("DPBENCH%013d", i), fmt.Sprintf("DABENCH%013d", i)
 				if err := s.CreateUser(ctx, mfa.User{ID: uid, Username: uid, Status: mfa.StatusActive, Created: epoch}); err != nil {
@@ -150,5 +151,103 @@ func BenchmarkHitRateLimit(b *testing.B) {
 				})
 			})
 		}
+	}
+}
+
+// BenchmarkLoginRead compares what a login reads about its user as the
+// five separate queries authflow made before (user by name, phones,
+// tokens, groups, authenticators) with one LoginAccount (one read
+// transaction on SQLite, one batch on PostgreSQL), from 16 concurrent
+// readers per GOMAXPROCS while a writer commits continuously (as logins
+// do), so that SQLite's readers refill their page caches as they do under
+// load:
+//
+//	go test -run '^$' -bench LoginRead -benchtime 3s ./internal/sqlstore/
+func BenchmarkLoginRead(b *testing.B) {
+	dbs := []struct {
+		name string
+		dsn  func(b *testing.B) string
+	}{
+		{"sqlite", func(b *testing.B) string { return sqltest.SQLitePath(b) }},
+		{"postgres", func(b *testing.B) string {
+			if os.Getenv(sqltest.EnvPostgres) == "" {
+				b.Skip("set " + sqltest.EnvPostgres)
+			}
+			return sqltest.PostgresDSN(b)
+		}},
+	}
+	for _, db := range dbs {
+		b.Run(db.name, func(b *testing.B) {
+			ctx := context.Background()
+			s := sqltest.Open(b, db.dsn(b), sqlstore.Options{GroupCommit: true})
+			if _, err := s.Migrate(ctx); err != nil {
+				b.Fatal(err)
+			}
+			const users = 64
+			for i := range users {
+				uid, pid, tid := fmt.Sprintf("DUREAD%014d", i), fmt.Sprintf("DPREAD%014d", i), fmt.Sprintf("DHREAD%014d", i)
+				mustB(b, s.CreateUser(ctx, mfa.User{ID: uid, Username: uid, Status: mfa.StatusActive, Created: epoch}))
+				mustB(b, s.CreatePhone(ctx, mfa.Phone{ID: pid, Type: mfa.PhoneMobile, Created: epoch}))
+				mustB(b, s.AttachPhone(ctx, uid, pid))
+				mustB(b, s.CreateToken(ctx, mfa.Token{ID: tid, Type: mfa.TokenH6, Serial: tid, Secret: mfa.Secret("12345678901234567890"), Created: epoch}))
+				mustB(b, s.AttachToken(ctx, uid, tid))
+			}
+			for _, mode := range []string{"separate", "LoginAccount"} {
+				b.Run(mode, func(b *testing.B) {
+					stop := make(chan struct{})
+					done := make(chan struct{})
+					go func() { // a writer committing all the while
+						defer close(done)
+						for i := 0; ; i++ {
+							select {
+							case <-stop:
+								return
+							default:
+							}
+							uid := fmt.Sprintf("DUREAD%014d", i%users)
+							if _, err := s.ApplyAuth(ctx, mfa.AuthWrite{UserID: uid, Success: true, At: epoch}); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					}()
+					var next atomic.Int64
+					b.SetParallelism(16)
+					b.ResetTimer()
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							name := fmt.Sprintf("DUREAD%014d", next.Add(1)%users)
+							var err error
+							if mode == "LoginAccount" {
+								_, err = s.LoginAccount(ctx, mfa.AccountQuery{Name: name})
+							} else {
+								var u mfa.User
+								if u, err = s.GetUserByName(ctx, name); err == nil {
+									_, err = s.UserPhones(ctx, u.ID)
+									_, err = s.UserTokens(ctx, u.ID)
+									_, err = s.UserGroups(ctx, u.ID)
+									_, err = s.UserAuthenticators(ctx, u.ID)
+								}
+							}
+							if err != nil {
+								b.Error(err)
+								return
+							}
+						}
+					})
+					b.StopTimer()
+					close(stop)
+					<-done
+					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
+				})
+			}
+		})
+	}
+}
+
+func mustB(b *testing.B, err error) {
+	b.Helper()
+	if err != nil {
+		b.Fatal(err)
 	}
 }

@@ -152,7 +152,9 @@ func (g *groupCommit) commit(group []*gcReq) {
 		} else {
 			r.out, r.err = s.applyAuth(ctx, c, r.u)
 		}
-		if r.err != nil {
+		if k, ok := asKept(r.err); ok {
+			r.err = k // its writes so far stay: release, not roll back
+		} else if r.err != nil {
 			r.out = mfa.AuthOutcome{}
 			if _, err := tx.ExecContext(ctx, `ROLLBACK TO auth_unit`); err != nil {
 				tx.Rollback()

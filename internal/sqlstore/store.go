@@ -12,8 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx"
-	_ "modernc.org/sqlite"             // driver "sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // driver "sqlite"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
@@ -49,6 +50,10 @@ type Options struct {
 	// BusyTimeout is how long a SQLite connection waits for a lock held by
 	// another process. Default 5s.
 	BusyTimeout time.Duration
+	// Tracer, on PostgreSQL, sees every statement and batch the driver
+	// sends (pgx's tracing interfaces); the tests count round trips and
+	// commits with it (sqltest.RoundTrips). Nil: none.
+	Tracer pgx.QueryTracer
 	// GroupCommit batches concurrent ApplyAuth calls into shared SQLite
 	// transactions (see groupcommit.go), which about doubles the rate of
 	// authentication writes. Ignored on PostgreSQL.
@@ -119,10 +124,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 
 	if isPostgresDSN(o.DSN) {
 		s.d = postgresDialect
-		db, err := sql.Open("pgx", o.DSN)
+		cfg, err := pgx.ParseConfig(o.DSN)
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: open postgres: %w", err)
 		}
+		cfg.Tracer = o.Tracer
+		db := stdlib.OpenDB(*cfg)
 		db.SetMaxOpenConns(maxOpen)
 		db.SetMaxIdleConns(maxOpen)
 		db.SetConnMaxIdleTime(5 * time.Minute)

@@ -266,6 +266,52 @@ func (s *memStore) GetUser(ctx context.Context, id string) (mfa.User, error) {
 	return u, nil
 }
 
+func (s *memStore) LoginAccount(ctx context.Context, q mfa.AccountQuery) (mfa.Account, error) {
+	defer s.lock(ctx)()
+	ctx = context.WithValue(ctx, memTxKey{s}, true) // the lock is held
+	var (
+		a   mfa.Account
+		err error
+	)
+	if q.UserID != "" {
+		a.User, err = s.GetUser(ctx, q.UserID)
+	} else {
+		a.User, err = s.GetUserByName(ctx, q.Name)
+	}
+	if err != nil {
+		return mfa.Account{}, err
+	}
+	if a.Phones, err = s.UserPhones(ctx, a.User.ID); err != nil {
+		return mfa.Account{}, err
+	}
+	if a.Tokens, err = s.UserTokens(ctx, a.User.ID); err != nil {
+		return mfa.Account{}, err
+	}
+	if a.Groups, err = s.UserGroups(ctx, a.User.ID); err != nil {
+		return mfa.Account{}, err
+	}
+	if a.Authenticators, err = s.UserAuthenticators(ctx, a.User.ID); err != nil {
+		return mfa.Account{}, err
+	}
+	if q.Revoked {
+		if a.Revoked, err = s.RevokedAuthenticators(ctx, a.User.ID, mfa.RevokedLimit); err != nil {
+			return mfa.Account{}, err
+		}
+	}
+	if !q.SMSAt.IsZero() {
+		for _, p := range a.Phones {
+			next, _, err := s.SMSBatchState(ctx, a.User.ID, p.ID, q.SMSAt)
+			if err == nil {
+				if a.SMSNext == nil {
+					a.SMSNext = map[string]int{}
+				}
+				a.SMSNext[p.ID] = next
+			}
+		}
+	}
+	return a, nil
+}
+
 func (s *memStore) GetUserByName(ctx context.Context, name string) (mfa.User, error) {
 	defer s.lock(ctx)()
 	for _, u := range s.users {
@@ -857,8 +903,31 @@ func (s *memStore) SMSBatchState(ctx context.Context, userID, phoneID string, no
 // Auth.
 
 func (s *memStore) ApplyAuth(ctx context.Context, w mfa.AuthWrite) (mfa.AuthOutcome, error) {
+	if err := w.CheckClaims(); err != nil {
+		return mfa.AuthOutcome{}, err
+	}
 	defer s.lock(ctx)()
 	var out mfa.AuthOutcome
+	if cl := w.Claim; cl != nil {
+		now := cl.Now.Truncate(time.Microsecond)
+		if e, ok := s.signatures[cl.Key]; ok && e.After(now) {
+			return out, &mfa.Error{Kind: mfa.Conflict, Field: "signature", Msg: "request already used"}
+		}
+		s.signatures[cl.Key] = cl.Expires.Truncate(time.Microsecond)
+	}
+	for _, h := range w.Hits {
+		key, now := mfa.RateLimitKey(h.Key), h.Now.Truncate(time.Microsecond)
+		c, ok := s.rateLimits[key]
+		if ok && c.end.After(now) {
+			c.count++
+		} else {
+			c = memRateLimit{start: now, end: now.Add(h.Window).Truncate(time.Microsecond), count: 1}
+		}
+		s.rateLimits[key] = c
+		if c.count > h.Limit {
+			return out, mfa.RetryLater(h.Msg, c.end.Sub(now))
+		}
+	}
 	g := w.Guard
 	switch g.Kind {
 	case mfa.GuardAuthenticatorCounter, mfa.GuardAuthenticatorStep:
