@@ -401,3 +401,17 @@ func (s *Service) OwnIdentity(ctx context.Context, a Actor) (mfa.IdentityStatus,
 	}
 	return st, nil
 }
+
+// SelfActor is the self-service actor of the user with userID (a
+// signed-in portal user) at address ip: Unauthorized when no such user
+// exists any more.
+func (s *Service) SelfActor(ctx context.Context, userID, ip string) (Actor, error) {
+	u, err := s.store.GetUser(ctx, userID)
+	if errors.Is(err, mfa.ErrNotFound) {
+		return Actor{}, mfa.E(mfa.Unauthorized, "Sign in again.")
+	}
+	if err != nil {
+		return Actor{}, fmt.Errorf("self-service actor: %w", err)
+	}
+	return SelfServiceActor(u, ip), nil
+}

@@ -26,6 +26,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/web"
 	"github.com/twostep-auth/twostep/internal/web/login"
 	"github.com/twostep-auth/twostep/internal/web/prompt"
+	"github.com/twostep-auth/twostep/internal/web/selfbypass"
 )
 
 // PoolStats names one database connection pool's statistics.
@@ -181,6 +182,12 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 		// provider's authorize sends the browser here).
 		login.New(login.Deps{Site: site, Flow: d.Flow, Now: d.Now, SSOLifetime: d.OIDC.SessionLifetime,
 			EndSession: provider.EndSession, Logger: d.Logger}).Register(browser)
+		if d.Admin != nil {
+			// Self-service bypass codes (before login; off until an
+			// administrator turns them on).
+			selfbypass.New(selfbypass.Deps{Site: site, Flow: d.Flow, Admin: d.Admin, Now: d.Now,
+				Logger: d.Logger}).Register(browser)
+		}
 	}
 	mux.Handle("/", fallback{api: mux, browser: browser, pages: site.NotFound(browser)})
 }
