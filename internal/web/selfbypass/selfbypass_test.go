@@ -2,6 +2,7 @@ package selfbypass_test
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"io"
 	"log/slog"
 	"net/http"
@@ -35,6 +36,7 @@ type fixture struct {
 	store *sqlstore.Store
 	svc   *admin.Service
 	host  string
+	cert  *x509.Certificate
 	tr    *http.Transport
 	alice mfa.User
 	owner admin.Actor
@@ -56,10 +58,13 @@ func newFixture(t *testing.T) *fixture {
 	selfbypass.New(d).Register(mux)
 	selfbypass.NewPINPage(d, func(r *http.Request) (string, bool) {
 		id := r.Header.Get("X-Test-User")
+		if c, err := r.Cookie("test_user"); err == nil && id == "" {
+			id = c.Value // the browser test's signed-in user
+		}
 		return id, id != ""
 	}).Register(mux)
 	ts := certstest.StartTLS(t, mux)
-	f.host = ts.Host
+	f.host, f.cert = ts.Host, ts.Certificate()
 	f.tr = &http.Transport{TLSClientConfig: ts.Client().Transport.(*http.Transport).TLSClientConfig.Clone()}
 	f.tr.TLSClientConfig.RootCAs = ts.Pool
 	f.alice = f.user("alice", true)
