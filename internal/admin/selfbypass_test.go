@@ -383,8 +383,12 @@ func errString(err error) string {
 	return err.Error()
 }
 
-func TestSelfBypassLockout(t *testing.T) {
-	e := newSelfEnv(t)
+func TestSelfBypassLockoutSQLite(t *testing.T) { testSelfBypassLockout(t, newSelfEnv(t)) }
+func TestSelfBypassLockoutPostgres(t *testing.T) {
+	testSelfBypassLockout(t, newSelfEnv(t, sqltest.PostgresDSN(t)))
+}
+
+func testSelfBypassLockout(t *testing.T, e *selfEnv) {
 	ctx := t.Context()
 	if _, err := e.svc.UpdateSettings(ctx, e.owner, admin.SettingsFields{LockoutThreshold: ptr(3)}); err != nil {
 		t.Fatal(err)
@@ -442,8 +446,12 @@ func TestSelfBypassRateLimits(t *testing.T) {
 }
 
 // The durable limits hold across services (nodes) sharing the store.
-func TestSelfBypassDurableLimit(t *testing.T) {
-	e := newSelfEnv(t)
+func TestSelfBypassDurableLimitSQLite(t *testing.T) { testSelfBypassDurableLimit(t, newSelfEnv(t)) }
+func TestSelfBypassDurableLimitPostgres(t *testing.T) {
+	testSelfBypassDurableLimit(t, newSelfEnv(t, sqltest.PostgresDSN(t)))
+}
+
+func testSelfBypassDurableLimit(t *testing.T, e *selfEnv) {
 	ctx := t.Context()
 	if _, err := e.svc.UpdateSettings(ctx, e.owner, admin.SettingsFields{LockoutThreshold: ptr(0)}); err != nil {
 		t.Fatal(err)
