@@ -33,13 +33,15 @@ type adminCmd struct {
 	JSON        bool   `name:"json" help:"Print the API's response objects as JSON."`
 
 	User struct {
-		Add         adminUserAddCmd         `cmd:"" help:"Create a user."`
-		List        adminUserListCmd        `cmd:"" help:"List users."`
-		Show        adminUserShowCmd        `cmd:"" help:"Show one user with their phones and tokens."`
-		SetStatus   adminUserSetStatusCmd   `cmd:"" name:"set-status" help:"Set a user's status."`
-		Delete      adminUserDeleteCmd      `cmd:"" help:"Delete a user."`
-		Forget      adminUserForgetCmd      `cmd:"" name:"forget-devices" help:"Forget a user's remembered devices: every application asks for the second step again."`
-		SetPassword adminUserSetPasswordCmd `cmd:"" name:"set-password" help:"Set (or --clear) a user's twostep password, their first factor when twostep checks it."`
+		Add            adminUserAddCmd            `cmd:"" help:"Create a user."`
+		List           adminUserListCmd           `cmd:"" help:"List users."`
+		Show           adminUserShowCmd           `cmd:"" help:"Show one user with their phones and tokens."`
+		SetStatus      adminUserSetStatusCmd      `cmd:"" name:"set-status" help:"Set a user's status."`
+		Delete         adminUserDeleteCmd         `cmd:"" help:"Delete a user."`
+		Forget         adminUserForgetCmd         `cmd:"" name:"forget-devices" help:"Forget a user's remembered devices: every application asks for the second step again."`
+		SetPassword    adminUserSetPasswordCmd    `cmd:"" name:"set-password" help:"Set (or --clear) a user's twostep password, their first factor when twostep checks it."`
+		Identity       adminUserIdentityCmd       `cmd:"" help:"Show, set or clear a user's self-service bypass identity answers (PIN; date of birth + last 4 ID digits)."`
+		ImportIdentity adminUserImportIdentityCmd `cmd:"" name:"import-identity" help:"Import dates of birth and last 4 ID digits from a CSV of username,dob,id_last4."`
 	} `cmd:"" help:"Users."`
 	Phone struct {
 		Add      adminPhoneAddCmd      `cmd:"" help:"Create a phone and attach it to a user."`

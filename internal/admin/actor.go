@@ -16,6 +16,10 @@ const (
 	ActorAdmin       ActorKind = "admin"       // a person at the console or CLI
 	ActorIntegration ActorKind = "integration" // an Admin API integration
 	ActorSystem      ActorKind = "system"      // twostepd itself (bootstrap, reaper)
+	// ActorSelfService is a user acting on their own account at the
+	// self-service pages (SelfServiceActor). It may do none of the
+	// Actions: only the self-service methods accept it, for that user.
+	ActorSelfService ActorKind = "self-service"
 )
 
 // Actor is who asks for an administrative operation. Every service method
@@ -27,6 +31,8 @@ type Actor struct {
 	Name  string // administrator email or integration name: shown as creator and in the admin log
 	Role  mfa.Role
 	Perms mfa.AdminPermissions
+	// RemoteIP is where a self-service request came from.
+	RemoteIP string
 }
 
 // AdminActor is the actor for an administrator.
@@ -37,6 +43,12 @@ func AdminActor(a mfa.Admin) Actor {
 // IntegrationActor is the actor for an Admin API integration.
 func IntegrationActor(in mfa.Integration) Actor {
 	return Actor{Kind: ActorIntegration, ID: in.IKey, Name: in.Name, Perms: in.Permissions}
+}
+
+// SelfServiceActor is user u at the self-service pages, from address ip
+// (recorded in the admin log).
+func SelfServiceActor(u mfa.User, ip string) Actor {
+	return Actor{Kind: ActorSelfService, ID: u.ID, Name: u.Username, RemoteIP: ip}
 }
 
 // SystemActor is twostepd itself.

@@ -124,6 +124,12 @@ func (s *Service) CreateBypassCodes(ctx context.Context, a Actor, userID string,
 	if err := s.authorize(ctx, a, CreateBypassCodes); err != nil {
 		return nil, err
 	}
+	return s.issueBypassCodes(ctx, a, userID, req, nil)
+}
+
+// issueBypassCodes is CreateBypassCodes after authorization; extra details
+// go into the admin log record (self-service adds the source address).
+func (s *Service) issueBypassCodes(ctx context.Context, a Actor, userID string, req BypassRequest, extra map[string]any) ([]string, error) {
 	p, err := planBypass(req)
 	if err != nil {
 		return nil, err
@@ -146,13 +152,22 @@ func (s *Service) CreateBypassCodes(ctx context.Context, a Actor, userID string,
 		}
 		details := map[string]any{"count": len(codes), "reuse_count": p.uses, "valid_secs": int64(p.validFor / time.Second),
 			"preserve_existing": req.PreserveExisting, "caller_chosen": p.chosen != nil}
+		for k, v := range extra {
+			details[k] = v
+		}
 		return s.logChange(ctx, a, "bypass_create", "user", userID, changeDetails(details))
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.notifyUser(ctx, userID, SubjectBypassAdded, fmt.Sprintf("%d bypass code(s) were created for your account by an administrator. "+
-		"Each one lets whoever holds it log in as you without your phone.", len(codes)))
+	if a.Kind == ActorSelfService {
+		s.notifyUser(ctx, userID, SubjectBypassAdded, "A bypass code was created for your account at the self-service page, "+
+			"after your password and identity check. It lets whoever holds it log in as you without your phone. "+
+			"If this was not you, tell your help desk now.")
+	} else {
+		s.notifyUser(ctx, userID, SubjectBypassAdded, fmt.Sprintf("%d bypass code(s) were created for your account by an administrator. "+
+			"Each one lets whoever holds it log in as you without your phone.", len(codes)))
+	}
 	return codes, nil
 }
 

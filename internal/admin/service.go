@@ -23,6 +23,10 @@ type Service struct {
 	minPasswordLen int
 	notifier       mfa.Notifier // nil: SMS and email operations are Unavailable
 	apiHost        string       // public host[:port] put in activation links; "" makes them Unavailable
+	// sbLimits, sb: self-service bypass codes' attempt limits and their
+	// in-memory limiters (selfbypass.go).
+	sbLimits SelfBypassLimits
+	sb       selfBypass
 }
 
 // Option configures a Service beyond its required dependencies.

@@ -32,6 +32,12 @@ type SettingsFields struct {
 	// per user and per account per UTC day, 0 (no cap)..MaxTelephonyDaily.
 	TelephonyDailyUserLimit *int
 	TelephonyDailyLimit     *int
+	// Self-service bypass codes (seed 003): self_service_bypass (on/off),
+	// self_service_bypass_check (pin | dob_id),
+	// self_service_bypass_minutes (a code's lifetime, 1..MaxSelfBypassMinutes).
+	SelfBypass        *bool
+	SelfBypassCheck   *string
+	SelfBypassMinutes *int
 }
 
 // Setting limits.
@@ -51,6 +57,7 @@ const (
 	MaxPushMuteMinutes     = 24 * 60
 	MaxTrustedDeviceMax    = 365
 	MaxTelephonyDaily      = 1000000
+	MaxSelfBypassMinutes   = 60
 )
 
 // GetSettings returns the account settings.
@@ -155,6 +162,9 @@ func applySettings(st *mfa.Settings, f SettingsFields) ([]string, error) {
 			fmt.Sprintf("must be between 0 (no cap) and %d SMS and calls a day", MaxTelephonyDaily),
 			func(n int) { st.TelephonyDailyLimit = n }),
 	}
+	checks = append(checks, intIn("self_service_bypass_minutes", f.SelfBypassMinutes, between(1, MaxSelfBypassMinutes),
+		fmt.Sprintf("must be between 1 and %d minutes", MaxSelfBypassMinutes),
+		func(n int) { st.SelfBypassLifetime = time.Duration(n) * time.Minute }))
 	for _, err := range checks {
 		if err != nil {
 			return nil, err
@@ -163,6 +173,18 @@ func applySettings(st *mfa.Settings, f SettingsFields) ([]string, error) {
 	if f.VerifiedPush != nil {
 		st.VerifiedPush = *f.VerifiedPush
 		changed = append(changed, "verified_push")
+	}
+	if f.SelfBypass != nil {
+		st.SelfBypass = *f.SelfBypass
+		changed = append(changed, "self_service_bypass")
+	}
+	if f.SelfBypassCheck != nil {
+		c := mfa.IdentityCheck(strings.ToLower(strings.TrimSpace(*f.SelfBypassCheck)))
+		if !c.Valid() {
+			return nil, mfa.InvalidField("self_service_bypass_check", "must be pin or dob_id")
+		}
+		st.SelfBypassCheck = c
+		changed = append(changed, "self_service_bypass_check")
 	}
 	if f.SMSRefresh != nil {
 		st.SMSRefresh = *f.SMSRefresh

@@ -43,6 +43,7 @@ func (h *Handler) Routes() []route {
 	rs = append(rs, h.userRoutes()...)
 	rs = append(rs, h.groupRoutes()...)
 	rs = append(rs, h.userPasswordRoutes()...)
+	rs = append(rs, h.identityRoutes()...)
 	rs = append(rs, h.trustedRoutes()...)
 	rs = append(rs, h.phoneRoutes()...)
 	rs = append(rs, h.activationRoutes()...)

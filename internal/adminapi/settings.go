@@ -40,6 +40,10 @@ type settingsObject struct {
 	// SMS and calls per UTC day; 0 = no cap
 	TelephonyDailyUserLimit int `json:"telephony_daily_user_limit"`
 	TelephonyDailyLimit     int `json:"telephony_daily_limit"`
+	// self-service bypass codes (seed 003)
+	SelfServiceBypass        bool   `json:"self_service_bypass"`
+	SelfServiceBypassCheck   string `json:"self_service_bypass_check"`   // pin | dob_id
+	SelfServiceBypassMinutes int    `json:"self_service_bypass_minutes"` // a code's lifetime
 }
 
 func newSettingsObject(s mfa.Settings) settingsObject {
@@ -53,7 +57,9 @@ func newSettingsObject(s mfa.Settings) settingsObject {
 		PushTimeoutSeconds: int(s.PushTimeout.Seconds()), InactiveUserExpiration: s.InactiveUserExpiration,
 		VerifiedPush: s.VerifiedPush, VerifiedPushDigits: s.VerifiedPushDigits,
 		PushMuteMinutes: int(s.PushMuteAfterFraud.Minutes()), TrustedDeviceMaxDays: s.TrustedDeviceMaxDays,
-		TelephonyDailyUserLimit: s.TelephonyDailyUserLimit, TelephonyDailyLimit: s.TelephonyDailyLimit}
+		TelephonyDailyUserLimit: s.TelephonyDailyUserLimit, TelephonyDailyLimit: s.TelephonyDailyLimit,
+		SelfServiceBypass: s.SelfBypass, SelfServiceBypassCheck: string(s.SelfBypassCheck),
+		SelfServiceBypassMinutes: int(s.SelfBypassLifetime.Minutes())}
 }
 
 func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
@@ -67,7 +73,7 @@ func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request, c *api.Cal
 
 func (h *Handler) modifySettings(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
 	f := admin.SettingsFields{SMSMessage: optString(c, "sms_message"), HelpdeskBypass: optString(c, "helpdesk_bypass"),
-		FraudEmail: optString(c, "fraud_email")}
+		FraudEmail: optString(c, "fraud_email"), SelfBypassCheck: optString(c, "self_service_bypass_check")}
 	var err error
 	ints := []struct {
 		name string
@@ -79,6 +85,7 @@ func (h *Handler) modifySettings(w http.ResponseWriter, r *http.Request, c *api.
 		{"verified_push_digits", &f.VerifiedPushDigits}, {"push_mute_minutes", &f.PushMuteMinutes},
 		{"trusted_device_max_days", &f.TrustedDeviceMaxDays},
 		{"telephony_daily_user_limit", &f.TelephonyDailyUserLimit}, {"telephony_daily_limit", &f.TelephonyDailyLimit},
+		{"self_service_bypass_minutes", &f.SelfBypassMinutes},
 	}
 	for _, p := range ints {
 		if p.name == "sms_expiration" && has(c, p.name) && strings.TrimSpace(c.Param(p.name)) == "" {
@@ -97,6 +104,9 @@ func (h *Handler) modifySettings(w http.ResponseWriter, r *http.Request, c *api.
 		return err
 	}
 	if f.VerifiedPush, err = optBool(c, "verified_push"); err != nil {
+		return err
+	}
+	if f.SelfBypass, err = optBool(c, "self_service_bypass"); err != nil {
 		return err
 	}
 	s, err := h.svc.UpdateSettings(r.Context(), actor(c), f)

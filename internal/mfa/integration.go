@@ -180,6 +180,12 @@ type Settings struct {
 	// account (see HitTelephonyCaps). 0 = no cap.
 	TelephonyDailyUserLimit int
 	TelephonyDailyLimit     int
+	// SelfBypass lets users get one bypass code for themselves at
+	// /portal/bypass after their password and SelfBypassCheck (seed 003);
+	// each code is valid for SelfBypassLifetime.
+	SelfBypass         bool
+	SelfBypassCheck    IdentityCheck
+	SelfBypassLifetime time.Duration
 }
 
 // DefaultSettings are a new account's settings.
@@ -196,6 +202,10 @@ func DefaultSettings() Settings {
 		// Twenty texts or calls a day is far more than a person needs and
 		// stops one account from running up the telephony bill.
 		TelephonyDailyUserLimit: 20,
+		// Self-service bypass codes are off until an administrator turns
+		// them on.
+		SelfBypassCheck:    IdentityPIN,
+		SelfBypassLifetime: 10 * time.Minute,
 	}
 }
 

@@ -408,6 +408,7 @@ type Store interface {
 	SessionStore
 	LoginRequestStore
 	UserPasswordStore
+	IdentityStore
 	SigningKeyStore
 	Events
 	// Atomic runs fn in one store transaction: every store method that fn

@@ -27,6 +27,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/web/invite"
 	"github.com/twostep-auth/twostep/internal/web/login"
 	"github.com/twostep-auth/twostep/internal/web/prompt"
+	"github.com/twostep-auth/twostep/internal/web/selfbypass"
 )
 
 // PoolStats names one database connection pool's statistics.
@@ -184,6 +185,12 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 		// provider's authorize sends the browser here).
 		login.New(login.Deps{Site: site, Flow: d.Flow, Now: d.Now, SSOLifetime: d.OIDC.SessionLifetime,
 			EndSession: provider.EndSession, Logger: d.Logger}).Register(browser)
+		if d.Admin != nil {
+			// Self-service bypass codes (before login; off until an
+			// administrator turns them on).
+			selfbypass.New(selfbypass.Deps{Site: site, Flow: d.Flow, Admin: d.Admin, Now: d.Now,
+				Logger: d.Logger}).Register(browser)
+		}
 	}
 	if d.Admin != nil {
 		// Administrator activation links (POST /admin/v1/admins/activations).

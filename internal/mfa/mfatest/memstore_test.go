@@ -77,6 +77,7 @@ func newMemStore() *memStore {
 		sessions:     map[string]mfa.Session{},
 		logins:       map[string]mfa.LoginRequest{},
 		passwords:    map[string]mfa.UserPassword{},
+		identity:     map[string]memIdentity{},
 		signingKeys:  map[string]mfa.SigningKey{},
 		adminActs:    map[string]mfa.AdminActivation{},
 	}, events: memEvents{topics: map[string]map[*chan struct{}]bool{}}}
@@ -187,6 +188,7 @@ type memData struct {
 	sessions     map[string]mfa.Session
 	logins       map[string]mfa.LoginRequest
 	passwords    map[string]mfa.UserPassword
+	identity     map[string]memIdentity
 	signingKeys  map[string]mfa.SigningKey
 	adminActs    map[string]mfa.AdminActivation // by id; Code kept (a fake: no hashing)
 }
@@ -213,7 +215,8 @@ func (s *memStore) snapshot() memData {
 		adminLog: slices.Clone(s.adminLog), phoneLog: slices.Clone(s.phoneLog), nextLogID: s.nextLogID,
 		activations: maps.Clone(s.activations), trusted: maps.Clone(s.trusted), rateLimits: maps.Clone(s.rateLimits),
 		logins: maps.Clone(s.logins), groups: maps.Clone(s.groups), userGroups: maps.Clone(s.userGroups),
-		passwords: maps.Clone(s.passwords), signingKeys: maps.Clone(s.signingKeys), adminActs: maps.Clone(s.adminActs),
+		passwords: maps.Clone(s.passwords), identity: maps.Clone(s.identity), signingKeys: maps.Clone(s.signingKeys),
+		adminActs: maps.Clone(s.adminActs),
 	}
 }
 
@@ -377,6 +380,7 @@ func (s *memStore) DeleteUser(ctx context.Context, id string) error {
 		}
 	}
 	delete(s.passwords, id)
+	delete(s.identity, id)
 	for k, c := range s.codes {
 		if c.UserID == id {
 			delete(s.codes, k)
@@ -2132,4 +2136,66 @@ func (s *memStore) RedeemAdminActivation(ctx context.Context, code mfa.Passcode,
 		return ad, nil
 	}
 	return mfa.Admin{}, errNotFound
+}
+
+// Identity answers: keyed hashes under the store's token key, replaced
+// whole (never changed in place), so the snapshot's shallow clone is a copy.
+
+type memIdentity struct {
+	pin, dobID       []byte
+	pinSet, dobIDSet time.Time
+}
+
+func (s *memStore) identityHash(userID string, c mfa.IdentityCheck, answer mfa.Passcode) []byte {
+	m := hmac.New(sha256.New, s.tokenKey[:])
+	m.Write([]byte("identity_" + string(c) + "\x00" + userID + "\x00" + string(answer)))
+	return m.Sum(nil)
+}
+
+func (s *memStore) SetUserIdentity(ctx context.Context, userID string, c mfa.IdentityCheck, answer mfa.Passcode, at time.Time) error {
+	if !c.Valid() {
+		return mfa.InvalidField("identity_check", "must be pin or dob_id")
+	}
+	defer s.lock(ctx)()
+	if _, ok := s.users[userID]; !ok {
+		return errNotFound
+	}
+	id := s.identity[userID]
+	var h []byte
+	var set time.Time
+	if answer != "" {
+		h, set = s.identityHash(userID, c, answer), at
+	}
+	if c == mfa.IdentityPIN {
+		id.pin, id.pinSet = h, set
+	} else {
+		id.dobID, id.dobIDSet = h, set
+	}
+	s.identity[userID] = id
+	return nil
+}
+
+func (s *memStore) UserIdentity(ctx context.Context, userID string) (mfa.IdentityStatus, error) {
+	defer s.lock(ctx)()
+	if _, ok := s.users[userID]; !ok {
+		return mfa.IdentityStatus{}, errNotFound
+	}
+	id := s.identity[userID]
+	return mfa.IdentityStatus{PINSet: id.pinSet, DOBIDSet: id.dobIDSet}, nil
+}
+
+func (s *memStore) CheckUserIdentity(ctx context.Context, userID string, c mfa.IdentityCheck, answer mfa.Passcode) (bool, error) {
+	if !c.Valid() {
+		return false, mfa.InvalidField("identity_check", "must be pin or dob_id")
+	}
+	defer s.lock(ctx)()
+	id := s.identity[userID]
+	stored := id.pin
+	if c == mfa.IdentityDOBID {
+		stored = id.dobID
+	}
+	if len(stored) == 0 || answer == "" {
+		return false, nil
+	}
+	return hmac.Equal(stored, s.identityHash(userID, c, answer)), nil
 }

@@ -65,6 +65,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 		{"Sessions", sessionTests()},
 		{"LoginRequests", loginRequestTests()},
 		{"Passwords", passwordTests()},
+		{"Identity", identityTests()},
 		{"SigningKeys", signingKeyTests()},
 		{"Events", eventTests()},
 		{"IDs", idTests()},
