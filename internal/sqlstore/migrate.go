@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
@@ -87,28 +88,31 @@ func (s *Store) Migrate(ctx context.Context) (applied int, err error) {
 	}
 	for _, m := range ms {
 		did := false
-		err := s.writeTx(ctx, "migrate", func(c dbtx) error {
-			if err := s.d.lock(ctx, c, "schema_migrations"); err != nil {
-				return err
-			}
-			if _, err := c.exec(ctx, s.d.migrationsDDL); err != nil {
-				return err
-			}
-			done, err := c.exists(ctx, `SELECT 1 FROM schema_migrations WHERE version = ?`, m.version)
-			if err != nil || done {
-				return err
-			}
-			// No arguments: the whole file runs as one multi-statement
-			// exec (pgx then uses the simple protocol).
-			if _, err := c.q.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("apply %s: %w", m.name, err)
-			}
-			if _, err := c.exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, s.now()); err != nil {
-				return err
-			}
-			did = true
-			return nil
-		})
+		apply := func() error {
+			return s.writeTx(ctx, "migrate", func(c dbtx) error {
+				if err := s.d.lock(ctx, c, "schema_migrations"); err != nil {
+					return err
+				}
+				if _, err := c.exec(ctx, s.d.migrationsDDL); err != nil {
+					return err
+				}
+				done, err := c.exists(ctx, `SELECT 1 FROM schema_migrations WHERE version = ?`, m.version)
+				if err != nil || done {
+					return err
+				}
+				// No arguments: the whole file runs as one multi-statement
+				// exec (pgx then uses the simple protocol).
+				if _, err := c.q.ExecContext(ctx, m.sql); err != nil {
+					return fmt.Errorf("apply %s: %w", m.name, err)
+				}
+				if _, err := c.exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.version, s.now()); err != nil {
+					return err
+				}
+				did = true
+				return nil
+			})
+		}
+		err := s.retryBusy(ctx, apply)
 		if err != nil {
 			return applied, fmt.Errorf("migrate to version %d: %w", m.version, err)
 		}
@@ -167,4 +171,33 @@ func schemaAhead(cur, latest int) error {
 	return &mfa.Error{Kind: mfa.Unavailable,
 		Msg: fmt.Sprintf("database schema version %d is newer than this twostepd (knows up to %d); upgrade twostepd", cur, latest),
 		Err: ErrSchemaAhead}
+}
+
+// migrateBusyWait bounds how long Migrate waits, in all, for a database
+// another process is migrating at the same time (SQLite's busy_timeout
+// alone can run out when several processes start together on a loaded
+// machine: each migration is one BEGIN IMMEDIATE transaction, and they
+// queue).
+const migrateBusyWait = 30 * time.Second
+
+// retryBusy runs f again while it fails because the database is busy (or
+// PostgreSQL asks for a retry), for up to migrateBusyWait.
+func (s *Store) retryBusy(ctx context.Context, f func() error) error {
+	start := time.Now()
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		if c, _ := s.d.classify(err); c != errBusy && c != errRetry || time.Since(start) > migrateBusyWait {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
 }
