@@ -16,6 +16,10 @@ const (
 	ActorAdmin       ActorKind = "admin"       // a person at the console or CLI
 	ActorIntegration ActorKind = "integration" // an Admin API integration
 	ActorSystem      ActorKind = "system"      // twostepd itself (bootstrap, reaper)
+	// ActorUser is a user at the self-service portal: it may do only the
+	// self-service actions (selfservice.go), and only on its own user;
+	// every other action refuses it.
+	ActorUser ActorKind = "user"
 )
 
 // Actor is who asks for an administrative operation. Every service method
@@ -27,6 +31,9 @@ type Actor struct {
 	Name  string // administrator email or integration name: shown as creator and in the admin log
 	Role  mfa.Role
 	Perms mfa.AdminPermissions
+	// IP is the source address of the request, recorded in the admin log
+	// (as "source_ip" in the description); "" when there is none (CLI).
+	IP string
 }
 
 // AdminActor is the actor for an administrator.
@@ -198,6 +205,9 @@ func (s *Service) logChange(ctx context.Context, a Actor, action, objectType, ob
 	actor := a.Name
 	if a.Kind == ActorIntegration {
 		actor = a.ID
+	}
+	if a.IP != "" {
+		description = withSourceIP(description, a.IP)
 	}
 	_, err := s.store.AppendAdminLog(ctx, mfa.AdminLogEntry{
 		Time: s.now(), Actor: actor, ActorKind: string(a.Kind), Action: action,

@@ -101,6 +101,10 @@ type TokenStore interface {
 	// administrator's resync or step change). Counter and YKCounter only
 	// move forward: a lower value leaves the stored one, atomically.
 	UpdateToken(ctx context.Context, t Token) error
+	// RenameToken sets the token's serial (a user renaming an
+	// authenticator app they added): NotFound for an unknown id, Conflict
+	// if another token of the same type has that serial.
+	RenameToken(ctx context.Context, id, serial string) error
 	DeleteToken(ctx context.Context, id string) error
 	AttachToken(ctx context.Context, userID, tokenID string) error
 	DetachToken(ctx context.Context, userID, tokenID string) error

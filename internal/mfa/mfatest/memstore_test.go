@@ -660,6 +660,22 @@ func (s *memStore) UpdateToken(ctx context.Context, tk mfa.Token) error {
 	return nil
 }
 
+func (s *memStore) RenameToken(ctx context.Context, id, serial string) error {
+	defer s.lock(ctx)()
+	tk, ok := s.tokens[id]
+	if !ok {
+		return errNotFound
+	}
+	for oid, o := range s.tokens {
+		if oid != id && o.Type == tk.Type && o.Serial == serial {
+			return errConflict
+		}
+	}
+	tk.Serial = serial
+	s.tokens[id] = tk
+	return nil
+}
+
 func (s *memStore) DeleteToken(ctx context.Context, id string) error {
 	defer s.lock(ctx)()
 	if _, ok := s.tokens[id]; !ok {
