@@ -25,6 +25,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/reqid"
 	"github.com/twostep-auth/twostep/internal/web"
 	"github.com/twostep-auth/twostep/internal/web/login"
+	"github.com/twostep-auth/twostep/internal/web/portal"
 	"github.com/twostep-auth/twostep/internal/web/prompt"
 )
 
@@ -181,6 +182,11 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 		// provider's authorize sends the browser here).
 		login.New(login.Deps{Site: site, Flow: d.Flow, Now: d.Now, SSOLifetime: d.OIDC.SessionLifetime,
 			EndSession: provider.EndSession, Logger: d.Logger}).Register(browser)
+		if d.Admin != nil {
+			// The self-service portal: users manage their own devices.
+			portal.New(portal.Deps{Site: site, Flow: d.Flow, Admin: d.Admin, Now: d.Now, Rand: rand.Reader,
+				Logger: d.Logger}).Register(browser)
+		}
 	}
 	mux.Handle("/", fallback{api: mux, browser: browser, pages: site.NotFound(browser)})
 }
