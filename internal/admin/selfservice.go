@@ -503,3 +503,55 @@ func withSourceIP(description, ip string) string {
 	m["source_ip"] = ip
 	return describe(m)
 }
+
+// selfMethods are the methods a device offers as a default, in the
+// prompt's order: push, call, passcode, text message.
+func selfMethods(d SelfDevice) []mfa.Factor {
+	if d.Kind == DeviceToken {
+		return []mfa.Factor{mfa.FactorPasscode}
+	}
+	var out []mfa.Factor
+	for _, m := range []struct {
+		f mfa.Factor
+		c mfa.Capability
+	}{{mfa.FactorPush, mfa.CapPush}, {mfa.FactorPhone, mfa.CapPhone}, {mfa.FactorPasscode, mfa.CapMobileOTP}, {mfa.FactorSMS, mfa.CapSMS}} {
+		if d.Phone.Can(m.c) {
+			out = append(out, m.f)
+		}
+	}
+	return out
+}
+
+// SelfMethods lists the methods device d can be the default for.
+func SelfMethods(d SelfDevice) []mfa.Factor { return selfMethods(d) }
+
+// SelfSetDefault sets the user's default device and method, which the
+// prompt then preselects (and Preauth lists first). An empty deviceID
+// clears them; the method must be one the device can do.
+func (s *Service) SelfSetDefault(ctx context.Context, a Actor, deviceID string, method mfa.Factor) error {
+	if err := s.selfCheck(a); err != nil {
+		return err
+	}
+	if deviceID != "" {
+		d, err := s.SelfDevice(ctx, a, deviceID)
+		if err != nil {
+			return err
+		}
+		ok := false
+		for _, m := range selfMethods(d) {
+			ok = ok || m == method
+		}
+		if !ok {
+			return mfa.InvalidField("default", "That device cannot do that. Choose one of the ways listed.")
+		}
+	} else {
+		method = ""
+	}
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.SetUserDefaults(ctx, a.ID, deviceID, string(method)); err != nil {
+			return fmt.Errorf("set default: %w", err)
+		}
+		return s.logChange(ctx, a, "user_update", "user", a.ID,
+			describe(map[string]any{"default_device": deviceID, "default_method": method}))
+	})
+}

@@ -48,6 +48,11 @@ type Device struct {
 	// SMSNextCode is the first digit of the next unused SMS passcode of
 	// the current batch; empty when the phone has no usable batch.
 	SMSNextCode string
+	// Default marks the device the user chose as their default at the
+	// portal (Preauth then lists it first, so "auto" picks it), with the
+	// method they chose for it (a Factor), which the prompt preselects.
+	Default       bool
+	DefaultMethod string
 }
 
 // PreauthResult is Duo's preauth answer.
@@ -102,6 +107,16 @@ func (s *Service) Preauth(ctx context.Context, req PreauthRequest) (PreauthResul
 	if res.Result == ResultAuth {
 		if res.Devices, err = s.devices(ctx, a); err != nil {
 			return PreauthResult{}, fmt.Errorf("preauth: %w", err)
+		}
+		if def := a.user.DefaultDevice; def != "" {
+			for i, d := range res.Devices {
+				if d.ID == def {
+					copy(res.Devices[1:i+1], res.Devices[:i])
+					d.Default, d.DefaultMethod = true, a.user.DefaultMethod
+					res.Devices[0] = d
+					break
+				}
+			}
 		}
 		if req.VerifiedPush && a.settings.VerifiedPush {
 			for _, p := range a.phones {

@@ -28,6 +28,9 @@ type UserStore interface {
 	// new status is not locked out. (Unlocking also needs ResetAuthFailures,
 	// or the next failure locks the user again.)
 	UpdateUser(ctx context.Context, u User) error
+	// SetUserDefaults sets the user's DefaultDevice and DefaultMethod
+	// (UpdateUser leaves them); NotFound for an unknown user.
+	SetUserDefaults(ctx context.Context, userID, device, method string) error
 	// DeleteUser deletes the user with their bypass codes, SMS batches and
 	// phone/token associations (phones and tokens themselves stay).
 	DeleteUser(ctx context.Context, id string) error

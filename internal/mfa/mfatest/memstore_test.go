@@ -317,6 +317,17 @@ func (s *memStore) UpdateUser(ctx context.Context, u mfa.User) error {
 	return nil
 }
 
+func (s *memStore) SetUserDefaults(ctx context.Context, userID, device, method string) error {
+	defer s.lock(ctx)()
+	u, ok := s.users[userID]
+	if !ok {
+		return errNotFound
+	}
+	u.DefaultDevice, u.DefaultMethod = device, method
+	s.users[userID] = u
+	return nil
+}
+
 func (s *memStore) DeleteUser(ctx context.Context, id string) error {
 	defer s.lock(ctx)()
 	if _, ok := s.users[id]; !ok {

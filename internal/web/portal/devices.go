@@ -104,8 +104,33 @@ func plural(n int, unit string) string {
 }
 
 type devicesView struct {
-	Devices []deviceView
-	One     bool // only one device: advise a second
+	Devices  []deviceView
+	One      bool // only one device: advise a second
+	Defaults []defaultOption
+}
+
+// defaultOption is one choice of the default device and method.
+type defaultOption struct {
+	Value, Label string
+	Selected     bool
+}
+
+var methodWords = map[mfa.Factor]string{mfa.FactorPush: "Send Me a Push", mfa.FactorPhone: "Call Me",
+	mfa.FactorPasscode: "Enter a Passcode", mfa.FactorSMS: "Text me new codes"}
+
+func defaultOptions(u mfa.User, devs []admin.SelfDevice, views []deviceView) []defaultOption {
+	out := []defaultOption{{Value: "", Label: "No default: choose at each login", Selected: u.DefaultDevice == ""}}
+	for i, d := range devs {
+		name := views[i].Name
+		if views[i].Number != "" {
+			name += " (" + views[i].Number + ")"
+		}
+		for _, m := range admin.SelfMethods(d) {
+			out = append(out, defaultOption{Value: string(m) + " " + d.ID, Label: name + ": " + methodWords[m],
+				Selected: u.DefaultDevice == d.ID && u.DefaultMethod == string(m)})
+		}
+	}
+	return out
 }
 
 // devices renders the device list of GET /portal/.
@@ -115,7 +140,21 @@ func (p *Pages) devices(w http.ResponseWriter, r *http.Request, me *who) error {
 		return err
 	}
 	v := devicesView{Devices: deviceViews(devs, p.now()), One: len(devs) == 1}
+	v.Defaults = defaultOptions(me.user, devs, v.Devices)
 	return p.tmpl.Render(w, r, http.StatusOK, "devices.html", p.view(me, Prefix, msgDevicesTitle, v))
+}
+
+// setDefault serves POST /portal/default: the default device and method
+// ("push DP..." or "" for none), which the prompt preselects.
+func (p *Pages) setDefault(w http.ResponseWriter, r *http.Request) error {
+	return p.page(w, r, func(me *who) error {
+		method, device, _ := strings.Cut(r.PostFormValue("default"), " ")
+		if err := p.admin.SelfSetDefault(r.Context(), me.actor, device, mfa.Factor(method)); err != nil {
+			return err
+		}
+		p.notice(me.sess, web.AlertSuccess, msgDefaultSaved)
+		return web.Redirect(w, r, Prefix)
+	})
 }
 
 // device finds the path's device among the user's; NotFound otherwise.

@@ -629,3 +629,60 @@ func TestPortalEnrolment(t *testing.T) {
 		t.Errorf("next login goes to %s, want the prompt", to)
 	}
 }
+
+// TestPortalDefault: the default device and method chosen on the devices
+// page are preselected by the prompt (listed first, the main button).
+func TestPortalDefault(t *testing.T) {
+	f := newFixture(t)
+	alice, tk := f.user("alice", true)
+	_, bobTk := f.user("bob", true)
+	ctx := t.Context()
+	pid, _ := mfa.NewID(mfa.PrefixPhone, rand.Reader)
+	if err := f.Store.CreatePhone(ctx, mfa.Phone{ID: pid, Number: "+15555550123", Type: mfa.PhoneMobile, Name: "Mobile",
+		Platform: "unknown", Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.AttachPhone(ctx, alice.ID, pid); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser()
+	b.login("alice")
+	doc := b.get("/portal/", http.StatusOK)
+	if doc.Find(`#f-default option[value="passcode `+tk.ID+`"]`).Length() != 1 ||
+		doc.Find(`#f-default option[value="sms `+pid+`"]`).Length() != 1 || doc.Find(`#f-default option[selected]`).AttrOr("value", "x") != "" {
+		t.Errorf("default choices: %s", doc.Find("#f-default").Text())
+	}
+	for give, want := range map[string]int{"push " + tk.ID: http.StatusBadRequest, "passcode " + bobTk.ID: http.StatusNotFound} {
+		if resp, _ := b.post("/portal/", "/portal/default", url.Values{"default": {give}}); resp.StatusCode != want {
+			t.Errorf("default %q = %d, want %d", give, resp.StatusCode, want)
+		}
+	}
+	if resp, _ := b.post("/portal/", "/portal/default", url.Values{"default": {"passcode " + tk.ID}}); location(resp) != "/portal/" {
+		t.Fatalf("set default = %d", resp.StatusCode)
+	}
+	if doc := b.get("/portal/", http.StatusOK); doc.Find(`#f-default option[selected]`).AttrOr("value", "") != "passcode "+tk.ID {
+		t.Errorf("selected default = %q", doc.Find(`#f-default option[selected]`).AttrOr("value", ""))
+	}
+	if u, _ := f.Store.GetUser(ctx, alice.ID); u.DefaultDevice != tk.ID || u.DefaultMethod != "passcode" {
+		t.Errorf("stored default = %q %q", u.DefaultDevice, u.DefaultMethod)
+	}
+	if log := adminLog(t, f); !strings.Contains(log, `alice user_update user `+alice.ID) || !strings.Contains(log, `"default_method":"passcode"`) {
+		t.Errorf("admin log:\n%s", log)
+	}
+	// The prompt: the default device first, its method the main, focused button.
+	c := f.browser()
+	to := c.password("alice")
+	doc = c.get(to, http.StatusOK)
+	first := doc.Find(".prompt-device").First()
+	if first.AttrOr("id", "") != "device-"+tk.ID || first.Find(".badge").Text() != "default" {
+		t.Errorf("first device = %s", first.Text())
+	}
+	btn := first.Find(`button[data-method="passcode"]`)
+	if btn.HasClass("secondary") || btn.AttrOr("autofocus", "none") == "none" {
+		t.Errorf("default method button: class %q", btn.AttrOr("class", ""))
+	}
+	if doc.Find(`#device-`+pid+` button[data-method="push"]`).Length() != 0 ||
+		!doc.Find(`#device-`+pid+` button[data-method="sms"]`).HasClass("secondary") {
+		t.Errorf("other device's buttons")
+	}
+}

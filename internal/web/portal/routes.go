@@ -113,6 +113,7 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("POST /portal/devices/{id}/sms", p.sms, form)
 	h("POST /portal/devices/{id}/reactivate", p.reactivate, form)
 
+	h("POST /portal/default", p.setDefault, form)
 	h("GET /portal/activity", p.activity)
 	h("GET /portal/activity/{txid}/report", p.reportForm)
 	h("POST /portal/activity/{txid}/report", p.report, form)
