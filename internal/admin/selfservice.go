@@ -31,10 +31,6 @@ func UserActor(u mfa.User, ip string) Actor {
 const (
 	MaxDeviceName = 60 // runes, for a phone's or an authenticator app's name
 
-	// SelfTOTPSerialSep separates the owner's username from the name the
-	// user gave an authenticator app in its token serial ("alice: Aegis").
-	SelfTOTPSerialSep = ": "
-
 	nameField = "name"
 )
 
@@ -116,7 +112,7 @@ func (s *Service) SelfDevices(ctx context.Context, a Actor) ([]SelfDevice, error
 	for _, t := range tokens {
 		d := SelfDevice{ID: t.ID, Kind: DeviceToken, Name: t.Serial, Token: withoutSecrets(t),
 			Capabilities: []mfa.Capability{mfa.CapMobileOTP}}
-		if name, ok := selfTOTPName(a.Name, t); ok {
+		if name, ok := mfa.UserAppName(a.Name, t); ok {
 			d.Name, d.UserApp = name, true
 		}
 		out = append(out, d)
@@ -135,13 +131,6 @@ func (s *Service) SelfDevices(ctx context.Context, a Actor) ([]SelfDevice, error
 		}
 	}
 	return out, nil
-}
-
-// selfTOTPName is the name the user gave an authenticator app token they
-// added themselves (serial "username: name"), and whether t is one.
-func selfTOTPName(username string, t mfa.Token) (string, bool) {
-	name, ok := strings.CutPrefix(t.Serial, username+SelfTOTPSerialSep)
-	return name, ok && t.Type == mfa.TokenT6 && name != ""
 }
 
 // SelfDevice returns one of the user's devices; NotFound for any other id.
@@ -198,7 +187,7 @@ func (s *Service) SelfRenameDevice(ctx context.Context, a Actor, id, name string
 		})
 	case d.UserApp:
 		return s.store.Atomic(ctx, func(ctx context.Context) error {
-			serial := a.Name + SelfTOTPSerialSep + name
+			serial := mfa.UserAppSerial(a.Name, name)
 			if err := s.store.RenameToken(ctx, id, serial); err != nil {
 				if errors.Is(err, mfa.ErrConflict) {
 					return mfa.InvalidField(nameField, "You already have an app with that name. Choose another.")
@@ -267,7 +256,7 @@ func (s *Service) SelfAddTOTP(ctx context.Context, a Actor, name string, seed []
 		return SelfDevice{}, mfa.E(mfa.Invalid, "the seed is too short")
 	}
 	step := 30
-	t, err := buildToken(NewToken{Type: mfa.TokenT6, Serial: a.Name + SelfTOTPSerialSep + name,
+	t, err := buildToken(NewToken{Type: mfa.TokenT6, Serial: mfa.UserAppSerial(a.Name, name),
 		Secret: hex.EncodeToString(seed), TOTPStep: &step})
 	if err != nil {
 		if me := (*mfa.Error)(nil); errors.As(err, &me) && me.Field == "serial" {

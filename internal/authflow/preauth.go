@@ -53,6 +53,9 @@ type Device struct {
 	// method they chose for it (a Factor), which the prompt preselects.
 	Default       bool
 	DefaultMethod string
+	// UserApp marks an authenticator app the user added at the portal
+	// (a TOTP token; Name is the name they gave it).
+	UserApp bool
 }
 
 // PreauthResult is Duo's preauth answer.
@@ -179,8 +182,11 @@ func (s *Service) devices(ctx context.Context, a account) ([]Device, error) {
 		devs = append(devs, d)
 	}
 	for _, t := range a.tokens {
-		devs = append(devs, Device{ID: t.ID, Type: DeviceToken, Name: t.Serial, DisplayName: t.Serial,
-			Capabilities: []mfa.Capability{}})
+		d := Device{ID: t.ID, Type: DeviceToken, Name: t.Serial, DisplayName: t.Serial, Capabilities: []mfa.Capability{}}
+		if name, ok := mfa.UserAppName(a.user.Username, t); ok {
+			d.Name, d.DisplayName, d.UserApp = name, name, true
+		}
+		devs = append(devs, d)
 	}
 	return devs, nil
 }

@@ -398,6 +398,10 @@ func TestPortalDevices(t *testing.T) {
 		doc.Find(".alert-warning").Length() != 0 {
 		t.Errorf("devices after adding the app: %s", doc.Find("#devices").Text())
 	}
+	other := f.browser()
+	if doc := other.get(other.password("alice"), http.StatusOK); !strings.Contains(doc.Find(".prompt-devices").Text(), "Authenticator app Aegis") {
+		t.Errorf("the prompt names the app %q", doc.Find(".prompt-devices").Text())
+	}
 	in, err := f.Admin.PortalIntegration(t.Context())
 	if err != nil {
 		t.Fatal(err)

@@ -36,7 +36,10 @@ func deviceViews(devs []authflow.Device) []deviceView {
 	for _, d := range devs {
 		v := deviceView{ID: d.ID, Name: d.DisplayName, Icon: "phone", NextCode: d.SMSNextCode, IsToken: d.Type == authflow.DeviceToken,
 			Primary: string(mfa.FactorPush), Default: d.Default}
-		if v.IsToken {
+		switch {
+		case d.UserApp:
+			v.Icon, v.Name = "shield", "Authenticator app "+d.Name
+		case v.IsToken:
 			v.Icon, v.Name = "key", "Hardware token "+d.Name
 		}
 		for _, m := range authflow.Methods(d) {
