@@ -387,6 +387,17 @@ func (s *Service) SelfAddPhone(ctx context.Context, a Actor, np NewSelfPhone) (S
 		return SelfDevice{}, fmt.Errorf("add phone: %w", err)
 	}
 	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		// The same number twice (a check code posted twice at once, or a
+		// phone added again) is refused: one device per number.
+		have, err := s.store.UserPhones(ctx, a.ID)
+		if err != nil {
+			return fmt.Errorf("add phone: %w", err)
+		}
+		for _, o := range have {
+			if o.Number == p.Number && o.Extension == p.Extension {
+				return mfa.InvalidField("number", "You already have this phone number.")
+			}
+		}
 		if err := s.store.CreatePhone(ctx, p); err != nil {
 			return fmt.Errorf("add phone: %w", err)
 		}

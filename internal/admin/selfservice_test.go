@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/twostep-auth/twostep/internal/admin"
@@ -133,6 +134,9 @@ func TestSelfServiceTOTPAndPhone(t *testing.T) {
 	if err != nil || !p.Phone.Can(mfa.CapSMS) {
 		t.Fatalf("SelfAddPhone = %+v, %v", p, err)
 	}
+	if _, err := e.svc.SelfAddPhone(ctx, me, np); fieldOf(err) != "number" {
+		t.Errorf("the same number again = %v, want a number error", err)
+	}
 	link, id, err := e.svc.SelfActivation(ctx, me, "", 600)
 	if err != nil || link.URL == "" || id == "" {
 		t.Fatalf("SelfActivation = %+v, %q, %v", link, id, err)
@@ -150,5 +154,35 @@ func TestSelfServiceTOTPAndPhone(t *testing.T) {
 	}
 	if _, _, err := e.svc.SelfActivation(ctx, me, p.ID, 600); err != nil {
 		t.Errorf("reactivating a mobile: %v", err)
+	}
+}
+
+// TestSelfAddPhoneOnce: the same checked phone posted several times at
+// once is saved once.
+func TestSelfAddPhoneOnce(t *testing.T) {
+	e := newActEnv(t)
+	alice := e.user("alice", "alice@example.com")
+	me := admin.UserActor(alice, "192.0.2.7")
+	np, _ := admin.NormalizeSelfNumber("1", "5555550100", "", mfa.PhoneMobile)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.svc.SelfAddPhone(t.Context(), me, np)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	ok := 0
+	for err := range errs {
+		if err == nil {
+			ok++
+		}
+	}
+	if phones, _ := e.store.UserPhones(t.Context(), alice.ID); ok != 1 || len(phones) != 1 {
+		t.Errorf("%d adds succeeded, %d phones stored; want 1 and 1", ok, len(phones))
 	}
 }
