@@ -20,6 +20,10 @@ const (
 	// self-service pages (SelfServiceActor). It may do none of the
 	// Actions: only the self-service methods accept it, for that user.
 	ActorSelfService ActorKind = "self-service"
+	// ActorUser is a user at the self-service portal: it may do only the
+	// self-service actions (selfservice.go), and only on its own user;
+	// every other action refuses it.
+	ActorUser ActorKind = "user"
 )
 
 // Actor is who asks for an administrative operation. Every service method
@@ -31,8 +35,9 @@ type Actor struct {
 	Name  string // administrator email or integration name: shown as creator and in the admin log
 	Role  mfa.Role
 	Perms mfa.AdminPermissions
-	// RemoteIP is where a self-service request came from.
-	RemoteIP string
+	// IP is the source address of the request, recorded in the admin log
+	// (as "source_ip" in the description); "" when there is none (CLI).
+	IP string
 }
 
 // AdminActor is the actor for an administrator.
@@ -48,7 +53,7 @@ func IntegrationActor(in mfa.Integration) Actor {
 // SelfServiceActor is user u at the self-service pages, from address ip
 // (recorded in the admin log).
 func SelfServiceActor(u mfa.User, ip string) Actor {
-	return Actor{Kind: ActorSelfService, ID: u.ID, Name: u.Username, RemoteIP: ip}
+	return Actor{Kind: ActorSelfService, ID: u.ID, Name: u.Username, IP: ip}
 }
 
 // SystemActor is twostepd itself.
@@ -210,6 +215,9 @@ func (s *Service) logChange(ctx context.Context, a Actor, action, objectType, ob
 	actor := a.Name
 	if a.Kind == ActorIntegration {
 		actor = a.ID
+	}
+	if a.IP != "" {
+		description = withSourceIP(description, a.IP)
 	}
 	_, err := s.store.AppendAdminLog(ctx, mfa.AdminLogEntry{
 		Time: s.now(), Actor: actor, ActorKind: string(a.Kind), Action: action,

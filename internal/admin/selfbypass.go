@@ -208,7 +208,6 @@ func (s *Service) logSelf(ctx context.Context, a Actor, action string, details m
 	if details == nil {
 		details = map[string]any{}
 	}
-	details["remote_ip"] = a.RemoteIP
 	return s.logChange(ctx, a, action, "user", a.ID, changeDetails(details))
 }
 
@@ -268,7 +267,7 @@ func (s *Service) SelfBypass(ctx context.Context, a Actor, ans IdentityAnswer, p
 		}
 		return SelfBypassCode{}, err
 	}
-	ip := addressKey(a.RemoteIP)
+	ip := addressKey(a.IP)
 	if ok, wait := sb.byIP.take(ip); !ok {
 		return limited("rate_limited_address", mfa.RetryLater(msgSelfBypassIPLimit, wait))
 	}
@@ -339,7 +338,7 @@ func (s *Service) SelfBypass(ctx context.Context, a Actor, ans IdentityAnswer, p
 	one, uses := 1, 1
 	secs := int64(sa.policy.Lifetime / time.Second)
 	codes, err := s.issueBypassCodes(ctx, a, sa.user.ID, BypassRequest{Count: &one, ReuseCount: &uses, ValidSecs: &secs,
-		PreserveExisting: true}, map[string]any{"remote_ip": a.RemoteIP, "identity_check": string(sa.policy.Check)})
+		PreserveExisting: true}, map[string]any{"identity_check": string(sa.policy.Check)})
 	if err != nil {
 		var me *mfa.Error
 		if errors.As(err, &me) && me.Kind == mfa.Invalid {
@@ -386,7 +385,7 @@ func (s *Service) SetOwnPIN(ctx context.Context, a Actor, pin string) error {
 	if pin == "" {
 		return mfa.InvalidField(FieldPIN, "Enter a PIN.")
 	}
-	return s.setPIN(ctx, a, a.ID, pin, map[string]any{"remote_ip": a.RemoteIP})
+	return s.setPIN(ctx, a, a.ID, pin, map[string]any{})
 }
 
 // OwnIdentity reports whether the self-service actor's user has a PIN

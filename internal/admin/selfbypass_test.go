@@ -286,7 +286,7 @@ func TestSelfBypass(t *testing.T) {
 	// It expires.
 	e.clock.Add(10 * time.Minute)
 	log := e.adminLog()
-	for _, want := range []string{`alice bypass_create user ` + e.alice.ID, `"remote_ip":"192.0.2.7"`, `"reason":"wrong_identity"`, "self_bypass_failure",
+	for _, want := range []string{`alice bypass_create user ` + e.alice.ID, `"source_ip":"192.0.2.7"`, `"reason":"wrong_identity"`, "self_bypass_failure",
 		`"reason":"check_already_used"`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("admin log lacks %s:\n%s", want, log)

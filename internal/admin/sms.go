@@ -28,6 +28,11 @@ func (s *Service) SendSMSPasscodes(ctx context.Context, a Actor, phoneID string)
 	if err := s.authorize(ctx, a, SendActivations); err != nil {
 		return err
 	}
+	return s.sendSMSPasscodes(ctx, a, phoneID)
+}
+
+// sendSMSPasscodes is SendSMSPasscodes once the actor is authorized.
+func (s *Service) sendSMSPasscodes(ctx context.Context, a Actor, phoneID string) error {
 	if err := s.needNotifier(); err != nil {
 		return err
 	}

@@ -35,6 +35,8 @@ func TestCheckFindsViolations(t *testing.T) {
 		{"sibling adapters are not", []Package{{Path: "internal/notify/twilio", Deps: []string{m + "internal/notify/outbox"}}}, 1},
 		{"app imports the server's domain", []Package{{Path: "cmd/twostep", Deps: []string{m + "internal/mfa", m + "internal/vault", m + "internal/otp"}}}, 1},
 		{"vault imports the store", []Package{{Path: "internal/vault", Deps: []string{m + "internal/sqlstore"}}}, 1},
+		{"portal on the web foundation and services", []Package{{Path: "internal/web/portal", Deps: []string{m + "internal/web", m + "internal/admin", m + "internal/authflow"}}}, 0},
+		{"portal imports another page package", []Package{{Path: "internal/web/portal", Deps: []string{m + "internal/web/prompt", m + "internal/sqlstore"}}}, 2},
 		{"twostepd is not the app", []Package{{Path: "cmd/twostepd", Deps: []string{m + "internal/sqlstore"}}}, 0},
 	}
 	for _, tt := range tests {

@@ -106,3 +106,20 @@ func (s *Service) ResumeLogin(ctx context.Context, id string, sso SSO, maxAge ti
 	}
 	return lr, nil
 }
+
+// StartLogin stores a new login request for a person who has just passed
+// the first factor on one of twostep's own pages (the portal: protocol
+// mfa.LoginPortal) and records who they are, so that the prompt runs the
+// second factor for that user.
+func (s *Service) StartLogin(ctx context.Context, lr mfa.LoginRequest, res FirstFactorResult) error {
+	if lr.Protocol != mfa.LoginPortal {
+		return mfa.InvalidField("protocol", "only portal logins start here")
+	}
+	if err := s.store.CreateLoginRequest(ctx, lr); err != nil {
+		return fmt.Errorf("start login: %w", err)
+	}
+	if _, err := s.SetLoginUser(ctx, lr.ID, res); err != nil {
+		return fmt.Errorf("start login: %w", err)
+	}
+	return nil
+}

@@ -47,6 +47,14 @@ type Device struct {
 	// SMSNextCode is the first digit of the next unused SMS passcode of
 	// the current batch; empty when the phone has no usable batch.
 	SMSNextCode string
+	// Default marks the device the user chose as their default at the
+	// portal (Preauth then lists it first, so "auto" picks it), with the
+	// method they chose for it (a Factor), which the prompt preselects.
+	Default       bool
+	DefaultMethod string
+	// UserApp marks an authenticator app the user added at the portal
+	// (a TOTP token; Name is the name they gave it).
+	UserApp bool
 }
 
 // PreauthResult is Duo's preauth answer.
@@ -101,6 +109,16 @@ func (s *Service) Preauth(ctx context.Context, req PreauthRequest) (PreauthResul
 	if res.Result == ResultAuth {
 		if res.Devices, err = s.devices(ctx, a); err != nil {
 			return PreauthResult{}, fmt.Errorf("preauth: %w", err)
+		}
+		if def := a.user.DefaultDevice; def != "" {
+			for i, d := range res.Devices {
+				if d.ID == def {
+					copy(res.Devices[1:i+1], res.Devices[:i])
+					d.Default, d.DefaultMethod = true, a.user.DefaultMethod
+					res.Devices[0] = d
+					break
+				}
+			}
 		}
 		if req.VerifiedPush && a.settings.VerifiedPush {
 			for _, p := range a.phones {
@@ -157,8 +175,11 @@ func (s *Service) devices(ctx context.Context, a account) ([]Device, error) {
 		devs = append(devs, d)
 	}
 	for _, t := range a.tokens {
-		devs = append(devs, Device{ID: t.ID, Type: DeviceToken, Name: t.Serial, DisplayName: t.Serial,
-			Capabilities: []mfa.Capability{}})
+		d := Device{ID: t.ID, Type: DeviceToken, Name: t.Serial, DisplayName: t.Serial, Capabilities: []mfa.Capability{}}
+		if name, ok := mfa.UserAppName(a.user.Username, t); ok {
+			d.Name, d.DisplayName, d.UserApp = name, name, true
+		}
+		devs = append(devs, d)
 	}
 	return devs, nil
 }

@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -187,6 +188,26 @@ type Token struct {
 	AESKey    Secret // YubiKey: 16-byte AES key; sealed at rest
 	YKCounter uint32 // YubiKey: last accepted (usage<<8 | session) counter
 	Created   time.Time
+}
+
+// UserAppSerialSep separates the owner's username from the name the user
+// gave an authenticator app they added at the portal, in its token's
+// serial ("alice: Aegis"): such an app is a TOTP token (t6) owned by the
+// user, and its serial is unique per type like any token's.
+const UserAppSerialSep = ": "
+
+// UserAppSerial is the token serial of an authenticator app named name by
+// user username.
+func UserAppSerial(username, name string) string { return username + UserAppSerialSep + name }
+
+// UserAppName is the name user username gave t, when t is an
+// authenticator app they added at the portal.
+func UserAppName(username string, t Token) (string, bool) {
+	if t.Type != TokenT6 || username == "" {
+		return "", false
+	}
+	name, ok := strings.CutPrefix(t.Serial, username+UserAppSerialSep)
+	return name, ok && name != ""
 }
 
 // RevokedAuthenticatorStore finds replaced installs, so that a passcode

@@ -81,7 +81,18 @@ type LoginProtocol string
 const (
 	LoginUniversalPrompt LoginProtocol = ""     // Duo's Universal Prompt: the application checked the first factor
 	LoginOIDC            LoginProtocol = "oidc" // standard OpenID Connect: twostep checks the first factor
+	// LoginPortal is a login to twostep's own self-service portal: the
+	// portal checks the first factor, then hands the person to the prompt
+	// like an OIDC login, for the built-in portal integration (PortalIKey).
+	LoginPortal LoginProtocol = "portal"
 )
+
+// PortalIKey is the integration key of the built-in "Self-service portal"
+// application: the auth log names it for every portal login.
+const PortalIKey = "DIPORTAL0SELFSERVICE"
+
+// PortalName is the built-in portal application's name.
+const PortalName = "Self-service portal"
 
 // First factors a login may record (LoginRequest.FirstFactor).
 const (
@@ -211,10 +222,10 @@ func CheckNewLoginRequest(r LoginRequest) error {
 		return InvalidField("id", "required")
 	case r.IKey == "":
 		return InvalidField("ikey", "required")
-	case r.Username == "" && r.Protocol != LoginOIDC:
+	case r.Username == "" && r.Protocol != LoginOIDC && r.Protocol != LoginPortal:
 		return InvalidField("username", "required")
-	case r.Protocol != LoginUniversalPrompt && r.Protocol != LoginOIDC:
-		return InvalidField("protocol", "must be empty or oidc")
+	case r.Protocol != LoginUniversalPrompt && r.Protocol != LoginOIDC && r.Protocol != LoginPortal:
+		return InvalidField("protocol", "must be empty, oidc or portal")
 	case r.UserID != "" || r.FirstFactor != "":
 		return InvalidField("user_id", "a new login request has no first-factor user")
 	case r.RedirectURI == "":

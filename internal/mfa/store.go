@@ -29,6 +29,9 @@ type UserStore interface {
 	// new status is not locked out. (Unlocking also needs ResetAuthFailures,
 	// or the next failure locks the user again.)
 	UpdateUser(ctx context.Context, u User) error
+	// SetUserDefaults sets the user's DefaultDevice and DefaultMethod
+	// (UpdateUser leaves them); NotFound for an unknown user.
+	SetUserDefaults(ctx context.Context, userID, device, method string) error
 	// DeleteUser deletes the user with their bypass codes, SMS batches and
 	// phone/token associations (phones and tokens themselves stay).
 	DeleteUser(ctx context.Context, id string) error
@@ -139,6 +142,10 @@ type TokenStore interface {
 	// administrator's resync or step change). Counter and YKCounter only
 	// move forward: a lower value leaves the stored one, atomically.
 	UpdateToken(ctx context.Context, t Token) error
+	// RenameToken sets the token's serial (a user renaming an
+	// authenticator app they added): NotFound for an unknown id, Conflict
+	// if another token of the same type has that serial.
+	RenameToken(ctx context.Context, id, serial string) error
 	DeleteToken(ctx context.Context, id string) error
 	AttachToken(ctx context.Context, userID, tokenID string) error
 	DetachToken(ctx context.Context, userID, tokenID string) error

@@ -40,6 +40,13 @@ type User struct {
 	Created   time.Time
 	LastLogin time.Time // zero if never
 
+	// DefaultDevice and DefaultMethod are the device (a phone or token id
+	// of the user) and method (a Factor: push, phone, sms, passcode) the
+	// user chose at the portal, which the prompt preselects; "" for none.
+	// Written only by UserStore.SetUserDefaults.
+	DefaultDevice string
+	DefaultMethod string
+
 	// Lockout state, maintained atomically by the store.
 	FailedAttempts int
 	LockedAt       time.Time // zero unless Status is LockedOut

@@ -26,6 +26,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/web"
 	"github.com/twostep-auth/twostep/internal/web/invite"
 	"github.com/twostep-auth/twostep/internal/web/login"
+	"github.com/twostep-auth/twostep/internal/web/portal"
 	"github.com/twostep-auth/twostep/internal/web/prompt"
 	"github.com/twostep-auth/twostep/internal/web/selfbypass"
 )
@@ -186,10 +187,15 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 		login.New(login.Deps{Site: site, Flow: d.Flow, Now: d.Now, SSOLifetime: d.OIDC.SessionLifetime,
 			EndSession: provider.EndSession, Logger: d.Logger}).Register(browser)
 		if d.Admin != nil {
-			// Self-service bypass codes (before login; off until an
-			// administrator turns them on).
-			selfbypass.New(selfbypass.Deps{Site: site, Flow: d.Flow, Admin: d.Admin, Now: d.Now,
-				Logger: d.Logger}).Register(browser)
+			// The self-service portal: users manage their own devices;
+			// self-service bypass codes (before login; off until an
+			// administrator turns them on) and the PIN page they check.
+			pp := portal.New(portal.Deps{Site: site, Flow: d.Flow, Admin: d.Admin, Now: d.Now, Rand: rand.Reader,
+				Logger: d.Logger, Extra: []web.NavItem{{Label: "Self-service PIN", URL: selfbypass.PINPath}}})
+			pp.Register(browser)
+			sb := selfbypass.Deps{Site: site, Flow: d.Flow, Admin: d.Admin, Now: d.Now, Logger: d.Logger}
+			selfbypass.New(sb).Register(browser)
+			selfbypass.NewPINPage(sb, pp.SignedIn).Register(browser)
 		}
 	}
 	if d.Admin != nil {

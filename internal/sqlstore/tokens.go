@@ -83,6 +83,12 @@ func (s *Store) UpdateToken(ctx context.Context, t mfa.Token) error {
 	return s.affected(ctx, "update token", n, err, "token not found")
 }
 
+// RenameToken sets the token's serial.
+func (s *Store) RenameToken(ctx context.Context, id, serial string) error {
+	n, err := s.writer().execN(ctx, `UPDATE tokens SET serial = ? WHERE id = ?`, serial, id)
+	return s.affected(ctx, "rename token", n, err, "token not found")
+}
+
 // DeleteToken deletes the token and its user associations.
 func (s *Store) DeleteToken(ctx context.Context, id string) error {
 	n, err := s.writer().execN(ctx, `DELETE FROM tokens WHERE id = ?`, id)

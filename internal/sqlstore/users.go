@@ -15,13 +15,14 @@ import (
 // aliases as given, in order, for reading.
 
 const userCols = `u.id, u.username, u.real_name, u.first_name, u.last_name, u.email, u.status,
-	u.aliases, u.notes, u.created, u.last_login, u.failed_attempts, u.locked_at`
+	u.aliases, u.notes, u.created, u.last_login, u.failed_attempts, u.locked_at, u.default_device, u.default_method`
 
 func scanUser(r rowScanner) (mfa.User, error) {
 	var u mfa.User
 	var aliases string
 	err := r.Scan(&u.ID, &u.Username, &u.RealName, &u.FirstName, &u.LastName, &u.Email, &u.Status,
-		&aliases, &u.Notes, scanTime{&u.Created}, scanTime{&u.LastLogin}, &u.FailedAttempts, scanTime{&u.LockedAt})
+		&aliases, &u.Notes, scanTime{&u.Created}, scanTime{&u.LastLogin}, &u.FailedAttempts, scanTime{&u.LockedAt},
+		&u.DefaultDevice, &u.DefaultMethod)
 	if err != nil {
 		return mfa.User{}, err
 	}
@@ -131,6 +132,12 @@ func anys[T any](vals []T) []any {
 // touch FailedAttempts, Created or LastLogin; LockedAt is kept while the
 // user stays locked out and cleared otherwise (LockedAt is zero unless
 // Status is LockedOut).
+// SetUserDefaults sets the user's default device and method.
+func (s *Store) SetUserDefaults(ctx context.Context, userID, device, method string) error {
+	n, err := s.writer().execN(ctx, `UPDATE users SET default_device = ?, default_method = ? WHERE id = ?`, device, method, userID)
+	return s.affected(ctx, "set user defaults", n, err, "user not found")
+}
+
 func (s *Store) UpdateUser(ctx context.Context, u mfa.User) error {
 	const op = "update user"
 	lockedAt := ""

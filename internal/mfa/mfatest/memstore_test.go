@@ -368,6 +368,17 @@ func (s *memStore) UpdateUser(ctx context.Context, u mfa.User) error {
 	return nil
 }
 
+func (s *memStore) SetUserDefaults(ctx context.Context, userID, device, method string) error {
+	defer s.lock(ctx)()
+	u, ok := s.users[userID]
+	if !ok {
+		return errNotFound
+	}
+	u.DefaultDevice, u.DefaultMethod = device, method
+	s.users[userID] = u
+	return nil
+}
+
 func (s *memStore) DeleteUser(ctx context.Context, id string) error {
 	defer s.lock(ctx)()
 	if _, ok := s.users[id]; !ok {
@@ -709,6 +720,22 @@ func (s *memStore) UpdateToken(ctx context.Context, tk mfa.Token) error {
 	}
 	old.TOTPStep, old.Counter, old.LastStep, old.YKCounter = tk.TOTPStep, max(old.Counter, tk.Counter), tk.LastStep, max(old.YKCounter, tk.YKCounter)
 	s.tokens[tk.ID] = old
+	return nil
+}
+
+func (s *memStore) RenameToken(ctx context.Context, id, serial string) error {
+	defer s.lock(ctx)()
+	tk, ok := s.tokens[id]
+	if !ok {
+		return errNotFound
+	}
+	for oid, o := range s.tokens {
+		if oid != id && o.Type == tk.Type && o.Serial == serial {
+			return errConflict
+		}
+	}
+	tk.Serial = serial
+	s.tokens[id] = tk
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package mfatest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ func tokenTests() []storeTest {
 		{"List", testTokenList},
 		{"ListFilter", testTokenListFilter},
 		{"Update", testTokenUpdate},
+		{"Rename", testTokenRename},
 		{"Delete", testTokenDelete},
 		{"AttachDetach", testTokenAttachDetach},
 		{"NotFound", testTokenNotFound},
@@ -169,6 +171,26 @@ func testTokenUpdate(t *testing.T, s mfa.Store) {
 				t.Errorf("GetToken(%s) after UpdateToken mismatch (-want +got):\n%s", tk.ID, diff)
 			}
 		})
+	}
+}
+
+func testTokenRename(t *testing.T, s mfa.Store) {
+	ctx := t.Context()
+	tk := NewToken(t, s, mfa.TokenT6, func(tk *mfa.Token) { tk.Serial = "alice: Aegis" })
+	other := NewToken(t, s, mfa.TokenT6, func(tk *mfa.Token) { tk.Serial = "alice: Phone" })
+	NewToken(t, s, mfa.TokenH6, func(tk *mfa.Token) { tk.Serial = "alice: Desk" })
+	check(t, "RenameToken()", s.RenameToken(ctx, tk.ID, "alice: Work"))
+	want := tk
+	want.Serial = "alice: Work"
+	if diff := cmp.Diff(want, getToken(t, s, tk.ID), cmpOpts); diff != "" {
+		t.Errorf("GetToken after RenameToken mismatch (-want +got):\n%s", diff)
+	}
+	if err := s.RenameToken(ctx, other.ID, "alice: Work"); !errors.Is(err, mfa.ErrConflict) {
+		t.Errorf("RenameToken(to a serial of the same type) = %v, want Conflict", err)
+	}
+	check(t, "RenameToken(serial of another type)", s.RenameToken(ctx, other.ID, "alice: Desk"))
+	if err := s.RenameToken(ctx, "DHmissing", "x"); !errors.Is(err, mfa.ErrNotFound) {
+		t.Errorf("RenameToken(missing) = %v, want NotFound", err)
 	}
 }
 

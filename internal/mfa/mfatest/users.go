@@ -22,6 +22,7 @@ func userTests() []storeTest {
 		{"List", testUserList},
 		{"ListFilter", testUserListFilter},
 		{"Update", testUserUpdate},
+		{"Defaults", testUserDefaults},
 		{"UpdateConflict", testUserUpdateConflict},
 		{"UpdateKeepsAuthState", testUserUpdateKeepsAuthState},
 		{"Delete", testUserDelete},
@@ -295,6 +296,29 @@ func testUserUpdate(t *testing.T, s mfa.Store) {
 	check(t, "GetUser(other)", err)
 	if diff := cmp.Diff(other, gotOther, cmpOpts); diff != "" {
 		t.Errorf("GetUser(other) after UpdateUser mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func testUserDefaults(t *testing.T, s mfa.Store) {
+	ctx := t.Context()
+	u := NewUser(t, s)
+	check(t, "SetUserDefaults()", s.SetUserDefaults(ctx, u.ID, "DPDEFAULT", "push"))
+	got := getUser(t, s, u.ID)
+	if got.DefaultDevice != "DPDEFAULT" || got.DefaultMethod != "push" {
+		t.Errorf("defaults = %q %q, want DPDEFAULT push", got.DefaultDevice, got.DefaultMethod)
+	}
+	// UpdateUser leaves them.
+	got.RealName, got.DefaultDevice, got.DefaultMethod = "Changed", "", ""
+	check(t, "UpdateUser()", s.UpdateUser(ctx, got))
+	if got := getUser(t, s, u.ID); got.DefaultDevice != "DPDEFAULT" || got.DefaultMethod != "push" || got.RealName != "Changed" {
+		t.Errorf("after UpdateUser: %+v", got)
+	}
+	check(t, "SetUserDefaults(clear)", s.SetUserDefaults(ctx, u.ID, "", ""))
+	if got := getUser(t, s, u.ID); got.DefaultDevice != "" || got.DefaultMethod != "" {
+		t.Errorf("after clearing: %q %q", got.DefaultDevice, got.DefaultMethod)
+	}
+	if err := s.SetUserDefaults(ctx, "DUMISSING", "", ""); !isKind(err, mfa.NotFound) {
+		t.Errorf("SetUserDefaults(missing) = %v, want NotFound", err)
 	}
 }
 

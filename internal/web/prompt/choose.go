@@ -25,13 +25,21 @@ type deviceView struct {
 	Push, Call, SMS, Passcode bool
 	NextCode                  string // first digit of the next SMS passcode
 	IsToken                   bool
+	// Primary is the method shown as the main button and focused: the
+	// user's default method on their default device, else push.
+	Primary string
+	Default bool
 }
 
 func deviceViews(devs []authflow.Device) []deviceView {
 	out := make([]deviceView, 0, len(devs))
 	for _, d := range devs {
-		v := deviceView{ID: d.ID, Name: d.DisplayName, Icon: "phone", NextCode: d.SMSNextCode, IsToken: d.Type == authflow.DeviceToken}
-		if v.IsToken {
+		v := deviceView{ID: d.ID, Name: d.DisplayName, Icon: "phone", NextCode: d.SMSNextCode, IsToken: d.Type == authflow.DeviceToken,
+			Primary: string(mfa.FactorPush), Default: d.Default}
+		switch {
+		case d.UserApp:
+			v.Icon, v.Name = "shield", "Authenticator app "+d.Name
+		case v.IsToken:
 			v.Icon, v.Name = "key", "Hardware token "+d.Name
 		}
 		for _, m := range authflow.Methods(d) {
@@ -45,6 +53,9 @@ func deviceViews(devs []authflow.Device) []deviceView {
 			case mfa.FactorPasscode:
 				v.Passcode = true
 			}
+		}
+		if d.Default && d.DefaultMethod != "" {
+			v.Primary = d.DefaultMethod
 		}
 		out = append(out, v)
 	}

@@ -233,7 +233,7 @@ func TestSelfBypassFlow(t *testing.T) {
 	if strings.Contains(f.adminLog(), code) {
 		t.Error("the admin log holds the code")
 	}
-	for _, want := range []string{"self-service alice bypass_create", `"remote_ip":"127.0.0.1"`, "self_bypass_failure"} {
+	for _, want := range []string{"self-service alice bypass_create", `"source_ip":"127.0.0.1"`, "self_bypass_failure"} {
 		if !strings.Contains(f.adminLog(), want) {
 			t.Errorf("admin log lacks %q:\n%s", want, f.adminLog())
 		}

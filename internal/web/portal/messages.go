@@ -1,0 +1,43 @@
+package portal
+
+// Every user-facing string of the portal outside its templates.
+const (
+	msgLoginTitle     = "Log in to manage your devices"
+	msgDevicesTitle   = "My Settings & Devices"
+	msgAddTitle       = "Add a device"
+	msgAppTitle       = "Add the twostep app"
+	msgReactTitle     = "Reactivate the twostep app"
+	msgTOTPTitle      = "Add an authenticator app"
+	msgPhoneTitle     = "Add a phone"
+	msgCheckTitle     = "Check the phone number"
+	msgRenameTitle    = "Rename device"
+	msgRemoveTitle    = "Remove device"
+	msgActivityTitle  = "Recent activity"
+	msgReportTitle    = "Report a login"
+	msgLoggedOutTitle = "You have logged out"
+	msgEnrolledTitle  = "Your device is ready"
+
+	msgUsername = "Username"
+	msgPassword = "Password"
+
+	msgSignedOut     = "Log in to continue."
+	msgLoggedIn      = "You are logged in."
+	msgLoginDenied   = "That login was not completed. Log in again to manage your devices."
+	msgRenamed       = "Device renamed."
+	msgRemoved       = "Device removed."
+	msgSMSSent       = "We sent new passcodes to %s. The next passcode starts with %s."
+	msgAppActive     = "The twostep app is active on %s. You can now approve logins with it."
+	msgTOTPAdded     = "%s is added. Enter a code from it when you log in."
+	msgPhoneAdded    = "%s is added."
+	msgCodeSent      = "We sent a 6-digit code to %s. Enter it below."
+	msgCallPlaced    = "We are calling %s with a 6-digit code. Enter it below."
+	msgBadCode       = "That code is not right. Check it and try again."
+	msgTOTPBadCode   = "That code is not right. Check the time on your phone is correct, then enter the code the app shows now."
+	msgCheckExpired  = "That check has ended. Start again."
+	msgCheckAttempts = "Too many wrong codes. Start again to get a new code."
+	msgReported      = "Thank you. We logged that login as fraudulent and told your administrators. Consider changing your password."
+	msgDefaultSaved  = "Your default device and method are saved."
+	msgEnrolOnly     = "Add a device to finish setting up two-step login."
+	msgNotAllowed    = "Log in with your device to do that."
+	msgNeedName      = "Enter a name, such as \"Work phone\"."
+)
