@@ -70,6 +70,7 @@ func newMemStore() *memStore {
 		txs:          map[string]mfa.Transaction{},
 		integrations: map[string]mfa.Integration{},
 		admins:       map[string]mfa.Admin{},
+		adminTOTP:    map[string]mfa.AdminTOTP{},
 		activations:  map[string]memActivation{},
 		trusted:      map[string]memTrusted{},
 		rateLimits:   map[string]memRateLimit{},
@@ -175,6 +176,7 @@ type memData struct {
 	authLog      []mfa.AuthLogEntry
 	integrations map[string]mfa.Integration
 	admins       map[string]mfa.Admin
+	adminTOTP    map[string]mfa.AdminTOTP
 	settings     *mfa.Settings
 	adminLog     []mfa.AdminLogEntry
 	phoneLog     []mfa.TelephonyLogEntry
@@ -207,7 +209,7 @@ func (s *memStore) snapshot() memData {
 		users: maps.Clone(s.users), phones: maps.Clone(s.phones), userPhones: maps.Clone(s.userPhones),
 		auths: maps.Clone(s.auths), tokens: maps.Clone(s.tokens), userTokens: maps.Clone(s.userTokens),
 		codes: maps.Clone(s.codes), batches: batches, txs: maps.Clone(s.txs), authLog: slices.Clone(s.authLog),
-		integrations: maps.Clone(s.integrations), admins: maps.Clone(s.admins), settings: settings,
+		integrations: maps.Clone(s.integrations), admins: maps.Clone(s.admins), adminTOTP: maps.Clone(s.adminTOTP), settings: settings,
 		adminLog: slices.Clone(s.adminLog), phoneLog: slices.Clone(s.phoneLog), nextLogID: s.nextLogID,
 		activations: maps.Clone(s.activations), trusted: maps.Clone(s.trusted), rateLimits: maps.Clone(s.rateLimits),
 		logins: maps.Clone(s.logins), groups: maps.Clone(s.groups), userGroups: maps.Clone(s.userGroups),
@@ -1234,7 +1236,7 @@ func (s *memStore) UpdateAdmin(ctx context.Context, a mfa.Admin) error {
 	if activeOwner(old) && a.Role == mfa.RoleOwner && a.Disabled && s.owners() == 1 {
 		return &mfa.Error{Kind: mfa.Conflict, Field: "status", Msg: "the last active Owner cannot be disabled"}
 	}
-	a.Created = old.Created
+	a.Created, a.FailedLogins, a.LockedAt = old.Created, old.FailedLogins, old.LockedAt
 	s.admins[a.ID] = a
 	return nil
 }
@@ -1262,6 +1264,7 @@ func (s *memStore) DeleteAdmin(ctx context.Context, id string) error {
 		return &mfa.Error{Kind: mfa.Conflict, Field: "admin_id", Msg: "the last Owner cannot be deleted"}
 	}
 	delete(s.admins, id)
+	delete(s.adminTOTP, id)
 	return nil
 }
 
@@ -1279,6 +1282,73 @@ func (s *memStore) Bootstrap(ctx context.Context, owner mfa.Admin, ins []mfa.Int
 	for _, in := range ins {
 		s.integrations[in.IKey] = in
 	}
+	return nil
+}
+
+func (s *memStore) CountAdminFailure(ctx context.Context, id string, threshold int, at time.Time) (mfa.Admin, error) {
+	defer s.lock(ctx)()
+	a, ok := s.admins[id]
+	if !ok {
+		return mfa.Admin{}, errNotFound
+	}
+	a.FailedLogins++
+	if a.LockedAt.IsZero() && threshold > 0 && a.FailedLogins >= threshold {
+		a.LockedAt = at
+	}
+	s.admins[id] = a
+	return a, nil
+}
+
+func (s *memStore) ClearAdminFailures(ctx context.Context, id string) error {
+	defer s.lock(ctx)()
+	a, ok := s.admins[id]
+	if !ok {
+		return errNotFound
+	}
+	a.FailedLogins, a.LockedAt = 0, time.Time{}
+	s.admins[id] = a
+	return nil
+}
+
+func (s *memStore) SetAdminTOTP(ctx context.Context, id string, secret mfa.Secret) error {
+	defer s.lock(ctx)()
+	if _, ok := s.admins[id]; !ok {
+		return errNotFound
+	}
+	if s.adminTOTP[id].Confirmed {
+		return errConflict
+	}
+	s.adminTOTP[id] = mfa.AdminTOTP{Secret: slices.Clone(secret)}
+	return nil
+}
+
+func (s *memStore) GetAdminTOTP(ctx context.Context, id string) (mfa.AdminTOTP, error) {
+	defer s.lock(ctx)()
+	t, ok := s.adminTOTP[id]
+	if !ok {
+		return mfa.AdminTOTP{}, errNotFound
+	}
+	t.Secret = slices.Clone(t.Secret)
+	return t, nil
+}
+
+func (s *memStore) UseAdminTOTPStep(ctx context.Context, id string, step int64) (bool, error) {
+	defer s.lock(ctx)()
+	t, ok := s.adminTOTP[id]
+	if !ok || t.LastStep >= step {
+		return false, nil
+	}
+	t.LastStep, t.Confirmed = step, true
+	s.adminTOTP[id] = t
+	return true, nil
+}
+
+func (s *memStore) DeleteAdminTOTP(ctx context.Context, id string) error {
+	defer s.lock(ctx)()
+	if _, ok := s.admins[id]; !ok {
+		return errNotFound
+	}
+	delete(s.adminTOTP, id)
 	return nil
 }
 
