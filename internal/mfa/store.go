@@ -258,8 +258,10 @@ type AdminStore interface {
 	// threshold (> 0), sets LockedAt to at if it is not set; it returns
 	// the administrator as written. NotFound for an unknown id.
 	CountAdminFailure(ctx context.Context, id string, threshold int, at time.Time) (Admin, error)
-	// ClearAdminFailures sets FailedLogins to 0 and clears LockedAt.
-	ClearAdminFailures(ctx context.Context, id string) error
+	// ClearAdminFailures sets FailedLogins to 0 and clears LockedAt; a
+	// non-zero signedIn becomes LastLogin (a successful sign-in), in the
+	// same write.
+	ClearAdminFailures(ctx context.Context, id string, signedIn time.Time) error
 	// SetAdminTOTP gives the administrator a new, unconfirmed TOTP
 	// secret (LastStep 0). Conflict when the administrator has a confirmed
 	// one (it must be deleted first); NotFound for an unknown id.

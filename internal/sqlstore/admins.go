@@ -172,8 +172,12 @@ func (s *Store) CountAdminFailure(ctx context.Context, id string, threshold int,
 }
 
 // ClearAdminFailures resets the failure count and the lockout.
-func (s *Store) ClearAdminFailures(ctx context.Context, id string) error {
-	n, err := s.writer().execN(ctx, `UPDATE admins SET failed_logins = 0, locked_at = NULL WHERE id = ?`, id)
+func (s *Store) ClearAdminFailures(ctx context.Context, id string, signedIn time.Time) error {
+	q, args := `UPDATE admins SET failed_logins = 0, locked_at = NULL WHERE id = ?`, []any{id}
+	if !signedIn.IsZero() {
+		q, args = `UPDATE admins SET failed_logins = 0, locked_at = NULL, last_login = ? WHERE id = ?`, []any{signedIn, id}
+	}
+	n, err := s.writer().execN(ctx, q, args...)
 	return s.affected(ctx, "clear admin failures", n, err, "administrator not found")
 }
 

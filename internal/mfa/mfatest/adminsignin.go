@@ -43,9 +43,13 @@ func testAdminFailures(t *testing.T, s mfa.Store) {
 	if !got.LockedAt.Equal(locked) || got.FailedLogins != n+1 {
 		t.Errorf("CountAdminFailure(locked) = %d, %v, want %d, %v", got.FailedLogins, got.LockedAt, n+1, locked)
 	}
-	check(t, "ClearAdminFailures", s.ClearAdminFailures(ctx, a.ID))
-	if got := getAdmin(t, s, a.ID); got.FailedLogins != 0 || !got.LockedAt.IsZero() || !got.CanSignIn() {
+	check(t, "ClearAdminFailures", s.ClearAdminFailures(ctx, a.ID, time.Time{}))
+	if got := getAdmin(t, s, a.ID); got.FailedLogins != 0 || !got.LockedAt.IsZero() || !got.CanSignIn() || !got.LastLogin.IsZero() {
 		t.Errorf("after ClearAdminFailures: %+v", got)
+	}
+	check(t, "ClearAdminFailures(signed in)", s.ClearAdminFailures(ctx, a.ID, at(2*time.Hour)))
+	if got := getAdmin(t, s, a.ID); !got.LastLogin.Equal(at(2 * time.Hour)) {
+		t.Errorf("ClearAdminFailures(signed in) LastLogin = %v, want %v", got.LastLogin, at(2*time.Hour))
 	}
 	// Threshold 0 never locks.
 	got, err = s.CountAdminFailure(ctx, a.ID, 0, at(0))
@@ -55,7 +59,7 @@ func testAdminFailures(t *testing.T, s mfa.Store) {
 	}
 	_, err = s.CountAdminFailure(ctx, "DEunknown", 1, at(0))
 	wantKind(t, "CountAdminFailure(unknown)", err, mfa.NotFound)
-	wantKind(t, "ClearAdminFailures(unknown)", s.ClearAdminFailures(ctx, "DEunknown"), mfa.NotFound)
+	wantKind(t, "ClearAdminFailures(unknown)", s.ClearAdminFailures(ctx, "DEunknown", time.Time{}), mfa.NotFound)
 }
 
 // testAdminTOTP: the secret round-trips; a step is accepted once and only

@@ -1299,13 +1299,16 @@ func (s *memStore) CountAdminFailure(ctx context.Context, id string, threshold i
 	return a, nil
 }
 
-func (s *memStore) ClearAdminFailures(ctx context.Context, id string) error {
+func (s *memStore) ClearAdminFailures(ctx context.Context, id string, signedIn time.Time) error {
 	defer s.lock(ctx)()
 	a, ok := s.admins[id]
 	if !ok {
 		return errNotFound
 	}
 	a.FailedLogins, a.LockedAt = 0, time.Time{}
+	if !signedIn.IsZero() {
+		a.LastLogin = signedIn
+	}
 	s.admins[id] = a
 	return nil
 }
