@@ -295,13 +295,35 @@ func (s *memStore) ListUsers(ctx context.Context, f mfa.UserFilter) ([]mfa.User,
 		if f.Username != "" && !matchName(u, f.Username) ||
 			f.Email != "" && !strings.EqualFold(u.Email, f.Email) ||
 			len(f.IDs) > 0 && !slices.Contains(f.IDs, u.ID) ||
-			len(f.Usernames) > 0 && !slices.Contains(f.Usernames, u.Username) {
+			len(f.Usernames) > 0 && !slices.Contains(f.Usernames, u.Username) ||
+			!s.searchMatch(u, f.Search) {
 			continue
 		}
 		out = append(out, u)
 	}
 	got, total := page(out, f.Page)
 	return got, total, nil
+}
+
+// searchMatch is UserFilter.Search.
+func (s *memStore) searchMatch(u mfa.User, q string) bool {
+	q = strings.ToLower(strings.TrimSpace(q))
+	if q == "" {
+		return true
+	}
+	for _, v := range append([]string{u.Username, u.Email, u.RealName}, u.Aliases...) {
+		if strings.Contains(strings.ToLower(v), q) {
+			return true
+		}
+	}
+	if d := mfa.SearchDigits(q); d != "" {
+		for k := range s.userPhones {
+			if k[0] == u.ID && strings.Contains(s.phones[k[1]].Number, d) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *memStore) UpdateUser(ctx context.Context, u mfa.User) error {
