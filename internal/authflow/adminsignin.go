@@ -273,3 +273,17 @@ func (s *Service) ConsoleAdmin(ctx context.Context, adminID string) (mfa.Admin, 
 	}
 	return ad, nil
 }
+
+// PendingAdminTOTP returns the administrator's TOTP secret while it is
+// not yet confirmed (the set-up page shows it again until the first code
+// is accepted); NotFound when none was begun, Conflict once confirmed.
+func (s *Service) PendingAdminTOTP(ctx context.Context, adminID string) (mfa.Secret, error) {
+	t, err := s.store.GetAdminTOTP(ctx, adminID)
+	if err != nil {
+		return nil, fmt.Errorf("get admin totp: %w", err)
+	}
+	if t.Confirmed {
+		return nil, mfa.E(mfa.Conflict, "the administrator's authenticator is already set up")
+	}
+	return t.Secret, nil
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/oidc"
 	"github.com/twostep-auth/twostep/internal/reqid"
 	"github.com/twostep-auth/twostep/internal/web"
+	"github.com/twostep-auth/twostep/internal/web/console"
 	"github.com/twostep-auth/twostep/internal/web/login"
 	"github.com/twostep-auth/twostep/internal/web/prompt"
 )
@@ -69,6 +70,15 @@ type Deps struct {
 	Callbacks Callbacks
 	// OIDC tunes the standard OpenID Connect provider (config oidc.*).
 	OIDC OIDCOptions
+	// Console tunes the administrators' console (config console.*).
+	Console ConsoleOptions
+}
+
+// ConsoleOptions are the console's session timeouts (zero: the console's
+// defaults).
+type ConsoleOptions struct {
+	IdleTimeout     time.Duration
+	SessionLifetime time.Duration
 }
 
 // OIDCOptions are the standard OpenID Connect provider's settings.
@@ -181,6 +191,11 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 		// provider's authorize sends the browser here).
 		login.New(login.Deps{Site: site, Flow: d.Flow, Now: d.Now, SSOLifetime: d.OIDC.SessionLifetime,
 			EndSession: provider.EndSession, Logger: d.Logger}).Register(browser)
+		if d.Admin != nil {
+			// The administrators' console.
+			console.New(console.Deps{Site: site, Admin: d.Admin, Flow: d.Flow, Now: d.Now, IdleTimeout: d.Console.IdleTimeout,
+				SessionLifetime: d.Console.SessionLifetime, Logger: d.Logger}).Register(browser)
+		}
 	}
 	mux.Handle("/", fallback{api: mux, browser: browser, pages: site.NotFound(browser)})
 }
