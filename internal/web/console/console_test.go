@@ -404,7 +404,7 @@ func TestSignInLockout(t *testing.T) {
 	o := f.browser()
 	o.signIn(f.Owner)
 	doc := o.page("/console/admins", 200)
-	if doc.Find(`form[action="/console/admins/` + f.Help.ID + `/reset"]`).Length() != 1 {
+	if doc.Find(`form[action="/console/admins/`+f.Help.ID+`/reset"]`).Length() != 1 {
 		t.Fatal("no reset button for the locked-out administrator")
 	}
 	resp, body = o.post("/console/admins", "/console/admins/"+f.Help.ID+"/reset", nil)
