@@ -100,6 +100,8 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("POST /console/users/{id}/unlock", p.signedIn(p.unlock), web.MaxBody(maxForm))
 	h("GET /console/users/{id}/phones/{phone}/remove", p.signedIn(p.removePhoneForm))
 	h("POST /console/users/{id}/phones/{phone}/remove", p.signedIn(p.removePhone), web.MaxBody(maxForm))
+	h("GET /console/users/{id}/tokens/{token}/remove", p.signedIn(p.removeTokenForm))
+	h("POST /console/users/{id}/tokens/{token}/remove", p.signedIn(p.removeToken), web.MaxBody(maxForm))
 	h("GET /console/users/{id}/bypass", p.signedIn(p.bypassForm))
 	h("POST /console/users/{id}/bypass", p.signedIn(p.bypass), web.MaxBody(maxForm))
 	h("GET /console/admins", p.signedIn(p.admins))

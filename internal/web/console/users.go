@@ -164,6 +164,48 @@ func (p *Pages) removePhone(w http.ResponseWriter, r *http.Request, c req) error
 	return web.Redirect(w, r, "/console/users/"+url.PathEscape(u.ID)+"?done=removed")
 }
 
+// removeTokenView is the confirmation page of removing a hardware token.
+type removeTokenView struct {
+	User  admin.UserDetail
+	Token mfa.Token
+}
+
+// userToken finds the request's {token} among the user's tokens.
+func (p *Pages) userToken(r *http.Request, c req) (admin.UserDetail, mfa.Token, error) {
+	u, err := p.loadUser(r, c)
+	if err != nil {
+		return u, mfa.Token{}, err
+	}
+	for _, t := range u.Tokens {
+		if t.ID == r.PathValue("token") {
+			return u, t, nil
+		}
+	}
+	return u, mfa.Token{}, mfa.NotFoundf("this user has no such token")
+}
+
+// removeTokenForm serves GET /console/users/{id}/tokens/{token}/remove.
+func (p *Pages) removeTokenForm(w http.ResponseWriter, r *http.Request, c req) error {
+	u, t, err := p.userToken(r, c)
+	if err != nil {
+		return err
+	}
+	return p.tmpl.Render(w, r, http.StatusOK, "remove_token.html", p.view(c, msgRemoveTitle, "/console/users", removeTokenView{User: u, Token: t}))
+}
+
+// removeToken serves POST /console/users/{id}/tokens/{token}/remove: a
+// lost hardware token stops logging the user in at once.
+func (p *Pages) removeToken(w http.ResponseWriter, r *http.Request, c req) error {
+	u, t, err := p.userToken(r, c)
+	if err != nil {
+		return err
+	}
+	if err := p.admin.DetachToken(r.Context(), c.Actor, u.ID, t.ID); err != nil {
+		return err
+	}
+	return web.Redirect(w, r, "/console/users/"+url.PathEscape(u.ID)+"?done=removed")
+}
+
 // adminsView is the administrators page's model.
 type adminsView struct {
 	Admins []mfa.Admin
