@@ -264,7 +264,7 @@ func TestFirstSignIn(t *testing.T) {
 	wantRedirect(t, "dashboard before set-up", mustDo(b, "GET", "/console/"), "", "/console/login")
 	doc = b.page("/console/login/enroll", 200)
 	key := strings.ReplaceAll(doc.Find("#totp-key").Text(), " ", "")
-	src, _ := doc.Find(".qr img").Attr("src")
+	src, _ := doc.Find("img.qr").Attr("src")
 	uri, _ := doc.Find("#otpauth-uri").Attr("href")
 	if !strings.HasPrefix(src, "data:image/png;base64,") || !strings.HasPrefix(uri, "otpauth://totp/") || !strings.Contains(uri, "secret="+key) {
 		t.Fatalf("set-up page: qr %.40q, uri %q, key %q", src, uri, key)
