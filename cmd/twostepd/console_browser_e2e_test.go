@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -108,6 +109,17 @@ func TestBrowserConsole(t *testing.T) {
 		}
 		return strings.TrimSpace(s)
 	}
+	waitFor := func(js string) {
+		t.Helper()
+		var ok bool
+		var err error
+		for i := 0; i < 5 && !ok; i++ { // a poll interrupted by the navigation it waits for is repeated
+			ok, err = chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(20*time.Second)))
+		}
+		if !ok {
+			t.Fatalf("waiting for %s: %v", js, err)
+		}
+	}
 	check := func(name string) {
 		t.Helper()
 		browsertest.CheckA11y(t, ctx)
@@ -147,7 +159,8 @@ func TestBrowserConsole(t *testing.T) {
 
 	// Search, then unlock bob.
 	browsertest.Do(t, ctx, chromedp.Click(`nav a[href="/console/users"]`), chromedp.WaitVisible("#f-q"),
-		chromedp.SendKeys("#f-q", "BOB@example"), chromedp.Submit("#f-q"), chromedp.WaitVisible("table.users"))
+		chromedp.SendKeys("#f-q", "BOB@example"), chromedp.Submit("#f-q"))
+	waitFor(`location.search.includes("q=") && !!document.querySelector("table.users")`)
 	if got := text("table.users tbody"); !strings.Contains(got, "bob") || strings.Contains(got, "alice") {
 		t.Fatalf("search results = %q", got)
 	}
@@ -193,6 +206,41 @@ func TestBrowserConsole(t *testing.T) {
 	if got := passcode("alice", oathHOTP(t, seed, 1)); got == "allow" {
 		t.Errorf("passcode of the removed token = %q, want refused", got)
 	}
+
+	// The authentication log, filtered, and its CSV export fetched by the
+	// page's own session and parsed.
+	browsertest.Do(t, ctx, chromedp.Click(`nav a[href="/console/logs/auth"]`), chromedp.WaitVisible("#f-user"),
+		chromedp.SendKeys("#f-user", "alice"), chromedp.Submit("#f-user"))
+	waitFor(`location.search.includes("user=alice") && !!document.querySelector("#csv")`)
+	check("authlog")
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const x = new XMLHttpRequest();
+		x.open("GET", document.querySelector("#csv").href, false);
+		x.send();
+		return x.status + "\n" + x.responseText;
+	})()`))
+	if err != nil || !strings.HasPrefix(raw, "200\n") {
+		t.Fatalf("CSV export: %.200q, %v", raw, err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(raw, "200\n"))).ReadAll()
+	if err != nil || len(rows) < 4 || rows[0][4] != "username" {
+		t.Fatalf("CSV: %q, %v", rows, err)
+	}
+	factors := map[string]int{}
+	for _, r := range rows[1:] {
+		if r[4] != "alice" {
+			t.Errorf("CSV filtered by alice has a row of %q", r[4])
+		}
+		factors[r[7]+"/"+r[8]]++
+	}
+	if factors["bypass_code/success"] != 1 || factors["hardware_token/success"] != 1 {
+		t.Errorf("CSV factors/results = %v", factors)
+	}
+	browsertest.Do(t, ctx, chromedp.Click(`nav a[href="/console/logs/admin"]`), chromedp.WaitVisible("table.adminlog"))
+	if got := text("table.adminlog"); !strings.Contains(got, "bypass") || !strings.Contains(got, "admin_password_change") {
+		t.Errorf("administrator log = %q", got)
+	}
+	check("adminlog")
 
 	// The Owner's administrators page; sign out.
 	browsertest.Do(t, ctx, chromedp.Click(`nav a[href="/console/admins"]`), chromedp.WaitVisible("table"))

@@ -21,6 +21,8 @@ const (
 	msgDashboardTitle = "Dashboard"
 	msgUsersTitle     = "Users"
 	msgAdminsTitle    = "Administrators"
+	msgAuthLogTitle   = "Authentication log"
+	msgAdminLogTitle  = "Administrator log"
 	msgUnlocked       = "The user is unlocked and can log in again."
 	msgPhoneRemoved   = "The device is removed from this user: its passcodes and pushes no longer log them in."
 	msgRemoveTitle    = "Remove a lost or stolen device"

@@ -12,12 +12,15 @@ import (
 // administrator's role may use (pages they may not use are not listed,
 // and their services refuse them anyway), and who is signed in.
 func (p *Pages) view(c req, title, current string, data any) web.View {
+	logs := admin.Allowed(c.Actor, admin.ReadLogs, mfa.Settings{})
 	items := []struct {
 		label, url string
 		show       bool
 	}{
 		{msgDashboardTitle, "/console/", true},
 		{msgUsersTitle, "/console/users", true},
+		{msgAuthLogTitle, "/console/logs/auth", logs},
+		{msgAdminLogTitle, "/console/logs/admin", logs},
 		{msgAdminsTitle, "/console/admins", c.Admin.Role == mfa.RoleOwner},
 	}
 	var nav []web.NavItem

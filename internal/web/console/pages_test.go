@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"encoding/csv"
 	"net/http"
 	"net/url"
 	"strings"
@@ -231,4 +232,50 @@ func parse(t *testing.T, body string) *goquery.Document {
 		t.Fatal(err)
 	}
 	return doc
+}
+
+// TestAuthLog: filters and the CSV export (parsed), formula-safe.
+func TestAuthLog(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	alice, _ := f.user("alice", mfa.StatusActive)
+	bob, _ := f.user("bob", mfa.StatusActive)
+	for i, e := range []mfa.AuthLogEntry{
+		{UserID: alice.ID, Username: "alice", Factor: "passcode", Result: mfa.ResultSuccess, IntegrationName: "=HYPERLINK(1)"},
+		{UserID: bob.ID, Username: "bob", Factor: "duo_push", Result: mfa.ResultFraud},
+		{UserID: bob.ID, Username: "bob", Factor: "passcode", Result: mfa.ResultFailure},
+	} {
+		e.TxID, e.Time, e.EventType, e.IKey = "tx"+string(rune('a'+i)), f.now().Add(-time.Duration(i)*time.Minute), "authentication", "DIXXXXXXXXXXXXXXXXXX"
+		if err := f.Store.AppendAuthLog(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := f.browser()
+	b.signIn(f.Help)
+	if n := b.page("/console/logs/auth", 200).Find("tbody tr").Length(); n != 3 {
+		t.Errorf("unfiltered: %d rows, want 3", n)
+	}
+	for _, tt := range []struct {
+		q    string
+		want int
+	}{{"user=bob", 2}, {"user=BOB&factor=passcode", 1}, {"result=fraud", 1}, {"user=nobody", 0}, {"app=DIXXXXXXXXXXXXXXXXXX", 3}} {
+		if n := b.page("/console/logs/auth?"+tt.q, 200).Find("tbody tr").Length(); n != tt.want {
+			t.Errorf("%s: %d rows, want %d", tt.q, n, tt.want)
+		}
+	}
+	if resp := mustDo(b, "GET", "/console/logs/auth?from=yesterday"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad from = %d, want 400", resp.StatusCode)
+	}
+	href, _ := b.page("/console/logs/auth?user=alice", 200).Find("#csv").Attr("href")
+	resp, body := b.do("GET", href, nil, nil)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("CSV = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != 2 || rows[0][0] != "time" || rows[1][4] != "alice" || rows[1][6] != "'=HYPERLINK(1)" {
+		t.Errorf("CSV rows = %q, %v", rows, err)
+	}
+	if doc := b.page("/console/logs/admin", 200); doc.Find("h1").Text() != "Administrator log" {
+		t.Error("no administrator log page")
+	}
 }
