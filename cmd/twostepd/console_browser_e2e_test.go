@@ -242,6 +242,20 @@ func TestBrowserConsole(t *testing.T) {
 	}
 	check("adminlog")
 
+	// Import a CSV with one bad line: the report names it.
+	upload := filepath.Join(t.TempDir(), "upload.csv")
+	os.WriteFile(upload, []byte("HW-201,"+hex.EncodeToString(seed)+",0\nHW-202,not-a-hex-seed,0\nHW-203,"+hex.EncodeToString(seed)+",0\n"), 0o600)
+	browsertest.Do(t, ctx, chromedp.Click(`nav a[href="/console/tokens"]`), chromedp.WaitVisible("#f-file"))
+	check("tokens")
+	browsertest.Do(t, ctx, chromedp.SetUploadFiles("#f-file", []string{upload}), chromedp.Click("#import"), chromedp.WaitVisible("#import-summary"))
+	if got := text("#import-summary"); got != "2 tokens imported, 1 line rejected." {
+		t.Errorf("import summary = %q", got)
+	}
+	if got := text("table.rejected tbody"); !strings.HasPrefix(got, "2") || !strings.Contains(got, "HW-202") {
+		t.Errorf("rejected lines = %q", got)
+	}
+	check("tokens-import")
+
 	// The Owner's administrators page; sign out.
 	browsertest.Do(t, ctx, chromedp.Click(`nav a[href="/console/admins"]`), chromedp.WaitVisible("table"))
 	if got := text("table"); !strings.Contains(got, creds.Owner.Email) {

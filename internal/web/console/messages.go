@@ -22,6 +22,7 @@ const (
 	msgUsersTitle     = "Users"
 	msgAdminsTitle    = "Administrators"
 	msgAuthLogTitle   = "Authentication log"
+	msgTokensTitle    = "Hardware tokens"
 	msgAdminLogTitle  = "Administrator log"
 	msgUnlocked       = "The user is unlocked and can log in again."
 	msgPhoneRemoved   = "The device is removed from this user: its passcodes and pushes no longer log them in."

@@ -19,6 +19,7 @@ func (p *Pages) view(c req, title, current string, data any) web.View {
 	}{
 		{msgDashboardTitle, "/console/", true},
 		{msgUsersTitle, "/console/users", true},
+		{msgTokensTitle, "/console/tokens", true},
 		{msgAuthLogTitle, "/console/logs/auth", logs},
 		{msgAdminLogTitle, "/console/logs/admin", logs},
 		{msgAdminsTitle, "/console/admins", c.Admin.Role == mfa.RoleOwner},

@@ -1,7 +1,10 @@
 package console_test
 
 import (
+	"bytes"
 	"encoding/csv"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -277,5 +280,43 @@ func TestAuthLog(t *testing.T) {
 	}
 	if doc := b.page("/console/logs/admin", 200); doc.Find("h1").Text() != "Administrator log" {
 		t.Error("no administrator log page")
+	}
+}
+
+// TestTokenImport: a CSV upload with one bad line imports the others and
+// reports the bad line with its reason; the Read-only role may not.
+func TestTokenImport(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser()
+	b.signIn(f.Help)
+	tok := b.csrf("/console/tokens")
+	csvFile := "HW-1,3132333435363738393031323334353637383930,0\nHW-2,nothex,0\nHW-3,3132333435363738393031323334353637383930,5\n"
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField(web.CSRFField, tok)
+	mw.WriteField("type", "h6")
+	fw, _ := mw.CreateFormFile("file", "tokens.csv")
+	fw.Write([]byte(csvFile))
+	mw.Close()
+	req, _ := http.NewRequest("POST", "https://"+f.Host+"/console/tokens/import", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Origin", "https://"+f.Host)
+	r, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(r.Body)
+	r.Body.Close()
+	body := string(raw)
+	doc := parse(t, body)
+	if r.StatusCode != 200 || !strings.Contains(doc.Find("#import-summary").Text(), "2 tokens imported, 1 line rejected") {
+		t.Fatalf("import = %d, summary %q", r.StatusCode, doc.Find("#import-summary").Text())
+	}
+	row := doc.Find("table.rejected tbody tr")
+	if row.Length() != 1 || !strings.HasPrefix(row.Find("td").First().Text(), "2") || strings.Contains(body, "nothex") {
+		t.Errorf("rejected rows: %q (key material echoed: %v)", row.Text(), strings.Contains(body, "nothex"))
+	}
+	if n := doc.Find("table.tokens tbody tr").Length(); n != 2 {
+		t.Errorf("token list: %d rows, want 2", n)
 	}
 }

@@ -104,6 +104,8 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("POST /console/users/{id}/tokens/{token}/remove", p.signedIn(p.removeToken), web.MaxBody(maxForm))
 	h("GET /console/users/{id}/bypass", p.signedIn(p.bypassForm))
 	h("POST /console/users/{id}/bypass", p.signedIn(p.bypass), web.MaxBody(maxForm))
+	h("GET /console/tokens", p.signedIn(p.tokens))
+	h("POST /console/tokens/import", p.signedIn(p.importTokens), web.MaxBody(maxUpload))
 	h("GET /console/logs/auth", p.signedIn(p.authLog))
 	h("GET /console/logs/auth.csv", p.signedIn(p.authLogCSV))
 	h("GET /console/logs/admin", p.signedIn(p.adminLog))
