@@ -137,6 +137,7 @@ func (serveCmd) run(e *env) error {
 		MetricsToken:  cfg.Metrics.Token.Reveal(),
 		Callbacks:     cb,
 		OIDC:          server.OIDCOptions{KeyRotation: cfg.OIDC.KeyRotation, SessionLifetime: cfg.OIDC.SessionLifetime},
+		Console:       server.ConsoleOptions{IdleTimeout: cfg.Console.IdleTimeout, SessionLifetime: cfg.Console.SessionLifetime},
 	})
 	srv := server.NewHTTPServer(hs.Main, tlsConfig, log)
 	if cfg.Metrics.Listen == "" && cfg.Metrics.Token == "" {

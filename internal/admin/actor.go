@@ -306,3 +306,10 @@ func coversIntegration(a Actor, in mfa.Integration, doing string, would bool) er
 	return mfa.Errorf(mfa.Denied, "%s may not %s integration %s: %s %s, which %s does not",
 		who, doing, in.IKey, holds, strings.Join(missing, ", "), who)
 }
+
+// May reports whether a may do act now, by the same rule every method
+// applies (authorize): pages use it to show only the buttons that will
+// work. It is no substitute for the method's own check.
+func (s *Service) May(ctx context.Context, a Actor, act Action) bool {
+	return s.authorize(ctx, a, act) == nil
+}

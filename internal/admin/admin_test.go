@@ -96,8 +96,8 @@ func TestBootstrap(t *testing.T) {
 		t.Errorf("stager saw staged %d, published %d, discarded %d; want 1, 1, 0", len(sg.staged), sg.published, sg.discarded)
 	}
 	owner, err := st.GetAdminByEmail(t.Context(), admin.BootstrapOwnerEmail)
-	if err != nil || owner.Role != mfa.RoleOwner {
-		t.Fatalf("bootstrapped owner = %+v, %v; want an Owner", owner, err)
+	if err != nil || owner.Role != mfa.RoleOwner || !owner.PasswordChangeRequired {
+		t.Fatalf("bootstrapped owner = %+v, %v; want an Owner who must change the password", owner, err)
 	}
 	if ok, err := admin.VerifyPassword(string(creds.OwnerPassword), owner.PasswordHash); !ok || err != nil {
 		t.Errorf("the owner's stored hash does not verify the returned password: %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
@@ -140,12 +141,10 @@ func (s *Service) welcomeAdmin(ctx context.Context, ad mfa.Admin) {
 	}
 }
 
-// ResetAdmin is Duo's "reset the administrator's failed login attempts".
-// twostep keeps no failed-login counter for administrators (no
-// administrator sign-in locks out), so there is nothing to clear: it
-// checks the caller may manage that administrator, that the administrator
-// exists, and records the request in the administrator log, in one
-// transaction. An unknown id is NotFound.
+// ResetAdmin is Duo's "reset the administrator's failed login attempts":
+// it clears the administrator's console sign-in failures and lockout,
+// after checking the caller may manage that administrator, and records it
+// in the administrator log, in one transaction. An unknown id is NotFound.
 func (s *Service) ResetAdmin(ctx context.Context, a Actor, id string) error {
 	if err := s.authorize(ctx, a, ManageAdmins); err != nil {
 		return err
@@ -158,7 +157,7 @@ func (s *Service) ResetAdmin(ctx context.Context, a Actor, id string) error {
 		return err
 	}
 	return s.store.Atomic(ctx, func(ctx context.Context) error {
-		if _, err := s.store.GetAdmin(ctx, id); err != nil {
+		if err := s.store.ClearAdminFailures(ctx, id, time.Time{}); err != nil {
 			return fmt.Errorf("reset admin: %w", err)
 		}
 		return s.logChange(ctx, a, "admin_reset", "admin", id, describe(map[string]any{"email": ad.Email}))

@@ -62,7 +62,10 @@ func (s *Service) Bootstrap(ctx context.Context, st Stager) (creds Credentials, 
 	if err != nil {
 		return Credentials{}, false, fmt.Errorf("bootstrap: %w", err)
 	}
-	owner := mfa.Admin{ID: id, Email: BootstrapOwnerEmail, Name: "Owner", Role: mfa.RoleOwner, PasswordHash: hash, Created: now}
+	// The generated password is handed over in a file: the Owner must
+	// choose their own at the first console sign-in.
+	owner := mfa.Admin{ID: id, Email: BootstrapOwnerEmail, Name: "Owner", Role: mfa.RoleOwner, PasswordHash: hash, Created: now,
+		PasswordChangeRequired: true}
 	adminAPI, err := s.newIntegration("Admin API", mfa.IntegrationAdminAPI)
 	if err != nil {
 		return Credentials{}, false, fmt.Errorf("bootstrap: %w", err)

@@ -189,6 +189,10 @@ timeout = "5s"  # TWOSTEP_LDAP_TIMEOUT
 [oidc]
 key_rotation = "720h"  # TWOSTEP_OIDC_KEY_ROTATION
 session_lifetime = "8h"  # TWOSTEP_OIDC_SESSION_LIFETIME
+
+[console]
+idle_timeout = "15m"  # TWOSTEP_CONSOLE_IDLE_TIMEOUT
+session_lifetime = "8h"  # TWOSTEP_CONSOLE_SESSION_LIFETIME
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {
 		t.Errorf("WriteTOML() mismatch (-want +got):\n%s", diff)

@@ -61,6 +61,17 @@ type Config struct {
 	FirstFactor FirstFactor `koanf:"first_factor"`
 	LDAP        LDAP        `koanf:"ldap"`
 	OIDC        OIDC        `koanf:"oidc"`
+	Console     Console     `koanf:"console"`
+}
+
+// Console tunes the administrators' console (/console/).
+type Console struct {
+	// IdleTimeout signs an administrator out after this long without a
+	// request.
+	IdleTimeout time.Duration `koanf:"idle_timeout"`
+	// SessionLifetime signs an administrator out this long after they
+	// signed in, however much they use the console.
+	SessionLifetime time.Duration `koanf:"session_lifetime"`
 }
 
 // First-factor sources.
@@ -318,7 +329,8 @@ func Defaults() Config {
 			Console: []string{SourcePassword}, Radius: []string{SourcePassword}, MinPasswordLength: 12},
 		LDAP: LDAP{URLs: []string{}, TLS: "starttls", UserFilter: "(&(objectClass=person)(uid={username}))", UsernameAttribute: "uid",
 			EmailAttribute: "mail", NameAttribute: "cn", GroupsAttribute: "memberOf", Timeout: 5 * time.Second},
-		OIDC: OIDC{KeyRotation: 30 * 24 * time.Hour, SessionLifetime: 8 * time.Hour},
+		OIDC:    OIDC{KeyRotation: 30 * 24 * time.Hour, SessionLifetime: 8 * time.Hour},
+		Console: Console{IdleTimeout: 15 * time.Minute, SessionLifetime: 8 * time.Hour},
 	}
 }
 

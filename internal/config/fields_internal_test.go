@@ -88,6 +88,8 @@ func TestEnvTable(t *testing.T) {
 		{"ldap.timeout", "TWOSTEP_LDAP_TIMEOUT"},
 		{"oidc.key_rotation", "TWOSTEP_OIDC_KEY_ROTATION"},
 		{"oidc.session_lifetime", "TWOSTEP_OIDC_SESSION_LIFETIME"},
+		{"console.idle_timeout", "TWOSTEP_CONSOLE_IDLE_TIMEOUT"},
+		{"console.session_lifetime", "TWOSTEP_CONSOLE_SESSION_LIFETIME"},
 	}
 	var got [][2]string
 	keys, envs := map[string]bool{}, map[string]bool{}

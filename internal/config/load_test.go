@@ -55,7 +55,8 @@ func TestDefaults(t *testing.T) {
 			MinPasswordLength: 12},
 		LDAP: config.LDAP{URLs: []string{}, TLS: "starttls", UserFilter: "(&(objectClass=person)(uid={username}))",
 			UsernameAttribute: "uid", EmailAttribute: "mail", NameAttribute: "cn", GroupsAttribute: "memberOf", Timeout: 5 * time.Second},
-		OIDC: config.OIDC{KeyRotation: 30 * 24 * time.Hour, SessionLifetime: 8 * time.Hour},
+		OIDC:    config.OIDC{KeyRotation: 30 * 24 * time.Hour, SessionLifetime: 8 * time.Hour},
+		Console: config.Console{IdleTimeout: 15 * time.Minute, SessionLifetime: 8 * time.Hour},
 	}
 	got := config.Defaults()
 	if diff := cmp.Diff(want, got); diff != "" {

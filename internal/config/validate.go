@@ -71,6 +71,8 @@ func (c Config) Validate() error {
 		{"db.busy_timeout", c.DB.BusyTimeout, time.Millisecond, time.Minute},
 		{"web.session_idle_timeout", c.Web.SessionIdleTimeout, time.Minute, 24 * time.Hour},
 		{"web.session_lifetime", c.Web.SessionLifetime, 5 * time.Minute, 30 * 24 * time.Hour},
+		{"console.idle_timeout", c.Console.IdleTimeout, time.Minute, 24 * time.Hour},
+		{"console.session_lifetime", c.Console.SessionLifetime, 5 * time.Minute, 7 * 24 * time.Hour},
 	}
 	for _, r := range durations {
 		if r.d < r.min || r.d > r.max {
@@ -116,6 +118,10 @@ func (c Config) Validate() error {
 	if c.Web.SessionIdleTimeout > c.Web.SessionLifetime {
 		bad("web.session_idle_timeout", "%s is longer than web.session_lifetime (%s)",
 			formatDuration(c.Web.SessionIdleTimeout), formatDuration(c.Web.SessionLifetime))
+	}
+	if c.Console.IdleTimeout > c.Console.SessionLifetime {
+		bad("console.idle_timeout", "%s is longer than console.session_lifetime (%s)",
+			formatDuration(c.Console.IdleTimeout), formatDuration(c.Console.SessionLifetime))
 	}
 	if c.LogoFile != "" {
 		if _, msg := readLogo(c.LogoFile); msg != "" {

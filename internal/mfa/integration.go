@@ -138,6 +138,16 @@ type Admin struct {
 	// a disabled administrator may not sign in and does not count as an
 	// Owner for the last-Owner rule.
 	Disabled bool
+	// PasswordChangeRequired makes the administrator choose a new password
+	// at the next console sign-in (the bootstrap Owner's generated one).
+	PasswordChangeRequired bool
+	// FailedLogins counts failed console sign-in attempts (password or
+	// second factor) since the last successful sign-in or reset; only
+	// AdminStore.CountAdminFailure and ClearAdminFailures change it.
+	FailedLogins int
+	// LockedAt is when the failures reached the lockout threshold (zero:
+	// not locked out).
+	LockedAt time.Time
 }
 
 // Administrator statuses, as Duo's Admin API spells them.
@@ -156,7 +166,31 @@ func (a Admin) Status() string {
 
 // CanSignIn reports whether the administrator may sign in (to the console
 // or any other administrator surface): only an active one.
-func (a Admin) CanSignIn() bool { return !a.Disabled }
+// A locked-out administrator cannot either, until an Owner resets the
+// failures or the lockout expires (LockedOut).
+func (a Admin) CanSignIn() bool { return !a.Disabled && a.LockedAt.IsZero() }
+
+// LockedOut reports whether the administrator is locked out at now:
+// locked, and the lockout not yet expired (expire 0: never expires).
+func (a Admin) LockedOut(now time.Time, expire time.Duration) bool {
+	if a.LockedAt.IsZero() {
+		return false
+	}
+	return expire <= 0 || a.LockedAt.Add(expire).After(now)
+}
+
+// AdminTOTP is an administrator's own second factor: a TOTP secret
+// (RFC 6238, 30-second steps, 6 digits, SHA-1, as authenticator apps
+// expect), sealed at rest.
+type AdminTOTP struct {
+	Secret Secret
+	// LastStep is the last time step whose code was accepted: a code of
+	// this step or an earlier one is refused (replay).
+	LastStep int64
+	// Confirmed: a code of the secret was accepted once (enrolment is
+	// complete). An unconfirmed secret may be replaced.
+	Confirmed bool
+}
 
 // Settings are the account-wide policies.
 type Settings struct {

@@ -351,6 +351,29 @@ type AdminStore interface {
 	// Owners one fails.
 	UpdateAdmin(ctx context.Context, a Admin) error
 	DeleteAdmin(ctx context.Context, id string) error
+	// CountAdminFailure adds one failed sign-in to the administrator's
+	// FailedLogins in one conditional write and, when the count reaches
+	// threshold (> 0), sets LockedAt to at if it is not set; it returns
+	// the administrator as written. NotFound for an unknown id.
+	CountAdminFailure(ctx context.Context, id string, threshold int, at time.Time) (Admin, error)
+	// ClearAdminFailures sets FailedLogins to 0 and clears LockedAt; a
+	// non-zero signedIn becomes LastLogin (a successful sign-in), in the
+	// same write.
+	ClearAdminFailures(ctx context.Context, id string, signedIn time.Time) error
+	// SetAdminTOTP gives the administrator a new, unconfirmed TOTP
+	// secret (LastStep 0). Conflict when the administrator has a confirmed
+	// one (it must be deleted first); NotFound for an unknown id.
+	SetAdminTOTP(ctx context.Context, id string, secret Secret) error
+	// GetAdminTOTP returns the administrator's TOTP secret; NotFound if
+	// there is none.
+	GetAdminTOTP(ctx context.Context, id string) (AdminTOTP, error)
+	// UseAdminTOTPStep records step as used and the secret as confirmed,
+	// in one conditional write that succeeds only if step is later than
+	// LastStep: of two requests with the same code exactly one gets true.
+	UseAdminTOTPStep(ctx context.Context, id string, step int64) (bool, error)
+	// DeleteAdminTOTP removes the administrator's TOTP secret (the next
+	// sign-in enrols a new one); not an error when there is none.
+	DeleteAdminTOTP(ctx context.Context, id string) error
 	// CountAdmins returns how many administrators exist (bootstrap checks 0).
 	CountAdmins(ctx context.Context) (int, error)
 	// Bootstrap creates owner and integrations in one transaction if no

@@ -58,7 +58,23 @@ type UserFilter struct {
 	Email     string   // exact, case-insensitive
 	IDs       []string // any of
 	Usernames []string // any of (username only)
+	// Search finds users whose username, an alias, email or real name
+	// contains it, case-insensitively, or, when it holds a digit, one of
+	// whose phones' numbers contains its digits (the console's search).
+	Search string
 	Page
+}
+
+// SearchDigits is the digits of a search, for matching phone numbers
+// ("+1 (555) 010" -> "1555010"); "" when it has none.
+func SearchDigits(q string) string {
+	var b []byte
+	for i := 0; i < len(q); i++ {
+		if q[i] >= '0' && q[i] <= '9' {
+			b = append(b, q[i])
+		}
+	}
+	return string(b)
 }
 
 // Page is an offset page of a list ordered by a stable key.

@@ -24,6 +24,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/oidc"
 	"github.com/twostep-auth/twostep/internal/reqid"
 	"github.com/twostep-auth/twostep/internal/web"
+	"github.com/twostep-auth/twostep/internal/web/console"
 	"github.com/twostep-auth/twostep/internal/web/invite"
 	"github.com/twostep-auth/twostep/internal/web/login"
 	"github.com/twostep-auth/twostep/internal/web/portal"
@@ -72,6 +73,15 @@ type Deps struct {
 	Callbacks Callbacks
 	// OIDC tunes the standard OpenID Connect provider (config oidc.*).
 	OIDC OIDCOptions
+	// Console tunes the administrators' console (config console.*).
+	Console ConsoleOptions
+}
+
+// ConsoleOptions are the console's session timeouts (zero: the console's
+// defaults).
+type ConsoleOptions struct {
+	IdleTimeout     time.Duration
+	SessionLifetime time.Duration
 }
 
 // OIDCOptions are the standard OpenID Connect provider's settings.
@@ -196,6 +206,9 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 			sb := selfbypass.Deps{Site: site, Flow: d.Flow, Admin: d.Admin, Now: d.Now, Logger: d.Logger}
 			selfbypass.New(sb).Register(browser)
 			selfbypass.NewPINPage(sb, pp.SignedIn).Register(browser)
+			// The administrators' console.
+			console.New(console.Deps{Site: site, Admin: d.Admin, Flow: d.Flow, Now: d.Now, IdleTimeout: d.Console.IdleTimeout,
+				SessionLifetime: d.Console.SessionLifetime, Logger: d.Logger}).Register(browser)
 		}
 	}
 	if d.Admin != nil {

@@ -3,26 +3,30 @@ package sqlstore
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
 
 // Administrators. Email is unique case-insensitively (admins.email_lower).
 
-const adminCols = `id, email, name, role, password_hash, created, last_login, disabled`
+const adminCols = `id, email, name, role, password_hash, created, last_login, disabled, password_change_required,
+	failed_logins, locked_at`
 
 func scanAdmin(r rowScanner) (mfa.Admin, error) {
 	var a mfa.Admin
-	err := r.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.PasswordHash, scanTime{&a.Created}, scanTime{&a.LastLogin}, &a.Disabled)
+	err := r.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.PasswordHash, scanTime{&a.Created}, scanTime{&a.LastLogin}, &a.Disabled,
+		&a.PasswordChangeRequired, &a.FailedLogins, scanTime{&a.LockedAt})
 	return a, err
 }
 
 // CreateAdmin stores a new administrator; an email already used
 // (case-insensitively) is Conflict.
 func (s *Store) CreateAdmin(ctx context.Context, a mfa.Admin) error {
-	_, err := s.writer().exec(ctx, `INSERT INTO admins (id, email, email_lower, name, role, password_hash, created, last_login, disabled)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.Email, strings.ToLower(a.Email), a.Name, a.Role, a.PasswordHash, a.Created, a.LastLogin, a.Disabled)
+	_, err := s.writer().exec(ctx, `INSERT INTO admins (id, email, email_lower, name, role, password_hash, created, last_login, disabled,
+		password_change_required) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.Email, strings.ToLower(a.Email), a.Name, a.Role, a.PasswordHash, a.Created, a.LastLogin, a.Disabled,
+		a.PasswordChangeRequired)
 	return s.dbErr(ctx, "create admin", err)
 }
 
@@ -49,7 +53,9 @@ func (s *Store) ListAdmins(ctx context.Context, p mfa.Page) ([]mfa.Admin, int, e
 	return list(ctx, s, "list admins", adminCols, "admins", &where{}, "created, id", p, scanAdmin)
 }
 
-// UpdateAdmin writes every field but ID and Created. Demoting or disabling
+// UpdateAdmin writes every field but ID, Created, FailedLogins and
+// LockedAt (those change only through CountAdminFailure and
+// ClearAdminFailures, so that an edit cannot undo a concurrent failure). Demoting or disabling
 // the last active Owner is Conflict: the check and the write run in one transaction under
 // the "owners" lock, so concurrent demotions cannot both pass it.
 func (s *Store) UpdateAdmin(ctx context.Context, a mfa.Admin) error {
@@ -64,8 +70,8 @@ func (s *Store) UpdateAdmin(ctx context.Context, a mfa.Admin) error {
 			}
 		}
 		n, err := c.execN(ctx, `UPDATE admins SET email = ?, email_lower = ?, name = ?, role = ?,
-			password_hash = ?, last_login = ?, disabled = ? WHERE id = ?`,
-			a.Email, strings.ToLower(a.Email), a.Name, a.Role, a.PasswordHash, a.LastLogin, a.Disabled, a.ID)
+			password_hash = ?, last_login = ?, disabled = ?, password_change_required = ? WHERE id = ?`,
+			a.Email, strings.ToLower(a.Email), a.Name, a.Role, a.PasswordHash, a.LastLogin, a.Disabled, a.PasswordChangeRequired, a.ID)
 		return s.affected(ctx, "update admin", n, err, "administrator not found")
 	})
 }
@@ -134,10 +140,10 @@ func (s *Store) Bootstrap(ctx context.Context, owner mfa.Admin, ins []mfa.Integr
 		if n > 0 {
 			return conflictErr("already bootstrapped: an administrator exists")
 		}
-		if _, err := c.exec(ctx, `INSERT INTO admins (id, email, email_lower, name, role, password_hash, created, last_login, disabled)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := c.exec(ctx, `INSERT INTO admins (id, email, email_lower, name, role, password_hash, created, last_login, disabled,
+			password_change_required) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			owner.ID, owner.Email, strings.ToLower(owner.Email), owner.Name, owner.Role, owner.PasswordHash, owner.Created, owner.LastLogin,
-			owner.Disabled); err != nil {
+			owner.Disabled, owner.PasswordChangeRequired); err != nil {
 			return err
 		}
 		for i, in := range ins {
@@ -151,4 +157,81 @@ func (s *Store) Bootstrap(ctx context.Context, owner mfa.Admin, ins []mfa.Integr
 		}
 		return nil
 	})
+}
+
+// CountAdminFailure adds one failure in one statement: of concurrent
+// failures none is lost, and the one that reaches threshold sets LockedAt.
+func (s *Store) CountAdminFailure(ctx context.Context, id string, threshold int, at time.Time) (mfa.Admin, error) {
+	a, err := scanAdmin(s.writer().row(ctx, `UPDATE admins SET failed_logins = failed_logins + 1,
+		locked_at = CASE WHEN locked_at IS NULL AND ? > 0 AND failed_logins + 1 >= ? THEN ? ELSE locked_at END
+		WHERE id = ? RETURNING `+adminCols, threshold, threshold, at, id))
+	if err != nil {
+		return mfa.Admin{}, s.dbErr(ctx, "count admin failure", err, notFound("administrator not found"))
+	}
+	return a, nil
+}
+
+// ClearAdminFailures resets the failure count and the lockout.
+func (s *Store) ClearAdminFailures(ctx context.Context, id string, signedIn time.Time) error {
+	q, args := `UPDATE admins SET failed_logins = 0, locked_at = NULL WHERE id = ?`, []any{id}
+	if !signedIn.IsZero() {
+		q, args = `UPDATE admins SET failed_logins = 0, locked_at = NULL, last_login = ? WHERE id = ?`, []any{signedIn, id}
+	}
+	n, err := s.writer().execN(ctx, q, args...)
+	return s.affected(ctx, "clear admin failures", n, err, "administrator not found")
+}
+
+// SetAdminTOTP stores a new unconfirmed secret unless a confirmed one
+// exists, in one conditional write.
+func (s *Store) SetAdminTOTP(ctx context.Context, id string, secret mfa.Secret) error {
+	const op = "set admin totp"
+	sealed, err := s.seal(secret, "admins", "totp_secret", id)
+	if err != nil {
+		return err
+	}
+	return s.writeTx(ctx, op, func(c dbtx) error {
+		n, err := c.execN(ctx, `UPDATE admins SET totp_secret = ?, totp_last_step = 0, totp_confirmed = ?
+			WHERE id = ? AND totp_confirmed = ?`, sealed, false, id, false)
+		if err != nil {
+			return err
+		}
+		if n == 1 {
+			return nil
+		}
+		if err := s.mustExist(ctx, c, op, "admins", id, "administrator not found"); err != nil {
+			return err
+		}
+		return conflictErr("the administrator already has a confirmed authenticator")
+	})
+}
+
+// GetAdminTOTP returns the administrator's TOTP secret.
+func (s *Store) GetAdminTOTP(ctx context.Context, id string) (mfa.AdminTOTP, error) {
+	var t mfa.AdminTOTP
+	var sealed []byte
+	err := s.reader().row(ctx, `SELECT totp_secret, totp_last_step, totp_confirmed FROM admins WHERE id = ? AND totp_secret IS NOT NULL`, id).
+		Scan(&sealed, &t.LastStep, &t.Confirmed)
+	if err != nil {
+		return mfa.AdminTOTP{}, s.dbErr(ctx, "get admin totp", err, notFound("the administrator has no authenticator"))
+	}
+	if t.Secret, err = s.open(sealed, "admins", "totp_secret", id); err != nil {
+		return mfa.AdminTOTP{}, err
+	}
+	return t, nil
+}
+
+// UseAdminTOTPStep moves the last step forward in one conditional UPDATE.
+func (s *Store) UseAdminTOTPStep(ctx context.Context, id string, step int64) (bool, error) {
+	n, err := s.writer().execN(ctx, `UPDATE admins SET totp_last_step = ?, totp_confirmed = ?
+		WHERE id = ? AND totp_secret IS NOT NULL AND totp_last_step < ?`, step, true, id, step)
+	if err != nil {
+		return false, s.dbErr(ctx, "use admin totp step", err)
+	}
+	return n == 1, nil
+}
+
+// DeleteAdminTOTP removes the administrator's TOTP secret.
+func (s *Store) DeleteAdminTOTP(ctx context.Context, id string) error {
+	n, err := s.writer().execN(ctx, `UPDATE admins SET totp_secret = NULL, totp_last_step = 0, totp_confirmed = ? WHERE id = ?`, false, id)
+	return s.affected(ctx, "delete admin totp", n, err, "administrator not found")
 }

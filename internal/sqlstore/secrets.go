@@ -32,6 +32,7 @@ var sealedColumns = []struct{ table, key, column string }{
 	{"integrations", "ikey", "skey"},
 	{"server_keys", "name", "sealed_value"},
 	{"signing_keys", "id", "private_key"},
+	{"admins", "id", "totp_secret"},
 }
 
 func aad(table, column, key string) []byte {

@@ -117,7 +117,23 @@ func (s *Store) ListUsers(ctx context.Context, f mfa.UserFilter) ([]mfa.User, in
 		w.add(`u.id IN (SELECT user_id FROM user_names WHERE is_alias = FALSE AND name_lower IN (`+placeholders(len(lower))+`))`,
 			anys(lower)...)
 	}
+	if q := strings.ToLower(strings.TrimSpace(f.Search)); q != "" {
+		like := "%" + likeEscape(q) + "%"
+		cond := `(u.id IN (SELECT user_id FROM user_names WHERE name_lower LIKE ? ESCAPE '\') OR u.email_lower LIKE ? ESCAPE '\'
+			OR LOWER(u.real_name) LIKE ? ESCAPE '\'`
+		args := []any{like, like, like}
+		if d := mfa.SearchDigits(q); d != "" {
+			cond += ` OR u.id IN (SELECT up.user_id FROM user_phones up JOIN phones p ON p.id = up.phone_id WHERE p.number LIKE ?)`
+			args = append(args, "%"+d+"%")
+		}
+		w.add(cond+`)`, args...)
+	}
 	return list(ctx, s, "list users", userCols, "users u", &w, "u.created, u.id", f.Page, scanUser)
+}
+
+// likeEscape escapes LIKE's wildcards (with ESCAPE '\').
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 func anys[T any](vals []T) []any {

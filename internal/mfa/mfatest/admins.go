@@ -26,6 +26,8 @@ func adminTests() []storeTest {
 		{"Disabled", testAdminDisabled},
 		{"Bootstrap", testAdminBootstrap},
 		{"BootstrapConcurrent", testAdminBootstrapConcurrent},
+		{"Failures", testAdminFailures},
+		{"TOTP", testAdminTOTP},
 	}
 }
 

@@ -70,6 +70,7 @@ func newMemStore() *memStore {
 		txs:          map[string]mfa.Transaction{},
 		integrations: map[string]mfa.Integration{},
 		admins:       map[string]mfa.Admin{},
+		adminTOTP:    map[string]mfa.AdminTOTP{},
 		activations:  map[string]memActivation{},
 		trusted:      map[string]memTrusted{},
 		rateLimits:   map[string]memRateLimit{},
@@ -177,6 +178,7 @@ type memData struct {
 	authLog      []mfa.AuthLogEntry
 	integrations map[string]mfa.Integration
 	admins       map[string]mfa.Admin
+	adminTOTP    map[string]mfa.AdminTOTP
 	settings     *mfa.Settings
 	adminLog     []mfa.AdminLogEntry
 	phoneLog     []mfa.TelephonyLogEntry
@@ -211,7 +213,7 @@ func (s *memStore) snapshot() memData {
 		users: maps.Clone(s.users), phones: maps.Clone(s.phones), userPhones: maps.Clone(s.userPhones),
 		auths: maps.Clone(s.auths), tokens: maps.Clone(s.tokens), userTokens: maps.Clone(s.userTokens),
 		codes: maps.Clone(s.codes), batches: batches, txs: maps.Clone(s.txs), authLog: slices.Clone(s.authLog),
-		integrations: maps.Clone(s.integrations), admins: maps.Clone(s.admins), settings: settings,
+		integrations: maps.Clone(s.integrations), admins: maps.Clone(s.admins), adminTOTP: maps.Clone(s.adminTOTP), settings: settings,
 		adminLog: slices.Clone(s.adminLog), phoneLog: slices.Clone(s.phoneLog), nextLogID: s.nextLogID,
 		activations: maps.Clone(s.activations), trusted: maps.Clone(s.trusted), rateLimits: maps.Clone(s.rateLimits),
 		logins: maps.Clone(s.logins), groups: maps.Clone(s.groups), userGroups: maps.Clone(s.userGroups),
@@ -344,13 +346,35 @@ func (s *memStore) ListUsers(ctx context.Context, f mfa.UserFilter) ([]mfa.User,
 		if f.Username != "" && !matchName(u, f.Username) ||
 			f.Email != "" && !strings.EqualFold(u.Email, f.Email) ||
 			len(f.IDs) > 0 && !slices.Contains(f.IDs, u.ID) ||
-			len(f.Usernames) > 0 && !slices.Contains(f.Usernames, u.Username) {
+			len(f.Usernames) > 0 && !slices.Contains(f.Usernames, u.Username) ||
+			!s.searchMatch(u, f.Search) {
 			continue
 		}
 		out = append(out, u)
 	}
 	got, total := page(out, f.Page)
 	return got, total, nil
+}
+
+// searchMatch is UserFilter.Search.
+func (s *memStore) searchMatch(u mfa.User, q string) bool {
+	q = strings.ToLower(strings.TrimSpace(q))
+	if q == "" {
+		return true
+	}
+	for _, v := range append([]string{u.Username, u.Email, u.RealName}, u.Aliases...) {
+		if strings.Contains(strings.ToLower(v), q) {
+			return true
+		}
+	}
+	if d := mfa.SearchDigits(q); d != "" {
+		for k := range s.userPhones {
+			if k[0] == u.ID && strings.Contains(s.phones[k[1]].Number, d) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *memStore) UpdateUser(ctx context.Context, u mfa.User) error {
@@ -1336,7 +1360,7 @@ func (s *memStore) UpdateAdmin(ctx context.Context, a mfa.Admin) error {
 	if activeOwner(old) && a.Role == mfa.RoleOwner && a.Disabled && s.owners() == 1 {
 		return &mfa.Error{Kind: mfa.Conflict, Field: "status", Msg: "the last active Owner cannot be disabled"}
 	}
-	a.Created = old.Created
+	a.Created, a.FailedLogins, a.LockedAt = old.Created, old.FailedLogins, old.LockedAt
 	s.admins[a.ID] = a
 	return nil
 }
@@ -1364,6 +1388,7 @@ func (s *memStore) DeleteAdmin(ctx context.Context, id string) error {
 		return &mfa.Error{Kind: mfa.Conflict, Field: "admin_id", Msg: "the last Owner cannot be deleted"}
 	}
 	delete(s.admins, id)
+	delete(s.adminTOTP, id)
 	return nil
 }
 
@@ -1381,6 +1406,76 @@ func (s *memStore) Bootstrap(ctx context.Context, owner mfa.Admin, ins []mfa.Int
 	for _, in := range ins {
 		s.integrations[in.IKey] = in
 	}
+	return nil
+}
+
+func (s *memStore) CountAdminFailure(ctx context.Context, id string, threshold int, at time.Time) (mfa.Admin, error) {
+	defer s.lock(ctx)()
+	a, ok := s.admins[id]
+	if !ok {
+		return mfa.Admin{}, errNotFound
+	}
+	a.FailedLogins++
+	if a.LockedAt.IsZero() && threshold > 0 && a.FailedLogins >= threshold {
+		a.LockedAt = at
+	}
+	s.admins[id] = a
+	return a, nil
+}
+
+func (s *memStore) ClearAdminFailures(ctx context.Context, id string, signedIn time.Time) error {
+	defer s.lock(ctx)()
+	a, ok := s.admins[id]
+	if !ok {
+		return errNotFound
+	}
+	a.FailedLogins, a.LockedAt = 0, time.Time{}
+	if !signedIn.IsZero() {
+		a.LastLogin = signedIn
+	}
+	s.admins[id] = a
+	return nil
+}
+
+func (s *memStore) SetAdminTOTP(ctx context.Context, id string, secret mfa.Secret) error {
+	defer s.lock(ctx)()
+	if _, ok := s.admins[id]; !ok {
+		return errNotFound
+	}
+	if s.adminTOTP[id].Confirmed {
+		return errConflict
+	}
+	s.adminTOTP[id] = mfa.AdminTOTP{Secret: slices.Clone(secret)}
+	return nil
+}
+
+func (s *memStore) GetAdminTOTP(ctx context.Context, id string) (mfa.AdminTOTP, error) {
+	defer s.lock(ctx)()
+	t, ok := s.adminTOTP[id]
+	if !ok {
+		return mfa.AdminTOTP{}, errNotFound
+	}
+	t.Secret = slices.Clone(t.Secret)
+	return t, nil
+}
+
+func (s *memStore) UseAdminTOTPStep(ctx context.Context, id string, step int64) (bool, error) {
+	defer s.lock(ctx)()
+	t, ok := s.adminTOTP[id]
+	if !ok || t.LastStep >= step {
+		return false, nil
+	}
+	t.LastStep, t.Confirmed = step, true
+	s.adminTOTP[id] = t
+	return true, nil
+}
+
+func (s *memStore) DeleteAdminTOTP(ctx context.Context, id string) error {
+	defer s.lock(ctx)()
+	if _, ok := s.admins[id]; !ok {
+		return errNotFound
+	}
+	delete(s.adminTOTP, id)
 	return nil
 }
 

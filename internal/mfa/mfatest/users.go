@@ -21,6 +21,7 @@ func userTests() []storeTest {
 		{"GetByNameAlias", testUserGetByName},
 		{"List", testUserList},
 		{"ListFilter", testUserListFilter},
+		{"Search", testUserSearch},
 		{"Update", testUserUpdate},
 		{"Defaults", testUserDefaults},
 		{"UpdateConflict", testUserUpdateConflict},

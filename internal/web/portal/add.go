@@ -1,16 +1,13 @@
 package portal
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base32"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
-	"image/png"
 	"io"
 	"math/big"
 	"net/http"
@@ -53,22 +50,6 @@ func (p *Pages) addChoice(w http.ResponseWriter, r *http.Request) error {
 				Enrol   bool
 			}{AddOptions, me.enrol}))
 	})
-}
-
-// qrDataURI is a PNG QR code of value as a data: URI, so that a secret in
-// it never appears in a URL the browser fetches.
-func qrDataURI(value string) (template.URL, error) {
-	img, err := web.QRCode(value)
-	if err != nil {
-		return "", err
-	}
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		return "", err
-	}
-	// A data: URI of a PNG we made: safe, and the only way to show it
-	// without a URL carrying the value.
-	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b.Bytes())), nil
 }
 
 // ---- the twostep app ----
@@ -114,7 +95,7 @@ func (p *Pages) startActivation(w http.ResponseWriter, r *http.Request, me *who,
 	if err != nil {
 		return err
 	}
-	if v.QR, err = qrDataURI(string(link.Code)); err != nil {
+	if v.QR, err = web.QRDataURI(string(link.Code)); err != nil {
 		return err
 	}
 	v.Code, v.URL, v.Expires = string(link.Code), link.URL, link.Expires.UTC().Format("15:04 MST")
@@ -240,7 +221,7 @@ func (p *Pages) totpView(me *who, pt pendingTOTP, name, code string) (totpView, 
 	label := url.PathEscape(issuer + ":" + me.user.Username)
 	uri := "otpauth://totp/" + label + "?" + url.Values{"secret": {secret}, "issuer": {issuer}, "algorithm": {"SHA1"},
 		"digits": {"6"}, "period": {"30"}}.Encode()
-	qr, err := qrDataURI(uri)
+	qr, err := web.QRDataURI(uri)
 	if err != nil {
 		return totpView{}, err
 	}

@@ -1,0 +1,38 @@
+package console
+
+// Words of the console outside its templates.
+const (
+	msgSignInTitle     = "Sign in to the admin console"
+	msgEmail           = "Email address"
+	msgPassword        = "Password"
+	msgSessionEnded    = "Your session ended. Sign in again to continue."
+	msgSignedOut       = "You are signed out."
+	msgAskOwner        = "an Owner of this twostep account"
+	msgCodeTitle       = "Enter your code"
+	msgCode            = "6-digit code"
+	msgCodeHint        = "Open your authenticator app and enter the code it shows for this account."
+	msgEnrollTitle     = "Set up your authenticator app"
+	msgPasswordTitle   = "Choose a new password"
+	msgNewPassword     = "New password"
+	msgNewPasswordHint = "At least 12 characters. Your current password was generated for you and must be replaced."
+	msgConfirmPassword = "Type the new password again"
+	msgPasswordsDiffer = "The two passwords are not the same. Type the new password twice."
+
+	msgDashboardTitle = "Dashboard"
+	msgUsersTitle     = "Users"
+	msgAdminsTitle    = "Administrators"
+	msgAuthLogTitle   = "Authentication log"
+	msgTokensTitle    = "Hardware tokens"
+	msgAdminLogTitle  = "Administrator log"
+	msgUnlocked       = "The user is unlocked and can log in again."
+	msgPhoneRemoved   = "The device is removed from this user: its passcodes and pushes no longer log them in."
+	msgRemoveTitle    = "Remove a lost or stolen device"
+	msgBypassTitle    = "Generate bypass codes"
+	msgBypassDone     = "Bypass codes"
+	msgAdminReset     = "The administrator's failed sign-ins are cleared."
+	msgBypassCount    = "How many codes"
+	msgBypassUses     = "Uses per code"
+	msgBypassUsesHint = "0 for unlimited uses until the codes expire."
+	msgBypassHours    = "Valid for (hours)"
+	msgBypassHrsHint  = "0 for codes that never expire."
+)

@@ -1,0 +1,242 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twostep-auth/twostep/internal/admin"
+	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/web"
+)
+
+// usersPerPage is the length of a page of search results.
+const usersPerPage = 25
+
+// maxSearch bounds a search (longer ones are cut).
+const maxSearch = 100
+
+// usersView is the user search page's model.
+type usersView struct {
+	Query      string
+	Users      []admin.UserDetail
+	Total      int
+	From, To   int
+	Prev, Next string // links to the neighbouring pages; "" at the ends
+}
+
+// users serves GET /console/users?q=&page=: every user, or those the
+// search finds (username, alias, email, real name, phone number).
+func (p *Pages) users(w http.ResponseWriter, r *http.Request, c req) error {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if len(q) > maxSearch {
+		q = q[:maxSearch]
+	}
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page = max(page, 1)
+	users, total, err := p.admin.ListUsers(r.Context(), c.Actor, mfa.UserFilter{Search: q,
+		Page: mfa.Page{Limit: usersPerPage, Offset: (page - 1) * usersPerPage}})
+	if err != nil {
+		return err
+	}
+	v := usersView{Query: q, Users: users, Total: total}
+	if len(users) > 0 {
+		v.From, v.To = (page-1)*usersPerPage+1, (page-1)*usersPerPage+len(users)
+	}
+	link := func(n int) string {
+		vals := url.Values{}
+		if q != "" {
+			vals.Set("q", q)
+		}
+		vals.Set("page", strconv.Itoa(n))
+		return "/console/users?" + vals.Encode()
+	}
+	if page > 1 {
+		v.Prev = link(page - 1)
+	}
+	if page*usersPerPage < total {
+		v.Next = link(page + 1)
+	}
+	return p.tmpl.Render(w, r, http.StatusOK, "users.html", p.view(c, msgUsersTitle, "/console/users", v))
+}
+
+// userView is the user page's model.
+type userView struct {
+	User   admin.UserDetail
+	Bypass []admin.BypassInfo
+	Logins []mfa.AuthLogEntry
+	Now    time.Time
+	// What the role may do here.
+	CanUnlock, CanRemove, CanBypass, CanLogs bool
+}
+
+// loadUser reads the user of the request's {id}.
+func (p *Pages) loadUser(r *http.Request, c req) (admin.UserDetail, error) {
+	return p.admin.GetUser(r.Context(), c.Actor, r.PathValue("id"))
+}
+
+// user serves GET /console/users/{id}.
+func (p *Pages) user(w http.ResponseWriter, r *http.Request, c req) error {
+	u, err := p.loadUser(r, c)
+	if err != nil {
+		return err
+	}
+	v := userView{User: u, Now: p.now(),
+		CanUnlock: p.may(r, c, admin.UpdateUsers), CanRemove: p.may(r, c, admin.WriteDevices),
+		CanBypass: p.may(r, c, admin.CreateBypassCodes), CanLogs: p.may(r, c, admin.ReadLogs)}
+	if v.Bypass, _, err = p.admin.ListBypassCodes(r.Context(), c.Actor, u.ID, mfa.Page{Limit: 100}); err != nil {
+		return err
+	}
+	if v.CanLogs {
+		now := p.now()
+		if v.Logins, _, err = p.admin.AuthLog(r.Context(), c.Actor, mfa.AuthLogFilter{MinTime: now.Add(-90 * 24 * time.Hour),
+			MaxTime: now, UserIDs: []string{u.ID}, Limit: 10, Descending: true}); err != nil {
+			return err
+		}
+	}
+	view := p.view(c, u.Username, "/console/users", v)
+	switch r.URL.Query().Get("done") {
+	case "unlocked":
+		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgUnlocked}}
+	case "removed":
+		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgPhoneRemoved}}
+	}
+	return p.tmpl.Render(w, r, http.StatusOK, "user.html", view)
+}
+
+// unlock serves POST /console/users/{id}/unlock: one click makes a
+// locked-out user active again (the failures are cleared by the store).
+func (p *Pages) unlock(w http.ResponseWriter, r *http.Request, c req) error {
+	active := string(mfa.StatusActive)
+	u, err := p.admin.UpdateUser(r.Context(), c.Actor, r.PathValue("id"), admin.UserFields{Status: &active})
+	if err != nil {
+		return err
+	}
+	return web.Redirect(w, r, "/console/users/"+url.PathEscape(u.ID)+"?done=unlocked")
+}
+
+// removeView is the confirmation page of removing a device.
+type removeView struct {
+	User  admin.UserDetail
+	Phone mfa.Phone
+}
+
+// userPhone finds the request's {phone} among the user's phones: a phone
+// of another user is NotFound here.
+func (p *Pages) userPhone(r *http.Request, c req) (admin.UserDetail, mfa.Phone, error) {
+	u, err := p.loadUser(r, c)
+	if err != nil {
+		return u, mfa.Phone{}, err
+	}
+	for _, ph := range u.Phones {
+		if ph.ID == r.PathValue("phone") {
+			return u, ph, nil
+		}
+	}
+	return u, mfa.Phone{}, mfa.NotFoundf("this user has no such device")
+}
+
+// removePhoneForm serves GET /console/users/{id}/phones/{phone}/remove:
+// the confirmation.
+func (p *Pages) removePhoneForm(w http.ResponseWriter, r *http.Request, c req) error {
+	u, ph, err := p.userPhone(r, c)
+	if err != nil {
+		return err
+	}
+	return p.tmpl.Render(w, r, http.StatusOK, "remove.html", p.view(c, msgRemoveTitle, "/console/users", removeView{User: u, Phone: ph}))
+}
+
+// removePhone serves POST /console/users/{id}/phones/{phone}/remove: a
+// lost or stolen device stops logging the user in at once (seed 003): the
+// phone is detached from the user, so its passcodes, pushes, calls and
+// SMS no longer count for them.
+func (p *Pages) removePhone(w http.ResponseWriter, r *http.Request, c req) error {
+	u, ph, err := p.userPhone(r, c)
+	if err != nil {
+		return err
+	}
+	if err := p.admin.DetachPhone(r.Context(), c.Actor, u.ID, ph.ID); err != nil {
+		return err
+	}
+	return web.Redirect(w, r, "/console/users/"+url.PathEscape(u.ID)+"?done=removed")
+}
+
+// removeTokenView is the confirmation page of removing a hardware token.
+type removeTokenView struct {
+	User  admin.UserDetail
+	Token mfa.Token
+}
+
+// userToken finds the request's {token} among the user's tokens.
+func (p *Pages) userToken(r *http.Request, c req) (admin.UserDetail, mfa.Token, error) {
+	u, err := p.loadUser(r, c)
+	if err != nil {
+		return u, mfa.Token{}, err
+	}
+	for _, t := range u.Tokens {
+		if t.ID == r.PathValue("token") {
+			return u, t, nil
+		}
+	}
+	return u, mfa.Token{}, mfa.NotFoundf("this user has no such token")
+}
+
+// removeTokenForm serves GET /console/users/{id}/tokens/{token}/remove.
+func (p *Pages) removeTokenForm(w http.ResponseWriter, r *http.Request, c req) error {
+	u, t, err := p.userToken(r, c)
+	if err != nil {
+		return err
+	}
+	return p.tmpl.Render(w, r, http.StatusOK, "remove_token.html", p.view(c, msgRemoveTitle, "/console/users", removeTokenView{User: u, Token: t}))
+}
+
+// removeToken serves POST /console/users/{id}/tokens/{token}/remove: a
+// lost hardware token stops logging the user in at once.
+func (p *Pages) removeToken(w http.ResponseWriter, r *http.Request, c req) error {
+	u, t, err := p.userToken(r, c)
+	if err != nil {
+		return err
+	}
+	if err := p.admin.DetachToken(r.Context(), c.Actor, u.ID, t.ID); err != nil {
+		return err
+	}
+	return web.Redirect(w, r, "/console/users/"+url.PathEscape(u.ID)+"?done=removed")
+}
+
+// adminsView is the administrators page's model.
+type adminsView struct {
+	Admins []mfa.Admin
+	Now    time.Time
+	Done   bool
+}
+
+// admins serves GET /console/admins (Owners).
+func (p *Pages) admins(w http.ResponseWriter, r *http.Request, c req) error {
+	if c.Admin.Role != mfa.RoleOwner {
+		return mfa.E(mfa.Denied, "Only an Owner can manage administrators.")
+	}
+	list, _, err := p.admin.ListAdmins(r.Context(), c.Actor, mfa.Page{})
+	if err != nil {
+		return err
+	}
+	view := p.view(c, msgAdminsTitle, "/console/admins", adminsView{Admins: list, Now: p.now()})
+	if r.URL.Query().Get("done") == "reset" {
+		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgAdminReset}}
+	}
+	return p.tmpl.Render(w, r, http.StatusOK, "admins.html", view)
+}
+
+// resetAdmin serves POST /console/admins/{id}/reset: an Owner clears an
+// administrator's failed sign-ins and lockout.
+func (p *Pages) resetAdmin(w http.ResponseWriter, r *http.Request, c req) error {
+	if err := p.admin.ResetAdmin(r.Context(), c.Actor, r.PathValue("id")); err != nil {
+		if errors.Is(err, mfa.ErrNotFound) {
+			return mfa.NotFoundf("no such administrator")
+		}
+		return err
+	}
+	return web.Redirect(w, r, "/console/admins?done=reset")
+}
