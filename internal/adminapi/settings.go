@@ -40,6 +40,10 @@ type settingsObject struct {
 	// SMS and calls per UTC day; 0 = no cap
 	TelephonyDailyUserLimit int `json:"telephony_daily_user_limit"`
 	TelephonyDailyLimit     int `json:"telephony_daily_limit"`
+	// security keys: none | allowed (only webauthn_aaguids); required | preferred
+	WebAuthnAttestation      string   `json:"webauthn_attestation"`
+	WebAuthnAAGUIDs          []string `json:"webauthn_aaguids"`
+	WebAuthnUserVerification string   `json:"webauthn_user_verification"`
 }
 
 func newSettingsObject(s mfa.Settings) settingsObject {
@@ -47,13 +51,22 @@ func newSettingsObject(s mfa.Settings) settingsObject {
 	if s.HelpDeskCanSendBypass {
 		hb = "allow"
 	}
-	return settingsObject{LockoutThreshold: s.LockoutThreshold, LockoutExpireDuration: int(s.LockoutExpire.Minutes()),
+	o := settingsObject{LockoutThreshold: s.LockoutThreshold, LockoutExpireDuration: int(s.LockoutExpire.Minutes()),
 		SMSBatch: s.SMSBatchSize, SMSExpiration: int(s.SMSExpire.Minutes()), SMSRefresh: s.SMSRefresh,
 		SMSMessage: s.SMSMessage, HelpdeskBypass: hb, FraudEmail: s.FraudEmail, FraudEmailEnabled: s.FraudEmailEnabled,
 		PushTimeoutSeconds: int(s.PushTimeout.Seconds()), InactiveUserExpiration: s.InactiveUserExpiration,
 		VerifiedPush: s.VerifiedPush, VerifiedPushDigits: s.VerifiedPushDigits,
 		PushMuteMinutes: int(s.PushMuteAfterFraud.Minutes()), TrustedDeviceMaxDays: s.TrustedDeviceMaxDays,
-		TelephonyDailyUserLimit: s.TelephonyDailyUserLimit, TelephonyDailyLimit: s.TelephonyDailyLimit}
+		TelephonyDailyUserLimit: s.TelephonyDailyUserLimit, TelephonyDailyLimit: s.TelephonyDailyLimit,
+		WebAuthnAttestation: mfa.AttestationNone, WebAuthnAAGUIDs: append([]string{}, s.WebAuthnAAGUIDs...),
+		WebAuthnUserVerification: mfa.UserVerificationPre}
+	if s.WebAuthnAttestation != "" {
+		o.WebAuthnAttestation = s.WebAuthnAttestation
+	}
+	if s.WebAuthnUserVerification != "" {
+		o.WebAuthnUserVerification = s.WebAuthnUserVerification
+	}
+	return o
 }
 
 func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
@@ -67,7 +80,8 @@ func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request, c *api.Cal
 
 func (h *Handler) modifySettings(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
 	f := admin.SettingsFields{SMSMessage: optString(c, "sms_message"), HelpdeskBypass: optString(c, "helpdesk_bypass"),
-		FraudEmail: optString(c, "fraud_email")}
+		FraudEmail: optString(c, "fraud_email"), WebAuthnAttestation: optString(c, "webauthn_attestation"),
+		WebAuthnAAGUIDs: optString(c, "webauthn_aaguids"), WebAuthnUserVerification: optString(c, "webauthn_user_verification")}
 	var err error
 	ints := []struct {
 		name string

@@ -180,6 +180,16 @@ type Settings struct {
 	// account (see HitTelephonyCaps). 0 = no cap.
 	TelephonyDailyUserLimit int
 	TelephonyDailyLimit     int
+	// WebAuthnAttestation is the security key attestation policy:
+	// AttestationNone (any authenticator, the default) or
+	// AttestationAllowed (only the models listed in WebAuthnAAGUIDs,
+	// lower-case hyphenated UUIDs).
+	WebAuthnAttestation string   `json:",omitempty"`
+	WebAuthnAAGUIDs     []string `json:",omitempty"`
+	// WebAuthnUserVerification is UserVerificationReq or
+	// UserVerificationPre (the default): whether a security key must
+	// check a PIN or biometrics.
+	WebAuthnUserVerification string `json:",omitempty"`
 }
 
 // DefaultSettings are a new account's settings.

@@ -64,6 +64,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 		{"LoginRequests", loginRequestTests()},
 		{"Passwords", passwordTests()},
 		{"SigningKeys", signingKeyTests()},
+		{"WebAuthn", webauthnTests()},
 		{"Events", eventTests()},
 		{"IDs", idTests()},
 	}
