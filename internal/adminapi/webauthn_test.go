@@ -25,7 +25,7 @@ func TestWebAuthnCredentials(t *testing.T) {
 	added := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	keys := []mfa.WebAuthnCredential{
 		{ID: "WAGOLDEN000000000001", UserID: alice.ID, Name: "Blue YubiKey", CredentialID: []byte("cred-1"), PublicKey: []byte("pk-1"),
-			AAGUID: []byte{0xcb, 0x69, 0x48, 0x1e, 0x8f, 0xf7, 0x40, 0x39, 0x93, 0xec, 0x0a, 0x27, 0x29, 0xa1, 0x54, 0xa8},
+			AAGUID:     []byte{0xcb, 0x69, 0x48, 0x1e, 0x8f, 0xf7, 0x40, 0x39, 0x93, 0xec, 0x0a, 0x27, 0x29, 0xa1, 0x54, 0xa8},
 			Transports: []string{"usb", "nfc"}, Attachment: mfa.AttachmentCrossPlatform, SignCount: 7, Created: added,
 			LastUsed: added.Add(time.Hour)},
 		{ID: "WAGOLDEN000000000002", UserID: alice.ID, Name: "MacBook Touch ID", CredentialID: []byte("cred-2"), PublicKey: []byte("pk-2"),
@@ -105,7 +105,7 @@ func TestWebAuthnSettings(t *testing.T) {
 		UV          string   `json:"webauthn_user_verification"`
 	}
 	f.OK(f.Call(f.Key, "POST", "/admin/v1/settings", url.Values{"webauthn_attestation": {"allowed"},
-		"webauthn_aaguids": {"CB69481E-8FF7-4039-93EC-0A2729A154A8, ee882879-721c-4913-9775-3dfcce97072a"},
+		"webauthn_aaguids":           {"CB69481E-8FF7-4039-93EC-0A2729A154A8, ee882879-721c-4913-9775-3dfcce97072a"},
 		"webauthn_user_verification": {"required"}}), &got)
 	if got.Attestation != "allowed" || got.UV != "required" || len(got.AAGUIDs) != 2 || got.AAGUIDs[0] != "cb69481e-8ff7-4039-93ec-0a2729a154a8" {
 		t.Errorf("settings = %+v", got)

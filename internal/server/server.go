@@ -69,6 +69,10 @@ type Deps struct {
 	Callbacks Callbacks
 	// OIDC tunes the standard OpenID Connect provider (config oidc.*).
 	OIDC OIDCOptions
+	// MountBrowser, when set, adds more pages to the browser surface on
+	// its site (the portal mounts its own pages, such as
+	// internal/web/keys, this way; tests mount pages under test).
+	MountBrowser func(site *web.Site, mux *http.ServeMux)
 }
 
 // OIDCOptions are the standard OpenID Connect provider's settings.
@@ -181,6 +185,9 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 		// provider's authorize sends the browser here).
 		login.New(login.Deps{Site: site, Flow: d.Flow, Now: d.Now, SSOLifetime: d.OIDC.SessionLifetime,
 			EndSession: provider.EndSession, Logger: d.Logger}).Register(browser)
+	}
+	if d.MountBrowser != nil {
+		d.MountBrowser(site, browser)
 	}
 	mux.Handle("/", fallback{api: mux, browser: browser, pages: site.NotFound(browser)})
 }

@@ -26,7 +26,7 @@ const (
 	ScriptPath = "/static/prompt.js"
 	// KeyScriptPath is the security key script (navigator.credentials).
 	KeyScriptPath = "/static/webauthn.js"
-	StylePath  = "/static/prompt.css"
+	StylePath     = "/static/prompt.css"
 )
 
 // Deps are the prompt's dependencies.
