@@ -33,12 +33,15 @@ const testUserCookie = "test-user"
 type lazyVerifier struct{ mfa.WebAuthnVerifier }
 
 type fixture struct {
-	t     *testing.T
-	Store *sqlstore.Store
-	Flow  *authflow.Service
-	Host  string
-	tr    *http.Transport
-	RP    virtualwebauthn.RelyingParty
+	// Default is the signed-in user of a request without the test cookie
+	// (the browser tests'); "" for nobody.
+	Default string
+	t       *testing.T
+	Store   *sqlstore.Store
+	Flow    *authflow.Service
+	Host    string
+	tr      *http.Transport
+	RP      virtualwebauthn.RelyingParty
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -47,10 +50,11 @@ func newFixture(t *testing.T) *fixture {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	lv := &lazyVerifier{}
 	flow := authflow.New(st, time.Now, rand.Reader, log, authflow.WithWebAuthn(lv))
+	f := &fixture{t: t, Store: st, Flow: flow}
 	signedIn := func(r *http.Request) (string, bool) {
 		c, err := r.Cookie(testUserCookie)
 		if err != nil || c.Value == "" {
-			return "", false
+			return f.Default, f.Default != ""
 		}
 		return c.Value, true
 	}
@@ -68,8 +72,9 @@ func newFixture(t *testing.T) *fixture {
 	lv.WebAuthnVerifier = v
 	tr := &http.Transport{TLSClientConfig: ts.Client().Transport.(*http.Transport).TLSClientConfig.Clone()}
 	tr.TLSClientConfig.RootCAs = ts.Pool
-	return &fixture{t: t, Store: st, Flow: flow, Host: ts.Host, tr: tr,
-		RP: virtualwebauthn.RelyingParty{Name: "twostep", ID: "localhost", Origin: "https://" + ts.Host}}
+	f.Host, f.tr = ts.Host, tr
+	f.RP = virtualwebauthn.RelyingParty{Name: "twostep", ID: "localhost", Origin: "https://" + ts.Host}
+	return f
 }
 
 func (f *fixture) user(name string) mfa.User {
@@ -120,7 +125,9 @@ func (b *browser) do(method, path string, form url.Values, hdr http.Header) (*ht
 	return resp, doc
 }
 
-func (b *browser) get(path string) (*http.Response, *goquery.Document) { return b.do("GET", path, nil, nil) }
+func (b *browser) get(path string) (*http.Response, *goquery.Document) {
+	return b.do("GET", path, nil, nil)
+}
 
 // submit posts the form with action on doc, its hidden fields and fields.
 func (b *browser) submit(doc *goquery.Document, action string, fields url.Values) (*http.Response, *goquery.Document) {
@@ -137,7 +144,9 @@ func (b *browser) submit(doc *goquery.Document, action string, fields url.Values
 	return b.do("POST", action, v, http.Header{"Sec-Fetch-Site": {"same-origin"}})
 }
 
-func text(doc *goquery.Document) string { return strings.Join(strings.Fields(doc.Find("main").Text()), " ") }
+func text(doc *goquery.Document) string {
+	return strings.Join(strings.Fields(doc.Find("main").Text()), " ")
+}
 
 // addKey runs "Add a security key" (kind key or platform) with a virtual
 // authenticator answering through rp, and returns the answer's response.

@@ -336,4 +336,3 @@ func (p *Pages) remove(w http.ResponseWriter, r *http.Request) error {
 	}
 	return p.redirect(w, r, sess, "Removed "+k.Name+". It can no longer be used to log in to your account.", ListPath)
 }
-
