@@ -84,6 +84,9 @@ func (serveCmd) run(e *env) error {
 	flowOpts := []authflow.Option{authflow.WithFirstFactor(ff), authflow.WithNotifier(notifier), authflow.WithCustomerName(cfg.Organization),
 		authflow.WithPollLimits(authflow.DefaultInstallPolls, cfg.RateLimit.StatusPolls),
 		authflow.WithCallPrompt(cfg.Delivery.CallPrompt)}
+	if keys := securityKeys(cfg.PublicHostnames, ln.Addr(), log); keys != nil {
+		flowOpts = append(flowOpts, authflow.WithWebAuthn(keys))
+	}
 	if cfg.Delivery.Carrier == config.CarrierOutbox {
 		// `twostepd outbox answer` answers calls from another process,
 		// whose store events this one does not see: re-read sooner.

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,12 @@ type SettingsFields struct {
 	SelfBypass        *bool
 	SelfBypassCheck   *string
 	SelfBypassMinutes *int
+	// webauthn_attestation: none (any security key) | allowed (only the
+	// models in webauthn_aaguids, comma-separated AAGUIDs);
+	// webauthn_user_verification: required | preferred.
+	WebAuthnAttestation      *string
+	WebAuthnAAGUIDs          *string
+	WebAuthnUserVerification *string
 }
 
 // Setting limits.
@@ -221,6 +228,35 @@ func applySettings(st *mfa.Settings, f SettingsFields) ([]string, error) {
 		st.FraudEmailEnabled = *f.FraudEmailEnabled
 		changed = append(changed, "fraud_email_enabled")
 	}
+	if f.WebAuthnAAGUIDs != nil {
+		list, err := parseAAGUIDs(*f.WebAuthnAAGUIDs)
+		if err != nil {
+			return nil, err
+		}
+		st.WebAuthnAAGUIDs = list
+		changed = append(changed, "webauthn_aaguids")
+	}
+	if f.WebAuthnAttestation != nil {
+		switch v := strings.ToLower(strings.TrimSpace(*f.WebAuthnAttestation)); v {
+		case mfa.AttestationNone, mfa.AttestationAllowed:
+			st.WebAuthnAttestation = v
+		default:
+			return nil, mfa.InvalidField("webauthn_attestation", "must be none (any security key) or allowed (only the models in webauthn_aaguids)")
+		}
+		changed = append(changed, "webauthn_attestation")
+	}
+	if st.WebAuthnAttestation == mfa.AttestationAllowed && len(st.WebAuthnAAGUIDs) == 0 && (f.WebAuthnAttestation != nil || f.WebAuthnAAGUIDs != nil) {
+		return nil, mfa.InvalidField("webauthn_aaguids", "an allow list of security key models needs at least one AAGUID; set webauthn_attestation to none to allow any key")
+	}
+	if f.WebAuthnUserVerification != nil {
+		switch v := strings.ToLower(strings.TrimSpace(*f.WebAuthnUserVerification)); v {
+		case mfa.UserVerificationReq, mfa.UserVerificationPre:
+			st.WebAuthnUserVerification = v
+		default:
+			return nil, mfa.InvalidField("webauthn_user_verification", "must be required or preferred")
+		}
+		changed = append(changed, "webauthn_user_verification")
+	}
 	if st.FraudEmailEnabled && st.FraudEmail == "" && (f.FraudEmailEnabled != nil || f.FraudEmail != nil) {
 		field := "fraud_email_enabled"
 		if f.FraudEmail != nil {
@@ -229,4 +265,43 @@ func applySettings(st *mfa.Settings, f SettingsFields) ([]string, error) {
 		return nil, mfa.InvalidField(field, "fraud email notification needs a fraud_email address")
 	}
 	return changed, nil
+}
+
+// MaxAAGUIDs bounds the security key model allow list.
+const MaxAAGUIDs = 100
+
+// parseAAGUIDs reads a comma- or space-separated list of AAGUIDs
+// (hyphenated UUIDs, any case) into lower case; "" clears the list.
+func parseAAGUIDs(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
+		v := strings.ToLower(f)
+		if !isUUID(v) {
+			return nil, mfa.InvalidField("webauthn_aaguids", fmt.Sprintf("%q is not an AAGUID (a UUID such as cb69481e-8ff7-4039-93ec-0a2729a154a8)", f))
+		}
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	if len(out) > MaxAAGUIDs {
+		return nil, mfa.InvalidField("webauthn_aaguids", fmt.Sprintf("at most %d AAGUIDs", MaxAAGUIDs))
+	}
+	return out, nil
+}
+
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case (r < '0' || r > '9') && (r < 'a' || r > 'f'):
+			return false
+		}
+	}
+	return true
 }

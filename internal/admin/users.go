@@ -36,6 +36,8 @@ type UserDetail struct {
 	Phones []mfa.Phone
 	Tokens []mfa.Token
 	Groups []mfa.Group
+	// WebAuthn are the user's security keys and passkeys.
+	WebAuthn []mfa.WebAuthnCredential
 }
 
 // Field limits.
@@ -91,7 +93,11 @@ func (s *Service) userDetail(ctx context.Context, u mfa.User) (UserDetail, error
 	if err != nil {
 		return UserDetail{}, fmt.Errorf("user groups: %w", err)
 	}
-	return UserDetail{User: u, Phones: phones, Tokens: tokens, Groups: groups}, nil
+	keys, err := s.store.UserWebAuthnCredentials(ctx, u.ID)
+	if err != nil {
+		return UserDetail{}, fmt.Errorf("user security keys: %w", err)
+	}
+	return UserDetail{User: u, Phones: phones, Tokens: tokens, Groups: groups, WebAuthn: keys}, nil
 }
 
 // CreateUser creates a user. Username is required; status defaults to

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -533,7 +534,7 @@ func TestUpdateSettings(t *testing.T) {
 		if !errors.As(err, &me) || me.Field != tt.wantField || me.Kind != mfa.Invalid {
 			t.Errorf("UpdateSettings(%+v) = %v, want Invalid naming %s", tt.give, err, tt.wantField)
 		}
-		if after, _ := st.GetSettings(ctx); after != before {
+		if after, _ := st.GetSettings(ctx); !reflect.DeepEqual(after, before) {
 			t.Errorf("UpdateSettings(%+v) changed the settings", tt.give)
 		}
 	}
@@ -545,7 +546,7 @@ func TestUpdateSettings(t *testing.T) {
 	want := mfa.DefaultSettings()
 	want.LockoutThreshold, want.LockoutExpire, want.HelpDeskCanSendBypass = 5, 15*time.Minute, false
 	want.FraudEmail, want.FraudEmailEnabled = "sec@example.com", true
-	if stored, _ := st.GetSettings(ctx); got != want || stored != want {
+	if stored, _ := st.GetSettings(ctx); !reflect.DeepEqual(got, want) || !reflect.DeepEqual(stored, want) {
 		t.Errorf("UpdateSettings() = %+v, stored %+v; want %+v", got, stored, want)
 	}
 }

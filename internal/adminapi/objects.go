@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ type userObject struct {
 	Tokens            []tokenObject     `json:"tokens"`
 	Groups            []groupObject     `json:"groups"`
 	U2FTokens         []struct{}        `json:"u2ftokens"`
-	WebAuthn          []struct{}        `json:"webauthncredentials"`
+	WebAuthn          []webauthnObject  `json:"webauthncredentials"`
 	DesktopTokens     []struct{}        `json:"desktoptokens"`
 }
 
@@ -51,16 +52,17 @@ func newUserRef(u mfa.User) userRef {
 	return userRef{UserID: u.ID, Username: u.Username, RealName: u.RealName, Email: u.Email, Status: string(u.Status)}
 }
 
-// newUserObject renders a user with their phones, tokens and groups.
-func newUserObject(u mfa.User, phones []mfa.Phone, tokens []mfa.Token, groups []mfa.Group) userObject {
+// newUserObject renders a user with their phones, tokens, groups and
+// security keys.
+func newUserObject(u mfa.User, phones []mfa.Phone, tokens []mfa.Token, groups []mfa.Group, keys []mfa.WebAuthnCredential) userObject {
 	o := userObject{
 		UserID: u.ID, Username: u.Username, RealName: u.RealName, FirstName: u.FirstName, LastName: u.LastName,
 		Email: u.Email, Status: string(u.Status), Notes: u.Notes, Created: u.Created.Unix(),
 		LastLogin:  unix(u.LastLogin),
-		IsEnrolled: len(phones) > 0 || len(tokens) > 0,
+		IsEnrolled: len(phones) > 0 || len(tokens) > 0 || len(keys) > 0,
 		Aliases:    map[string]string{},
 		Phones:     []phoneObject{}, Tokens: []tokenObject{},
-		Groups: newGroupObjects(groups), U2FTokens: []struct{}{}, WebAuthn: []struct{}{}, DesktopTokens: []struct{}{},
+		Groups: newGroupObjects(groups), U2FTokens: []struct{}{}, WebAuthn: []webauthnObject{}, DesktopTokens: []struct{}{},
 	}
 	if u.Status == mfa.StatusLockedOut {
 		reason := "Too many failed authentication attempts"
@@ -80,7 +82,57 @@ func newUserObject(u mfa.User, phones []mfa.Phone, tokens []mfa.Token, groups []
 	for _, t := range tokens {
 		o.Tokens = append(o.Tokens, newTokenObject(t, nil))
 	}
+	for _, k := range keys {
+		o.WebAuthn = append(o.WebAuthn, newWebAuthnObject(k, nil))
+	}
 	return o
+}
+
+// webauthnObject is Duo's WebAuthn credential: webauthnkey, credential_name,
+// label and date_added, with its user when listed on its own. twostep adds
+// what an administrator needs to judge a key: its kind, model, last use and
+// whether its counter went backwards (cloned).
+type webauthnObject struct {
+	WebAuthnKey    string   `json:"webauthnkey"`
+	CredentialName string   `json:"credential_name"`
+	Label          string   `json:"label"`
+	DateAdded      int64    `json:"date_added"`
+	User           *userRef `json:"user,omitempty"`
+	// twostep extensions
+	Platform   bool     `json:"platform"`
+	AAGUID     string   `json:"aaguid"`
+	Transports []string `json:"transports"`
+	LastUsed   *int64   `json:"last_used"`
+	Cloned     bool     `json:"cloned"`
+}
+
+// WebAuthn labels, as Duo's Admin API names the kinds.
+const (
+	labelSecurityKey = "Security Key"
+	labelPlatform    = "Platform Authenticator"
+)
+
+func newWebAuthnObject(c mfa.WebAuthnCredential, user *mfa.User) webauthnObject {
+	o := webauthnObject{WebAuthnKey: c.ID, CredentialName: c.Name, Label: labelSecurityKey, DateAdded: c.Created.Unix(),
+		Platform: c.Platform(), AAGUID: formatAAGUID(c.AAGUID), Transports: append([]string{}, c.Transports...),
+		LastUsed: unix(c.LastUsed), Cloned: c.Cloned}
+	if c.Platform() {
+		o.Label = labelPlatform
+	}
+	if user != nil {
+		ref := newUserRef(*user)
+		o.User = &ref
+	}
+	return o
+}
+
+// formatAAGUID writes an AAGUID as a lower-case hyphenated UUID.
+func formatAAGUID(b []byte) string {
+	if len(b) != 16 {
+		return ""
+	}
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 type phoneObject struct {

@@ -48,6 +48,7 @@ func (h *Handler) Routes() []route {
 	rs = append(rs, h.phoneRoutes()...)
 	rs = append(rs, h.activationRoutes()...)
 	rs = append(rs, h.tokenRoutes()...)
+	rs = append(rs, h.webauthnRoutes()...)
 	rs = append(rs, h.bypassRoutes()...)
 	rs = append(rs, h.adminRoutes()...)
 	rs = append(rs, h.integrationRoutes()...)

@@ -44,6 +44,10 @@ type settingsObject struct {
 	SelfServiceBypass        bool   `json:"self_service_bypass"`
 	SelfServiceBypassCheck   string `json:"self_service_bypass_check"`   // pin | dob_id
 	SelfServiceBypassMinutes int    `json:"self_service_bypass_minutes"` // a code's lifetime
+	// security keys: none | allowed (only webauthn_aaguids); required | preferred
+	WebAuthnAttestation      string   `json:"webauthn_attestation"`
+	WebAuthnAAGUIDs          []string `json:"webauthn_aaguids"`
+	WebAuthnUserVerification string   `json:"webauthn_user_verification"`
 }
 
 func newSettingsObject(s mfa.Settings) settingsObject {
@@ -51,7 +55,7 @@ func newSettingsObject(s mfa.Settings) settingsObject {
 	if s.HelpDeskCanSendBypass {
 		hb = "allow"
 	}
-	return settingsObject{LockoutThreshold: s.LockoutThreshold, LockoutExpireDuration: int(s.LockoutExpire.Minutes()),
+	o := settingsObject{LockoutThreshold: s.LockoutThreshold, LockoutExpireDuration: int(s.LockoutExpire.Minutes()),
 		SMSBatch: s.SMSBatchSize, SMSExpiration: int(s.SMSExpire.Minutes()), SMSRefresh: s.SMSRefresh,
 		SMSMessage: s.SMSMessage, HelpdeskBypass: hb, FraudEmail: s.FraudEmail, FraudEmailEnabled: s.FraudEmailEnabled,
 		PushTimeoutSeconds: int(s.PushTimeout.Seconds()), InactiveUserExpiration: s.InactiveUserExpiration,
@@ -59,7 +63,16 @@ func newSettingsObject(s mfa.Settings) settingsObject {
 		PushMuteMinutes: int(s.PushMuteAfterFraud.Minutes()), TrustedDeviceMaxDays: s.TrustedDeviceMaxDays,
 		TelephonyDailyUserLimit: s.TelephonyDailyUserLimit, TelephonyDailyLimit: s.TelephonyDailyLimit,
 		SelfServiceBypass: s.SelfBypass, SelfServiceBypassCheck: string(s.SelfBypassCheck),
-		SelfServiceBypassMinutes: int(s.SelfBypassLifetime.Minutes())}
+		SelfServiceBypassMinutes: int(s.SelfBypassLifetime.Minutes()),
+		WebAuthnAttestation:      mfa.AttestationNone, WebAuthnAAGUIDs: append([]string{}, s.WebAuthnAAGUIDs...),
+		WebAuthnUserVerification: mfa.UserVerificationPre}
+	if s.WebAuthnAttestation != "" {
+		o.WebAuthnAttestation = s.WebAuthnAttestation
+	}
+	if s.WebAuthnUserVerification != "" {
+		o.WebAuthnUserVerification = s.WebAuthnUserVerification
+	}
+	return o
 }
 
 func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
@@ -73,7 +86,9 @@ func (h *Handler) getSettings(w http.ResponseWriter, r *http.Request, c *api.Cal
 
 func (h *Handler) modifySettings(w http.ResponseWriter, r *http.Request, c *api.Caller) error {
 	f := admin.SettingsFields{SMSMessage: optString(c, "sms_message"), HelpdeskBypass: optString(c, "helpdesk_bypass"),
-		FraudEmail: optString(c, "fraud_email"), SelfBypassCheck: optString(c, "self_service_bypass_check")}
+		FraudEmail: optString(c, "fraud_email"), SelfBypassCheck: optString(c, "self_service_bypass_check"),
+		WebAuthnAttestation: optString(c, "webauthn_attestation"),
+		WebAuthnAAGUIDs:     optString(c, "webauthn_aaguids"), WebAuthnUserVerification: optString(c, "webauthn_user_verification")}
 	var err error
 	ints := []struct {
 		name string

@@ -51,7 +51,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, c *api.Calle
 	}
 	out := make([]userObject, 0, len(users))
 	for _, u := range users {
-		out = append(out, newUserObject(u.User, u.Phones, u.Tokens, u.Groups))
+		out = append(out, newUserObject(u.User, u.Phones, u.Tokens, u.Groups, u.WebAuthn))
 	}
 	duoproto.WriteOKMeta(w, out, pageMetadata(p, len(out), total))
 	return nil
@@ -114,7 +114,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *api.Call
 	if err != nil {
 		return err
 	}
-	duoproto.WriteOK(w, newUserObject(u.User, u.Phones, u.Tokens, u.Groups))
+	duoproto.WriteOK(w, newUserObject(u.User, u.Phones, u.Tokens, u.Groups, u.WebAuthn))
 	return nil
 }
 
@@ -123,7 +123,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, c *api.Caller)
 	if err != nil {
 		return err
 	}
-	duoproto.WriteOK(w, newUserObject(u.User, u.Phones, u.Tokens, u.Groups))
+	duoproto.WriteOK(w, newUserObject(u.User, u.Phones, u.Tokens, u.Groups, u.WebAuthn))
 	return nil
 }
 
@@ -136,7 +136,7 @@ func (h *Handler) modifyUser(w http.ResponseWriter, r *http.Request, c *api.Call
 	if err != nil {
 		return err
 	}
-	duoproto.WriteOK(w, newUserObject(u.User, u.Phones, u.Tokens, u.Groups))
+	duoproto.WriteOK(w, newUserObject(u.User, u.Phones, u.Tokens, u.Groups, u.WebAuthn))
 	return nil
 }
 

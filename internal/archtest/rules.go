@@ -61,7 +61,7 @@ func oursExcept(allowed ...string) func(string) bool {
 }
 
 var (
-	adapters = []string{"internal/sqlstore", "internal/notify", "internal/ldapdir"}
+	adapters = []string{"internal/sqlstore", "internal/notify", "internal/ldapdir", "internal/fido"}
 	edges    = []string{"internal/authapi", "internal/adminapi", "internal/deviceapi", "internal/web", "internal/oidc", "internal/radiusd"}
 	services = []string{"internal/authflow", "internal/admin"}
 )

@@ -39,6 +39,10 @@ type Service struct {
 	ff     *firstFactor
 	ffOnce sync.Once
 
+	// keys is the WebAuthn protocol (WithWebAuthn); nil: security keys
+	// are off.
+	keys mfa.WebAuthnVerifier
+
 	installPolls *pollGate // waiting device long polls per install
 	statusPolls  *pollGate // waiting auth_status polls per integration
 }
@@ -115,9 +119,10 @@ type account struct {
 	revoked  []mfa.Authenticator // recently revoked installs, when load was asked for them
 	smsNext  map[string]int      // next unused SMS passcode per phone, when load was asked
 	settings mfa.Settings
+	hasKeys  bool // read only when the user has no phone or token
 }
 
-func (a account) enrolled() bool { return len(a.phones)+len(a.tokens) > 0 }
+func (a account) enrolled() bool { return len(a.phones)+len(a.tokens) > 0 || a.hasKeys }
 
 // status is the status the user logs in with: their own, overridden by
 // their groups' (mfa.EffectiveStatus).
@@ -171,6 +176,13 @@ func (s *Service) load(ctx context.Context, who Who, q mfa.AccountQuery) (accoun
 		if len(p.Capabilities()) > 0 {
 			a.phones = append(a.phones, p)
 		}
+	}
+	if s.keys != nil && len(a.phones)+len(a.tokens) == 0 {
+		keys, err := s.store.UserWebAuthnCredentials(ctx, a.user.ID)
+		if err != nil {
+			return a, fmt.Errorf("user security keys: %w", err)
+		}
+		a.hasKeys = len(keys) > 0
 	}
 	return a, nil
 }

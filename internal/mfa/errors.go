@@ -135,3 +135,12 @@ func KindOf(err error) Kind {
 	}
 	return Internal
 }
+
+// MsgOf returns the client-safe message of err's *Error, or a generic one.
+func MsgOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Msg != "" {
+		return e.Msg
+	}
+	return "Something went wrong. Try again."
+}

@@ -220,6 +220,16 @@ type Settings struct {
 	SelfBypass         bool
 	SelfBypassCheck    IdentityCheck
 	SelfBypassLifetime time.Duration
+	// WebAuthnAttestation is the security key attestation policy:
+	// AttestationNone (any authenticator, the default) or
+	// AttestationAllowed (only the models listed in WebAuthnAAGUIDs,
+	// lower-case hyphenated UUIDs).
+	WebAuthnAttestation string   `json:",omitempty"`
+	WebAuthnAAGUIDs     []string `json:",omitempty"`
+	// WebAuthnUserVerification is UserVerificationReq or
+	// UserVerificationPre (the default): whether a security key must
+	// check a PIN or biometrics.
+	WebAuthnUserVerification string `json:",omitempty"`
 }
 
 // DefaultSettings are a new account's settings.

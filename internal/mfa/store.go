@@ -207,6 +207,13 @@ const (
 	// GuardSMSCode spends the user's SMS passcode Code from an unexpired
 	// batch at Now. Conflict if it was already used, NotFound if unknown.
 	GuardSMSCode
+	// GuardWebAuthnCounter accepts signature counter Counter of WebAuthn
+	// credential ID if the credential is not Cloned and the stored
+	// counter is < Counter, or both are 0 (an authenticator without a
+	// counter); the stored counter becomes Counter and LastUsed becomes
+	// Now. Otherwise Conflict: of N concurrent assertions with one
+	// non-zero counter exactly one wins.
+	GuardWebAuthnCounter
 )
 
 // Guard names one security counter move.
@@ -440,6 +447,7 @@ type Store interface {
 	UserPasswordStore
 	IdentityStore
 	SigningKeyStore
+	WebAuthnStore
 	Events
 	// Atomic runs fn in one store transaction: every store method that fn
 	// calls with the ctx it is given (or a context derived from it) joins

@@ -26,6 +26,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/web"
 	"github.com/twostep-auth/twostep/internal/web/console"
 	"github.com/twostep-auth/twostep/internal/web/invite"
+	"github.com/twostep-auth/twostep/internal/web/keys"
 	"github.com/twostep-auth/twostep/internal/web/login"
 	"github.com/twostep-auth/twostep/internal/web/portal"
 	"github.com/twostep-auth/twostep/internal/web/prompt"
@@ -75,6 +76,9 @@ type Deps struct {
 	OIDC OIDCOptions
 	// Console tunes the administrators' console (config console.*).
 	Console ConsoleOptions
+	// MountBrowser, when set, adds more pages to the browser surface on
+	// its site (tests mount pages under test this way).
+	MountBrowser func(site *web.Site, mux *http.ServeMux)
 }
 
 // ConsoleOptions are the console's session timeouts (zero: the console's
@@ -200,9 +204,17 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 			// The self-service portal: users manage their own devices;
 			// self-service bypass codes (before login; off until an
 			// administrator turns them on) and the PIN page they check.
+			extra := []web.NavItem{{Label: "Self-service PIN", URL: selfbypass.PINPath}}
+			if d.Flow.KeysEnabled() {
+				extra = append([]web.NavItem{{Label: "Security keys", URL: keys.ListPath}}, extra...)
+			}
 			pp := portal.New(portal.Deps{Site: site, Flow: d.Flow, Admin: d.Admin, Now: d.Now, Rand: rand.Reader,
-				Logger: d.Logger, Extra: []web.NavItem{{Label: "Self-service PIN", URL: selfbypass.PINPath}}})
+				Logger: d.Logger, Extra: extra, SecurityKeys: d.Flow.KeysEnabled()})
 			pp.Register(browser)
+			if d.Flow.KeysEnabled() {
+				// Security keys and passkeys, inside the portal's sign-in.
+				keys.New(keys.Deps{Site: site, Flow: d.Flow, SignedIn: pp.SignedIn, Logger: d.Logger}).Register(browser)
+			}
 			sb := selfbypass.Deps{Site: site, Flow: d.Flow, Admin: d.Admin, Now: d.Now, Logger: d.Logger}
 			selfbypass.New(sb).Register(browser)
 			selfbypass.NewPINPage(sb, pp.SignedIn).Register(browser)
@@ -214,6 +226,9 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 	if d.Admin != nil {
 		// Administrator activation links (POST /admin/v1/admins/activations).
 		invite.New(site, d.Admin).Register(browser)
+	}
+	if d.MountBrowser != nil {
+		d.MountBrowser(site, browser)
 	}
 	mux.Handle("/", fallback{api: mux, browser: browser, pages: site.NotFound(browser)})
 }

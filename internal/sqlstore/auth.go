@@ -36,8 +36,8 @@ func (s *Store) prepareAuth(ctx context.Context, w mfa.AuthWrite) (authUnit, err
 	}
 	switch w.Guard.Kind {
 	case mfa.GuardNone, mfa.GuardAuthenticatorStep, mfa.GuardTokenStep:
-	case mfa.GuardAuthenticatorCounter, mfa.GuardTokenCounter, mfa.GuardYubiKeyCounter:
-		if w.Guard.Counter >= math.MaxInt64 {
+	case mfa.GuardAuthenticatorCounter, mfa.GuardTokenCounter, mfa.GuardYubiKeyCounter, mfa.GuardWebAuthnCounter:
+		if w.Guard.Counter >= math.MaxInt64 || (w.Guard.Kind == mfa.GuardWebAuthnCounter && w.Guard.Counter > math.MaxUint32) {
 			return u, mfa.E(mfa.Invalid, "counter out of range")
 		}
 	case mfa.GuardBypassCode, mfa.GuardSMSCode:
@@ -173,6 +173,13 @@ func (s *Store) applyAuth(ctx context.Context, c dbtx, u authUnit) (mfa.AuthOutc
 	case mfa.GuardYubiKeyCounter:
 		err = s.guard(ctx, c, "tokens", g.ID, "token not found",
 			`UPDATE tokens SET yk_counter = ? WHERE id = ? AND yk_counter < ?`, g.Counter, g.ID, g.Counter)
+	case mfa.GuardWebAuthnCounter:
+		// A counter of 0 means the authenticator keeps none: accepted
+		// only while the stored one is 0 too. Single use of an assertion
+		// is then the challenge's (claimed once by authflow).
+		err = s.guard(ctx, c, "webauthn_credentials", g.ID, "security key not found",
+			`UPDATE webauthn_credentials SET sign_count = ?, last_used = ? WHERE id = ? AND cloned = ?
+			AND (sign_count < ? OR (sign_count = 0 AND ? = 0))`, g.Counter, u.now, g.ID, false, g.Counter, int64(g.Counter))
 	case mfa.GuardBypassCode:
 		out.BypassUsesLeft, out.BypassUnlimited, err = s.spendBypass(ctx, c, u.w.UserID, u.hash, u.now)
 	case mfa.GuardSMSCode:

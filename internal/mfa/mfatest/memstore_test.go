@@ -81,6 +81,7 @@ func newMemStore() *memStore {
 		identity:     map[string]memIdentity{},
 		signingKeys:  map[string]mfa.SigningKey{},
 		adminActs:    map[string]mfa.AdminActivation{},
+		webauthn:     map[string]mfa.WebAuthnCredential{},
 	}, events: memEvents{topics: map[string]map[*chan struct{}]bool{}}}
 	rand.Read(s.tokenKey[:])
 	return s
@@ -193,6 +194,7 @@ type memData struct {
 	identity     map[string]memIdentity
 	signingKeys  map[string]mfa.SigningKey
 	adminActs    map[string]mfa.AdminActivation // by id; Code kept (a fake: no hashing)
+	webauthn     map[string]mfa.WebAuthnCredential
 }
 
 // snapshot copies the data (values are replaced, never changed in place,
@@ -219,6 +221,7 @@ func (s *memStore) snapshot() memData {
 		logins: maps.Clone(s.logins), groups: maps.Clone(s.groups), userGroups: maps.Clone(s.userGroups),
 		passwords: maps.Clone(s.passwords), identity: maps.Clone(s.identity), signingKeys: maps.Clone(s.signingKeys),
 		adminActs: maps.Clone(s.adminActs),
+		webauthn:  maps.Clone(s.webauthn),
 	}
 }
 
@@ -409,6 +412,11 @@ func (s *memStore) DeleteUser(ctx context.Context, id string) error {
 		return errNotFound
 	}
 	delete(s.users, id)
+	for k, c := range s.webauthn {
+		if c.UserID == id {
+			delete(s.webauthn, k)
+		}
+	}
 	for k := range s.userGroups {
 		if k[0] == id {
 			delete(s.userGroups, k)
@@ -1025,6 +1033,16 @@ func (s *memStore) ApplyAuth(ctx context.Context, w mfa.AuthWrite) (mfa.AuthOutc
 			tk.YKCounter = uint32(g.Counter)
 		}
 		s.tokens[g.ID] = tk
+	case mfa.GuardWebAuthnCounter:
+		c, ok := s.webauthn[g.ID]
+		if !ok {
+			return out, errNotFound
+		}
+		if c.Cloned || !(uint64(c.SignCount) < g.Counter || c.SignCount == 0 && g.Counter == 0) {
+			return out, errConflict
+		}
+		c.SignCount, c.LastUsed = uint32(g.Counter), g.Now
+		s.webauthn[g.ID] = c
 	case mfa.GuardBypassCode:
 		var found *memCode
 		for _, c := range s.codes {
@@ -2320,4 +2338,107 @@ func (s *memStore) CheckUserIdentity(ctx context.Context, userID string, c mfa.I
 		return false, nil
 	}
 	return hmac.Equal(stored, s.identityHash(userID, c, answer)), nil
+}
+
+// WebAuthn credentials.
+
+func cloneWebAuthn(c mfa.WebAuthnCredential) mfa.WebAuthnCredential {
+	c.CredentialID, c.PublicKey, c.AAGUID = slices.Clone(c.CredentialID), slices.Clone(c.PublicKey), slices.Clone(c.AAGUID)
+	c.Transports = slices.Clone(c.Transports)
+	return c
+}
+
+func (s *memStore) CreateWebAuthnCredential(ctx context.Context, c mfa.WebAuthnCredential) error {
+	defer s.lock(ctx)()
+	if len(c.CredentialID) == 0 || len(c.PublicKey) == 0 {
+		return mfa.E(mfa.Invalid, "credential id and public key are required")
+	}
+	if _, ok := s.users[c.UserID]; !ok {
+		return errNotFound
+	}
+	if _, ok := s.webauthn[c.ID]; ok {
+		return errConflict
+	}
+	for _, o := range s.webauthn {
+		if string(o.CredentialID) == string(c.CredentialID) {
+			return errConflict
+		}
+	}
+	s.webauthn[c.ID] = cloneWebAuthn(c)
+	return nil
+}
+
+func (s *memStore) GetWebAuthnCredential(ctx context.Context, id string) (mfa.WebAuthnCredential, error) {
+	defer s.lock(ctx)()
+	c, ok := s.webauthn[id]
+	if !ok {
+		return mfa.WebAuthnCredential{}, errNotFound
+	}
+	return cloneWebAuthn(c), nil
+}
+
+func (s *memStore) WebAuthnCredentialByCredentialID(ctx context.Context, credentialID []byte) (mfa.WebAuthnCredential, error) {
+	defer s.lock(ctx)()
+	for _, c := range s.webauthn {
+		if len(credentialID) > 0 && string(c.CredentialID) == string(credentialID) {
+			return cloneWebAuthn(c), nil
+		}
+	}
+	return mfa.WebAuthnCredential{}, errNotFound
+}
+
+func (s *memStore) sortedWebAuthn(userID string) []mfa.WebAuthnCredential {
+	var out []mfa.WebAuthnCredential
+	for _, c := range sortedValues(s.webauthn, func(c mfa.WebAuthnCredential) time.Time { return c.Created },
+		func(c mfa.WebAuthnCredential) string { return c.ID }) {
+		if userID == "" || c.UserID == userID {
+			out = append(out, cloneWebAuthn(c))
+		}
+	}
+	return out
+}
+
+func (s *memStore) ListWebAuthnCredentials(ctx context.Context, f mfa.WebAuthnFilter) ([]mfa.WebAuthnCredential, int, error) {
+	defer s.lock(ctx)()
+	out, total := page(s.sortedWebAuthn(f.UserID), f.Page)
+	return out, total, nil
+}
+
+func (s *memStore) UserWebAuthnCredentials(ctx context.Context, userID string) ([]mfa.WebAuthnCredential, error) {
+	defer s.lock(ctx)()
+	if userID == "" {
+		return nil, nil
+	}
+	return s.sortedWebAuthn(userID), nil
+}
+
+func (s *memStore) RenameWebAuthnCredential(ctx context.Context, id, name string) error {
+	defer s.lock(ctx)()
+	c, ok := s.webauthn[id]
+	if !ok {
+		return errNotFound
+	}
+	c.Name = name
+	s.webauthn[id] = c
+	return nil
+}
+
+func (s *memStore) DeleteWebAuthnCredential(ctx context.Context, id string) error {
+	defer s.lock(ctx)()
+	if _, ok := s.webauthn[id]; !ok {
+		return errNotFound
+	}
+	delete(s.webauthn, id)
+	return nil
+}
+
+func (s *memStore) MarkWebAuthnCloned(ctx context.Context, id string) error {
+	defer s.lock(ctx)()
+	c, ok := s.webauthn[id]
+	if !ok {
+		return errNotFound
+	}
+	c.Cloned = true
+	s.webauthn[id] = c
+	return nil
 }

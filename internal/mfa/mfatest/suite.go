@@ -67,6 +67,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) mfa.Store) {
 		{"Passwords", passwordTests()},
 		{"Identity", identityTests()},
 		{"SigningKeys", signingKeyTests()},
+		{"WebAuthn", webauthnTests()},
 		{"Events", eventTests()},
 		{"IDs", idTests()},
 	}

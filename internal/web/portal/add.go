@@ -41,6 +41,10 @@ var AddOptions = []AddOption{
 		Text: "Get a call, or passcodes by text message. Works with any phone."},
 }
 
+// SecurityKeyOption is offered when security keys are on (Deps.SecurityKeys).
+var SecurityKeyOption = AddOption{Key: "key", Title: "Security key or this device's passkey", Icon: "key", URL: "/portal/keys/add",
+	Text: "A USB or NFC security key, or Touch ID, Face ID or Windows Hello on this device. Phishing-proof."}
+
 // addChoice serves GET /portal/devices/add.
 func (p *Pages) addChoice(w http.ResponseWriter, r *http.Request) error {
 	return p.enrolPage(w, r, func(me *who) error {
@@ -48,7 +52,7 @@ func (p *Pages) addChoice(w http.ResponseWriter, r *http.Request) error {
 			struct {
 				Options []AddOption
 				Enrol   bool
-			}{AddOptions, me.enrol}))
+			}{p.addOpts, me.enrol}))
 	})
 }
 

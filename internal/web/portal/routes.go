@@ -44,6 +44,9 @@ type Deps struct {
 	// Extra are more links of the settings navigation (the coordinator
 	// wires "Self-service PIN" here), shown after the portal's own.
 	Extra []web.NavItem
+	// SecurityKeys offers "Security key or passkey" among the ways to add
+	// a device (the pages are internal/web/keys, at /portal/keys).
+	SecurityKeys bool
 }
 
 // DefaultMaxAge is how long a portal sign-in lasts at most.
@@ -60,6 +63,7 @@ type Pages struct {
 	contact string
 	log     *slog.Logger
 	extra   []web.NavItem
+	addOpts []AddOption
 	tmpl    *web.Templates
 }
 
@@ -72,6 +76,10 @@ func New(d Deps) *Pages {
 	}
 	if p.maxAge <= 0 {
 		p.maxAge = DefaultMaxAge
+	}
+	p.addOpts = AddOptions
+	if d.SecurityKeys {
+		p.addOpts = append(append([]AddOption{}, AddOptions...), SecurityKeyOption)
 	}
 	if p.contact == "" {
 		p.contact = d.Site.HelpContact() // web.help_contact

@@ -17,6 +17,9 @@ type chooseView struct {
 	Several      bool
 	RememberDays int // > 0: offer "Remember me for N days"
 	Remember     bool
+	// Keys: the user has a usable security key ("Use a security key");
+	// KeyDefault: it is their default way, listed first and focused.
+	Keys, KeyDefault bool
 }
 
 // deviceView is one device with the methods the factor table gives it.
@@ -102,6 +105,18 @@ func (p *Pages) choose(w http.ResponseWriter, r *http.Request) error {
 func (p *Pages) renderChoose(w http.ResponseWriter, r *http.Request, l *login, status int, devs []authflow.Device, alerts ...web.Alert) error {
 	v := chooseView{Devices: deviceViews(devs), RememberDays: l.in.TrustedDeviceDays, Remember: l.st.Remember}
 	v.Several = len(v.Devices) > 1
+	keys, err := p.flow.LoginKeys(r.Context(), l.lr.Username)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if !k.Cloned {
+			v.Keys = true
+			// A key is the default when the person has used one to log
+			// in, or has nothing else.
+			v.KeyDefault = v.KeyDefault || !k.LastUsed.IsZero() || len(devs) == 0
+		}
+	}
 	return p.render(w, r, l, status, "choose.html", msgChooseTitle, v, alerts...)
 }
 
@@ -155,6 +170,10 @@ func (p *Pages) choice(w http.ResponseWriter, r *http.Request) error {
 	method, device, _ := strings.Cut(r.PostFormValue("choice"), " ")
 	l.st.Remember = r.PostFormValue("remember") == "yes" && l.in.TrustedDeviceDays > 0
 	l.st.Device = ""
+	if method == "webauthn" {
+		l.save()
+		return handled(p.redirect(w, r, keyPath(l.lr.ID)))
+	}
 	devs, err := p.devices(r, l)
 	if err != nil {
 		return handled(err)

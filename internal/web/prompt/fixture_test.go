@@ -49,7 +49,7 @@ type fixture struct {
 	offset time.Duration
 }
 
-func newFixture(t *testing.T, mod func(*mfa.Integration)) *fixture {
+func newFixture(t *testing.T, mod func(*mfa.Integration), opts ...authflow.Option) *fixture {
 	t.Helper()
 	st := sqltest.NewStore(t, filepath.Join(t.TempDir(), "twostep.db"))
 	f := &fixture{t: t, Store: st}
@@ -59,7 +59,7 @@ func newFixture(t *testing.T, mod func(*mfa.Integration)) *fixture {
 		t.Fatal(err)
 	}
 	f.Outbox = ob
-	f.Flow = authflow.New(st, f.now, rand.Reader, log, authflow.WithNotifier(ob), authflow.WithRecheck(50*time.Millisecond))
+	f.Flow = authflow.New(st, f.now, rand.Reader, log, append([]authflow.Option{authflow.WithNotifier(ob), authflow.WithRecheck(50 * time.Millisecond)}, opts...)...)
 	h := server.New(server.Deps{Store: st, Logger: log, Now: f.now, ClockSkew: 5 * time.Minute, Flow: f.Flow,
 		Hosts: []string{"localhost"}, Organization: "Example Corp", Web: server.WebOptions{HelpContact: "the service desk, extension 4357"}})
 	ts := certstest.StartTLS(t, h)

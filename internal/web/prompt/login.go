@@ -32,6 +32,9 @@ type loginState struct {
 	Remember bool   `json:"r,omitempty"`
 	Notice   string `json:"n,omitempty"`
 	Kind     string `json:"k,omitempty"` // the notice's alert kind
+	// Key is the security key ceremony under way (authflow's state,
+	// kept server-side in the session).
+	Key string `json:"w,omitempty"`
 }
 
 func stateKey(id string) string { return "prompt:" + id }

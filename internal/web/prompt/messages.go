@@ -10,6 +10,8 @@ const (
 	msgEnrollTitle   = "Set up two-step login first"
 	msgLockedTitle   = "Your account is locked"
 	msgEndedTitle    = "This login has ended"
+	msgKeyTitle      = "Use your security key"
+	msgKeyMissing    = "Your security key's answer did not arrive. Touch your key again when your browser asks."
 
 	msgPasscodeMissing = "Enter the passcode from your app, token or text message."
 	msgPasscodeLong    = "A passcode is at most 44 characters. Check what you typed."

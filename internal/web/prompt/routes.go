@@ -24,7 +24,9 @@ const (
 	// the long-poll write deadline (server.longPollRoutes).
 	StatusPath = "/frame/prompt/status"
 	ScriptPath = "/static/prompt.js"
-	StylePath  = "/static/prompt.css"
+	// KeyScriptPath is the security key script (navigator.credentials).
+	KeyScriptPath = "/static/webauthn.js"
+	StylePath     = "/static/prompt.css"
 )
 
 // Deps are the prompt's dependencies.
@@ -73,12 +75,15 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("GET /frame/prompt/{id}/passcode", p.passcodeForm)
 	h("POST /frame/prompt/{id}/passcode", p.passcode, web.MaxBody(maxForm))
 	h("POST /frame/prompt/{id}/sms", p.sms, web.MaxBody(maxForm))
+	h("GET /frame/prompt/{id}/key", p.keyForm)
+	h("POST /frame/prompt/{id}/key", p.key, web.MaxBody(maxKeyForm))
 	h("GET /frame/prompt/{id}/wait", p.wait)
 	h("POST /frame/prompt/{id}/check", p.check, web.MaxBody(maxForm))
 	h("POST /frame/prompt/{id}/cancel", p.cancel, web.MaxBody(maxForm))
 	h("POST /frame/prompt/{id}/leave", p.leave, web.MaxBody(maxForm))
 	h("GET "+StatusPath, p.status)
 	h("GET "+ScriptPath, staticFile("static/prompt.js", "text/javascript; charset=utf-8"), web.Plain())
+	h("GET "+KeyScriptPath, staticFile("static/webauthn.js", "text/javascript; charset=utf-8"), web.Plain())
 	h("GET "+StylePath, staticFile("static/prompt.css", "text/css; charset=utf-8"), web.Plain())
 }
 
