@@ -53,14 +53,23 @@ func pgAuthStatement(u authUnit) (pgAuth, bool) {
 	arg := func(a ...any) { args = append(args, a...) }
 	ctes := []string{}
 
+	// A write for a user who does not exist must leave no trace (as the
+	// transaction of applyAuth rolls back): every step waits for the user.
+	q.user = w.UserID != "" && (w.Success || w.CountFailure)
+	userOK := "TRUE"
+	if q.user {
+		ctes = append(ctes, `ux AS (SELECT EXISTS (SELECT 1 FROM users WHERE id = ?) AS v)`)
+		arg(w.UserID)
+		userOK = "(SELECT v FROM ux)"
+	}
 	claimOK := "TRUE"
 	if cl := w.Claim; cl != nil {
-		ctes = append(ctes, `cl AS (INSERT INTO used_signatures (key, expires) VALUES (?, ?)
+		ctes = append(ctes, `cl AS (INSERT INTO used_signatures (key, expires) SELECT ?::text, ?::timestamptz WHERE `+userOK+`
 	ON CONFLICT (key) DO UPDATE SET expires = excluded.expires WHERE used_signatures.expires <= ? RETURNING 1)`)
 		arg(cl.Key, cl.Expires.Truncate(time.Microsecond), cl.Now.Truncate(time.Microsecond))
 		claimOK = "EXISTS (SELECT 1 FROM cl)"
 	}
-	within := []string{claimOK}
+	within := []string{userOK, claimOK}
 	for i, h := range w.Hits {
 		name := "h" + strconv.Itoa(i)
 		now := h.Now.Truncate(time.Microsecond)
@@ -110,8 +119,7 @@ func pgAuthStatement(u authUnit) (pgAuth, bool) {
 	}
 
 	done := "(SELECT v FROM gk)"
-	if w.UserID != "" && (w.Success || w.CountFailure) {
-		q.user = true
+	if q.user {
 		if w.Success {
 			ctes = append(ctes, `u AS (UPDATE users SET failed_attempts = 0, last_login = ?
 	WHERE id = ? AND (SELECT v FROM gk) RETURNING failed_attempts, status, lockout_failure)`)
@@ -142,7 +150,7 @@ func pgAuthStatement(u authUnit) (pgAuth, bool) {
 
 	b.WriteString("WITH ")
 	b.WriteString(strings.Join(ctes, ",\n"))
-	b.WriteString("\nSELECT " + claimOK)
+	b.WriteString("\nSELECT " + userOK + ", " + claimOK)
 	for i := range w.Hits {
 		h := "h" + strconv.Itoa(i)
 		b.WriteString(", (SELECT window_end FROM " + h + "), (SELECT count FROM " + h + ")")
@@ -164,13 +172,13 @@ func pgAuthStatement(u authUnit) (pgAuth, bool) {
 func (s *Store) applyAuthStatement(ctx context.Context, u authUnit, q pgAuth) (mfa.AuthOutcome, error) {
 	const op = "apply auth"
 	var (
-		claimed, guarded, guardRow, userRow bool
-		ends                                = make([]sql.NullTime, q.hits)
-		counts                              = make([]sql.NullInt64, q.hits)
-		failed, lockoutFailure              sql.NullInt64
-		status                              sql.NullString
+		userFound, claimed, guarded, guardRow, userRow bool
+		ends                                           = make([]sql.NullTime, q.hits)
+		counts                                         = make([]sql.NullInt64, q.hits)
+		failed, lockoutFailure                         sql.NullInt64
+		status                                         sql.NullString
 	)
-	dest := []any{&claimed}
+	dest := []any{&userFound, &claimed}
 	for i := range q.hits {
 		dest = append(dest, &ends[i], &counts[i])
 	}
@@ -190,6 +198,9 @@ func (s *Store) applyAuthStatement(ctx context.Context, u authUnit, q pgAuth) (m
 	}
 	if err != nil {
 		return mfa.AuthOutcome{}, s.dbErr(ctx, op, err)
+	}
+	if !userFound {
+		return mfa.AuthOutcome{}, notFoundErr("user not found")
 	}
 	if !claimed {
 		return mfa.AuthOutcome{}, errSignatureClaimed
