@@ -27,6 +27,7 @@ const (
 	msgUnlocked       = "The user is unlocked and can log in again."
 	msgPhoneRemoved   = "The device is removed from this user: its passcodes and pushes no longer log them in."
 	msgRemoveTitle    = "Remove a lost or stolen device"
+	msgRemoveKeyTitle = "Remove a security key"
 	msgBypassTitle    = "Generate bypass codes"
 	msgBypassDone     = "Bypass codes"
 	msgAdminReset     = "The administrator's failed sign-ins are cleared."

@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"bytes"
+	"crypto/rand"
+	"errors"
 	"encoding/csv"
 	"io"
 	"mime/multipart"
@@ -318,5 +320,70 @@ func TestTokenImport(t *testing.T) {
 	}
 	if n := doc.Find("table.tokens tbody tr").Length(); n != 2 {
 		t.Errorf("token list: %d rows, want 2", n)
+	}
+}
+
+// TestSecurityKeys: the user page lists the user's security keys (a
+// possibly cloned one flagged); a role that may delete devices removes
+// one after a confirmation, a Help Desk (who may not) sees no button and
+// gets 403; another user's key through this user is 404; nothing else
+// changes.
+func TestSecurityKeys(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	alice, _ := f.user("alice", mfa.StatusActive)
+	bob, _ := f.user("bob", mfa.StatusActive)
+	key := func(u mfa.User, name string, cloned bool) mfa.WebAuthnCredential {
+		t.Helper()
+		id, _ := mfa.NewID(mfa.PrefixWebAuthn, rand.Reader)
+		c := mfa.WebAuthnCredential{ID: id, UserID: u.ID, Name: name, CredentialID: []byte(id), PublicKey: []byte{1, 2, 3},
+			Attachment: mfa.AttachmentCrossPlatform, Cloned: cloned, Created: f.now()}
+		if err := f.Store.CreateWebAuthnCredential(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	blue := key(alice, "Blue YubiKey", false)
+	red := key(alice, "Red key", true)
+	bobs := key(bob, "Bob's key", false)
+	removePath := "/console/users/" + alice.ID + "/keys/" + blue.ID + "/remove"
+
+	h := f.browser()
+	h.signIn(f.Help)
+	doc := h.page("/console/users/"+alice.ID, 200)
+	if doc.Find("#key-"+blue.ID+" .device-name").Text() != "Blue YubiKey" || !strings.Contains(doc.Find("#key-"+red.ID).Text(), "possibly cloned") {
+		t.Errorf("alice's page lacks her keys:\n%s", doc.Find(".devices").Text())
+	}
+	if doc.Find(`a[href="` + removePath + `"]`).Length() != 0 {
+		t.Error("the Help Desk sees a remove button for a security key")
+	}
+	tok := h.csrf("/console/")
+	if resp, _ := h.do("POST", removePath, url.Values{web.CSRFField: {tok}}, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("POST remove as Help Desk = %d, want 403", resp.StatusCode)
+	}
+
+	o := f.browser()
+	o.signIn(f.Owner)
+	if o.page("/console/users/"+alice.ID, 200).Find(`a[href="`+removePath+`"]`).Length() != 1 {
+		t.Fatal("the Owner has no remove button")
+	}
+	if !strings.Contains(o.page(removePath, 200).Text(), "Blue YubiKey") {
+		t.Error("the confirmation does not name the key")
+	}
+	// Bob's key through alice: not found, nothing changed.
+	resp, _ := o.post(removePath, "/console/users/"+alice.ID+"/keys/"+bobs.ID+"/remove", nil)
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("removing bob's key through alice = %d, want 404", resp.StatusCode)
+	}
+	resp, body := o.post(removePath, removePath, nil)
+	wantRedirect(t, "remove key", resp, body, "/console/users/"+alice.ID+"?done=removed")
+	for _, c := range []struct {
+		id   string
+		gone bool
+	}{{blue.ID, true}, {red.ID, false}, {bobs.ID, false}} {
+		_, err := f.Store.GetWebAuthnCredential(ctx, c.id)
+		if gone := errors.Is(err, mfa.ErrNotFound); gone != c.gone {
+			t.Errorf("key %s gone = %v (%v), want %v", c.id, gone, err, c.gone)
+		}
 	}
 }

@@ -102,6 +102,8 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("POST /console/users/{id}/phones/{phone}/remove", p.signedIn(p.removePhone), web.MaxBody(maxForm))
 	h("GET /console/users/{id}/tokens/{token}/remove", p.signedIn(p.removeTokenForm))
 	h("POST /console/users/{id}/tokens/{token}/remove", p.signedIn(p.removeToken), web.MaxBody(maxForm))
+	h("GET /console/users/{id}/keys/{key}/remove", p.signedIn(p.removeKeyForm))
+	h("POST /console/users/{id}/keys/{key}/remove", p.signedIn(p.removeKey), web.MaxBody(maxForm))
 	h("GET /console/users/{id}/bypass", p.signedIn(p.bypassForm))
 	h("POST /console/users/{id}/bypass", p.signedIn(p.bypass), web.MaxBody(maxForm))
 	h("GET /console/tokens", p.signedIn(p.tokens))

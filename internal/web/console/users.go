@@ -69,8 +69,10 @@ type userView struct {
 	Bypass []admin.BypassInfo
 	Logins []mfa.AuthLogEntry
 	Now    time.Time
+	// Keys are the user's security keys and passkeys.
+	Keys []mfa.WebAuthnCredential
 	// What the role may do here.
-	CanUnlock, CanRemove, CanBypass, CanLogs bool
+	CanUnlock, CanRemove, CanBypass, CanLogs, CanRemoveKeys bool
 }
 
 // loadUser reads the user of the request's {id}.
@@ -86,7 +88,15 @@ func (p *Pages) user(w http.ResponseWriter, r *http.Request, c req) error {
 	}
 	v := userView{User: u, Now: p.now(),
 		CanUnlock: p.may(r, c, admin.UpdateUsers), CanRemove: p.may(r, c, admin.WriteDevices),
-		CanBypass: p.may(r, c, admin.CreateBypassCodes), CanLogs: p.may(r, c, admin.ReadLogs)}
+		CanBypass: p.may(r, c, admin.CreateBypassCodes), CanLogs: p.may(r, c, admin.ReadLogs),
+		CanRemoveKeys: p.may(r, c, admin.DeleteDevices)}
+	keys, _, err := p.admin.ListWebAuthn(r.Context(), c.Actor, mfa.WebAuthnFilter{UserID: u.ID, Page: mfa.Page{Limit: 100}})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		v.Keys = append(v.Keys, k.Credential)
+	}
 	if v.Bypass, _, err = p.admin.ListBypassCodes(r.Context(), c.Actor, u.ID, mfa.Page{Limit: 100}); err != nil {
 		return err
 	}
@@ -201,6 +211,48 @@ func (p *Pages) removeToken(w http.ResponseWriter, r *http.Request, c req) error
 		return err
 	}
 	if err := p.admin.DetachToken(r.Context(), c.Actor, u.ID, t.ID); err != nil {
+		return err
+	}
+	return web.Redirect(w, r, "/console/users/"+url.PathEscape(u.ID)+"?done=removed")
+}
+
+// removeKeyView is the confirmation page of removing a security key.
+type removeKeyView struct {
+	User admin.UserDetail
+	Key  mfa.WebAuthnCredential
+}
+
+// userKey finds the request's {key} among the user's security keys: a key
+// of another user is NotFound here.
+func (p *Pages) userKey(r *http.Request, c req) (admin.UserDetail, mfa.WebAuthnCredential, error) {
+	u, err := p.loadUser(r, c)
+	if err != nil {
+		return u, mfa.WebAuthnCredential{}, err
+	}
+	k, err := p.admin.GetWebAuthn(r.Context(), c.Actor, r.PathValue("key"))
+	if err != nil || k.Credential.UserID != u.ID {
+		return u, mfa.WebAuthnCredential{}, mfa.NotFoundf("this user has no such security key")
+	}
+	return u, k.Credential, nil
+}
+
+// removeKeyForm serves GET /console/users/{id}/keys/{key}/remove.
+func (p *Pages) removeKeyForm(w http.ResponseWriter, r *http.Request, c req) error {
+	u, k, err := p.userKey(r, c)
+	if err != nil {
+		return err
+	}
+	return p.tmpl.Render(w, r, http.StatusOK, "remove_key.html", p.view(c, msgRemoveKeyTitle, "/console/users", removeKeyView{User: u, Key: k}))
+}
+
+// removeKey serves POST /console/users/{id}/keys/{key}/remove: a lost or
+// possibly cloned security key stops logging the user in at once.
+func (p *Pages) removeKey(w http.ResponseWriter, r *http.Request, c req) error {
+	u, k, err := p.userKey(r, c)
+	if err != nil {
+		return err
+	}
+	if err := p.admin.DeleteWebAuthn(r.Context(), c.Actor, k.ID); err != nil {
 		return err
 	}
 	return web.Redirect(w, r, "/console/users/"+url.PathEscape(u.ID)+"?done=removed")

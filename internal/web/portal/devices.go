@@ -105,8 +105,30 @@ func plural(n int, unit string) string {
 
 type devicesView struct {
 	Devices  []deviceView
-	One      bool // only one device: advise a second
+	Keys     []keyView // security keys and passkeys (internal/web/keys manages them)
+	One      bool      // only one device: advise a second
 	Defaults []defaultOption
+}
+
+// keyView is one security key or passkey in the device list.
+type keyView struct {
+	ID, Name, Kind, LastUsed string
+	Cloned                   bool
+}
+
+func keyViews(keys []mfa.WebAuthnCredential, now time.Time) []keyView {
+	out := make([]keyView, 0, len(keys))
+	for _, k := range keys {
+		v := keyView{ID: k.ID, Name: k.Name, Kind: "Security key", LastUsed: "never used", Cloned: k.Cloned}
+		if k.Attachment == mfa.AttachmentPlatform {
+			v.Kind = "Passkey on a device"
+		}
+		if !k.LastUsed.IsZero() {
+			v.LastUsed = "last used " + ago(now, k.LastUsed)
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // defaultOption is one choice of the default device and method.
@@ -139,7 +161,15 @@ func (p *Pages) devices(w http.ResponseWriter, r *http.Request, me *who) error {
 	if err != nil {
 		return err
 	}
-	v := devicesView{Devices: deviceViews(devs, p.now()), One: len(devs) == 1}
+	v := devicesView{Devices: deviceViews(devs, p.now())}
+	if p.keys {
+		ks, err := p.flow.UserKeys(r.Context(), me.user.ID)
+		if err != nil {
+			return err
+		}
+		v.Keys = keyViews(ks, p.now())
+	}
+	v.One = len(devs)+len(v.Keys) == 1
 	v.Defaults = defaultOptions(me.user, devs, v.Devices)
 	return p.tmpl.Render(w, r, http.StatusOK, "devices.html", p.view(me, Prefix, msgDevicesTitle, v))
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/certs/certstest"
+	"github.com/twostep-auth/twostep/internal/fido"
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/mfa/mfatest"
 	"github.com/twostep-auth/twostep/internal/otp"
@@ -48,13 +49,14 @@ type fixture struct {
 	offset time.Duration
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, opts ...authflow.Option) *fixture {
 	t.Helper()
 	st := sqltest.NewStore(t, filepath.Join(t.TempDir(), "twostep.db"))
 	f := &fixture{t: t, Store: st, Notes: &mfatest.Notifier{}, cheap: password.Hasher{Time: 1, Memory: 8 * 1024, Threads: 1}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f.Flow = authflow.New(st, f.now, rand.Reader, log, authflow.WithFirstFactor(authflow.FirstFactorOptions{Hasher: f.cheap}),
-		authflow.WithNotifier(f.Notes), authflow.WithLimits(authflow.Limit{}, authflow.Limit{}))
+	f.Flow = authflow.New(st, f.now, rand.Reader, log, append([]authflow.Option{
+		authflow.WithFirstFactor(authflow.FirstFactorOptions{Hasher: f.cheap}),
+		authflow.WithNotifier(f.Notes), authflow.WithLimits(authflow.Limit{}, authflow.Limit{})}, opts...)...)
 	h := server.New(server.Deps{Store: st, Logger: log, Now: f.now, ClockSkew: 5 * time.Minute, Flow: f.Flow,
 		Hosts: []string{"localhost"}, Organization: "Example Corp", PublicHost: "twostep.example.com",
 		Admin: admin.New(st, f.now, rand.Reader, log, admin.WithNotifier(f.Notes), admin.WithPublicHost("twostep.example.com"))})
@@ -688,5 +690,51 @@ func TestPortalDefault(t *testing.T) {
 	if doc.Find(`#device-`+pid+` button[data-method="push"]`).Length() != 0 ||
 		!doc.Find(`#device-`+pid+` button[data-method="sms"]`).HasClass("secondary") {
 		t.Errorf("other device's buttons")
+	}
+}
+
+// TestPortalSecurityKeys: with security keys on, "Add a device" offers
+// them and the devices page lists the user's keys with the other devices
+// (rename and remove through /portal/keys), a cloned one flagged; with
+// keys off neither appears.
+func TestPortalSecurityKeys(t *testing.T) {
+	v, err := fido.New(fido.Config{RPID: "localhost", Origins: fido.Origins([]string{"localhost"}, "443")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, authflow.WithWebAuthn(v))
+	alice, _ := f.user("alice", true)
+	id, _ := mfa.NewID(mfa.PrefixWebAuthn, rand.Reader)
+	if err := f.Store.CreateWebAuthnCredential(t.Context(), mfa.WebAuthnCredential{ID: id, UserID: alice.ID, Name: "Blue YubiKey",
+		CredentialID: []byte(id), PublicKey: []byte{1}, Attachment: mfa.AttachmentCrossPlatform, Cloned: true, Created: f.now()}); err != nil {
+		t.Fatal(err)
+	}
+	b := f.browser()
+	b.login("alice")
+	doc := b.get("/portal/", http.StatusOK)
+	key := doc.Find("#key-" + id)
+	if key.Find(".device-name").Text() != "Blue YubiKey" || !strings.Contains(key.Text(), "possibly copied") ||
+		key.Find(`a[href="/portal/keys/`+id+`/remove"]`).Length() != 1 || key.Find(`a[href="/portal/keys/`+id+`/rename"]`).Length() != 1 {
+		t.Errorf("devices page key entry = %q", key.Text())
+	}
+	if doc.Find(".alert-warning").Length() != 0 {
+		t.Error("a user with a token and a key is told to add a second device")
+	}
+	if doc.Find(`nav a[href="/portal/keys"]`).Length() != 1 {
+		t.Error("no Security keys link in the navigation")
+	}
+	if b.get("/portal/devices/add", http.StatusOK).Find(`#add-options a[href="/portal/keys/add"]`).Length() != 1 {
+		t.Error("Add a device does not offer a security key")
+	}
+	if b.get("/portal/keys/"+id+"/remove", http.StatusOK).Find("form").Length() == 0 {
+		t.Error("the keys pages are not mounted inside the portal")
+	}
+
+	off := newFixture(t)
+	off.user("bob", true)
+	ob := off.browser()
+	ob.login("bob")
+	if ob.get("/portal/devices/add", http.StatusOK).Find(`a[href="/portal/keys/add"]`).Length() != 0 {
+		t.Error("security keys offered while they are off")
 	}
 }

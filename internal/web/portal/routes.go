@@ -64,6 +64,7 @@ type Pages struct {
 	log     *slog.Logger
 	extra   []web.NavItem
 	addOpts []AddOption
+	keys    bool // security keys are on: listed with the devices
 	tmpl    *web.Templates
 }
 
@@ -77,7 +78,7 @@ func New(d Deps) *Pages {
 	if p.maxAge <= 0 {
 		p.maxAge = DefaultMaxAge
 	}
-	p.addOpts = AddOptions
+	p.addOpts, p.keys = AddOptions, d.SecurityKeys
 	if d.SecurityKeys {
 		p.addOpts = append(append([]AddOption{}, AddOptions...), SecurityKeyOption)
 	}
