@@ -24,6 +24,8 @@ const (
 	msgAuthLogTitle   = "Authentication log"
 	msgTokensTitle    = "Hardware tokens"
 	msgAdminLogTitle  = "Administrator log"
+	msgSettingsTitle  = "Settings"
+	msgSettingsSaved  = "The settings are saved."
 	msgUnlocked       = "The user is unlocked and can log in again."
 	msgPhoneRemoved   = "The device is removed from this user: its passcodes and pushes no longer log them in."
 	msgRemoveTitle    = "Remove a lost or stolen device"

@@ -23,6 +23,7 @@ func (p *Pages) view(c req, title, current string, data any) web.View {
 		{msgAuthLogTitle, "/console/logs/auth", logs},
 		{msgAdminLogTitle, "/console/logs/admin", logs},
 		{msgAdminsTitle, "/console/admins", c.Admin.Role == mfa.RoleOwner},
+		{msgSettingsTitle, "/console/settings", c.Admin.Role == mfa.RoleOwner},
 	}
 	var nav []web.NavItem
 	for _, it := range items {
