@@ -166,7 +166,7 @@ func TestRoles(t *testing.T) {
 	h.signIn(f.Help)
 	doc := h.page("/console/", 200)
 	for _, owner := range ownerPages {
-		if doc.Find(`nav a[href="` + owner + `"]`).Length() != 0 {
+		if doc.Find(`nav a[href="`+owner+`"]`).Length() != 0 {
 			t.Errorf("the Help Desk sees the link to %s", owner)
 		}
 		if resp := mustDo(h, "GET", owner); resp.StatusCode != http.StatusForbidden {

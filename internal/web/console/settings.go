@@ -16,8 +16,8 @@ import (
 // its field) and the choices.
 type settingsView struct {
 	LockoutThreshold, LockoutExpire, PushTimeout, TrustedDays, SelfBypassMinutes, AAGUIDs web.Field
-	HelpdeskBypass, SelfBypass                                                          bool
-	SelfBypassCheck, Attestation, UserVerification                                      string
+	HelpdeskBypass, SelfBypass                                                            bool
+	SelfBypassCheck, Attestation, UserVerification                                        string
 }
 
 // settingLabels name the fields in error messages.
