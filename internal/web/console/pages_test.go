@@ -174,9 +174,12 @@ func TestRoles(t *testing.T) {
 		}
 	}
 	settingsBefore, _ := f.Store.GetSettings(ctx)
+	inv := f.invitation("pending@example.com", mfa.RoleReadOnly)
 	tok := h.csrf("/console/")
-	for _, p := range []string{"/console/admins/" + f.Owner.ID + "/reset", "/console/settings"} {
-		resp, _ := h.do("POST", p, url.Values{web.CSRFField: {tok}, "lockout_threshold": {"1"}, "lockout_expire_duration": {"0"},
+	for _, p := range []string{"/console/admins/" + f.Owner.ID + "/reset", "/console/settings", "/console/admins/invite",
+		"/console/admins/invitations/" + inv.ID + "/withdraw"} {
+		resp, _ := h.do("POST", p, url.Values{web.CSRFField: {tok}, "email": {"new@example.com"}, "admin_role": {"Help Desk"}, "valid_days": {"3"},
+			"lockout_threshold": {"1"}, "lockout_expire_duration": {"0"},
 			"push_timeout_seconds": {"15"}, "trusted_device_max_days": {"1"}, "self_service_bypass_minutes": {"1"},
 			"helpdesk_bypass": {"allow"}, "self_service_bypass": {"on"}, "self_service_bypass_check": {"pin"},
 			"webauthn_attestation": {"none"}, "webauthn_user_verification": {"required"}}, nil)
@@ -191,6 +194,9 @@ func TestRoles(t *testing.T) {
 		s.WebAuthnUserVerification != settingsBefore.WebAuthnUserVerification {
 		t.Errorf("a refused settings POST changed the settings: %+v", s)
 	}
+	if list := f.invitations(); len(list) != 1 || list[0].ID != inv.ID {
+		t.Errorf("refused invitation POSTs changed the invitations: %+v", list)
+	}
 	o := f.browser()
 	o.signIn(f.Owner)
 	odoc := o.page("/console/", 200)
@@ -203,7 +209,7 @@ func TestRoles(t *testing.T) {
 }
 
 // ownerPosts are the Owner's form posts the attack tests send.
-var ownerPosts = []string{"/console/settings"}
+var ownerPosts = []string{"/console/settings", "/console/admins/invite"}
 
 // TestAttacks: CSRF, cross-origin, oversized bodies, signed-out POSTs.
 func TestAttacks(t *testing.T) {
@@ -228,7 +234,7 @@ func TestAttacks(t *testing.T) {
 	// over 8 KiB, with nothing changed.
 	before, _ := f.Store.GetSettings(t.Context())
 	for _, p := range ownerPosts {
-		if resp, _ := b.do("POST", p, url.Values{"lockout_threshold": {"1"}, "email": {"x@example.com"}}, nil); resp.StatusCode != http.StatusForbidden {
+		if resp, _ := b.do("POST", p, url.Values{"lockout_threshold": {"1"}, "email": {"x@example.com"}, "admin_role": {"Read-only"}, "valid_days": {"3"}}, nil); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("POST %s without a CSRF token = %d, want 403", p, resp.StatusCode)
 		}
 		if resp, _ := b.do("POST", p, url.Values{web.CSRFField: {tok}, "lockout_threshold": {"1"}, "x": {strings.Repeat("a", 9000)}}, nil); resp.StatusCode != http.StatusRequestEntityTooLarge {
@@ -237,6 +243,9 @@ func TestAttacks(t *testing.T) {
 	}
 	if after, _ := f.Store.GetSettings(t.Context()); after.LockoutThreshold != before.LockoutThreshold {
 		t.Error("a refused POST changed the settings")
+	}
+	if n := len(f.invitations()); n != 0 {
+		t.Errorf("refused POSTs created %d invitations", n)
 	}
 	big := url.Values{web.CSRFField: {tok}, "email": {strings.Repeat("a", 5000)}, "password": {"x"}}
 	if resp, _ := b.do("POST", "/console/login", big, nil); resp.StatusCode != http.StatusRequestEntityTooLarge {
