@@ -262,6 +262,26 @@ func TestBrowserConsole(t *testing.T) {
 		t.Errorf("administrators = %q", got)
 	}
 	check("admins")
+	// Invite an administrator: the link shown once, then pending.
+	browsertest.Do(t, ctx, chromedp.SendKeys("#f-email", "new.admin@example.com"), chromedp.SetValue("#f-admin_role", "Help Desk"),
+		chromedp.Click("#invite-submit"), chromedp.WaitVisible("#invite-link"))
+	if got := text("#invite-link"); !strings.Contains(got, "/console/activate/") {
+		t.Errorf("invitation link = %q", got)
+	}
+	check("admin-invite")
+	browsertest.Do(t, ctx, chromedp.Click(`nav a[href="/console/admins"]`), chromedp.WaitVisible("table.invitations"))
+	if got := text("table.invitations"); !strings.Contains(got, "new.admin@example.com") || !strings.Contains(got, "Help Desk") {
+		t.Errorf("pending invitations = %q", got)
+	}
+	// Settings: change the push timeout; the telephony log.
+	browsertest.Do(t, ctx, chromedp.Click(`nav a[href="/console/settings"]`), chromedp.WaitVisible("#save"))
+	check("settings")
+	browsertest.Do(t, ctx, chromedp.SetValue("#f-push_timeout_seconds", "45"), chromedp.Click("#save"), chromedp.WaitVisible(".alert-success"))
+	if _, body, err := adminAPI.SignedCall("GET", "/admin/v1/settings", nil); err != nil || !strings.Contains(string(body), `"push_timeout_seconds":45`) {
+		t.Errorf("settings after saving: %s, %v", body, err)
+	}
+	browsertest.Do(t, ctx, chromedp.Click(`nav a[href="/console/logs/telephony"]`), chromedp.WaitVisible(".signout button"))
+	check("telephonylog")
 	browsertest.Do(t, ctx, chromedp.Click(".signout button"), chromedp.WaitVisible("#f-email"))
 	if got := text(".alert"); !strings.Contains(got, "signed out") {
 		t.Errorf("after sign-out: %q", got)

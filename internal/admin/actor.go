@@ -185,6 +185,18 @@ func (s *Service) authorize(ctx context.Context, a Actor, act Action) error {
 	return mfa.Errorf(mfa.Denied, "%s may not %s", who, act)
 }
 
+// GrantableRoles are the roles a may give an administrator (create,
+// invite or change to): those whose every permission a has itself.
+func GrantableRoles(a Actor) []mfa.Role {
+	var out []mfa.Role
+	for _, r := range []mfa.Role{mfa.RoleOwner, mfa.RoleAdministrator, mfa.RoleUserManager, mfa.RoleHelpDesk, mfa.RoleReadOnly} {
+		if mayManageRole(a, r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // mayManageRole returns Denied unless a may do everything an administrator
 // with role r may do: nobody creates, changes (a password included) or
 // deletes an administrator more powerful than themselves. Without it an

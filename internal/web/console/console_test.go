@@ -48,13 +48,16 @@ type fixture struct {
 
 const adminPassword = "a long administrator password"
 
+// publicHost is the host name in the links the admin service makes.
+const publicHost = "twostep.example.com"
+
 func newFixture(t *testing.T, opts ...func(*server.Deps)) *fixture {
 	t.Helper()
 	st := sqltest.NewStore(t, filepath.Join(t.TempDir(), "twostep.db"))
 	f := &fixture{t: t, Store: st, secret: map[string]mfa.Secret{}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	flow := authflow.New(st, f.now, rand.Reader, log, authflow.WithFirstFactor(authflow.FirstFactorOptions{Hasher: cheap}))
-	svc := admin.New(st, f.now, rand.Reader, log)
+	svc := admin.New(st, f.now, rand.Reader, log, admin.WithPublicHost(publicHost))
 	svc.SetPasswordHasher(cheap)
 	d := server.Deps{Store: st, Logger: log, Now: f.now, ClockSkew: 5 * time.Minute, Flow: flow, Admin: svc,
 		Hosts: []string{"localhost"}, Organization: "Example Corp",

@@ -22,7 +22,9 @@ func (p *Pages) view(c req, title, current string, data any) web.View {
 		{msgTokensTitle, "/console/tokens", true},
 		{msgAuthLogTitle, "/console/logs/auth", logs},
 		{msgAdminLogTitle, "/console/logs/admin", logs},
+		{msgTelephonyLogTitle, "/console/logs/telephony", logs},
 		{msgAdminsTitle, "/console/admins", c.Admin.Role == mfa.RoleOwner},
+		{msgSettingsTitle, "/console/settings", c.Admin.Role == mfa.RoleOwner},
 	}
 	var nav []web.NavItem
 	for _, it := range items {

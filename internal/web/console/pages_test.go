@@ -153,6 +153,9 @@ func TestBypassCodes(t *testing.T) {
 	}
 }
 
+// ownerPages are the pages only an Owner sees.
+var ownerPages = []string{"/console/admins", "/console/settings"}
+
 // TestRoles: a Help Desk operator sees no Owner page, and every
 // Owner-only POST answers 403 with nothing changed.
 func TestRoles(t *testing.T) {
@@ -164,15 +167,24 @@ func TestRoles(t *testing.T) {
 	h := f.browser()
 	h.signIn(f.Help)
 	doc := h.page("/console/", 200)
-	if doc.Find(`nav a[href="/console/admins"]`).Length() != 0 {
-		t.Error("the Help Desk sees the Administrators link")
+	for _, owner := range ownerPages {
+		if doc.Find(`nav a[href="`+owner+`"]`).Length() != 0 {
+			t.Errorf("the Help Desk sees the link to %s", owner)
+		}
+		if resp := mustDo(h, "GET", owner); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s as Help Desk = %d, want 403", owner, resp.StatusCode)
+		}
 	}
-	if resp := mustDo(h, "GET", "/console/admins"); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("GET /console/admins as Help Desk = %d, want 403", resp.StatusCode)
-	}
+	settingsBefore, _ := f.Store.GetSettings(ctx)
+	inv := f.invitation("pending@example.com", mfa.RoleReadOnly)
 	tok := h.csrf("/console/")
-	for _, p := range []string{"/console/admins/" + f.Owner.ID + "/reset"} {
-		resp, _ := h.do("POST", p, url.Values{web.CSRFField: {tok}}, nil)
+	for _, p := range []string{"/console/admins/" + f.Owner.ID + "/reset", "/console/settings", "/console/admins/invite",
+		"/console/admins/invitations/" + inv.ID + "/withdraw"} {
+		resp, _ := h.do("POST", p, url.Values{web.CSRFField: {tok}, "email": {"new@example.com"}, "admin_role": {"Help Desk"}, "valid_days": {"3"},
+			"lockout_threshold": {"1"}, "lockout_expire_duration": {"0"},
+			"push_timeout_seconds": {"15"}, "trusted_device_max_days": {"1"}, "self_service_bypass_minutes": {"1"},
+			"helpdesk_bypass": {"allow"}, "self_service_bypass": {"on"}, "self_service_bypass_check": {"pin"},
+			"webauthn_attestation": {"none"}, "webauthn_user_verification": {"required"}}, nil)
 		if resp.StatusCode != http.StatusForbidden {
 			t.Errorf("POST %s as Help Desk = %d, want 403", p, resp.StatusCode)
 		}
@@ -180,12 +192,26 @@ func TestRoles(t *testing.T) {
 	if o, _ := f.Store.GetAdmin(ctx, f.Owner.ID); o.FailedLogins != 1 {
 		t.Errorf("a refused reset changed the Owner: %d failures", o.FailedLogins)
 	}
+	if s, _ := f.Store.GetSettings(ctx); s.LockoutThreshold != settingsBefore.LockoutThreshold || s.PushTimeout != settingsBefore.PushTimeout ||
+		s.WebAuthnUserVerification != settingsBefore.WebAuthnUserVerification {
+		t.Errorf("a refused settings POST changed the settings: %+v", s)
+	}
+	if list := f.invitations(); len(list) != 1 || list[0].ID != inv.ID {
+		t.Errorf("refused invitation POSTs changed the invitations: %+v", list)
+	}
 	o := f.browser()
 	o.signIn(f.Owner)
-	if o.page("/console/", 200).Find(`nav a[href="/console/admins"]`).Length() != 1 {
-		t.Error("the Owner does not see the Administrators link")
+	odoc := o.page("/console/", 200)
+	for _, owner := range ownerPages {
+		if odoc.Find(`nav a[href="`+owner+`"]`).Length() != 1 {
+			t.Errorf("the Owner does not see the link to %s", owner)
+		}
+		o.page(owner, 200)
 	}
 }
+
+// ownerPosts are the Owner's form posts the attack tests send.
+var ownerPosts = []string{"/console/settings", "/console/admins/invite"}
 
 // TestAttacks: CSRF, cross-origin, oversized bodies, signed-out POSTs.
 func TestAttacks(t *testing.T) {
@@ -205,6 +231,23 @@ func TestAttacks(t *testing.T) {
 	}
 	if u, _ := f.Store.GetUser(t.Context(), alice.ID); u.Status != mfa.StatusLockedOut {
 		t.Error("a refused POST unlocked the user")
+	}
+	// The Owner's forms refuse a POST without the CSRF token, and a body
+	// over 8 KiB, with nothing changed.
+	before, _ := f.Store.GetSettings(t.Context())
+	for _, p := range ownerPosts {
+		if resp, _ := b.do("POST", p, url.Values{"lockout_threshold": {"1"}, "email": {"x@example.com"}, "admin_role": {"Read-only"}, "valid_days": {"3"}}, nil); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST %s without a CSRF token = %d, want 403", p, resp.StatusCode)
+		}
+		if resp, _ := b.do("POST", p, url.Values{web.CSRFField: {tok}, "lockout_threshold": {"1"}, "x": {strings.Repeat("a", 9000)}}, nil); resp.StatusCode != http.StatusRequestEntityTooLarge {
+			t.Errorf("oversized POST %s = %d, want 413", p, resp.StatusCode)
+		}
+	}
+	if after, _ := f.Store.GetSettings(t.Context()); after.LockoutThreshold != before.LockoutThreshold {
+		t.Error("a refused POST changed the settings")
+	}
+	if n := len(f.invitations()); n != 0 {
+		t.Errorf("refused POSTs created %d invitations", n)
 	}
 	big := url.Values{web.CSRFField: {tok}, "email": {strings.Repeat("a", 5000)}, "password": {"x"}}
 	if resp, _ := b.do("POST", "/console/login", big, nil); resp.StatusCode != http.StatusRequestEntityTooLarge {

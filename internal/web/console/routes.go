@@ -111,6 +111,11 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("GET /console/logs/auth", p.signedIn(p.authLog))
 	h("GET /console/logs/auth.csv", p.signedIn(p.authLogCSV))
 	h("GET /console/logs/admin", p.signedIn(p.adminLog))
+	h("GET /console/logs/telephony", p.signedIn(p.telephonyLog))
 	h("GET /console/admins", p.signedIn(p.admins))
 	h("POST /console/admins/{id}/reset", p.signedIn(p.resetAdmin), web.MaxBody(maxForm))
+	h("POST /console/admins/invite", p.signedIn(p.invite), web.MaxBody(maxForm))
+	h("POST /console/admins/invitations/{id}/withdraw", p.signedIn(p.withdraw), web.MaxBody(maxForm))
+	h("GET /console/settings", p.signedIn(p.settings))
+	h("POST /console/settings", p.signedIn(p.updateSettings), web.MaxBody(maxForm))
 }

@@ -260,23 +260,43 @@ func (p *Pages) removeKey(w http.ResponseWriter, r *http.Request, c req) error {
 
 // adminsView is the administrators page's model.
 type adminsView struct {
-	Admins []mfa.Admin
-	Now    time.Time
-	Done   bool
+	Admins      []mfa.Admin
+	Invitations []mfa.AdminActivation // pending, unexpired
+	Invite      inviteForm
+	Now         time.Time
+	Done        bool
 }
 
-// admins serves GET /console/admins (Owners).
-func (p *Pages) admins(w http.ResponseWriter, r *http.Request, c req) error {
-	if c.Admin.Role != mfa.RoleOwner {
-		return mfa.E(mfa.Denied, "Only an Owner can manage administrators.")
-	}
+// adminsData reads the administrators and the pending invitations.
+func (p *Pages) adminsData(r *http.Request, c req) (adminsView, error) {
 	list, _, err := p.admin.ListAdmins(r.Context(), c.Actor, mfa.Page{})
+	if err != nil {
+		return adminsView{}, err
+	}
+	inv, _, err := p.admin.ListAdminActivations(r.Context(), c.Actor, mfa.Page{})
+	if err != nil {
+		return adminsView{}, err
+	}
+	return adminsView{Admins: list, Invitations: inv, Now: p.now(),
+		Invite: newInviteForm(c.Actor, "", "", strconv.Itoa(admin.DefaultAdminActivationDays))}, nil
+}
+
+// admins serves GET /console/admins (Owners): the administrators, the
+// pending invitations and the form to invite one.
+func (p *Pages) admins(w http.ResponseWriter, r *http.Request, c req) error {
+	if err := ownerOnly(c, "manage administrators"); err != nil {
+		return err
+	}
+	v, err := p.adminsData(r, c)
 	if err != nil {
 		return err
 	}
-	view := p.view(c, msgAdminsTitle, "/console/admins", adminsView{Admins: list, Now: p.now()})
-	if r.URL.Query().Get("done") == "reset" {
+	view := p.view(c, msgAdminsTitle, "/console/admins", v)
+	switch r.URL.Query().Get("done") {
+	case "reset":
 		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgAdminReset}}
+	case "withdrawn":
+		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgInviteWithdrawn}}
 	}
 	return p.tmpl.Render(w, r, http.StatusOK, "admins.html", view)
 }
