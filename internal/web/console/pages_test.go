@@ -3,8 +3,8 @@ package console_test
 import (
 	"bytes"
 	"crypto/rand"
-	"errors"
 	"encoding/csv"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -397,7 +397,7 @@ func TestSecurityKeys(t *testing.T) {
 	if doc.Find("#key-"+blue.ID+" .device-name").Text() != "Blue YubiKey" || !strings.Contains(doc.Find("#key-"+red.ID).Text(), "possibly cloned") {
 		t.Errorf("alice's page lacks her keys:\n%s", doc.Find(".devices").Text())
 	}
-	if doc.Find(`a[href="` + removePath + `"]`).Length() != 0 {
+	if doc.Find(`a[href="`+removePath+`"]`).Length() != 0 {
 		t.Error("the Help Desk sees a remove button for a security key")
 	}
 	tok := h.csrf("/console/")
