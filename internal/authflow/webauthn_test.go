@@ -12,6 +12,7 @@ import (
 
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/fido"
+	"github.com/twostep-auth/twostep/internal/fido/fidotest"
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/mfa/mfatest"
 )
@@ -35,7 +36,7 @@ type keyHolder struct {
 }
 
 func newKeyHolder(opts virtualwebauthn.AuthenticatorOptions) *keyHolder {
-	return &keyHolder{auth: virtualwebauthn.NewAuthenticatorWithOptions(opts), cred: virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)}
+	return &keyHolder{auth: virtualwebauthn.NewAuthenticatorWithOptions(opts), cred: fidotest.NewCredential()}
 }
 
 // register runs the registration ceremony for u through rp.

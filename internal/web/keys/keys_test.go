@@ -18,6 +18,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/certs/certstest"
 	"github.com/twostep-auth/twostep/internal/fido"
+	"github.com/twostep-auth/twostep/internal/fido/fidotest"
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/server"
 	"github.com/twostep-auth/twostep/internal/sqlstore"
@@ -178,14 +179,14 @@ func TestKeysPages(t *testing.T) {
 		t.Fatalf("GET /portal/keys = %d: %s", resp.StatusCode, text(doc))
 	}
 	a := virtualwebauthn.NewAuthenticator()
-	c := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	c := fidotest.NewCredential()
 	resp, _ = b.addKey("key", "Blue YubiKey", &a, c, f.RP)
 	if loc, _ := resp.Location(); resp.StatusCode != http.StatusSeeOther || loc.Path != "/portal/keys" {
 		t.Fatalf("add = %d %v, want 303 to the list", resp.StatusCode, loc)
 	}
 	a.AddCredential(c)
 	pa := virtualwebauthn.NewAuthenticatorWithOptions(virtualwebauthn.AuthenticatorOptions{BackupEligible: true, BackupState: true})
-	pc := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	pc := fidotest.NewCredential()
 	if resp, doc := b.addKey("platform", "Work laptop", &pa, pc, f.RP); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("add platform = %d: %s", resp.StatusCode, text(doc))
 	}
@@ -249,7 +250,7 @@ func TestKeysAttacks(t *testing.T) {
 	alice, bob := f.user("alice"), f.user("bob")
 	b := f.browser(alice.ID)
 	a := virtualwebauthn.NewAuthenticator()
-	c := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	c := fidotest.NewCredential()
 	if resp, _ := b.addKey("key", "Blue", &a, c, f.RP); resp.StatusCode != http.StatusSeeOther {
 		t.Fatal("add failed")
 	}
@@ -293,7 +294,7 @@ func TestKeysAttacks(t *testing.T) {
 	}
 	// A wrong origin: refused, saying where to go.
 	a2 := virtualwebauthn.NewAuthenticator()
-	resp, doc := b.addKey("key", "Phished", &a2, virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2),
+	resp, doc := b.addKey("key", "Phished", &a2, fidotest.NewCredential(),
 		virtualwebauthn.RelyingParty{ID: "localhost", Origin: "https://localhost.evil.example"})
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(text(doc), "Open it at https://localhost") {
 		t.Errorf("wrong origin = %d: %s", resp.StatusCode, text(doc))
@@ -302,7 +303,7 @@ func TestKeysAttacks(t *testing.T) {
 	_, doc = b.get("/portal/keys/add?kind=key")
 	_, doc = b.submit(doc, "/portal/keys/add", url.Values{"name": {"Twice"}})
 	o, _ := virtualwebauthn.ParseAttestationOptions(doc.Find(`[data-webauthn="create"]`).AttrOr("data-options", ""))
-	c3 := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	c3 := fidotest.NewCredential()
 	answer := virtualwebauthn.CreateAttestationResponse(f.RP, a2, c3, *o)
 	if resp, _ := b.submit(doc, "/portal/keys/finish", url.Values{"credential": {answer}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("first finish = %d", resp.StatusCode)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/fido"
+	"github.com/twostep-auth/twostep/internal/fido/fidotest"
 	"github.com/twostep-auth/twostep/internal/mfa"
 )
 
@@ -35,7 +36,7 @@ func newKeyFixture(t *testing.T) (*fixture, virtualwebauthn.RelyingParty) {
 func registerKey(t *testing.T, f *fixture, u mfa.User, rp virtualwebauthn.RelyingParty) (*virtualwebauthn.Authenticator, *virtualwebauthn.Credential) {
 	t.Helper()
 	a := virtualwebauthn.NewAuthenticator()
-	c := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
+	c := fidotest.NewCredential()
 	cer, err := f.Flow.BeginKeyRegistration(t.Context(), u.ID, false)
 	if err != nil {
 		t.Fatal(err)
