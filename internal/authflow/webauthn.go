@@ -345,7 +345,7 @@ func (s *Service) FinishKeyLogin(ctx context.Context, req AuthRequest, state str
 		w := mfa.AuthWrite{CountFailure: true, Threshold: a.settings.LockoutThreshold}
 		return d.deny(ctx, w, mfa.ResultDenied, ReasonLockedOut, StatusLockedOut, MsgLockedOut)
 	}
-	if ok, wait := s.byUser.take(a.user.ID); !ok {
+	if ok, wait := s.byUser.Take(a.user.ID); !ok {
 		return AuthResult{}, mfa.RetryLater(msgUserLimited, wait)
 	}
 	if err := s.hitDurable(ctx, s.durUser, "user:"+a.user.ID, msgUserLimited, "user_id", a.user.ID); err != nil {
