@@ -82,6 +82,7 @@ func (serveCmd) run(e *env) error {
 	svc := admin.New(st, time.Now, rand.Reader, log, admin.WithNotifier(notifier), admin.WithPublicHost(apiHost),
 		admin.WithUserPasswords(admin.PasswordHasher{}, cfg.FirstFactor.MinPasswordLength))
 	flowOpts := []authflow.Option{authflow.WithFirstFactor(ff), authflow.WithNotifier(notifier), authflow.WithCustomerName(cfg.Organization),
+		authflow.WithEnrollPortal("https://" + apiHost + "/portal/"),
 		authflow.WithPollLimits(authflow.DefaultInstallPolls, cfg.RateLimit.StatusPolls),
 		authflow.WithCallPrompt(cfg.Delivery.CallPrompt)}
 	if keys := securityKeys(cfg.PublicHostnames, ln.Addr(), log); keys != nil {

@@ -87,6 +87,11 @@ func WithRecheck(d time.Duration) Option { return func(s *Service) { s.recheck =
 // WithCustomerName sets the organisation name shown by authenticator apps.
 func WithCustomerName(name string) Option { return func(s *Service) { s.customer = name } }
 
+// WithEnrollPortal sets the address preauth gives a user who has no device
+// yet (Duo's enroll_portal_url): the self-service portal, where the user
+// signs in with the first factor and adds one.
+func WithEnrollPortal(url string) Option { return func(s *Service) { s.enrollPortal = url } }
+
 // validPushFields checks the push display parameters.
 func validPushFields(req AuthRequest) error {
 	if len(req.PushInfo) > maxPushInfoBytes {
