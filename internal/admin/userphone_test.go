@@ -7,13 +7,19 @@ import (
 
 	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/sqlstore/sqltest"
 )
 
 // TestCreateUserPhone: the phone is created and associated in one step,
 // both logged; a bad field, an unknown user or a refused role leave no
 // phone behind.
-func TestCreateUserPhone(t *testing.T) {
-	e := newDevEnv(t)
+func TestCreateUserPhone(t *testing.T) { testCreateUserPhone(t, newDevEnv(t)) }
+
+func TestCreateUserPhonePostgres(t *testing.T) {
+	testCreateUserPhone(t, newDevEnv(t, sqltest.PostgresDSN(t)))
+}
+
+func testCreateUserPhone(t *testing.T, e *devEnv) {
 	ctx := t.Context()
 	u := e.user("alice")
 	s := func(v string) *string { return &v }
