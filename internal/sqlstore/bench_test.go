@@ -252,6 +252,10 @@ func mustB(b *testing.B, err error) {
 	}
 }
 
+// revokedOthers is how many other users BenchmarkLoginAccountRevoked
+// stores (TestBenchmarksShort makes it few).
+var revokedOthers = 5000
+
 // BenchmarkLoginAccountRevoked measures LoginAccount as a 6-digit
 // passcode login reads it (with the recently revoked installs) for a user
 // with one phone, among 5,000 other users with a revoked install each:
@@ -265,7 +269,7 @@ func BenchmarkLoginAccountRevoked(b *testing.B) {
 	if _, err := s.Migrate(ctx); err != nil {
 		b.Fatal(err)
 	}
-	const others = 5000
+	others := revokedOthers
 	err := s.Atomic(ctx, func(ctx context.Context) error {
 		for i := range others + 1 {
 			uid, pid := fmt.Sprintf("DUREVK%014d", i), fmt.Sprintf("DPREVK%014d", i)
