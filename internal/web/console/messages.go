@@ -41,4 +41,15 @@ const (
 	msgBypassUsesHint    = "0 for unlimited uses until the codes expire."
 	msgBypassHours       = "Valid for (hours)"
 	msgBypassHrsHint     = "0 for codes that never expire."
+
+	msgAdminSaved         = "The administrator's role and status are saved."
+	msgAuthenticatorReset = "The authenticator is removed: their sessions have ended, and their next sign-in sets up a new one."
+	msgDeleteAdminTitle   = "Delete an administrator"
+	msgAdminDeleted       = "The administrator is deleted."
+	msgIntegrationsTitle  = "Integrations"
+	msgIntegrationSecret  = "New integration"
+	msgIntegrationSaved   = "The integration is saved."
+	msgIntegrationDeleted = "The integration is deleted: its keys no longer work."
+	msgDeleteIntegration  = "Delete an integration"
+	msgOutboxTitle        = "Outbox"
 )
