@@ -127,6 +127,10 @@ func (p *Pages) updateAdmin(w http.ResponseWriter, r *http.Request, c req) error
 		}
 		return err
 	}
+	if ad.ID == c.Admin.ID && v.Role != string(mfa.RoleOwner) {
+		// An Owner who gave up the role may no longer see this page.
+		return web.Redirect(w, r, "/console/")
+	}
 	return web.Redirect(w, r, adminPath(ad)+"?done=saved")
 }
 

@@ -132,6 +132,17 @@ func TestAdminLifecycle(t *testing.T) {
 		t.Errorf("the last Owner changed: %+v", me)
 	}
 
+	// With a second Owner, the first may step down, and lands on the
+	// dashboard (the page is for Owners).
+	second := f.admin("second.owner@example.com", mfa.RoleOwner, true)
+	resp, body = o.post(self, self, url.Values{"role": {"Administrator"}, "status": {"Active"}})
+	wantRedirect(t, "step down", resp, body, "/console/")
+	if resp := mustDo(o, "GET", page); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("an Owner who stepped down opens an administrator's page: %d", resp.StatusCode)
+	}
+	o = f.browser()
+	o.signIn(second)
+
 	// Delete after a confirmation.
 	del := page + "/delete"
 	if !strings.Contains(o.page(page, 200).Find("#delete-admin").AttrOr("href", ""), "/delete") ||
@@ -147,7 +158,7 @@ func TestAdminLifecycle(t *testing.T) {
 		t.Error("no confirmation after deleting")
 	}
 
-	want := []string{"admin_update", "admin_update", "admin_update", "admin_authenticator_reset", "admin_delete"}
+	want := []string{"admin_update", "admin_update", "admin_update", "admin_authenticator_reset", "admin_update", "admin_delete"}
 	if got := f.adminLog(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("admin log = %v, want %v", got, want)
 	}
