@@ -123,7 +123,7 @@ func TestBrowserConsoleAdmins(t *testing.T) {
 	waitFor(invitee, `!document.querySelector("#f-password2")`)
 	enrol(invitee, email, password)
 	browsertest.Do(t, invitee, chromedp.WaitVisible(".stats"))
-	if !hasLink(t, invitee, "/console/logs/auth") {
+	if !consoleNavHasLink(t, invitee, "/console/logs/auth") {
 		t.Error("the Help Desk invitee has no link to the logs")
 	}
 
@@ -136,7 +136,7 @@ func TestBrowserConsoleAdmins(t *testing.T) {
 	check("admin-edit")
 	browsertest.Do(t, owner, chromedp.SetValue("#f-role", "User Manager"), chromedp.Click("#save-admin"), chromedp.WaitVisible(".alert-success"))
 	browsertest.Do(t, invitee, chromedp.Navigate(base+"/console/"), chromedp.WaitVisible(".stats"))
-	if hasLink(t, invitee, "/console/logs/auth") {
+	if consoleNavHasLink(t, invitee, "/console/logs/auth") {
 		t.Error("the invitee, now a User Manager, still has the logs link")
 	}
 
@@ -229,8 +229,8 @@ func TestBrowserConsoleAdmins(t *testing.T) {
 	browsertest.Screenshot(t, owner, "console-outbox")
 }
 
-// hasLink reports whether the page has a navigation link to path.
-func hasLink(t *testing.T, ctx context.Context, path string) bool {
+// consoleNavHasLink reports whether the page has a navigation link to path.
+func consoleNavHasLink(t *testing.T, ctx context.Context, path string) bool {
 	t.Helper()
 	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('nav a[href="`+path+`"]').length`))
 	if err != nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/twostep-auth/twostep/internal/web"
 )
 
-// adminLog lists the administrator log's actions, oldest first.
-func (f *fixture) adminLog() []string {
+// adminLogActions lists the administrator log's actions, oldest first.
+func (f *fixture) adminLogActions() []string {
 	f.t.Helper()
 	log, err := f.Store.ListAdminLog(f.t.Context(), mfa.LogFilter{})
 	if err != nil {
@@ -25,7 +25,7 @@ func (f *fixture) adminLog() []string {
 	return out
 }
 
-func (f *fixture) hasTOTP(id string) bool {
+func (f *fixture) adminHasTOTP(id string) bool {
 	f.t.Helper()
 	_, err := f.Store.GetAdminTOTP(f.t.Context(), id)
 	if err != nil && !errors.Is(err, mfa.ErrNotFound) {
@@ -34,7 +34,7 @@ func (f *fixture) hasTOTP(id string) bool {
 	return err == nil
 }
 
-func wantFormError(t *testing.T, what string, resp *http.Response, body, field, want string) {
+func wantAdminsFormError(t *testing.T, what string, resp *http.Response, body, field, want string) {
 	t.Helper()
 	doc := parse(t, body)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(doc.Find(".field-error").Text(), want) {
@@ -69,9 +69,9 @@ func TestAdminLifecycle(t *testing.T) {
 
 	// Role: nonsense refused, nothing changed; a real one saved.
 	resp, body := o.post(page, page, url.Values{"role": {"Superuser"}, "status": {"Active"}})
-	wantFormError(t, "unknown role", resp, body, "role", "Choose one of the roles offered.")
+	wantAdminsFormError(t, "unknown role", resp, body, "role", "Choose one of the roles offered.")
 	resp, body = o.post(page, page, url.Values{"role": {"Help Desk"}, "status": {"Paused"}})
-	wantFormError(t, "unknown status", resp, body, "status", "Choose Active or Disabled.")
+	wantAdminsFormError(t, "unknown status", resp, body, "status", "Choose Active or Disabled.")
 	if h, _ := f.Store.GetAdmin(ctx, f.Help.ID); h.Role != mfa.RoleHelpDesk || h.Disabled {
 		t.Fatalf("a refused change changed the administrator: %+v", h)
 	}
@@ -98,7 +98,7 @@ func TestAdminLifecycle(t *testing.T) {
 	h.signIn(f.Help)
 	resp, body = o.post(page, page+"/authenticator", nil)
 	wantRedirect(t, "reset authenticator", resp, body, page+"?done=authenticator")
-	if f.hasTOTP(f.Help.ID) {
+	if f.adminHasTOTP(f.Help.ID) {
 		t.Error("the authenticator is still there")
 	}
 	if o.page(page, 200).Find("#authenticator").Text() != "not set up" {
@@ -115,15 +115,15 @@ func TestAdminLifecycle(t *testing.T) {
 		t.Error("the Owner's own page offers to reset their authenticator")
 	}
 	resp, body = o.post(self, self+"/authenticator", nil)
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "cannot reset your own authenticator") || !f.hasTOTP(f.Owner.ID) {
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "cannot reset your own authenticator") || !f.adminHasTOTP(f.Owner.ID) {
 		t.Errorf("resetting one's own authenticator = %d", resp.StatusCode)
 	}
 
 	// The last Owner: not demoted, disabled or deleted.
 	resp, body = o.post(self, self, url.Values{"role": {"Administrator"}, "status": {"Active"}})
-	wantFormError(t, "demote the last Owner", resp, body, "role", "last Owner")
+	wantAdminsFormError(t, "demote the last Owner", resp, body, "role", "last Owner")
 	resp, body = o.post(self, self, url.Values{"role": {"Owner"}, "status": {"Disabled"}})
-	wantFormError(t, "disable the last Owner", resp, body, "status", "last active Owner")
+	wantAdminsFormError(t, "disable the last Owner", resp, body, "status", "last active Owner")
 	resp, body = o.post(self+"/delete", self+"/delete", nil)
 	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "last active Owner") {
 		t.Errorf("delete the last Owner = %d", resp.StatusCode)
@@ -159,7 +159,7 @@ func TestAdminLifecycle(t *testing.T) {
 	}
 
 	want := []string{"admin_update", "admin_update", "admin_update", "admin_authenticator_reset", "admin_update", "admin_delete"}
-	if got := f.adminLog(); strings.Join(got, " ") != strings.Join(want, " ") {
+	if got := f.adminLogActions(); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("admin log = %v, want %v", got, want)
 	}
 
@@ -176,14 +176,14 @@ func TestAdminLifecycle(t *testing.T) {
 			t.Errorf("POST %s = %d, want 404", p, resp.StatusCode)
 		}
 	}
-	if got := len(f.adminLog()); got != len(want) {
+	if got := len(f.adminLogActions()); got != len(want) {
 		t.Errorf("requests on unknown ids logged %d records", got-len(want))
 	}
 }
 
-// lifecyclePosts are the new Owner-only POSTs of this file, for a target
+// adminLifecyclePosts are the new Owner-only POSTs of this file, for a target
 // administrator id.
-func lifecyclePosts(id string) []string {
+func adminLifecyclePosts(id string) []string {
 	p := "/console/admins/" + id
 	return []string{p, p + "/authenticator", p + "/delete"}
 }
@@ -205,7 +205,7 @@ func TestAdminLifecycleRoles(t *testing.T) {
 			}
 		}
 		tok := b.csrf("/console/")
-		for _, p := range lifecyclePosts(target.ID) {
+		for _, p := range adminLifecyclePosts(target.ID) {
 			resp, _ := b.do("POST", p, url.Values{web.CSRFField: {tok}, "role": {"Read-only"}, "status": {"Disabled"}}, nil)
 			if resp.StatusCode != http.StatusForbidden {
 				t.Errorf("POST %s as %s = %d, want 403", p, who.Role, resp.StatusCode)
@@ -215,7 +215,7 @@ func TestAdminLifecycleRoles(t *testing.T) {
 	o := f.browser()
 	o.signIn(f.Owner)
 	tok := o.csrf("/console/")
-	for _, p := range lifecyclePosts(target.ID) {
+	for _, p := range adminLifecyclePosts(target.ID) {
 		form := url.Values{"role": {"Read-only"}, "status": {"Disabled"}}
 		if resp, _ := o.do("POST", p, form, nil); resp.StatusCode != http.StatusForbidden {
 			t.Errorf("POST %s without a CSRF token = %d, want 403", p, resp.StatusCode)
@@ -230,10 +230,10 @@ func TestAdminLifecycleRoles(t *testing.T) {
 			t.Errorf("oversized POST %s = %d, want 413", p, resp.StatusCode)
 		}
 	}
-	if got, err := f.Store.GetAdmin(ctx, target.ID); err != nil || got.Role != mfa.RoleUserManager || got.Disabled || !f.hasTOTP(target.ID) {
+	if got, err := f.Store.GetAdmin(ctx, target.ID); err != nil || got.Role != mfa.RoleUserManager || got.Disabled || !f.adminHasTOTP(target.ID) {
 		t.Errorf("refused POSTs changed the administrator: %+v, %v", got, err)
 	}
-	if log := f.adminLog(); len(log) != 0 {
+	if log := f.adminLogActions(); len(log) != 0 {
 		t.Errorf("refused POSTs logged %v", log)
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/twostep-auth/twostep/internal/web"
 )
 
-// integration stores an integration of typ.
-func (f *fixture) integration(name string, typ mfa.IntegrationType, perms mfa.AdminPermissions) mfa.Integration {
+// storeIntegration stores an integration of typ.
+func (f *fixture) storeIntegration(name string, typ mfa.IntegrationType, perms mfa.AdminPermissions) mfa.Integration {
 	f.t.Helper()
 	ikey, _ := mfa.RandomString(rand.Reader, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 18)
 	skey, _ := mfa.RandomString(rand.Reader, "abcdefghijklmnopqrstuvwxyz0123456789", 40)
@@ -38,7 +38,7 @@ func TestIntegrations(t *testing.T) {
 	if err := f.Store.CreateGroup(ctx, staff); err != nil {
 		t.Fatal(err)
 	}
-	vpn := f.integration("VPN", mfa.IntegrationAuthAPI, mfa.AdminPermissions{})
+	vpn := f.storeIntegration("VPN", mfa.IntegrationAuthAPI, mfa.AdminPermissions{})
 	o := f.browser()
 	o.signIn(f.Owner)
 	if o.page("/console/", 200).Find(`nav a[href="/console/integrations"]`).Length() != 1 {
@@ -66,7 +66,7 @@ func TestIntegrations(t *testing.T) {
 		{strings.Repeat("n", 300), "authapi", "", "name", "Name: longer than"},
 	} {
 		resp, body := o.post("/console/integrations", "/console/integrations", url.Values{"name": {tt.name}, "type": {tt.typ}, "redirect_uris": {tt.uris}})
-		wantFormError(t, tt.typ+" "+tt.field, resp, body, tt.field, tt.want)
+		wantAdminsFormError(t, tt.typ+" "+tt.field, resp, body, tt.field, tt.want)
 	}
 	if after, _, _ := f.Store.ListIntegrations(ctx, mfa.Page{}); len(after) != len(before) {
 		t.Fatalf("refused creations stored %d integrations", len(after)-len(before))
@@ -102,9 +102,9 @@ func TestIntegrations(t *testing.T) {
 		t.Fatalf("edit form: name %q, %d groups", v, doc.Find(`input[name="groups"]`).Length())
 	}
 	resp, body = o.post(edit, edit, url.Values{"name": {" "}, "greeting": {"Hi"}})
-	wantFormError(t, "empty name", resp, body, "name", "Enter a name")
+	wantAdminsFormError(t, "empty name", resp, body, "name", "Enter a name")
 	resp, body = o.post(edit, edit, url.Values{"name": {"VPN"}, "groups": {"DG" + "NOSUCHGROUP0000001"}})
-	wantFormError(t, "unknown group", resp, body, "groups", "Groups:")
+	wantAdminsFormError(t, "unknown group", resp, body, "groups", "Groups:")
 	resp, body = o.post(edit, edit, url.Values{"name": {"Office VPN"}, "greeting": {"Welcome to the VPN"}, "groups": {staff.ID}})
 	wantRedirect(t, "save", resp, body, edit+"?done=saved")
 	got, _ := f.Store.GetIntegration(ctx, vpn.IKey)
@@ -133,7 +133,7 @@ func TestIntegrations(t *testing.T) {
 		t.Errorf("after delete: %v", err)
 	}
 	want := "integration_create integration_update integration_update integration_delete"
-	if got := strings.Join(f.adminLog(), " "); got != want {
+	if got := strings.Join(f.adminLogActions(), " "); got != want {
 		t.Errorf("admin log = %s, want %s", got, want)
 	}
 
@@ -147,7 +147,7 @@ func TestIntegrations(t *testing.T) {
 			t.Errorf("POST %s = %d, want 404", p, resp.StatusCode)
 		}
 	}
-	if got := strings.Join(f.adminLog(), " "); got != want {
+	if got := strings.Join(f.adminLogActions(), " "); got != want {
 		t.Errorf("unknown keys logged: %s", got)
 	}
 }
@@ -213,7 +213,7 @@ func TestIntegrationsRoles(t *testing.T) {
 	f := newFixture(t)
 	ctx := t.Context()
 	ro := f.admin("readonly@example.com", mfa.RoleReadOnly, true)
-	vpn := f.integration("VPN", mfa.IntegrationAuthAPI, mfa.AdminPermissions{})
+	vpn := f.storeIntegration("VPN", mfa.IntegrationAuthAPI, mfa.AdminPermissions{})
 	p := "/console/integrations/" + vpn.IKey
 	posts := []string{"/console/integrations", p, p + "/delete"}
 	for _, who := range []mfa.Admin{f.Help, ro} {
@@ -256,7 +256,7 @@ func TestIntegrationsRoles(t *testing.T) {
 	if list, _, _ := f.Store.ListIntegrations(ctx, mfa.Page{}); len(list) != 1 || list[0].Name != "VPN" {
 		t.Errorf("refused POSTs changed the integrations: %+v", list)
 	}
-	if log := f.adminLog(); len(log) != 0 {
+	if log := f.adminLogActions(); len(log) != 0 {
 		t.Errorf("refused POSTs logged %v", log)
 	}
 }

@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"context"
 	"crypto/rand"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,9 +16,9 @@ import (
 	"github.com/twostep-auth/twostep/internal/server"
 )
 
-// withOutbox serves the console with the development outbox, which the
+// withOutboxCarrier serves the console with the development outbox, which the
 // admin service also sends its email through.
-func withOutbox(t *testing.T, ob **outbox.Outbox) func(*server.Deps) {
+func withOutboxCarrier(t *testing.T, ob **outbox.Outbox) func(*server.Deps) {
 	return func(d *server.Deps) {
 		o, err := outbox.New(t.TempDir(), d.Now)
 		if err != nil {
@@ -36,7 +38,7 @@ func withOutbox(t *testing.T, ob **outbox.Outbox) func(*server.Deps) {
 // 404 and nobody has the link.
 func TestOutboxPage(t *testing.T) {
 	var ob *outbox.Outbox
-	f := newFixture(t, withOutbox(t, &ob))
+	f := newFixture(t, withOutboxCarrier(t, &ob))
 	ctx := t.Context()
 	for _, m := range []mfa.Message{
 		{Channel: mfa.ChannelSMS, To: "+15550100001", Body: "Your passcode is 1234567", Context: "authentication"},
@@ -91,12 +93,17 @@ func TestOutboxPage(t *testing.T) {
 	}
 }
 
+// failingNotifier is a carrier that is down.
+type failingNotifier struct{}
+
+func (failingNotifier) Send(context.Context, mfa.Message) error { return errors.New("carrier down") }
+
 // TestInviteByEmail: the invitation form's "send by email" box emails the
 // link (the page says so, and still shows it once); without an email
 // carrier the box is a form error and nothing is created.
 func TestInviteByEmail(t *testing.T) {
 	var ob *outbox.Outbox
-	f := newFixture(t, withOutbox(t, &ob))
+	f := newFixture(t, withOutboxCarrier(t, &ob))
 	b := f.browser()
 	b.signIn(f.Owner)
 	if b.page("/console/admins", 200).Find(`form.invite input[type="checkbox"][name="send_email"]`).Length() != 1 {
@@ -117,13 +124,30 @@ func TestInviteByEmail(t *testing.T) {
 		t.Errorf("outbox: %v %v %q", ok, err, m.Subject)
 	}
 
+	// A carrier that fails: the link is created and shown, and the page
+	// says the email did not go.
+	h := newFixture(t, func(d *server.Deps) {
+		svc := admin.New(d.Store, d.Now, rand.Reader, d.Logger, admin.WithPublicHost(publicHost), admin.WithNotifier(failingNotifier{}))
+		svc.SetPasswordHasher(cheap)
+		d.Admin = svc
+	})
+	b = h.browser()
+	b.signIn(h.Owner)
+	resp, body = b.post("/console/admins", "/console/admins/invite", url.Values{"email": {"new@example.com"}, "admin_role": {"Help Desk"},
+		"valid_days": {"3"}, "send_email": {"on"}})
+	doc = parse(t, body)
+	if resp.StatusCode != 200 || doc.Find("#invite-link .code").Text() == "" ||
+		!strings.Contains(doc.Find("#invite-emailed").Text(), "could not be sent") {
+		t.Errorf("invite with a failing carrier = %d, %q", resp.StatusCode, doc.Find("#invite-emailed").Text())
+	}
+
 	// Without an email carrier: a form error, nothing created.
 	g := newFixture(t)
 	b = g.browser()
 	b.signIn(g.Owner)
 	resp, body = b.post("/console/admins", "/console/admins/invite", url.Values{"email": {"new@example.com"}, "admin_role": {"Help Desk"},
 		"valid_days": {"3"}, "send_email": {"on"}})
-	wantFormError(t, "email without a carrier", resp, body, "send_email", "No email carrier is configured")
+	wantAdminsFormError(t, "email without a carrier", resp, body, "send_email", "No email carrier is configured")
 	if _, checked := parse(t, body).Find(`#f-send_email`).Attr("checked"); !checked {
 		t.Error("the box is not ticked any more after the error")
 	}
