@@ -59,4 +59,15 @@ const (
 	msgEnrollSent       = "The enrollment email is sent."
 	msgTokenAssigned    = "The hardware token is assigned to this user: its passcodes now log them in."
 	msgResynced         = "The token is resynchronized: its next passcode logs the user in."
+
+	msgAdminSaved         = "The administrator's role and status are saved."
+	msgAuthenticatorReset = "The authenticator is removed: their sessions have ended, and their next sign-in sets up a new one."
+	msgDeleteAdminTitle   = "Delete an administrator"
+	msgAdminDeleted       = "The administrator is deleted."
+	msgIntegrationsTitle  = "Integrations"
+	msgIntegrationSecret  = "New integration"
+	msgIntegrationSaved   = "The integration is saved."
+	msgIntegrationDeleted = "The integration is deleted: its keys no longer work."
+	msgDeleteIntegration  = "Delete an integration"
+	msgOutboxTitle        = "Outbox"
 )

@@ -34,6 +34,9 @@ type Deps struct {
 	// Issuer names the account in authenticator apps (the organisation).
 	Issuer string
 	Logger *slog.Logger
+	// Outbox, when set (the development carrier "outbox" only), is read
+	// by the outbox page; nil: no page, no link.
+	Outbox OutboxReader
 }
 
 // Pages are the console's pages.
@@ -47,12 +50,13 @@ type Pages struct {
 	issuer   string
 	log      *slog.Logger
 	tmpl     *web.Templates
+	outbox   OutboxReader
 }
 
 // New makes the pages.
 func New(d Deps) *Pages {
 	p := &Pages{site: d.Site, admin: d.Admin, flow: d.Flow, now: d.Now, idle: d.IdleTimeout, lifetime: d.SessionLifetime,
-		issuer: d.Issuer, log: d.Logger}
+		issuer: d.Issuer, log: d.Logger, outbox: d.Outbox}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -129,8 +133,20 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("GET /console/logs/telephony", p.signedIn(p.telephonyLog))
 	h("GET /console/admins", p.signedIn(p.admins))
 	h("POST /console/admins/{id}/reset", p.signedIn(p.resetAdmin), web.MaxBody(maxForm))
+	h("GET /console/admins/{id}", p.signedIn(p.adminEdit))
+	h("POST /console/admins/{id}", p.signedIn(p.updateAdmin), web.MaxBody(maxForm))
+	h("POST /console/admins/{id}/authenticator", p.signedIn(p.resetAuthenticator), web.MaxBody(maxForm))
+	h("GET /console/admins/{id}/delete", p.signedIn(p.deleteAdminForm))
+	h("POST /console/admins/{id}/delete", p.signedIn(p.deleteAdmin), web.MaxBody(maxForm))
 	h("POST /console/admins/invite", p.signedIn(p.invite), web.MaxBody(maxForm))
 	h("POST /console/admins/invitations/{id}/withdraw", p.signedIn(p.withdraw), web.MaxBody(maxForm))
+	h("GET /console/integrations", p.signedIn(p.integrations))
+	h("POST /console/integrations", p.signedIn(p.createIntegration), web.MaxBody(maxForm))
+	h("GET /console/integrations/{ikey}", p.signedIn(p.integration))
+	h("POST /console/integrations/{ikey}", p.signedIn(p.updateIntegration), web.MaxBody(maxForm))
+	h("GET /console/integrations/{ikey}/delete", p.signedIn(p.deleteIntegrationForm))
+	h("POST /console/integrations/{ikey}/delete", p.signedIn(p.deleteIntegration), web.MaxBody(maxForm))
+	h("GET /console/outbox", p.signedIn(p.outboxPage))
 	h("GET /console/settings", p.signedIn(p.settings))
 	h("POST /console/settings", p.signedIn(p.updateSettings), web.MaxBody(maxForm))
 }
