@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twostep-auth/twostep/internal/config"
 	"github.com/twostep-auth/twostep/internal/loadgen"
 )
 
@@ -37,8 +38,12 @@ func (c genUsersCmd) run(e *env) error {
 		return err
 	}
 	defer st.Close()
+	db := cfg.DatabaseRedacted()
+	if cfg.DatabaseKind() == config.SQLite {
+		db = "SQLite " + cfg.SQLitePath()
+	}
 	fmt.Fprintf(e.stdout, "database %s: writing users %s to %s with %d devices each\n",
-		cfg.DatabaseRedacted(), g.Username(c.Start), g.Username(c.Start+c.Users-1), c.DevicesPerUser)
+		db, g.Username(c.Start), g.Username(c.Start+c.Users-1), c.DevicesPerUser)
 	last := time.Time{}
 	g.Progress = func(p loadgen.Progress) {
 		if p.Done < p.Total && time.Since(last) < 2*time.Second {
