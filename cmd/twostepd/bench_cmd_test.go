@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/twostep-auth/twostep/internal/sqlstore/sqltest"
 )
 
@@ -52,9 +54,12 @@ func checkBenchReport(t *testing.T, out string, want ...string) {
 
 // TestBenchCommand: `twostepd bench` against a server started by run() on
 // port 0: every phase, bounded by requests, and by duration at a fixed
-// rate.
+// rate; every goroutine it started is gone when it returns.
 func TestBenchCommand(t *testing.T) {
 	in := startServe(t, nil)
+	// bench leaves nothing running: its clients' connections closed, its
+	// samplers stopped (the server's own goroutines are the baseline).
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	out, stderr, err := runBenchCmd(t, nil, "bench", "--data", in.data, "--clients", "4", "--requests", "64")
 	if err != nil {
 		t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr)
