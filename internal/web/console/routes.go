@@ -34,6 +34,8 @@ type Deps struct {
 	// Issuer names the account in authenticator apps (the organisation).
 	Issuer string
 	Logger *slog.Logger
+	// ImportHook, for tests, follows background token imports.
+	ImportHook ImportHook
 }
 
 // Pages are the console's pages.
@@ -47,12 +49,16 @@ type Pages struct {
 	issuer   string
 	log      *slog.Logger
 	tmpl     *web.Templates
+
+	imports    importJobs
+	importHook ImportHook
 }
 
 // New makes the pages.
 func New(d Deps) *Pages {
 	p := &Pages{site: d.Site, admin: d.Admin, flow: d.Flow, now: d.Now, idle: d.IdleTimeout, lifetime: d.SessionLifetime,
-		issuer: d.Issuer, log: d.Logger}
+		issuer: d.Issuer, log: d.Logger, importHook: d.ImportHook}
+	p.imports.jobs = map[string]*importJob{}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -108,6 +114,7 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("POST /console/users/{id}/bypass", p.signedIn(p.bypass), web.MaxBody(maxForm))
 	h("GET /console/tokens", p.signedIn(p.tokens))
 	h("POST /console/tokens/import", p.signedIn(p.importTokens), web.MaxBody(maxUpload))
+	h("GET /console/tokens/import/{job}", p.signedIn(p.importJob))
 	h("GET /console/logs/auth", p.signedIn(p.authLog))
 	h("GET /console/logs/auth.csv", p.signedIn(p.authLogCSV))
 	h("GET /console/logs/admin", p.signedIn(p.adminLog))
