@@ -25,6 +25,7 @@ func (p *Pages) view(c req, title, current string, data any) web.View {
 		{msgTelephonyLogTitle, "/console/logs/telephony", logs},
 		{msgAdminsTitle, "/console/admins", c.Admin.Role == mfa.RoleOwner},
 		{msgSettingsTitle, "/console/settings", c.Admin.Role == mfa.RoleOwner},
+		{msgAccountKeysTitle, AccountKeysPath, p.flow.KeysEnabled()},
 	}
 	var nav []web.NavItem
 	for _, it := range items {

@@ -97,6 +97,7 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("POST /console/login/code", p.code, web.MaxBody(maxSignInForm))
 	h("GET /console/login/password", p.passwordForm)
 	h("POST /console/login/password", p.password, web.MaxBody(maxSignInForm))
+	h("POST /console/login/key", p.keyLogin, web.MaxBody(maxKeyForm))
 	h("POST /console/logout", p.logout, web.MaxBody(maxSignInForm))
 
 	// Signed in.
@@ -125,4 +126,8 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("POST /console/admins/invitations/{id}/withdraw", p.signedIn(p.withdraw), web.MaxBody(maxForm))
 	h("GET /console/settings", p.signedIn(p.settings))
 	h("POST /console/settings", p.signedIn(p.updateSettings), web.MaxBody(maxForm))
+	h("GET "+AccountKeysPath, p.signedIn(p.accountKeys))
+	h("POST "+AccountKeysPath+"/add", p.signedIn(p.addAccountKey), web.MaxBody(maxForm))
+	h("POST "+AccountKeysPath+"/finish", p.signedIn(p.finishAccountKey), web.MaxBody(maxKeyForm))
+	h("POST "+AccountKeysPath+"/{key}/remove", p.signedIn(p.removeAccountKey), web.MaxBody(maxForm))
 }
