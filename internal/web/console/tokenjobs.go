@@ -18,7 +18,9 @@ import (
 
 // Token import jobs: an upload of more than directImportRows records is
 // imported in the background, and its administrator is sent to a page
-// showing "N of M rows" that refreshes itself until the report is ready.
+// showing "N of M rows" that follows the import (polled by
+// /static/twostep.js; a "Check again" link without it) until the report
+// is ready.
 // A job lives in this node's memory only: its id is unguessable and bound
 // to the administrator who started it (anyone else gets 404), each
 // administrator runs at most one at a time, and a finished job's report
@@ -27,7 +29,7 @@ const (
 	directImportRows = 200
 	importJobTTL     = 30 * time.Minute
 	importJobLimit   = time.Hour // a job still running after this is cancelled
-	importRefresh    = 2         // seconds between the progress page's refreshes
+	importRefresh    = 2         // seconds between the progress page's polls (/static/twostep.js)
 )
 
 // importJob is one background import. Its report holds no key material:
@@ -141,8 +143,9 @@ func (p *Pages) importJob(w http.ResponseWriter, r *http.Request, c req) error {
 
 	if j.finished.IsZero() {
 		w.Header().Set("Cache-Control", "no-store")
-		return p.tmpl.Render(w, r, http.StatusOK, "tokens_import.html",
-			p.view(c, msgImportProgressTitle, "/console/tokens", importProgressView{Done: j.done, Total: j.total, Refresh: importRefresh}))
+		view := p.view(c, msgImportProgressTitle, "/console/tokens", importProgressView{Done: j.done, Total: j.total, Refresh: importRefresh})
+		view.Script = true
+		return p.tmpl.Render(w, r, http.StatusOK, "tokens_import.html", view)
 	}
 	v, err := p.tokensData(r, c)
 	if err != nil {

@@ -54,7 +54,7 @@ func tokenCSV(prefix string, n, bad int) string {
 
 // TestTokenImportProgress: a large upload is imported in the background;
 // the administrator is sent to a page showing "N of M rows" in a
-// <progress> that refreshes itself, then the usual report. The job is
+// <progress> that follows the import, then the usual report. The job is
 // the administrator's alone (another gets 404), one runs at a time per
 // administrator, and its report is forgotten 30 minutes after it ends.
 func TestTokenImportProgress(t *testing.T) {
@@ -94,8 +94,8 @@ func TestTokenImportProgress(t *testing.T) {
 	if got := doc.Find("#import-count").Text(); got != "151 of 300 rows" {
 		t.Errorf("count = %q", got)
 	}
-	if c, _ := doc.Find(`meta[http-equiv="refresh"]`).Attr("content"); c == "" {
-		t.Error("the progress page does not refresh itself")
+	if c, _ := doc.Find(`[data-poll]`).Attr("data-poll"); c == "" || doc.Find(`script[src="/static/twostep.js"]`).Length() != 1 {
+		t.Error("the progress page is not polled")
 	}
 
 	// Another administrator, an unknown id: 404.
@@ -134,8 +134,8 @@ func TestTokenImportProgress(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(doc.Find("#import-summary").Text(), "299 tokens imported, 1 line rejected") {
 		t.Fatalf("report = %d %q", resp.StatusCode, doc.Find("#import-summary").Text())
 	}
-	if doc.Find(`meta[http-equiv="refresh"]`).Length() != 0 {
-		t.Error("the report still refreshes")
+	if doc.Find(`[data-poll]`).Length() != 0 {
+		t.Error("the report is still polled")
 	}
 	if row := doc.Find("table.rejected tbody tr"); row.Length() != 1 || !strings.HasPrefix(row.Find("td").First().Text(), "7") {
 		t.Errorf("rejected rows: %q", row.Text())
