@@ -23,8 +23,9 @@ import (
 // is ready.
 // A job lives in this node's memory only: its id is unguessable and bound
 // to the administrator who started it (anyone else gets 404), each
-// administrator runs at most one at a time, and a finished job's report
-// is forgotten importJobTTL after it finished.
+// administrator has at most one (running, or finished: a new import
+// replaces the last report), and a finished job's report is forgotten
+// importJobTTL after it finished.
 const (
 	directImportRows = 200
 	importJobTTL     = 30 * time.Minute
@@ -78,11 +79,15 @@ func (p *Pages) startImport(c req, records []tokenfile.Record, parseRejected []t
 		rejected: parseRejected}
 	p.imports.mu.Lock()
 	p.imports.prune(p.now())
-	for _, other := range p.imports.jobs {
-		if other.admin == job.admin && other.finished.IsZero() {
+	for id, other := range p.imports.jobs {
+		if other.admin != job.admin {
+			continue
+		}
+		if other.finished.IsZero() {
 			p.imports.mu.Unlock()
 			return "", mfa.InvalidField("file", "An import you started is still running. Wait for it to finish, then import this file.")
 		}
+		delete(p.imports.jobs, id) // one report per administrator: the memory it holds is bounded
 	}
 	p.imports.jobs[job.id] = job
 	p.imports.mu.Unlock()

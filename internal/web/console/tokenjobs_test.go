@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,18 +57,19 @@ func tokenCSV(prefix string, n, bad int) string {
 // the administrator is sent to a page showing "N of M rows" in a
 // <progress> that follows the import, then the usual report. The job is
 // the administrator's alone (another gets 404), one runs at a time per
-// administrator, and its report is forgotten 30 minutes after it ends.
+// administrator, the next replaces its report, and a report is forgotten
+// 30 minutes after its import ends.
 func TestTokenImportProgress(t *testing.T) {
-	reached, release, finished := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	reached, release, finished := make(chan struct{}), make(chan struct{}), make(chan struct{}, 2)
+	var once sync.Once
 	const total, pause = 300, 150
 	f := newFixture(t, func(d *server.Deps) {
 		d.Console.ImportHook = func(done, n int, end bool) {
 			switch {
 			case end:
-				close(finished)
-			case done == pause:
-				close(reached)
-				<-release
+				finished <- struct{}{}
+			case done == pause && n == total-1: // the first file only
+				once.Do(func() { close(reached); <-release })
 			}
 		}
 	})
@@ -143,9 +145,20 @@ func TestTokenImportProgress(t *testing.T) {
 	if strings.Contains(body, "nothex") || strings.Contains(body, fmt.Sprintf("%040x", 8)) {
 		t.Error("the report shows key material")
 	}
-	if _, n, _ := f.Store.ListTokens(t.Context(), mfa.TokenFilter{}); n != 299+3 {
+	if _, n, _ := f.Store.ListTokens(t.Context(), mfa.TokenFilter{}); n != 299+3 { // the big file's and the small one's
 		t.Errorf("%d tokens stored, want 302", n)
 	}
+	// A new large import replaces the last report.
+	resp, body = upload(t, h, "h6", tokenCSV("NEXT", 201, 0))
+	loc, _ = resp.Location()
+	if resp.StatusCode != http.StatusSeeOther || loc == nil || loc.RequestURI() == jobPath {
+		t.Fatalf("next large upload = %d %v: %s", resp.StatusCode, loc, body)
+	}
+	<-finished
+	if r := mustDo(h, "GET", jobPath); r.StatusCode != http.StatusNotFound {
+		t.Errorf("the replaced report = %d, want 404", r.StatusCode)
+	}
+	jobPath = loc.RequestURI()
 	// Kept 30 minutes after it ended, then forgotten.
 	f.Advance(29 * time.Minute)
 	h.signIn(f.Help) // the session was idle too long
