@@ -20,6 +20,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/config"
 	"github.com/twostep-auth/twostep/internal/datadir"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/notify/outbox"
 	"github.com/twostep-auth/twostep/internal/server"
 	"github.com/twostep-auth/twostep/internal/sqlstore"
 )
@@ -82,6 +83,7 @@ func (serveCmd) run(e *env) error {
 	svc := admin.New(st, time.Now, rand.Reader, log, admin.WithNotifier(notifier), admin.WithPublicHost(apiHost),
 		admin.WithUserPasswords(admin.PasswordHasher{}, cfg.FirstFactor.MinPasswordLength))
 	flowOpts := []authflow.Option{authflow.WithFirstFactor(ff), authflow.WithNotifier(notifier), authflow.WithCustomerName(cfg.Organization),
+		authflow.WithEnrollPortal("https://" + apiHost + "/portal/"),
 		authflow.WithPollLimits(authflow.DefaultInstallPolls, cfg.RateLimit.StatusPolls),
 		authflow.WithCallPrompt(cfg.Delivery.CallPrompt)}
 	if keys := securityKeys(cfg.PublicHostnames, ln.Addr(), log); keys != nil {
@@ -117,6 +119,16 @@ func (serveCmd) run(e *env) error {
 	if err != nil {
 		return err
 	}
+	consoleOpts := server.ConsoleOptions{IdleTimeout: cfg.Console.IdleTimeout, SessionLifetime: cfg.Console.SessionLifetime}
+	if cfg.Delivery.Carrier == config.CarrierOutbox {
+		// Development: the console's outbox page reads what carriers()
+		// wrote there.
+		ob, err := outbox.New(dir.File("outbox"), time.Now)
+		if err != nil {
+			return err
+		}
+		consoleOpts.Outbox = ob
+	}
 	hs := server.NewHandlers(server.Deps{
 		Logo:         logo,
 		Organization: cfg.Organization,
@@ -140,7 +152,7 @@ func (serveCmd) run(e *env) error {
 		MetricsToken:  cfg.Metrics.Token.Reveal(),
 		Callbacks:     cb,
 		OIDC:          server.OIDCOptions{KeyRotation: cfg.OIDC.KeyRotation, SessionLifetime: cfg.OIDC.SessionLifetime},
-		Console:       server.ConsoleOptions{IdleTimeout: cfg.Console.IdleTimeout, SessionLifetime: cfg.Console.SessionLifetime},
+		Console:       consoleOpts,
 	})
 	srv := server.NewHTTPServer(hs.Main, tlsConfig, log)
 	if cfg.Metrics.Listen == "" && cfg.Metrics.Token == "" {

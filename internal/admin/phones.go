@@ -269,3 +269,48 @@ func NormalizeNumber(field, v string) (string, error) {
 	}
 	return n, nil
 }
+
+// CreateUserPhone creates a phone and associates it with a user in one
+// transaction (the console's "Add a phone"): if either step fails there
+// is no phone, so no orphan is left behind, and both changes are in the
+// administrator log. An unknown user is NotFound. It needs WriteDevices,
+// as CreatePhone and AttachPhone do.
+func (s *Service) CreateUserPhone(ctx context.Context, a Actor, userID string, f PhoneFields) (PhoneDetail, error) {
+	if err := s.authorize(ctx, a, WriteDevices); err != nil {
+		return PhoneDetail{}, err
+	}
+	p := mfa.Phone{Type: mfa.PhoneUnknown, Platform: "unknown", Created: s.now()}
+	if err := applyPhoneFields(&p, f); err != nil {
+		return PhoneDetail{}, err
+	}
+	id, err := mfa.NewID(mfa.PrefixPhone, s.rand)
+	if err != nil {
+		return PhoneDetail{}, fmt.Errorf("create phone: %w", err)
+	}
+	p.ID = id
+	var u mfa.User
+	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		if u, err = s.store.GetUser(ctx, userID); err != nil {
+			return fmt.Errorf("create phone: %w", err)
+		}
+		if err := s.store.CreatePhone(ctx, p); err != nil {
+			return fmt.Errorf("create phone: %w", err)
+		}
+		if err := s.logChange(ctx, a, "phone_create", "phone", p.ID, describe(phoneLog(p))); err != nil {
+			return err
+		}
+		if err := s.store.AttachPhone(ctx, u.ID, p.ID); err != nil {
+			return fmt.Errorf("associate phone: %w", err)
+		}
+		return s.logChange(ctx, a, "user_phone_associate", "user", u.ID, describe(map[string]any{"phone_id": p.ID}))
+	})
+	if err != nil {
+		return PhoneDetail{}, err
+	}
+	what := "A phone was added to your account"
+	if p.Number != "" {
+		what = "The phone ending in " + lastDigits(p.Number) + " was added to your account"
+	}
+	s.notifyUser(ctx, u.ID, SubjectPhoneAdded, what+" by an administrator. It can now be used for the second step of your logins.")
+	return PhoneDetail{Phone: p, Users: []mfa.User{u}}, nil
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/ratelimit"
 )
 
 // Self-service bypass codes (seed 003): a user who has passed their
@@ -62,7 +63,7 @@ func WithSelfBypassLimits(l SelfBypassLimits) Option {
 // selfBypass is the Service's self-service state: the in-memory limiters.
 type selfBypass struct {
 	once         sync.Once
-	byUser, byIP *bucketLimiter
+	byUser, byIP *ratelimit.Buckets
 	lim          SelfBypassLimits
 }
 
@@ -86,8 +87,8 @@ func (s *Service) selfBypassState() *selfBypass {
 			UserEvery: pickD(l.UserEvery, d.UserEvery), IPEvery: pickD(l.IPEvery, d.IPEvery),
 			DurableUser: pick(l.DurableUser, d.DurableUser), DurableIP: pick(l.DurableIP, d.DurableIP),
 			DurableWindow: pickD(l.DurableWindow, d.DurableWindow)}
-		sb.byUser = newBucketLimiter(sb.lim.UserBurst, sb.lim.UserEvery, s.now)
-		sb.byIP = newBucketLimiter(sb.lim.IPBurst, sb.lim.IPEvery, s.now)
+		sb.byUser = ratelimit.New(sb.lim.UserBurst, sb.lim.UserEvery, s.now)
+		sb.byIP = ratelimit.New(sb.lim.IPBurst, sb.lim.IPEvery, s.now)
 	})
 	return sb
 }
@@ -267,11 +268,11 @@ func (s *Service) SelfBypass(ctx context.Context, a Actor, ans IdentityAnswer, p
 		}
 		return SelfBypassCode{}, err
 	}
-	ip := addressKey(a.IP)
-	if ok, wait := sb.byIP.take(ip); !ok {
+	ip := ratelimit.AddressKey(a.IP)
+	if ok, wait := sb.byIP.Take(ip); !ok {
 		return limited("rate_limited_address", mfa.RetryLater(msgSelfBypassIPLimit, wait))
 	}
-	if ok, wait := sb.byUser.take(a.ID); !ok {
+	if ok, wait := sb.byUser.Take(a.ID); !ok {
 		return limited("rate_limited_user", mfa.RetryLater(msgSelfBypassUserLim, wait))
 	}
 	if ip != "" {

@@ -527,12 +527,23 @@ func SelfMethods(d SelfDevice) []mfa.Factor { return selfMethods(d) }
 
 // SelfSetDefault sets the user's default device and method, which the
 // prompt then preselects (and Preauth lists first). An empty deviceID
-// clears them; the method must be one the device can do.
+// clears them; the method must be one the device can do, or
+// mfa.DefaultMethodKey with one of the user's security keys.
 func (s *Service) SelfSetDefault(ctx context.Context, a Actor, deviceID string, method mfa.Factor) error {
 	if err := s.selfCheck(a); err != nil {
 		return err
 	}
-	if deviceID != "" {
+	switch {
+	case deviceID != "" && method == mfa.DefaultMethodKey:
+		// One of the user's own security keys, not marked as cloned.
+		k, err := s.store.GetWebAuthnCredential(ctx, deviceID)
+		if errors.Is(err, mfa.ErrNotFound) || err == nil && (k.UserID != a.ID || k.Cloned) {
+			return errNoSuchDevice
+		}
+		if err != nil {
+			return fmt.Errorf("get security key: %w", err)
+		}
+	case deviceID != "":
 		d, err := s.SelfDevice(ctx, a, deviceID)
 		if err != nil {
 			return err
@@ -544,7 +555,7 @@ func (s *Service) SelfSetDefault(ctx context.Context, a Actor, deviceID string, 
 		if !ok {
 			return mfa.InvalidField("default", "That device cannot do that. Choose one of the ways listed.")
 		}
-	} else {
+	default:
 		method = ""
 	}
 	return s.store.Atomic(ctx, func(ctx context.Context) error {

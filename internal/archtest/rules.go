@@ -75,8 +75,8 @@ func Rules() []Rule {
 			Forbidden: not(isStd),
 		},
 		{
-			Name:      "otp, duoproto, seal and reqid import nothing of ours",
-			Applies:   under("internal/otp", "internal/duoproto", "internal/seal", "internal/reqid"),
+			Name:      "otp, duoproto, seal, reqid and ratelimit import nothing of ours",
+			Applies:   under("internal/otp", "internal/duoproto", "internal/seal", "internal/reqid", "internal/ratelimit"),
 			Forbidden: oursExcept(),
 		},
 		{

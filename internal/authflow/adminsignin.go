@@ -13,6 +13,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/otp"
 	"github.com/twostep-auth/twostep/internal/password"
+	"github.com/twostep-auth/twostep/internal/ratelimit"
 )
 
 // Administrators sign in to the console with their email, their password
@@ -142,11 +143,11 @@ func adminMaySignIn(ad mfa.Admin, st mfa.Settings, s *Service) error {
 // (in memory, then durable across nodes).
 func (s *Service) adminLimits(ctx context.Context, ip, key string) error {
 	ff := s.firstFactor()
-	addr := addressKey(ip)
-	if ok, wait := ff.byIP.take(addr); !ok {
+	addr := ratelimit.AddressKey(ip)
+	if ok, wait := ff.byIP.Take(addr); !ok {
 		return mfa.RetryLater(msgPwIPLimited, wait)
 	}
-	if ok, wait := ff.byUser.take(key); !ok {
+	if ok, wait := ff.byUser.Take(key); !ok {
 		return mfa.RetryLater(msgPwUserLimited, wait)
 	}
 	if addr != "" {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/otp"
+	"github.com/twostep-auth/twostep/internal/ratelimit"
 )
 
 // Auth status words (Duo's).
@@ -153,8 +154,8 @@ func (s *Service) Auth(ctx context.Context, req AuthRequest) (AuthResult, error)
 	// A passcode attempt's durable hits (and claim) ride in its decision's
 	// write; anything else claims its request first.
 	var pend pending
-	if addr := addressKey(req.IP); passcodeAttempt(req) {
-		if ok, wait := s.byIP.take(addr); !ok {
+	if addr := ratelimit.AddressKey(req.IP); passcodeAttempt(req) {
+		if ok, wait := s.byIP.Take(addr); !ok {
 			return AuthResult{}, mfa.RetryLater(msgIPLimited, wait)
 		}
 		pend.claim = req.Claim
@@ -243,7 +244,7 @@ func (s *Service) auth(ctx context.Context, req AuthRequest, a account, pend pen
 		d.factor = LogFactorPasscode
 		return d.deny(ctx, mfa.AuthWrite{}, mfa.ResultDenied, ReasonFactorUnavailable, StatusDeny, MsgFactorUnavailable)
 	}
-	if ok, wait := s.byUser.take(a.user.ID); !ok {
+	if ok, wait := s.byUser.Take(a.user.ID); !ok {
 		return AuthResult{}, mfa.RetryLater(msgUserLimited, wait)
 	}
 	if s.durUser.on() {

@@ -93,3 +93,46 @@ func TestLockoutNoticePassword(t *testing.T) {
 		t.Errorf("notice %q:\n%s", m.Subject, m.Body)
 	}
 }
+
+// TestLockoutNoticePush: pushes that go unanswered count towards the
+// lockout like wrong passcodes, and the one that locks the user out sends
+// the notice, once.
+func TestLockoutNoticePush(t *testing.T) {
+	e, n := pushEnv(t)
+	u := e.user("erin", mfa.StatusActive)
+	e.app(u, 0, false)
+	e.settings(func(s *mfa.Settings) {
+		s.LockoutThreshold = 2
+		s.FraudEmail, s.FraudEmailEnabled = "security@example.com", true
+	})
+	lockouts := func() (got []mfa.Message) {
+		for _, m := range n.Messages() {
+			if m.Context == "lockout" {
+				got = append(got, m)
+			}
+		}
+		return got
+	}
+	for i := range 2 {
+		if got := len(lockouts()); got != 0 {
+			t.Fatalf("%d lockout notices after %d unanswered pushes, want 0", got, i)
+		}
+		res := e.push("erin")
+		for range 20 {
+			if e.status(res.TxID).Final() {
+				break
+			}
+		}
+	}
+	if got := e.getUser(u.ID).Status; got != mfa.StatusLockedOut {
+		t.Fatalf("status after 2 unanswered pushes = %s, want locked out", got)
+	}
+	msgs := lockouts()
+	if len(msgs) != 1 {
+		t.Fatalf("sent %d lockout notices, want 1", len(msgs))
+	}
+	if m := msgs[0]; m.To != "security@example.com" || m.Subject != authflow.SubjectLockout+"erin" || m.UserID != u.ID ||
+		!strings.Contains(string(m.Body), "locked out after 2 failed attempts") || !strings.Contains(string(m.Body), "Client IP: 198.51.100.7") {
+		t.Errorf("notice = %q to %s:\n%s", m.Subject, m.To, m.Body)
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/password"
+	"github.com/twostep-auth/twostep/internal/ratelimit"
 )
 
 // The first factor (docs/first-factor.md): when twostep is the whole
@@ -243,12 +244,12 @@ func (s *Service) CheckPassword(ctx context.Context, req PasswordRequest) (First
 	case len(req.Password) > mfa.MaxPasswordLen:
 		return FirstFactorResult{}, mfa.InvalidField("password", fmt.Sprintf("A password is at most %d bytes.", mfa.MaxPasswordLen))
 	}
-	addr := addressKey(req.IP)
+	addr := ratelimit.AddressKey(req.IP)
 	userKey := strings.ToLower(name)
-	if ok, wait := ff.byIP.take(addr); !ok {
+	if ok, wait := ff.byIP.Take(addr); !ok {
 		return FirstFactorResult{}, mfa.RetryLater(msgPwIPLimited, wait)
 	}
-	if ok, wait := ff.byUser.take(userKey); !ok {
+	if ok, wait := ff.byUser.Take(userKey); !ok {
 		return FirstFactorResult{}, mfa.RetryLater(msgPwUserLimited, wait)
 	}
 	if addr != "" {

@@ -62,8 +62,9 @@ type PreauthResult struct {
 	Result    string // ResultAuth, ResultAllow, ResultDeny or ResultEnroll
 	StatusMsg string
 	Devices   []Device // with ResultAuth
-	// EnrollPortalURL is where an unenrolled user enrolls. Empty for now:
-	// the self-service enrollment portal does not exist yet.
+	// EnrollPortalURL (with ResultEnroll) is where an unenrolled user
+	// adds a first device: the self-service portal (WithEnrollPortal).
+	// Unknown users get it too, so the answer does not tell them apart.
 	EnrollPortalURL string
 	// VerifiedPush (with ResultAuth): a push to this user will ask for a
 	// Verified Push code, because the client said it can show one and
@@ -157,7 +158,7 @@ func (s *Service) preauth(ctx context.Context, req PreauthRequest, a account) Pr
 		case mfa.EnrollPolicyDeny:
 			return PreauthResult{Result: ResultDeny, StatusMsg: MsgDenyUnknown}
 		default:
-			return PreauthResult{Result: ResultEnroll, StatusMsg: MsgEnroll}
+			return PreauthResult{Result: ResultEnroll, StatusMsg: MsgEnroll, EnrollPortalURL: s.enrollPortal}
 		}
 	}
 	return PreauthResult{Result: ResultAuth, StatusMsg: "Account is active"}

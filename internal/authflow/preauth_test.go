@@ -12,7 +12,8 @@ import (
 )
 
 func TestPreauthOutcomes(t *testing.T) {
-	e := newEnv(t)
+	const portal = "https://mfa.example.com/portal/"
+	e := newEnv(t, authflow.WithEnrollPortal(portal))
 	active := e.user("alice", mfa.StatusActive)
 	e.app(active, 0, false)
 	e.user("bob", mfa.StatusBypass)
@@ -48,6 +49,11 @@ func TestPreauthOutcomes(t *testing.T) {
 		}
 		if got.Result != tt.want || got.StatusMsg != tt.msg {
 			t.Errorf("Preauth(%s, %s) = %s %q, want %s %q", tt.give, tt.policy, got.Result, got.StatusMsg, tt.want, tt.msg)
+		}
+		// Only an enroll answer names the portal, for known and unknown
+		// users alike.
+		if wantURL := map[bool]string{true: portal}[tt.want == authflow.ResultEnroll]; got.EnrollPortalURL != wantURL {
+			t.Errorf("Preauth(%s, %s).EnrollPortalURL = %q, want %q", tt.give, tt.policy, got.EnrollPortalURL, wantURL)
 		}
 	}
 	if l := e.logs(""); len(l) != 0 {

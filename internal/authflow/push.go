@@ -87,6 +87,11 @@ func WithRecheck(d time.Duration) Option { return func(s *Service) { s.recheck =
 // WithCustomerName sets the organisation name shown by authenticator apps.
 func WithCustomerName(name string) Option { return func(s *Service) { s.customer = name } }
 
+// WithEnrollPortal sets the address preauth gives a user who has no device
+// yet (Duo's enroll_portal_url): the self-service portal, where the user
+// signs in with the first factor and adds one.
+func WithEnrollPortal(url string) Option { return func(s *Service) { s.enrollPortal = url } }
+
 // validPushFields checks the push display parameters.
 func validPushFields(req AuthRequest) error {
 	if len(req.PushInfo) > maxPushInfoBytes {
@@ -188,7 +193,7 @@ func WithDurablePushLimit(l DurableLimit) Option {
 // takePush counts one push or call for the user against the in-memory and
 // (when on) durable limits, logging a warning when one refuses it.
 func (s *Service) takePush(ctx context.Context, d *decision) error {
-	ok, wait := s.byOOB.take(d.a.user.ID)
+	ok, wait := s.byOOB.Take(d.a.user.ID)
 	var err error
 	if !ok {
 		err = mfa.RetryLater(MsgPushLimited, wait)
@@ -574,12 +579,13 @@ func (s *Service) ExpireTransactions(ctx context.Context) (int, error) {
 func (s *Service) complete(ctx context.Context, tx mfa.Transaction, out mfa.TxOutcome, result mfa.AuthResult, reason string) (bool, error) {
 	now := s.now()
 	out.At = now
+	var st mfa.Settings
 	switch {
 	case out.State == mfa.TxAllow:
 		out.UserSuccess = true
 	case result == mfa.ResultFailure || result == mfa.ResultFraud:
-		st, err := s.store.GetSettings(ctx)
-		if err != nil {
+		var err error
+		if st, err = s.store.GetSettings(ctx); err != nil {
 			return false, fmt.Errorf("get settings: %w", err)
 		}
 		out.UserFailure, out.Threshold = true, st.LockoutThreshold
@@ -601,6 +607,15 @@ func (s *Service) complete(ctx context.Context, tx mfa.Transaction, out mfa.TxOu
 			return false, nil
 		}
 		return false, fmt.Errorf("complete transaction: %w", err)
+	}
+	if out.UserFailure && out.Threshold > 0 && st.FraudEmailEnabled && st.FraudEmail != "" {
+		// Did this failure lock the user out? The store stamps the lockout
+		// with the write's time (PostgreSQL keeps microseconds), so only
+		// the write that locked matches; later failures keep the stamp.
+		if u, err := s.store.GetUser(ctx, tx.UserID); err == nil && u.Status == mfa.StatusLockedOut &&
+			u.LockedAt.Sub(now).Abs() < time.Millisecond {
+			s.sendLockoutNotice(ctx, st, u, e.IntegrationName, tx.IP, tx.Hostname, u.FailedAttempts)
+		}
 	}
 	return true, nil
 }

@@ -2,89 +2,21 @@ package authflow
 
 import (
 	"context"
-	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/otp"
+	"github.com/twostep-auth/twostep/internal/ratelimit"
 )
 
-// maxBuckets bounds a limiter's memory; past it, buckets that have refilled
-// completely (and so hold no information) are dropped.
-const maxBuckets = 10000
+// limiter is a set of in-memory token buckets keyed by user or IP
+// (internal/ratelimit). It is per node, so it only slows guessing down;
+// correctness never depends on it (the durable lockout is in the store).
+type limiter = ratelimit.Buckets
 
-// limiter is a set of token buckets keyed by user or IP. It is per node and
-// in memory, so it only slows guessing down; correctness never depends on
-// it (the durable lockout is in the store).
-type limiter struct {
-	mu      sync.Mutex
-	burst   float64
-	every   time.Duration
-	now     func() time.Time
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
+// newLimiter returns nil (no limit) when l is off.
 func newLimiter(l Limit, now func() time.Time) *limiter {
-	if l.Burst <= 0 || l.Every <= 0 {
-		return nil
-	}
-	return &limiter{burst: float64(l.Burst), every: l.Every, now: now, buckets: make(map[string]*bucket)}
-}
-
-// take takes one token for key, reporting false and how long until the
-// next token when none is left. A nil limiter or an empty key always
-// allows.
-func (l *limiter) take(key string) (ok bool, wait time.Duration) {
-	if l == nil || key == "" {
-		return true, 0
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	now := l.now()
-	b, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) >= maxBuckets {
-			l.prune(now)
-		}
-		// Still full (many keys mid-attack): forget an arbitrary one, so
-		// memory stays bounded whatever keys a client invents.
-		for k := range l.buckets {
-			if len(l.buckets) < maxBuckets {
-				break
-			}
-			delete(l.buckets, k)
-		}
-		b = &bucket{tokens: l.burst, at: now}
-		l.buckets[key] = b
-	}
-	b.refill(now, l)
-	if b.tokens < 1 {
-		return false, time.Duration((1 - b.tokens) * float64(l.every))
-	}
-	b.tokens--
-	return true, 0
-}
-
-func (b *bucket) refill(now time.Time, l *limiter) {
-	if d := now.Sub(b.at); d > 0 {
-		b.tokens = min(l.burst, b.tokens+float64(d)/float64(l.every))
-		b.at = now
-	}
-}
-
-func (l *limiter) prune(now time.Time) {
-	for k, b := range l.buckets {
-		b.refill(now, l)
-		if b.tokens >= l.burst {
-			delete(l.buckets, k)
-		}
-	}
+	return ratelimit.New(l.Burst, l.Every, now)
 }
 
 // DurableLimit is a fixed-window ceiling kept in the store
@@ -164,24 +96,4 @@ func passcodeAttempt(req AuthRequest) bool {
 	}
 	kind, _, _, _ := otp.Classify(string(req.Passcode))
 	return kind != otp.KindKeyword
-}
-
-// addressKey is the key a client address is limited by: IPv6 addresses by
-// their /64, since one subscriber usually holds a whole /64 and could
-// otherwise rotate through it; IPv4 (and IPv4-mapped IPv6) addresses as
-// they are; anything unparseable as given.
-func addressKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap()
-	if a.Is4() {
-		return a.String()
-	}
-	p, err := a.WithZone("").Prefix(64)
-	if err != nil {
-		return ip
-	}
-	return p.String()
 }

@@ -31,6 +31,8 @@ type Service struct {
 	notifier mfa.Notifier // delivers SMS passcodes, calls and fraud emails; nil = those are Unavailable
 	recheck  time.Duration
 	customer string
+	// enrollPortal is preauth's enroll_portal_url (WithEnrollPortal).
+	enrollPortal string
 	// callPrompt is what a phone call says (WithCallPrompt).
 	callPrompt string
 

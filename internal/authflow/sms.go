@@ -105,7 +105,7 @@ func (s *Service) sms(ctx context.Context, d *decision, device string, nth int) 
 	if s.notifier == nil {
 		return AuthResult{}, mfa.E(mfa.Unavailable, "SMS delivery is not configured")
 	}
-	if ok, wait := s.bySMS.take(d.a.user.ID); !ok {
+	if ok, wait := s.bySMS.Take(d.a.user.ID); !ok {
 		return AuthResult{}, mfa.RetryLater("too many SMS passcode requests for this user", wait)
 	}
 	if err := s.sendBatch(ctx, d.a.user.ID, p, d.a.settings); err != nil {

@@ -135,9 +135,16 @@ func (s *Service) UserKeys(ctx context.Context, userID string) ([]mfa.WebAuthnCr
 	return s.store.UserWebAuthnCredentials(ctx, userID)
 }
 
+// LoginKey is one security key of the user a login is for.
+type LoginKey struct {
+	mfa.WebAuthnCredential
+	// Default: the user chose this key as their default at the portal.
+	Default bool
+}
+
 // LoginKeys lists the security keys of the user a login is for (by
 // username); none for an unknown user or when keys are off.
-func (s *Service) LoginKeys(ctx context.Context, username string) ([]mfa.WebAuthnCredential, error) {
+func (s *Service) LoginKeys(ctx context.Context, username string) ([]LoginKey, error) {
 	if s.keys == nil {
 		return nil, nil
 	}
@@ -148,7 +155,16 @@ func (s *Service) LoginKeys(ctx context.Context, username string) ([]mfa.WebAuth
 	if err != nil {
 		return nil, err
 	}
-	return s.store.UserWebAuthnCredentials(ctx, u.ID)
+	creds, err := s.store.UserWebAuthnCredentials(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]LoginKey, 0, len(creds))
+	for _, c := range creds {
+		keys = append(keys, LoginKey{WebAuthnCredential: c,
+			Default: u.DefaultMethod == mfa.DefaultMethodKey && c.ID == u.DefaultDevice})
+	}
+	return keys, nil
 }
 
 // BeginKeyRegistration starts registering a security key (platform:
@@ -345,7 +361,7 @@ func (s *Service) FinishKeyLogin(ctx context.Context, req AuthRequest, state str
 		w := mfa.AuthWrite{CountFailure: true, Threshold: a.settings.LockoutThreshold}
 		return d.deny(ctx, w, mfa.ResultDenied, ReasonLockedOut, StatusLockedOut, MsgLockedOut)
 	}
-	if ok, wait := s.byUser.take(a.user.ID); !ok {
+	if ok, wait := s.byUser.Take(a.user.ID); !ok {
 		return AuthResult{}, mfa.RetryLater(msgUserLimited, wait)
 	}
 	if err := s.hitDurable(ctx, s.durUser, "user:"+a.user.ID, msgUserLimited, "user_id", a.user.ID); err != nil {

@@ -43,7 +43,8 @@ type User struct {
 	// DefaultDevice and DefaultMethod are the device (a phone or token id
 	// of the user) and method (a Factor: push, phone, sms, passcode) the
 	// user chose at the portal, which the prompt preselects; "" for none.
-	// Written only by UserStore.SetUserDefaults.
+	// A security key as the default is its credential id with
+	// DefaultMethodKey. Written only by UserStore.SetUserDefaults.
 	DefaultDevice string
 	DefaultMethod string
 

@@ -168,3 +168,7 @@ type WebAuthnVerifier interface {
 	// with one conditional write. Invalid, naming the problem, if it fails.
 	FinishLogin(u WebAuthnUser, creds []WebAuthnCredential, session, response []byte) (WebAuthnAssertion, error)
 }
+
+// DefaultMethodKey is User.DefaultMethod when the user's default is a
+// security key (User.DefaultDevice is then the credential's id).
+const DefaultMethodKey = "webauthn"

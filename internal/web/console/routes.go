@@ -36,6 +36,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// ImportHook, for tests, follows background token imports.
 	ImportHook ImportHook
+	// Outbox, when set (the development carrier "outbox" only), is read
+	// by the outbox page; nil: no page, no link.
+	Outbox OutboxReader
 }
 
 // Pages are the console's pages.
@@ -49,6 +52,7 @@ type Pages struct {
 	issuer   string
 	log      *slog.Logger
 	tmpl     *web.Templates
+	outbox   OutboxReader
 
 	imports    importJobs
 	importHook ImportHook
@@ -57,7 +61,7 @@ type Pages struct {
 // New makes the pages.
 func New(d Deps) *Pages {
 	p := &Pages{site: d.Site, admin: d.Admin, flow: d.Flow, now: d.Now, idle: d.IdleTimeout, lifetime: d.SessionLifetime,
-		issuer: d.Issuer, log: d.Logger, importHook: d.ImportHook}
+		issuer: d.Issuer, log: d.Logger, importHook: d.ImportHook, outbox: d.Outbox}
 	p.imports.jobs = map[string]*importJob{}
 	if p.now == nil {
 		p.now = time.Now
@@ -103,7 +107,22 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	// Signed in.
 	h("GET /console/{$}", p.signedIn(p.dashboard))
 	h("GET /console/users", p.signedIn(p.users))
+	h("GET /console/users/new", p.signedIn(p.newUserForm))
+	h("POST /console/users/new", p.signedIn(p.createUser), web.MaxBody(maxForm))
 	h("GET /console/users/{id}", p.signedIn(p.user))
+	h("GET /console/users/{id}/edit", p.signedIn(p.editUserForm))
+	h("POST /console/users/{id}/edit", p.signedIn(p.updateUser), web.MaxBody(maxForm))
+	h("GET /console/users/{id}/delete", p.signedIn(p.deleteUserForm))
+	h("POST /console/users/{id}/delete", p.signedIn(p.deleteUser), web.MaxBody(maxForm))
+	h("POST /console/users/{id}/enroll", p.signedIn(p.enrollUser), web.MaxBody(maxForm))
+	h("GET /console/users/{id}/phones/new", p.signedIn(p.newPhoneForm))
+	h("POST /console/users/{id}/phones/new", p.signedIn(p.addPhone), web.MaxBody(maxForm))
+	h("POST /console/users/{id}/phones/{phone}/activation-sms", p.signedIn(p.sendActivationSMS), web.MaxBody(maxForm))
+	h("POST /console/users/{id}/phones/{phone}/activation-qr", p.signedIn(p.activationQR), web.MaxBody(maxForm))
+	h("GET /console/users/{id}/tokens/assign", p.signedIn(p.assignTokenForm))
+	h("POST /console/users/{id}/tokens/assign", p.signedIn(p.assignToken), web.MaxBody(maxForm))
+	h("GET /console/users/{id}/tokens/{token}/resync", p.signedIn(p.resyncTokenForm))
+	h("POST /console/users/{id}/tokens/{token}/resync", p.signedIn(p.resyncToken), web.MaxBody(maxForm))
 	h("POST /console/users/{id}/unlock", p.signedIn(p.unlock), web.MaxBody(maxForm))
 	h("GET /console/users/{id}/phones/{phone}/remove", p.signedIn(p.removePhoneForm))
 	h("POST /console/users/{id}/phones/{phone}/remove", p.signedIn(p.removePhone), web.MaxBody(maxForm))
@@ -122,8 +141,20 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("GET /console/logs/telephony", p.signedIn(p.telephonyLog))
 	h("GET /console/admins", p.signedIn(p.admins))
 	h("POST /console/admins/{id}/reset", p.signedIn(p.resetAdmin), web.MaxBody(maxForm))
+	h("GET /console/admins/{id}", p.signedIn(p.adminEdit))
+	h("POST /console/admins/{id}", p.signedIn(p.updateAdmin), web.MaxBody(maxForm))
+	h("POST /console/admins/{id}/authenticator", p.signedIn(p.resetAuthenticator), web.MaxBody(maxForm))
+	h("GET /console/admins/{id}/delete", p.signedIn(p.deleteAdminForm))
+	h("POST /console/admins/{id}/delete", p.signedIn(p.deleteAdmin), web.MaxBody(maxForm))
 	h("POST /console/admins/invite", p.signedIn(p.invite), web.MaxBody(maxForm))
 	h("POST /console/admins/invitations/{id}/withdraw", p.signedIn(p.withdraw), web.MaxBody(maxForm))
+	h("GET /console/integrations", p.signedIn(p.integrations))
+	h("POST /console/integrations", p.signedIn(p.createIntegration), web.MaxBody(maxForm))
+	h("GET /console/integrations/{ikey}", p.signedIn(p.integration))
+	h("POST /console/integrations/{ikey}", p.signedIn(p.updateIntegration), web.MaxBody(maxForm))
+	h("GET /console/integrations/{ikey}/delete", p.signedIn(p.deleteIntegrationForm))
+	h("POST /console/integrations/{ikey}/delete", p.signedIn(p.deleteIntegration), web.MaxBody(maxForm))
+	h("GET /console/outbox", p.signedIn(p.outboxPage))
 	h("GET /console/settings", p.signedIn(p.settings))
 	h("POST /console/settings", p.signedIn(p.updateSettings), web.MaxBody(maxForm))
 	h("GET "+AccountKeysPath, p.signedIn(p.accountKeys))

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/authflow"
@@ -191,7 +192,10 @@ func (p *Pages) enrollData(r *http.Request, id string) (enrollView, error) {
 	return enrollView{QR: qr, Secret: groups(b32), URI: template.URL(uri), Code: codeField()}, nil
 }
 
-// otpauthURI is the Key Uri Format authenticator apps read.
+// otpauthURI is the Key Uri Format authenticator apps read. The label is
+// "issuer:account"; an issuer with a colon in it (which the format does
+// not allow there) is left out of the label and named by the issuer
+// parameter alone, so that apps do not cut the name at its colon.
 func otpauthURI(issuer, account, secret string) string {
 	q := url.Values{}
 	q.Set("secret", secret)
@@ -199,7 +203,11 @@ func otpauthURI(issuer, account, secret string) string {
 	q.Set("algorithm", "SHA1")
 	q.Set("digits", strconv.Itoa(authflow.AdminTOTPDigits))
 	q.Set("period", strconv.Itoa(authflow.AdminTOTPPeriod))
-	return "otpauth://totp/" + url.PathEscape(issuer+":"+account) + "?" + q.Encode()
+	label := account
+	if !strings.Contains(issuer, ":") {
+		label = issuer + ":" + account
+	}
+	return "otpauth://totp/" + url.PathEscape(label) + "?" + q.Encode()
 }
 
 // groups spaces a secret in groups of four for reading aloud or typing.

@@ -26,6 +26,7 @@ type usersView struct {
 	Total      int
 	From, To   int
 	Prev, Next string // links to the neighbouring pages; "" at the ends
+	CanCreate  bool
 }
 
 // users serves GET /console/users?q=&page=: every user, or those the
@@ -42,7 +43,7 @@ func (p *Pages) users(w http.ResponseWriter, r *http.Request, c req) error {
 	if err != nil {
 		return err
 	}
-	v := usersView{Query: q, Users: users, Total: total}
+	v := usersView{Query: q, Users: users, Total: total, CanCreate: p.may(r, c, admin.CreateUsers)}
 	if len(users) > 0 {
 		v.From, v.To = (page-1)*usersPerPage+1, (page-1)*usersPerPage+len(users)
 	}
@@ -60,7 +61,11 @@ func (p *Pages) users(w http.ResponseWriter, r *http.Request, c req) error {
 	if page*usersPerPage < total {
 		v.Next = link(page + 1)
 	}
-	return p.tmpl.Render(w, r, http.StatusOK, "users.html", p.view(c, msgUsersTitle, "/console/users", v))
+	view := p.view(c, msgUsersTitle, "/console/users", v)
+	if r.URL.Query().Get("done") == "deleted" {
+		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgUserDeleted}}
+	}
+	return p.tmpl.Render(w, r, http.StatusOK, "users.html", view)
 }
 
 // userView is the user page's model.
@@ -73,6 +78,7 @@ type userView struct {
 	Keys []mfa.WebAuthnCredential
 	// What the role may do here.
 	CanUnlock, CanRemove, CanBypass, CanLogs, CanRemoveKeys bool
+	CanEdit, CanDelete, CanAddDevice, CanActivate           bool
 }
 
 // loadUser reads the user of the request's {id}.
@@ -82,6 +88,23 @@ func (p *Pages) loadUser(r *http.Request, c req) (admin.UserDetail, error) {
 
 // user serves GET /console/users/{id}.
 func (p *Pages) user(w http.ResponseWriter, r *http.Request, c req) error {
+	var alerts []web.Alert
+	if msg, ok := doneMessages[r.URL.Query().Get("done")]; ok {
+		alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msg}}
+	}
+	return p.userPage(w, r, c, http.StatusOK, alerts)
+}
+
+// doneMessages are the user page's notices after a change (?done=).
+var doneMessages = map[string]string{
+	"unlocked": msgUnlocked, "removed": msgPhoneRemoved, "created": msgUserCreated, "saved": msgUserSaved,
+	"phone-added": msgPhoneAdded, "mobile-added": msgMobileAdded, "sms-sent": msgSMSSent, "enroll-sent": msgEnrollSent,
+	"token-assigned": msgTokenAssigned, "resynced": msgResynced,
+}
+
+// userPage renders the user page of the request's {id} with status and
+// alerts.
+func (p *Pages) userPage(w http.ResponseWriter, r *http.Request, c req, status int, alerts []web.Alert) error {
 	u, err := p.loadUser(r, c)
 	if err != nil {
 		return err
@@ -89,7 +112,9 @@ func (p *Pages) user(w http.ResponseWriter, r *http.Request, c req) error {
 	v := userView{User: u, Now: p.now(),
 		CanUnlock: p.may(r, c, admin.UpdateUsers), CanRemove: p.may(r, c, admin.WriteDevices),
 		CanBypass: p.may(r, c, admin.CreateBypassCodes), CanLogs: p.may(r, c, admin.ReadLogs),
-		CanRemoveKeys: p.may(r, c, admin.DeleteDevices)}
+		CanRemoveKeys: p.may(r, c, admin.DeleteDevices), CanEdit: p.may(r, c, admin.UpdateUsers),
+		CanDelete: p.may(r, c, admin.DeleteUsers), CanAddDevice: p.may(r, c, admin.WriteDevices),
+		CanActivate: p.may(r, c, admin.SendActivations)}
 	keys, _, err := p.admin.ListWebAuthn(r.Context(), c.Actor, mfa.WebAuthnFilter{UserID: u.ID, Page: mfa.Page{Limit: 100}})
 	if err != nil {
 		return err
@@ -108,13 +133,8 @@ func (p *Pages) user(w http.ResponseWriter, r *http.Request, c req) error {
 		}
 	}
 	view := p.view(c, u.Username, "/console/users", v)
-	switch r.URL.Query().Get("done") {
-	case "unlocked":
-		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgUnlocked}}
-	case "removed":
-		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgPhoneRemoved}}
-	}
-	return p.tmpl.Render(w, r, http.StatusOK, "user.html", view)
+	view.Alerts = alerts
+	return p.tmpl.Render(w, r, status, "user.html", view)
 }
 
 // unlock serves POST /console/users/{id}/unlock: one click makes a
@@ -297,6 +317,8 @@ func (p *Pages) admins(w http.ResponseWriter, r *http.Request, c req) error {
 		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgAdminReset}}
 	case "withdrawn":
 		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgInviteWithdrawn}}
+	case "deleted":
+		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgAdminDeleted}}
 	}
 	return p.tmpl.Render(w, r, http.StatusOK, "admins.html", view)
 }

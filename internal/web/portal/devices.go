@@ -140,7 +140,7 @@ type defaultOption struct {
 var methodWords = map[mfa.Factor]string{mfa.FactorPush: "Send Me a Push", mfa.FactorPhone: "Call Me",
 	mfa.FactorPasscode: "Enter a Passcode", mfa.FactorSMS: "Text me new codes"}
 
-func defaultOptions(u mfa.User, devs []admin.SelfDevice, views []deviceView) []defaultOption {
+func defaultOptions(u mfa.User, devs []admin.SelfDevice, views []deviceView, keys []keyView) []defaultOption {
 	out := []defaultOption{{Value: "", Label: "No default: choose at each login", Selected: u.DefaultDevice == ""}}
 	for i, d := range devs {
 		name := views[i].Name
@@ -150,6 +150,12 @@ func defaultOptions(u mfa.User, devs []admin.SelfDevice, views []deviceView) []d
 		for _, m := range admin.SelfMethods(d) {
 			out = append(out, defaultOption{Value: string(m) + " " + d.ID, Label: name + ": " + methodWords[m],
 				Selected: u.DefaultDevice == d.ID && u.DefaultMethod == string(m)})
+		}
+	}
+	for _, k := range keys {
+		if !k.Cloned {
+			out = append(out, defaultOption{Value: mfa.DefaultMethodKey + " " + k.ID, Label: k.Name + ": Use a security key",
+				Selected: u.DefaultDevice == k.ID && u.DefaultMethod == mfa.DefaultMethodKey})
 		}
 	}
 	return out
@@ -170,7 +176,7 @@ func (p *Pages) devices(w http.ResponseWriter, r *http.Request, me *who) error {
 		v.Keys = keyViews(ks, p.now())
 	}
 	v.One = len(devs)+len(v.Keys) == 1
-	v.Defaults = defaultOptions(me.user, devs, v.Devices)
+	v.Defaults = defaultOptions(me.user, devs, v.Devices, v.Keys)
 	return p.tmpl.Render(w, r, http.StatusOK, "devices.html", p.view(me, Prefix, msgDevicesTitle, v))
 }
 

@@ -730,6 +730,39 @@ func TestPortalSecurityKeys(t *testing.T) {
 		t.Error("the keys pages are not mounted inside the portal")
 	}
 
+	// A key can be the default for logins; a cloned one cannot, nor
+	// another user's.
+	good, _ := mfa.NewID(mfa.PrefixWebAuthn, rand.Reader)
+	if err := f.Store.CreateWebAuthnCredential(t.Context(), mfa.WebAuthnCredential{ID: good, UserID: alice.ID, Name: "Green key",
+		CredentialID: []byte(good), PublicKey: []byte{1}, Attachment: mfa.AttachmentCrossPlatform, Created: f.now()}); err != nil {
+		t.Fatal(err)
+	}
+	carol, _ := f.user("carol", true)
+	other, _ := mfa.NewID(mfa.PrefixWebAuthn, rand.Reader)
+	if err := f.Store.CreateWebAuthnCredential(t.Context(), mfa.WebAuthnCredential{ID: other, UserID: carol.ID, Name: "Carol's key",
+		CredentialID: []byte(other), PublicKey: []byte{1}, Attachment: mfa.AttachmentCrossPlatform, Created: f.now()}); err != nil {
+		t.Fatal(err)
+	}
+	doc = b.get("/portal/", http.StatusOK)
+	if doc.Find(`#f-default option[value="webauthn `+good+`"]`).Text() != "Green key: Use a security key" ||
+		doc.Find(`#f-default option[value="webauthn `+id+`"]`).Length() != 0 {
+		t.Errorf("default choices: %s", doc.Find("#f-default").Text())
+	}
+	for _, give := range []string{"webauthn " + id, "webauthn " + other, "webauthn DWnone"} {
+		if resp, _ := b.post("/portal/", "/portal/default", url.Values{"default": {give}}); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("default %q = %d, want 404", give, resp.StatusCode)
+		}
+	}
+	if resp, _ := b.post("/portal/", "/portal/default", url.Values{"default": {"webauthn " + good}}); location(resp) != "/portal/" {
+		t.Fatalf("set a key as the default = %d", resp.StatusCode)
+	}
+	if u, _ := f.Store.GetUser(t.Context(), alice.ID); u.DefaultDevice != good || u.DefaultMethod != mfa.DefaultMethodKey {
+		t.Errorf("stored default = %q %q", u.DefaultDevice, u.DefaultMethod)
+	}
+	if sel := b.get("/portal/", http.StatusOK).Find(`#f-default option[selected]`).AttrOr("value", ""); sel != "webauthn "+good {
+		t.Errorf("selected default = %q", sel)
+	}
+
 	off := newFixture(t)
 	off.user("bob", true)
 	ob := off.browser()

@@ -109,12 +109,17 @@ func (p *Pages) renderChoose(w http.ResponseWriter, r *http.Request, l *login, s
 	if err != nil {
 		return err
 	}
+	otherDefault := false // a phone or token the user chose (preauth marks it)
+	for _, d := range devs {
+		otherDefault = otherDefault || d.Default
+	}
 	for _, k := range keys {
 		if !k.Cloned {
 			v.Keys = true
-			// A key is the default when the person has used one to log
-			// in, or has nothing else.
-			v.KeyDefault = v.KeyDefault || !k.LastUsed.IsZero() || len(devs) == 0
+			// A key is the default when the person chose it at the
+			// portal; with no choice made, when they have used one to
+			// log in, or have nothing else.
+			v.KeyDefault = v.KeyDefault || k.Default || !otherDefault && (!k.LastUsed.IsZero() || len(devs) == 0)
 		}
 	}
 	return p.render(w, r, l, status, "choose.html", msgChooseTitle, v, alerts...)

@@ -179,3 +179,48 @@ func TestSecurityKeyMethodOffered(t *testing.T) {
 		t.Errorf("POST key without a ceremony = %d: %s", resp.StatusCode, text(doc))
 	}
 }
+
+// TestSecurityKeyChosenDefault: a key the user chose as their default at
+// the portal goes first and is focused, though never used; a phone or
+// token chosen instead keeps the key after the devices.
+func TestSecurityKeyChosenDefault(t *testing.T) {
+	f, rp := newKeyFixture(t)
+	u := f.user("alice", mfa.StatusActive)
+	tk := f.token(u)
+	registerKey(t, f, u, rp)
+	keys, err := f.Flow.UserKeys(t.Context(), u.ID)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("UserKeys = %v, %v", keys, err)
+	}
+	setDefault := func(device, method string) {
+		t.Helper()
+		if err := f.Store.SetUserDefaults(t.Context(), u.ID, device, method); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setDefault(keys[0].ID, mfa.DefaultMethodKey)
+	b := f.browser().start("alice")
+	_, doc := b.get(b.prompt)
+	if doc.Find(`form.methods > .prompt-key:first-of-type button[data-method="webauthn"][autofocus]`).Length() != 1 {
+		t.Errorf("key chosen as the default: want it first and focused: %s", text(doc))
+	}
+	// The key has been used to log in, which alone would make it the
+	// default; a token chosen at the portal wins.
+	if _, err := f.Store.ApplyAuth(t.Context(), mfa.AuthWrite{UserID: u.ID, Success: true, At: f.now(),
+		Guard: mfa.Guard{Kind: mfa.GuardWebAuthnCounter, ID: keys[0].ID, Counter: 7}}); err != nil {
+		t.Fatal(err)
+	}
+	setDefault(tk.ID, string(mfa.FactorPasscode))
+	b = f.browser().start("alice")
+	_, doc = b.get(b.prompt)
+	if doc.Find(`form.methods > .prompt-key:last-of-type button[data-method="webauthn"]:not([autofocus])`).Length() != 1 {
+		t.Errorf("token chosen as the default: want the key last, unfocused: %s", text(doc))
+	}
+	// A default whose device is gone: the used key is the default again.
+	setDefault("DPGONE00000000000000", string(mfa.FactorPush))
+	b = f.browser().start("alice")
+	_, doc = b.get(b.prompt)
+	if doc.Find(`form.methods > .prompt-key:first-of-type button[data-method="webauthn"][autofocus]`).Length() != 1 {
+		t.Errorf("stale default and a used key: want the key first and focused: %s", text(doc))
+	}
+}

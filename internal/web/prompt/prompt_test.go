@@ -342,6 +342,19 @@ func TestNoFactorOutcomes(t *testing.T) {
 	}
 }
 
+// TestUnenrolledPortalLink: with the portal configured (as twostepd serve
+// does), the unenrolled user's page links to it instead of listing steps.
+func TestUnenrolledPortalLink(t *testing.T) {
+	f := newFixture(t, nil, authflow.WithEnrollPortal("https://localhost/portal/"))
+	f.user("gina", mfa.StatusActive)
+	b := f.browser().start("gina")
+	resp, doc := b.get(b.prompt)
+	if a := doc.Find(`a.button[href="https://localhost/portal/"]`); resp.StatusCode != http.StatusOK || a.Length() != 1 ||
+		a.Text() != "Set up a device" || doc.Find("ol.steps").Length() != 0 {
+		t.Fatalf("unenrolled with a portal: %d %s", resp.StatusCode, text(doc))
+	}
+}
+
 // TestSMS: "Text me new codes" sends a batch and shows the passcode form
 // with the next code's first digit; a code from the text logs in.
 func TestSMS(t *testing.T) {
