@@ -185,7 +185,9 @@ func (p *Pages) codeData(r *http.Request, sess *web.Session, id string) (codeVie
 	}
 	cer, err := p.flow.BeginAdminKeyLogin(r.Context(), id)
 	switch {
-	case mfa.KindOf(err) == mfa.Invalid: // only cloned keys left: the code alone
+	case mfa.KindOf(err) == mfa.Invalid || mfa.KindOf(err) == mfa.Denied:
+		// Only cloned keys left: the code alone. Disabled or locked out:
+		// the code's answer says so, as without keys.
 		return v, nil
 	case err != nil:
 		return v, err

@@ -263,3 +263,26 @@ func TestAdminKeysAttacks(t *testing.T) {
 		t.Error("keys off: the navigation links to security keys")
 	}
 }
+
+// TestAdminKeysLockedOut: an administrator with a key who is locked out
+// between the password and the second step gets the code form without
+// the key, and the locked-out answer, as without keys.
+func TestAdminKeysLockedOut(t *testing.T) {
+	f, rp := newKeyFixture(t)
+	o := f.browser()
+	o.signIn(f.Owner)
+	resp, body := addAdminKey(t, o, "Blue key", virtualwebauthn.NewAuthenticator(), fidotest.NewCredential(), rp)
+	wantRedirect(t, "finish", resp, body, "/console/account/keys?done=added")
+	b := f.browser()
+	passwordStep(t, b, f.Owner)
+	if _, err := f.Store.CountAdminFailure(t.Context(), f.Owner.ID, 1, f.now()); err != nil {
+		t.Fatal(err)
+	}
+	if doc := b.page("/console/login/code", 200); doc.Find(`[data-webauthn]`).Length() != 0 || doc.Find("#f-code").Length() != 1 {
+		t.Errorf("locked out: the second step = %s", doc.Find("main").Text())
+	}
+	resp, body = b.post("/console/login/code", "/console/login/code", url.Values{"code": {f.code(f.Owner.ID)}})
+	if resp.StatusCode == http.StatusSeeOther || !strings.Contains(body, "locked") {
+		t.Errorf("locked out: the code = %d: %.300s", resp.StatusCode, parse(t, body).Find("main").Text())
+	}
+}
