@@ -70,4 +70,14 @@ const (
 	msgIntegrationDeleted = "The integration is deleted: its keys no longer work."
 	msgDeleteIntegration  = "Delete an integration"
 	msgOutboxTitle        = "Outbox"
+
+	msgImportProgressTitle = "Importing tokens"
+	msgAccountKeysTitle    = "My security keys"
+	msgAddKeyTitle         = "Add a security key"
+	msgKeyName             = "Name of the new key"
+	msgKeyNameHint         = "So you can tell your keys apart, such as \"Blue YubiKey\"."
+	msgKeyAdded            = "The security key is added. Next time you sign in, you can use it instead of your authenticator app's code."
+	msgKeyRemoved          = "The security key is removed: it no longer signs you in."
+	msgKeyNoAnswer         = "Your key's answer did not arrive, or this attempt has ended. Enter the name again and touch your key when your browser asks."
+	msgImportStopped       = "The import stopped after %d of %d rows because of an error on the server. The report shows what was done; import the remaining rows again."
 )

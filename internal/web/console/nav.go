@@ -27,6 +27,7 @@ func (p *Pages) view(c req, title, current string, data any) web.View {
 		{msgIntegrationsTitle, "/console/integrations", admin.Allowed(c.Actor, admin.ManageIntegrations, mfa.Settings{})},
 		{msgOutboxTitle, "/console/outbox", p.outbox != nil && outboxRole(c)},
 		{msgSettingsTitle, "/console/settings", c.Admin.Role == mfa.RoleOwner},
+		{msgAccountKeysTitle, AccountKeysPath, p.flow.KeysEnabled()},
 	}
 	var nav []web.NavItem
 	for _, it := range items {

@@ -96,10 +96,16 @@ func (p *Pages) codeForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if p.pending(sess) == "" {
+	id := p.pending(sess)
+	if id == "" {
 		return web.Redirect(w, r, "/console/login")
 	}
-	return p.tmpl.Render(w, r, http.StatusOK, "code.html", web.View{Title: msgCodeTitle, Data: codeField()})
+	v, err := p.codeData(r, sess, id)
+	if err != nil {
+		return err
+	}
+	web.NoStore(w)
+	return p.tmpl.Render(w, r, http.StatusOK, "code.html", web.View{Title: msgCodeTitle, Data: v})
 }
 
 // code serves POST /console/login/code: the second factor.
@@ -112,7 +118,11 @@ func (p *Pages) code(w http.ResponseWriter, r *http.Request) error {
 	if id == "" {
 		return web.Redirect(w, r, "/console/login?ended=1")
 	}
-	web.Form(r, p.tmpl, "code.html", web.View{Title: msgCodeTitle, Data: codeField()})
+	v, err := p.codeData(r, sess, id)
+	if err != nil {
+		return err
+	}
+	web.Form(r, p.tmpl, "code.html", web.View{Title: msgCodeTitle, Data: v})
 	return p.checkCode(w, r, sess, id)
 }
 
@@ -129,6 +139,13 @@ func (p *Pages) checkCode(w http.ResponseWriter, r *http.Request, sess *web.Sess
 	default:
 		return err
 	}
+	return p.signInDone(w, r, sess, ad)
+}
+
+// signInDone ends a sign-in whose second factor passed: signed in, or a
+// new password first.
+func (p *Pages) signInDone(w http.ResponseWriter, r *http.Request, sess *web.Session, ad mfa.Admin) error {
+	sess.Delete(keyKeyLogin)
 	if ad.PasswordChangeRequired {
 		if err := sess.RenewToken(); err != nil {
 			return err
