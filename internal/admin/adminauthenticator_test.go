@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -55,11 +56,25 @@ func TestResetAdminAuthenticator(t *testing.T) {
 	if log, _ := st.ListAdminLog(ctx, mfa.LogFilter{}); len(log) != 0 {
 		t.Errorf("refused resets logged %+v", log)
 	}
+	// other also has two security keys, owner one: the reset takes
+	// other's keys with the app and leaves owner's.
+	for i, ad := range []mfa.Admin{other, other, owner} {
+		if err := st.CreateAdminWebAuthnCredential(ctx, mfa.WebAuthnCredential{ID: fmt.Sprintf("WA"+"AUTHRESETKEY%06d", i), UserID: ad.ID,
+			Name: "key", CredentialID: []byte{byte(i), 1, 2}, PublicKey: []byte{1}, Created: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if err := svc.ResetAdminAuthenticator(ctx, admin.AdminActor(owner), other.ID); err != nil {
 		t.Fatalf("ResetAdminAuthenticator = %v", err)
 	}
 	if _, err := st.GetAdminTOTP(ctx, other.ID); !errors.Is(err, mfa.ErrNotFound) {
 		t.Errorf("after the reset GetAdminTOTP = %v, want NotFound", err)
+	}
+	if keys, err := st.AdminWebAuthnCredentials(ctx, other.ID); err != nil || len(keys) != 0 {
+		t.Errorf("after the reset the administrator's keys = %d, %v; want none", len(keys), err)
+	}
+	if keys, err := st.AdminWebAuthnCredentials(ctx, owner.ID); err != nil || len(keys) != 1 {
+		t.Errorf("after the reset the Owner's own keys = %d, %v; want 1", len(keys), err)
 	}
 	log, err := st.ListAdminLog(ctx, mfa.LogFilter{})
 	if err != nil || len(log) != 1 || log[0].Action != "admin_authenticator_reset" || log[0].Object != other.ID || log[0].Actor != owner.Email {

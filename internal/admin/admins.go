@@ -339,6 +339,18 @@ func (s *Service) ResetAdminAuthenticator(ctx context.Context, a Actor, id strin
 		if err := s.store.DeleteAdminTOTP(ctx, id); err != nil {
 			return fmt.Errorf("reset admin authenticator: %w", err)
 		}
-		return s.logChange(ctx, a, "admin_authenticator_reset", "admin", id, describe(map[string]any{"email": ad.Email}))
+		// The lost device may hold a passkey too: the administrator's
+		// security keys go with the app, and are added again after.
+		keys, err := s.store.AdminWebAuthnCredentials(ctx, id)
+		if err != nil {
+			return fmt.Errorf("reset admin authenticator: %w", err)
+		}
+		for _, k := range keys {
+			if err := s.store.DeleteAdminWebAuthnCredential(ctx, id, k.ID); err != nil {
+				return fmt.Errorf("reset admin authenticator: %w", err)
+			}
+		}
+		return s.logChange(ctx, a, "admin_authenticator_reset", "admin", id,
+			describe(map[string]any{"email": ad.Email, "security_keys_removed": len(keys)}))
 	})
 }
