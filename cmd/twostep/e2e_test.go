@@ -461,8 +461,9 @@ func buildTwostepd(t *testing.T, dir string) string {
 // startE2EServer builds twostepd and runs `twostepd serve` on a free port
 // (port 0, read back from the "listening" log line) with SQLite in a
 // temporary data directory, waits for /healthz over TLS trusting the
-// data directory's ca.pem, and reads initial-credentials.json.
-func startE2EServer(t *testing.T) *e2eServer {
+// data directory's ca.pem, and reads initial-credentials.json. env adds
+// KEY=value settings (TWOSTEP_* ones configure the server).
+func startE2EServer(t *testing.T, env ...string) *e2eServer {
 	t.Helper()
 	bin := buildTwostepd(t, t.TempDir())
 	s := &e2eServer{logs: &e2eLogs{addr: make(chan string, 1)}, data: t.TempDir()}
@@ -472,6 +473,7 @@ func startE2EServer(t *testing.T) *e2eServer {
 			s.cmd.Env = append(s.cmd.Env, kv)
 		}
 	}
+	s.cmd.Env = append(s.cmd.Env, env...)
 	s.cmd.Stderr = s.logs
 	s.cmd.Stdout = s.logs
 	if err := s.cmd.Start(); err != nil {

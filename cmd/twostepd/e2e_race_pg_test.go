@@ -27,6 +27,7 @@ import (
 
 	"github.com/twostep-auth/twostep/internal/adminclient"
 	"github.com/twostep-auth/twostep/internal/authflow"
+	"github.com/twostep-auth/twostep/internal/loadgen"
 	"github.com/twostep-auth/twostep/internal/seal"
 	"github.com/twostep-auth/twostep/internal/sqlstore/sqltest"
 )
@@ -49,7 +50,7 @@ import (
 // by itself (1 s doubling to 32 s), re-sending a POST with the body it has
 // already consumed (so the retry fails its signature): the race clients
 // turn 429 into this error instead, so that every 429 is counted once.
-var errRateLimited = errors.New("HTTP 429")
+var errRateLimited = loadgen.ErrRateLimited
 
 type trap429 struct{ base http.RoundTripper }
 

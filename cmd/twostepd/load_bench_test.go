@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +12,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"os"
 	"os/exec"
@@ -30,13 +27,12 @@ import (
 	"testing"
 	"time"
 
-	duoapi "github.com/duosecurity/duo_api_golang"
 	"github.com/duosecurity/duo_api_golang/authapi"
 
 	"github.com/twostep-auth/twostep/internal/adminclient"
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/deviceclient"
-	"github.com/twostep-auth/twostep/internal/otp"
+	"github.com/twostep-auth/twostep/internal/loadgen"
 	"github.com/twostep-auth/twostep/internal/seal"
 	"github.com/twostep-auth/twostep/internal/sqlstore/sqltest"
 )
@@ -73,7 +69,7 @@ import (
 // limited by address at all. So one loopback client is not throttled as
 // such; the benchmarks give every simulated user its own ipaddr from
 // 198.18.0.0/15 (RFC 2544's benchmarking range), and each user makes at
-// most passcodesPerUser passcode attempts per iteration, below the
+// most loadgen.PasscodesPerUser passcode attempts per iteration, below the
 // per-user burst. The durable rate_limit.* counters apply only on
 // PostgreSQL and only to passcodes; the push benchmark does not meet them.
 // Any 429 is counted as an error, never retried.
@@ -86,9 +82,6 @@ const (
 	defaultPasscodeAuths   = 4096 // TWOSTEP_LOAD_AUTHS: passcode logins per iteration
 	maxLoadUsers           = 20000
 
-	// passcodesPerUser stays below authflow.DefaultUserLimit's burst.
-	passcodesPerUser = 16
-
 	// loadPhaseTimeout bounds setup, and each iteration.
 	loadPhaseTimeout = 2 * time.Minute
 
@@ -96,10 +89,6 @@ const (
 	// poll waits: two re-check periods, so every waiter re-reads the store
 	// twice in it.
 	parkedCPUWindow = 2 * authflow.DefaultRecheck
-
-	// loadRequestTimeout bounds any one request, long polls included (an
-	// auth_status poll answers within authflow.StatusPollWait).
-	loadRequestTimeout = 60 * time.Second
 )
 
 func loadEnvInt(b *testing.B, name string, def, lo, hi int) int {
@@ -237,7 +226,7 @@ func startLoadServer(b *testing.B, env []string, args ...string) *loadServer {
 	}
 	_, port, _ := net.SplitHostPort(s.addr)
 	s.host = "localhost:" + port
-	tr := loopbackTransport(s.pool(b), 1)
+	tr := loadgen.LoopbackTransport(s.pool(b), 1)
 	b.Cleanup(tr.CloseIdleConnections)
 	s.scrape = &http.Client{Timeout: 10 * time.Second, Transport: tr}
 	return s
@@ -388,7 +377,7 @@ func (s *loadServer) settle(ctx context.Context, limit time.Duration, tol float6
 	}
 	still := 0
 	for {
-		if err := sleepCtx(ctx, 250*time.Millisecond); err != nil {
+		if err := loadgen.SleepCtx(ctx, 250*time.Millisecond); err != nil {
 			return prev, err
 		}
 		cur, err := s.sample(ctx)
@@ -505,89 +494,9 @@ func (l *loadLog) counts() (warns, errs int, problems []string) {
 // ---------------------------------------------------------------------
 // Clients.
 
-// loopbackTransport is an HTTP/1.1 transport trusting pool that dials
-// 127.0.0.1 whatever the host name (the certificate names localhost), and
-// keeps up to idle connections open. HTTP/1.1 as Duo's clients speak it
-// (duo_api_golang's own transport, duo_unix): one TCP+TLS connection per
-// request in flight, so a waiting long poll holds a connection.
-func loopbackTransport(pool *x509.CertPool, idle int) *http.Transport {
-	d := &net.Dialer{Timeout: 10 * time.Second}
-	return &http.Transport{
-		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-			_, port, err := net.SplitHostPort(addr)
-			if err != nil {
-				return nil, err
-			}
-			return d.DialContext(ctx, "tcp4", net.JoinHostPort("127.0.0.1", port))
-		},
-		TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout: 10 * time.Second,
-		MaxIdleConns:        idle,
-		MaxIdleConnsPerHost: idle,
-		IdleConnTimeout:     90 * time.Second,
-	}
-}
-
-// duoTransport sits under Duo's Auth API client, whose calls take no
-// context: it bounds every request by the current phase's context, turns a
-// 429 into errRateLimited (duo_api_golang would retry it, re-sending a
-// spent POST body), and, while counting, counts auth_status requests
-// written to the wire.
-type duoTransport struct {
-	base     *http.Transport
-	phase    atomic.Pointer[context.Context]
-	counting atomic.Bool
-	written  atomic.Int64
-}
-
-func newDuoTransport(base *http.Transport) *duoTransport {
-	t := &duoTransport{base: base}
-	t.setPhase(context.Background())
-	return t
-}
-
-func (t *duoTransport) setPhase(ctx context.Context) { t.phase.Store(&ctx) }
-
-func (t *duoTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	ctx, cancel := context.WithCancel(r.Context())
-	stop := context.AfterFunc(*t.phase.Load(), cancel)
-	done := func() { stop(); cancel() }
-	if t.counting.Load() && r.URL.Path == "/auth/v2/auth_status" {
-		ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-			WroteRequest: func(httptrace.WroteRequestInfo) { t.written.Add(1) },
-		})
-	}
-	resp, err := t.base.RoundTrip(r.WithContext(ctx))
-	if err != nil {
-		done()
-		return nil, err
-	}
-	if resp.StatusCode == http.StatusTooManyRequests {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		done()
-		return nil, errRateLimited
-	}
-	resp.Body = &closeFunc{ReadCloser: resp.Body, done: done}
-	return resp, nil
-}
-
-type closeFunc struct {
-	io.ReadCloser
-	done func()
-}
-
-func (c *closeFunc) Close() error {
-	err := c.ReadCloser.Close()
-	c.done()
-	return err
-}
-
 // loadDuoClient is Duo's Auth API client over rt.
 func loadDuoClient(host string, c credentials, rt http.RoundTripper) *authapi.AuthApi {
-	api := duoapi.NewDuoApi(c.AuthAPI.IKey, c.AuthAPI.SKey, host, "twostep-load")
-	api.SetCustomHTTPClient(&http.Client{Timeout: loadRequestTimeout, Transport: rt})
-	return authapi.NewAuthApi(*api)
+	return loadgen.DuoClient(host, c.AuthAPI.IKey, c.AuthAPI.SKey, rt)
 }
 
 func loadAdminClient(b *testing.B, s *loadServer, c credentials, tr http.RoundTripper) *adminclient.Client {
@@ -606,61 +515,6 @@ func loadDeviceClient(b *testing.B, s *loadServer, tr http.RoundTripper) *device
 		b.Fatal(err)
 	}
 	return dc
-}
-
-// loadIP is user i's client address, in 198.18.0.0/15 (RFC 2544).
-func loadIP(i int) string {
-	i++
-	return fmt.Sprintf("198.%d.%d.%d", 18+(i>>16)&1, (i>>8)&255, i&255)
-}
-
-// forEach calls fn(ctx, i) for every i in [0, n) on at most conc
-// goroutines. The first error stops the rest and is returned.
-func forEach(ctx context.Context, n, conc int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(conc, n) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := fn(ctx, i); err != nil {
-					cancel(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	return context.Cause(ctx)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
-	}
-}
-
-// latencies summarises durations in milliseconds.
-type latencies []time.Duration
-
-func (l latencies) pct(q float64) float64 {
-	if len(l) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(l)
-	slices.Sort(s)
-	i := max(int(math.Ceil(q*float64(len(s))))-1, 0)
-	return float64(s[i]) / float64(time.Millisecond)
 }
 
 // checkFileLimit fails unless this process may open conns descriptors
@@ -696,8 +550,8 @@ func setupPushUsers(ctx context.Context, adm *adminclient.Client, act, answer *d
 		return nil, err
 	}
 	users := make([]pushUser, n)
-	err = forEach(ctx, n, conc, func(ctx context.Context, i int) error {
-		u := pushUser{name: fmt.Sprintf("push-%05d", i), ip: loadIP(i)}
+	err = loadgen.ForEach(ctx, n, conc, func(ctx context.Context, i int) error {
+		u := pushUser{name: fmt.Sprintf("push-%05d", i), ip: loadgen.IP(i)}
 		var user struct {
 			UserID string `json:"user_id"`
 		}
@@ -739,7 +593,7 @@ func setupPushUsers(ctx context.Context, adm *adminclient.Client, act, answer *d
 type pushLoad struct {
 	poll     *loadServer      // pushes and auth_status polls go here; measured
 	auth     *authapi.AuthApi // Duo's client for poll
-	duoTr    *duoTransport
+	duoTr    *loadgen.DuoTransport
 	devTr    *http.Transport // the answering installs' transport
 	users    []pushUser
 	conc     int
@@ -756,15 +610,15 @@ type pushRound struct {
 	parkedRaw             serverSample // parked, before the forced GC
 	answered              serverSample // once every poll has returned
 	after                 serverSample
-	wake, answer          latencies
-	wakeAfter             latencies // from the answer's reply; negative when the poll returned first
+	wake, answer          loadgen.Latencies
+	wakeAfter             loadgen.Latencies // from the answer's reply; negative when the poll returned first
 	repolls               int64
 	parkedCPU             float64 // percent of one CPU while every poll waits
 	leakedGoroutines      float64
 }
 
 func (l *pushLoad) closeIdle() {
-	l.duoTr.base.CloseIdleConnections()
+	l.duoTr.Base.CloseIdleConnections()
 	l.devTr.CloseIdleConnections()
 }
 
@@ -775,13 +629,13 @@ func (l *pushLoad) closeIdle() {
 func (l *pushLoad) round(ctx context.Context) (pushRound, error) {
 	n := len(l.users)
 	r := pushRound{n: n}
-	l.duoTr.setPhase(ctx)
-	defer l.duoTr.setPhase(context.Background())
+	l.duoTr.SetPhase(ctx)
+	defer l.duoTr.SetPhase(context.Background())
 
 	// 1. Async pushes.
 	txids := make([]string, n)
 	start := time.Now()
-	err := forEach(ctx, n, l.conc, func(ctx context.Context, i int) error {
+	err := loadgen.ForEach(ctx, n, l.conc, func(ctx context.Context, i int) error {
 		u := l.users[i]
 		res, err := l.auth.Auth("push", authapi.AuthUsername(u.name), authapi.AuthDevice("auto"),
 			authapi.AuthIpAddr(u.ip), authapi.AuthAsync())
@@ -801,7 +655,7 @@ func (l *pushLoad) round(ctx context.Context) (pushRound, error) {
 
 	// 2. The first auth_status of each answers at once.
 	start = time.Now()
-	err = forEach(ctx, n, l.conc, func(ctx context.Context, i int) error {
+	err = loadgen.ForEach(ctx, n, l.conc, func(ctx context.Context, i int) error {
 		st, err := l.auth.AuthStatus(txids[i])
 		if err != nil {
 			return fmt.Errorf("first auth_status for %s: %w", l.users[i].name, err)
@@ -837,9 +691,9 @@ func (l *pushLoad) round(ctx context.Context) (pushRound, error) {
 	results := make([]string, n)
 	var pollErr atomic.Pointer[error]
 	var repolls, returned atomic.Int64
-	l.duoTr.setPhase(pollCtx)
-	l.duoTr.written.Store(0)
-	l.duoTr.counting.Store(true)
+	l.duoTr.SetPhase(pollCtx)
+	l.duoTr.Written.Store(0)
+	l.duoTr.Counting.Store(true)
 	var polls sync.WaitGroup
 	start = time.Now()
 	for i := range n {
@@ -867,20 +721,20 @@ func (l *pushLoad) round(ctx context.Context) (pushRound, error) {
 	}
 	endPolls := func() {
 		polls.Wait()
-		l.duoTr.counting.Store(false)
-		l.duoTr.setPhase(ctx)
+		l.duoTr.Counting.Store(false)
+		l.duoTr.SetPhase(ctx)
 	}
 	fail := func(err error) (pushRound, error) {
 		cancelPolls()
 		endPolls()
 		return r, err
 	}
-	for l.duoTr.written.Load() < int64(n) {
+	for l.duoTr.Written.Load() < int64(n) {
 		if p := pollErr.Load(); p != nil {
 			return fail(*p)
 		}
-		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
-			return fail(fmt.Errorf("%d of %d long polls written: %w", l.duoTr.written.Load(), n, err))
+		if err := loadgen.SleepCtx(ctx, 10*time.Millisecond); err != nil {
+			return fail(fmt.Errorf("%d of %d long polls written: %w", l.duoTr.Written.Load(), n, err))
 		}
 	}
 	r.sendDur = time.Since(start)
@@ -896,7 +750,7 @@ func (l *pushLoad) round(ctx context.Context) (pushRound, error) {
 	if r.parked, err = l.poll.sample(ctx); err != nil {
 		return fail(err)
 	}
-	if err := sleepCtx(ctx, parkedCPUWindow); err != nil {
+	if err := loadgen.SleepCtx(ctx, parkedCPUWindow); err != nil {
 		return fail(err)
 	}
 	if r.later, err = l.poll.sample(ctx); err != nil {
@@ -912,9 +766,9 @@ func (l *pushLoad) round(ctx context.Context) (pushRound, error) {
 
 	// 5. Approve every push through the device API.
 	ansStart := make([]time.Time, n)
-	r.answer = make(latencies, n)
+	r.answer = make(loadgen.Latencies, n)
 	start = time.Now()
-	err = forEach(ctx, n, l.conc, func(ctx context.Context, i int) error {
+	err = loadgen.ForEach(ctx, n, l.conc, func(ctx context.Context, i int) error {
 		ansStart[i] = time.Now()
 		if err := l.users[i].dev.Answer(ctx, txids[i], deviceclient.Answer{Approve: true}); err != nil {
 			return fmt.Errorf("approve for %s: %w", l.users[i].name, err)
@@ -933,8 +787,8 @@ func (l *pushLoad) round(ctx context.Context) (pushRound, error) {
 	if err := ctx.Err(); err != nil {
 		return r, err
 	}
-	r.wake = make(latencies, n)
-	r.wakeAfter = make(latencies, n)
+	r.wake = make(loadgen.Latencies, n)
+	r.wakeAfter = make(loadgen.Latencies, n)
 	for i := range n {
 		if results[i] != "allow" {
 			return r, fmt.Errorf("the long poll for %s ended %q, want allow", l.users[i].name, results[i])
@@ -1010,13 +864,13 @@ func (l *pushLoad) run(b *testing.B) {
 			r.n, r.pushDur.Round(time.Millisecond), float64(r.n)/r.pushDur.Seconds(), r.firstPollDur.Round(time.Millisecond),
 			r.n, r.sendDur.Round(time.Millisecond),
 			m.heap+m.stack, m.heap, m.stack, m.rss, m.rssPeak, m.goroutines, m.fds, r.parkedCPU, r.later.dbWaits-r.parked.dbWaits,
-			l.answerOn, r.answerDur.Round(time.Millisecond), float64(r.n)/r.answerDur.Seconds(), r.answer.pct(.99),
-			r.wake.pct(.5), r.wake.pct(.95), r.wake.pct(.99), r.wake.pct(1), r.wakeAfter.pct(.5), r.wakeAfter.pct(.99),
+			l.answerOn, r.answerDur.Round(time.Millisecond), float64(r.n)/r.answerDur.Seconds(), r.answer.Pct(.99),
+			r.wake.Pct(.5), r.wake.Pct(.95), r.wake.Pct(.99), r.wake.Pct(1), r.wakeAfter.Pct(.5), r.wakeAfter.Pct(.99),
 			r.repolls, r.leakedGoroutines, r.parkedRaw.dbWaits-r.base.dbWaits, r.answered.dbWaits-r.later.dbWaits, 1000*(r.answered.dbWaitSec-r.base.dbWaitSec))
 	}
 	b.StopTimer()
 
-	var wake, answer, wakeAfter latencies
+	var wake, answer, wakeAfter loadgen.Latencies
 	var sum waiterCost
 	var pushes, answers, cpuPer1k, repolls, dbWaits float64
 	for _, r := range rounds {
@@ -1048,13 +902,13 @@ func (l *pushLoad) run(b *testing.B) {
 	b.ReportMetric(cpuPer1k/k, "parked-cpu-%/1k-waiters")
 	b.ReportMetric(pushes/k, "pushes/s")
 	b.ReportMetric(answers/k, "answers/s")
-	b.ReportMetric(wake.pct(.5), "wake-p50-ms")
-	b.ReportMetric(wake.pct(.95), "wake-p95-ms")
-	b.ReportMetric(wake.pct(.99), "wake-p99-ms")
-	b.ReportMetric(wake.pct(1), "wake-max-ms")
-	b.ReportMetric(wakeAfter.pct(.5), "wake-after-reply-p50-ms")
-	b.ReportMetric(wakeAfter.pct(.99), "wake-after-reply-p99-ms")
-	b.ReportMetric(answer.pct(.99), "answer-p99-ms")
+	b.ReportMetric(wake.Pct(.5), "wake-p50-ms")
+	b.ReportMetric(wake.Pct(.95), "wake-p95-ms")
+	b.ReportMetric(wake.Pct(.99), "wake-p99-ms")
+	b.ReportMetric(wake.Pct(1), "wake-max-ms")
+	b.ReportMetric(wakeAfter.Pct(.5), "wake-after-reply-p50-ms")
+	b.ReportMetric(wakeAfter.Pct(.99), "wake-after-reply-p99-ms")
+	b.ReportMetric(answer.Pct(.99), "answer-p99-ms")
 	b.ReportMetric(repolls, "repolls")
 	b.ReportMetric(dbWaits, "db-pool-waits")
 	if warns, errs, problems := l.poll.logs.counts(); warns+errs > 0 {
@@ -1111,11 +965,11 @@ func benchPush(b *testing.B, poll, answer *loadServer, n, conc int) {
 			b.Fatalf("node B ca.pem: %v", err)
 		}
 	}
-	duoTr := newDuoTransport(loopbackTransport(pool, n+conc))
-	devTr := loopbackTransport(pool, conc)
-	setupTr := loopbackTransport(pool, conc)
+	duoTr := loadgen.NewDuoTransport(loadgen.LoopbackTransport(pool, n+conc))
+	devTr := loadgen.LoopbackTransport(pool, conc)
+	setupTr := loadgen.LoopbackTransport(pool, conc)
 	b.Cleanup(func() {
-		duoTr.base.CloseIdleConnections()
+		duoTr.Base.CloseIdleConnections()
 		devTr.CloseIdleConnections()
 		setupTr.CloseIdleConnections()
 	})
@@ -1144,56 +998,6 @@ func benchPush(b *testing.B, poll, answer *loadServer, n, conc int) {
 // ---------------------------------------------------------------------
 // Passcode throughput.
 
-// hotpUser is a user with an HOTP hardware token whose codes are known.
-type hotpUser struct {
-	name  string
-	ip    string
-	codes []string // counters 0, 1, ...
-}
-
-// setupHOTPUsers makes n users named prefix-i, each with an h6 token of a
-// random secret (Admin API), and computes their first passcodesPerUser
-// codes.
-func setupHOTPUsers(ctx context.Context, adm *adminclient.Client, prefix string, n, conc int) ([]hotpUser, error) {
-	users := make([]hotpUser, n)
-	err := forEach(ctx, n, conc, func(ctx context.Context, i int) error {
-		u := hotpUser{name: fmt.Sprintf("%s-%05d", prefix, i), ip: loadIP(i)}
-		secret := make([]byte, 20)
-		rand.Read(secret)
-		var user struct {
-			UserID string `json:"user_id"`
-		}
-		if err := adm.Post(ctx, "/admin/v1/users", url.Values{"username": {u.name}}, &user); err != nil {
-			return fmt.Errorf("create user %s: %w", u.name, err)
-		}
-		var tok struct {
-			TokenID string `json:"token_id"`
-		}
-		p := url.Values{"type": {"h6"}, "serial": {u.name}, "secret": {hex.EncodeToString(secret)}, "counter": {"0"}}
-		if err := adm.Post(ctx, "/admin/v1/tokens", p, &tok); err != nil {
-			return fmt.Errorf("create token for %s: %w", u.name, err)
-		}
-		if err := adm.Post(ctx, "/admin/v1/users/"+user.UserID+"/tokens", url.Values{"token_id": {tok.TokenID}}, nil); err != nil {
-			return fmt.Errorf("attach token to %s: %w", u.name, err)
-		}
-		for c := range passcodesPerUser {
-			u.codes = append(u.codes, otp.HOTP(secret, uint64(c), 6))
-		}
-		users[i] = u
-		return nil
-	})
-	return users, err
-}
-
-// cpuSelf is this process's CPU time so far.
-func cpuSelf() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkPasscodeAuthHTTP: passcode logins through Duo's Auth API client
 // over TLS to one twostepd on SQLite, from TWOSTEP_LOAD_CLIENTS concurrent
 // clients (default 16), TWOSTEP_LOAD_AUTHS logins per iteration (default
@@ -1214,23 +1018,21 @@ func BenchmarkPasscodeAuthHTTPPostgres(b *testing.B) {
 }
 
 // benchPasscode measures signed no-op checks, passcode logins and then as
-// many preauths (of the same users) on s.
+// many preauths (of the same users) on s, with loadgen.Bench (the code
+// `twostepd bench` runs).
 func benchPasscode(b *testing.B, s *loadServer) {
 	k := loadEnvInt(b, "TWOSTEP_LOAD_CLIENTS", defaultPasscodeClients, 1, 1024)
 	auths := loadEnvInt(b, "TWOSTEP_LOAD_AUTHS", defaultPasscodeAuths, 1, 1<<20)
 	conc := loadEnvInt(b, "TWOSTEP_LOAD_CONCURRENCY", defaultLoadConcurrency, 1, 1024)
-	nUsers := (auths + passcodesPerUser - 1) / passcodesPerUser
 	checkFileLimit(b, k+conc)
 	creds := s.credentials(b)
 	pool := s.pool(b)
-	duoTr := newDuoTransport(loopbackTransport(pool, k))
-	setupTr := loopbackTransport(pool, conc)
-	b.Cleanup(func() { duoTr.base.CloseIdleConnections(); setupTr.CloseIdleConnections() })
-	client := loadDuoClient(s.host, creds, duoTr)
-	adm := loadAdminClient(b, s, creds, setupTr)
+	duoTr := loadgen.NewDuoTransport(loadgen.LoopbackTransport(pool, k))
+	setupTr := loadgen.LoopbackTransport(pool, conc)
+	b.Cleanup(func() { duoTr.Base.CloseIdleConnections(); setupTr.CloseIdleConnections() })
 
 	var (
-		lat, plat                     latencies
+		lat, plat                     loadgen.Latencies
 		logins, authDur, checks       float64
 		preauths, preauthDur          float64
 		checkDur                      time.Duration
@@ -1240,140 +1042,85 @@ func benchPasscode(b *testing.B, s *loadServer) {
 	for iter := range b.N {
 		b.StopTimer()
 		ctx, cancel := context.WithTimeout(context.Background(), loadPhaseTimeout)
-		duoTr.setPhase(ctx)
-		users, err := setupHOTPUsers(ctx, adm, fmt.Sprintf("hotp%d", iter), nUsers, conc)
-		if err != nil {
+		lb := &loadgen.Bench{Auth: loadDuoClient(s.host, creds, duoTr), AuthTr: duoTr,
+			Admin: loadAdminClient(b, s, creds, setupTr), Clients: k, Requests: auths, Prefix: fmt.Sprintf("hotp%d", iter)}
+		if err := lb.Setup(ctx, conc); err != nil {
 			cancel()
 			b.Fatalf("setup: %v\nlog tail:\n%s", err, s.logs.tail())
 		}
 		setupTr.CloseIdleConnections()
+		nUsers := len(lb.LoadUsers())
+		total := nUsers * loadgen.PasscodesPerUser
+		lb.Requests = total
+		phase := func(name string) loadgen.Result {
+			b.Helper()
+			r, err := lb.Run(ctx, name)
+			if err == nil && r.Failed() > 0 {
+				err = fmt.Errorf("%d of %d failed (%v); first: %s", r.Failed(), r.Requests, r.Errors, r.FirstErr)
+			}
+			if err == nil && r.Requests != total {
+				err = fmt.Errorf("%d requests, want %d (%s)", r.Requests, total, r.Note)
+			}
+			if err != nil {
+				cancel()
+				b.Fatalf("iteration %d, %s: %v\nlog tail:\n%s", iter, name, err, s.logs.tail())
+			}
+			return r
+		}
 
 		// The no-op baseline, as many signed checks as there will be logins.
-		start := time.Now()
-		total := nUsers * passcodesPerUser
-		if err := forEach(ctx, total, k, func(context.Context, int) error {
-			r, err := client.Check()
-			if err != nil || r.Stat != "OK" {
-				return fmt.Errorf("check = %+v, %v", r, err)
-			}
-			return nil
-		}); err != nil {
-			cancel()
-			b.Fatal(err)
-		}
-		iterCheck := time.Since(start)
-		checkDur += iterCheck
-		checks += float64(total)
+		rc := phase(loadgen.PhaseCheck)
+		checkDur += rc.Elapsed
+		checks += float64(rc.Requests)
 
 		// The logins: client w owns users w, w+k, ... and sends each its
 		// codes in counter order, round-robin over its users.
-		perClient := make([]latencies, k)
-		var allowed, denied, limited, failed atomic.Int64
-		var firstBad atomic.Pointer[string]
-		bad := func(s string) { firstBad.CompareAndSwap(nil, &s) }
 		before, err := s.sample(ctx)
 		if err != nil {
 			cancel()
 			b.Fatal(err)
 		}
-		cpu0 := cpuSelf()
+		cpu0 := loadgen.CPUSelf()
 		b.StartTimer()
-		start = time.Now()
-		var wg sync.WaitGroup
-		for w := range k {
-			wg.Go(func() {
-				for c := range passcodesPerUser {
-					for u := w; u < len(users) && ctx.Err() == nil; u += k {
-						t0 := time.Now()
-						r, err := client.Auth("passcode", authapi.AuthUsername(users[u].name),
-							authapi.AuthPasscode(users[u].codes[c]), authapi.AuthIpAddr(users[u].ip))
-						perClient[w] = append(perClient[w], time.Since(t0))
-						switch {
-						case errors.Is(err, errRateLimited):
-							limited.Add(1)
-							bad(fmt.Sprintf("%s code %d: HTTP 429", users[u].name, c))
-						case err != nil:
-							failed.Add(1)
-							bad(fmt.Sprintf("%s code %d: %v", users[u].name, c, err))
-						case r.Stat != "OK":
-							failed.Add(1)
-							bad(fmt.Sprintf("%s code %d: %s %d %q", users[u].name, c, r.Stat, code(r.StatResult), ptr(r.Message)))
-						case r.Response.Result == "allow":
-							allowed.Add(1)
-						default:
-							denied.Add(1)
-							bad(fmt.Sprintf("%s code %d: %s %q", users[u].name, c, r.Response.Result, r.Response.Status_Msg))
-						}
-					}
-				}
-			})
-		}
-		wg.Wait()
-		d := time.Since(start)
+		ra := phase(loadgen.PhasePasscode)
 		b.StopTimer()
-		iterCPU := (cpuSelf() - cpu0).Seconds()
+		iterCPU := (loadgen.CPUSelf() - cpu0).Seconds()
 		clientCPU += iterCPU
 		after, err := s.sample(ctx)
-		if err == nil {
-			err = ctx.Err()
-		}
-		cancel()
 		if err != nil {
+			cancel()
 			b.Fatalf("iteration %d: %v", iter, err)
 		}
+		d := ra.Elapsed
 		serverCPU += after.cpu - before.cpu
 		dbWaits += after.dbWaits - before.dbWaits
-		for _, l := range perClient {
-			lat = append(lat, l...)
-		}
+		lat = append(lat, ra.Latencies...)
 		logins += float64(total)
 		authDur += d.Seconds()
-		b.Logf("%d clients, %d users: %d logins in %v (%.0f/s; allowed %d, denied %d, HTTP 429 %d, errors %d); "+
-			"%d no-op checks at %.0f/s; server CPU %.0f%%, load generator CPU %.0f%% (of one core; 2 cores here)",
-			k, nUsers, total, d.Round(time.Millisecond), float64(total)/d.Seconds(), allowed.Load(), denied.Load(), limited.Load(), failed.Load(),
-			total, float64(total)/iterCheck.Seconds(), 100*(after.cpu-before.cpu)/d.Seconds(), 100*iterCPU/d.Seconds())
-		if p := firstBad.Load(); p != nil {
-			b.Errorf("%d of %d logins were not allowed (denied %d, HTTP 429 %d, errors %d); first: %s",
-				total-int(allowed.Load()), total, denied.Load(), limited.Load(), failed.Load(), *p)
-		}
+		b.Logf("%d clients, %d users: %d logins in %v (%.0f/s), all allowed; "+
+			"%d no-op checks at %.0f/s; server CPU %.0f%%, load generator CPU %.0f%% (of one core)",
+			k, nUsers, total, d.Round(time.Millisecond), float64(total)/d.Seconds(),
+			total, rc.PerSecond(), 100*(after.cpu-before.cpu)/d.Seconds(), 100*iterCPU/d.Seconds())
 
 		// As many preauths of the same users (each answers "auth").
-		ctx, cancel = context.WithTimeout(context.Background(), loadPhaseTimeout)
-		duoTr.setPhase(ctx)
-		var pmu sync.Mutex
-		start = time.Now()
-		err = forEach(ctx, total, k, func(_ context.Context, i int) error {
-			u := users[i%len(users)]
-			t0 := time.Now()
-			r, err := client.Preauth(authapi.PreauthUsername(u.name), authapi.PreauthIpAddr(u.ip))
-			pmu.Lock()
-			plat = append(plat, time.Since(t0))
-			pmu.Unlock()
-			if err != nil || r.Stat != "OK" || r.Response.Result != "auth" {
-				return fmt.Errorf("preauth %s = %+v, %v", u.name, r, err)
-			}
-			return nil
-		})
-		pd := time.Since(start)
+		rp := phase(loadgen.PhasePreauth)
 		cancel()
-		if err != nil {
-			b.Fatal(err)
-		}
+		plat = append(plat, rp.Latencies...)
 		preauths += float64(total)
-		preauthDur += pd.Seconds()
-		b.Logf("%d preauths in %v (%.0f/s)", total, pd.Round(time.Millisecond), float64(total)/pd.Seconds())
+		preauthDur += rp.Elapsed.Seconds()
+		b.Logf("%d preauths in %v (%.0f/s)", total, rp.Elapsed.Round(time.Millisecond), rp.PerSecond())
 		b.StartTimer()
 	}
 	b.StopTimer()
 	b.ReportMetric(logins/authDur, "auths/s")
-	b.ReportMetric(lat.pct(.5), "auth-p50-ms")
-	b.ReportMetric(lat.pct(.99), "auth-p99-ms")
-	b.ReportMetric(lat.pct(1), "auth-max-ms")
+	b.ReportMetric(lat.Pct(.5), "auth-p50-ms")
+	b.ReportMetric(lat.Pct(.99), "auth-p99-ms")
+	b.ReportMetric(lat.Pct(1), "auth-max-ms")
 	b.ReportMetric(checks/checkDur.Seconds(), "noop-checks/s")
 	b.ReportMetric((logins/authDur)/(checks/checkDur.Seconds()), "vs-noop")
 	b.ReportMetric(preauths/preauthDur, "preauths/s")
-	b.ReportMetric(plat.pct(.5), "preauth-p50-ms")
-	b.ReportMetric(plat.pct(.99), "preauth-p99-ms")
+	b.ReportMetric(plat.Pct(.5), "preauth-p50-ms")
+	b.ReportMetric(plat.Pct(.99), "preauth-p99-ms")
 	b.ReportMetric((preauths/preauthDur)/(checks/checkDur.Seconds()), "preauth-vs-noop")
 	b.ReportMetric(100*serverCPU/authDur, "server-cpu-%")
 	b.ReportMetric(100*clientCPU/authDur, "loadgen-cpu-%")

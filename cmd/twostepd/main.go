@@ -7,6 +7,8 @@
 //	twostepd version          print version, commit and Go version
 //	twostepd admin ...        manage users, devices, bypass codes, admins, integrations, logs over the Admin API
 //	twostepd outbox           list the development outbox; outbox answer CALL_ID 1|9 presses a key on a call
+//	twostepd bench            bounded Auth API load against a twostepd on this machine
+//	twostepd gen-users        write generated users with devices into the database (scale tests)
 package main
 
 import (

@@ -16,6 +16,7 @@ import (
 	"layeh.com/radius"
 	"layeh.com/radius/rfc2865"
 
+	"github.com/twostep-auth/twostep/internal/loadgen"
 	"github.com/twostep-auth/twostep/internal/radiusd"
 )
 
@@ -30,7 +31,7 @@ func BenchmarkRadiusPasscode(b *testing.B) {
 	k := loadEnvInt(b, "TWOSTEP_LOAD_CLIENTS", defaultPasscodeClients, 1, 1024)
 	auths := loadEnvInt(b, "TWOSTEP_LOAD_AUTHS", defaultPasscodeAuths, 1, 1<<20)
 	conc := loadEnvInt(b, "TWOSTEP_LOAD_CONCURRENCY", defaultLoadConcurrency, 1, 1024)
-	nUsers := (auths + passcodesPerUser - 1) / passcodesPerUser
+	nUsers := (auths + loadgen.PasscodesPerUser - 1) / loadgen.PasscodesPerUser
 	checkFileLimit(b, 2*k+conc)
 	cfg := filepath.Join(b.TempDir(), "twostep.toml")
 	os.WriteFile(cfg, []byte(`[radius]
@@ -53,24 +54,24 @@ secret = "`+radiusSecret+`"
 	}
 	creds := s.credentials(b)
 	pool := s.pool(b)
-	duoTr := newDuoTransport(loopbackTransport(pool, k))
-	setupTr := loopbackTransport(pool, conc)
-	b.Cleanup(func() { duoTr.base.CloseIdleConnections(); setupTr.CloseIdleConnections() })
+	duoTr := loadgen.NewDuoTransport(loadgen.LoopbackTransport(pool, k))
+	setupTr := loadgen.LoopbackTransport(pool, conc)
+	b.Cleanup(func() { duoTr.Base.CloseIdleConnections(); setupTr.CloseIdleConnections() })
 	client := loadDuoClient(s.host, creds, duoTr)
 	adm := loadAdminClient(b, s, creds, setupTr)
 
 	// run sends every code of users, client w owning users w, w+k, ...,
 	// in counter order, and returns how long it took.
-	run := func(ctx context.Context, users []hotpUser, login func(w int, u hotpUser, code string) error) (time.Duration, error) {
+	run := func(ctx context.Context, users []loadgen.HOTPUser, login func(w int, u loadgen.HOTPUser, code string) error) (time.Duration, error) {
 		var firstErr atomic.Pointer[error]
 		start := time.Now()
 		var wg sync.WaitGroup
 		for w := range k {
 			wg.Go(func() {
-				for c := range passcodesPerUser {
+				for c := range loadgen.PasscodesPerUser {
 					for u := w; u < len(users) && ctx.Err() == nil && firstErr.Load() == nil; u += k {
-						if err := login(w, users[u], users[u].codes[c]); err != nil {
-							err = fmt.Errorf("%s code %d: %w", users[u].name, c, err)
+						if err := login(w, users[u], users[u].Codes[c]); err != nil {
+							err = fmt.Errorf("%s code %d: %w", users[u].Name, c, err)
 							firstErr.CompareAndSwap(nil, &err)
 						}
 					}
@@ -93,11 +94,11 @@ secret = "`+radiusSecret+`"
 		defer c.Close()
 		conns[w] = c
 	}
-	radiusLogin := func(w int, u hotpUser, code string) error {
+	radiusLogin := func(w int, u loadgen.HOTPUser, code string) error {
 		p := radius.New(radius.CodeAccessRequest, []byte(radiusSecret))
-		rfc2865.UserName_SetString(p, u.name)
+		rfc2865.UserName_SetString(p, u.Name)
 		rfc2865.UserPassword_SetString(p, code)
-		rfc2865.CallingStationID_SetString(p, u.ip)
+		rfc2865.CallingStationID_SetString(p, u.IP)
 		wire, err := radiusd.EncodeRequest(p)
 		if err != nil {
 			return err
@@ -122,8 +123,8 @@ secret = "`+radiusSecret+`"
 			return nil
 		}
 	}
-	apiLogin := func(_ int, u hotpUser, code string) error {
-		r, err := client.Auth("passcode", authapi.AuthUsername(u.name), authapi.AuthPasscode(code), authapi.AuthIpAddr(u.ip))
+	apiLogin := func(_ int, u loadgen.HOTPUser, code string) error {
+		r, err := client.Auth("passcode", authapi.AuthUsername(u.Name), authapi.AuthPasscode(code), authapi.AuthIpAddr(u.IP))
 		switch {
 		case err != nil:
 			return err
@@ -139,11 +140,11 @@ secret = "`+radiusSecret+`"
 	for iter := range b.N {
 		b.StopTimer()
 		ctx, cancel := context.WithTimeout(context.Background(), loadPhaseTimeout)
-		duoTr.setPhase(ctx)
-		apiUsers, err := setupHOTPUsers(ctx, adm, fmt.Sprintf("api%d", iter), nUsers, conc)
+		duoTr.SetPhase(ctx)
+		apiUsers, err := loadgen.SetupHOTPUsers(ctx, adm, fmt.Sprintf("api%d", iter), nUsers, conc)
 		if err == nil {
-			var radUsers []hotpUser
-			radUsers, err = setupHOTPUsers(ctx, adm, fmt.Sprintf("rad%d", iter), nUsers, conc)
+			var radUsers []loadgen.HOTPUser
+			radUsers, err = loadgen.SetupHOTPUsers(ctx, adm, fmt.Sprintf("rad%d", iter), nUsers, conc)
 			setupTr.CloseIdleConnections()
 			b.StartTimer()
 			var d time.Duration
@@ -159,7 +160,7 @@ secret = "`+radiusSecret+`"
 		if err != nil {
 			b.Fatalf("iteration %d: %v\nlog tail:\n%s", iter, err, s.logs.tail())
 		}
-		logins += float64(nUsers * passcodesPerUser)
+		logins += float64(nUsers * loadgen.PasscodesPerUser)
 		b.StartTimer()
 	}
 	b.StopTimer()

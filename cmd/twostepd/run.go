@@ -44,6 +44,9 @@ type cli struct {
 	Outbox  outboxCmd  `cmd:"" help:"Read the development outbox (SMS, calls, email) and answer its calls."`
 	Version versionCmd `cmd:"" help:"Print version, commit and Go version."`
 
+	GenUsers genUsersCmd `cmd:"" name:"gen-users" help:"Write N generated users with devices straight into the database, for scale tests."`
+	Bench    benchCmd    `cmd:"" help:"Put a running twostepd (on this machine) under a bounded Auth API load and print throughput and latency."`
+
 	Delivery struct {
 		Test deliveryTestCmd `cmd:"" help:"Send a test SMS through the configured carrier."`
 	} `cmd:"" help:"SMS and call carrier commands."`
@@ -119,6 +122,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return c.Rekey.run(e)
 	case "version":
 		return c.Version.run(e)
+	case "gen-users":
+		return c.GenUsers.run(e)
+	case "bench":
+		return c.Bench.run(e)
 	case "outbox", "outbox list":
 		return c.Outbox.List.run(e)
 	case "delivery test <to>":

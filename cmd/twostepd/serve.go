@@ -20,6 +20,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/config"
 	"github.com/twostep-auth/twostep/internal/datadir"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/notify/outbox"
 	"github.com/twostep-auth/twostep/internal/server"
 	"github.com/twostep-auth/twostep/internal/sqlstore"
 )
@@ -118,6 +119,16 @@ func (serveCmd) run(e *env) error {
 	if err != nil {
 		return err
 	}
+	consoleOpts := server.ConsoleOptions{IdleTimeout: cfg.Console.IdleTimeout, SessionLifetime: cfg.Console.SessionLifetime}
+	if cfg.Delivery.Carrier == config.CarrierOutbox {
+		// Development: the console's outbox page reads what carriers()
+		// wrote there.
+		ob, err := outbox.New(dir.File("outbox"), time.Now)
+		if err != nil {
+			return err
+		}
+		consoleOpts.Outbox = ob
+	}
 	hs := server.NewHandlers(server.Deps{
 		Logo:         logo,
 		Organization: cfg.Organization,
@@ -141,7 +152,7 @@ func (serveCmd) run(e *env) error {
 		MetricsToken:  cfg.Metrics.Token.Reveal(),
 		Callbacks:     cb,
 		OIDC:          server.OIDCOptions{KeyRotation: cfg.OIDC.KeyRotation, SessionLifetime: cfg.OIDC.SessionLifetime},
-		Console:       server.ConsoleOptions{IdleTimeout: cfg.Console.IdleTimeout, SessionLifetime: cfg.Console.SessionLifetime},
+		Console:       consoleOpts,
 	})
 	srv := server.NewHTTPServer(hs.Main, tlsConfig, log)
 	if cfg.Metrics.Listen == "" && cfg.Metrics.Token == "" {

@@ -311,3 +311,46 @@ func adminLog(ad mfa.Admin, f AdminFields) map[string]any {
 	return map[string]any{"email": ad.Email, "name": ad.Name, "role": ad.Role, "status": ad.Status(),
 		"password_set": f.Password != nil}
 }
+
+// ResetAdminAuthenticator removes an administrator's authenticator app
+// (their TOTP secret) when it is lost: their next console sign-in sets up
+// a new one, and their console sessions end at their next request (the
+// console requires a set-up authenticator). Only those who may manage
+// that administrator may (an Owner at the console); nobody resets their
+// own, so that a stolen session cannot replace its victim's second
+// factor. Recorded in the administrator log, in one transaction. An
+// unknown id is NotFound.
+func (s *Service) ResetAdminAuthenticator(ctx context.Context, a Actor, id string) error {
+	if err := s.authorize(ctx, a, ManageAdmins); err != nil {
+		return err
+	}
+	ad, err := s.store.GetAdmin(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reset admin authenticator: %w", err)
+	}
+	if err := mayManageRole(a, ad.Role); err != nil {
+		return err
+	}
+	if a.Kind == ActorAdmin && a.ID == ad.ID {
+		return mfa.InvalidField("admin_id", "You cannot reset your own authenticator: another Owner must do it, "+
+			"so that someone using your session cannot replace your second factor.")
+	}
+	return s.store.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.store.DeleteAdminTOTP(ctx, id); err != nil {
+			return fmt.Errorf("reset admin authenticator: %w", err)
+		}
+		// The lost device may hold a passkey too: the administrator's
+		// security keys go with the app, and are added again after.
+		keys, err := s.store.AdminWebAuthnCredentials(ctx, id)
+		if err != nil {
+			return fmt.Errorf("reset admin authenticator: %w", err)
+		}
+		for _, k := range keys {
+			if err := s.store.DeleteAdminWebAuthnCredential(ctx, id, k.ID); err != nil {
+				return fmt.Errorf("reset admin authenticator: %w", err)
+			}
+		}
+		return s.logChange(ctx, a, "admin_authenticator_reset", "admin", id,
+			describe(map[string]any{"email": ad.Email, "security_keys_removed": len(keys)}))
+	})
+}

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestBenchmarksShort runs BenchmarkPasscodeAuth once per
+// TestBenchmarksShort runs BenchmarkPasscodeAuth and BenchmarkBypassCodes once per
 // sub-benchmark, so that an ordinary `go test` (CI) proves it still runs.
 // It checks nothing about speed.
 func TestBenchmarksShort(t *testing.T) {
@@ -20,5 +20,8 @@ func TestBenchmarksShort(t *testing.T) {
 	defer f.Value.Set(old)
 	if r := testing.Benchmark(BenchmarkPasscodeAuth); r.N == 0 {
 		t.Error("BenchmarkPasscodeAuth failed (see its log above)")
+	}
+	if r := testing.Benchmark(BenchmarkBypassCodes); r.N == 0 {
+		t.Error("BenchmarkBypassCodes failed (see its log above)")
 	}
 }

@@ -351,6 +351,15 @@ func (c Config) validateFirstFactor(bad func(key, format string, args ...any)) {
 			seen[s] = true
 		}
 	}
+	// Administrators sign in to the console with their twostep
+	// administrator password (internal/authflow CheckAdminPassword); no
+	// directory bind is wired there, so a config that names one is
+	// refused rather than ignored.
+	for _, s := range ff.Console {
+		if s == SourceLDAP {
+			bad("first_factor.console", "%q is not supported: administrators sign in with their twostep administrator password; use [\"password\"]", s)
+		}
+	}
 	if ff.MinPasswordLength < 8 || ff.MinPasswordLength > 128 {
 		bad("first_factor.min_password_length", "%d is not between 8 and 128", ff.MinPasswordLength)
 	}

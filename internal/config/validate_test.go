@@ -107,6 +107,10 @@ ldap.urls: must list the directory's servers when a first_factor surface uses ld
 ldap.base_dn: must be set (or ldap.user_dn_template for direct bind) (TWOSTEP_LDAP_BASE_DN)
 ldap.bind_password: ldap.bind_dn and ldap.bind_password go together (TWOSTEP_LDAP_BIND_PASSWORD or TWOSTEP_LDAP_BIND_PASSWORD_FILE)
 ldap.timeout: 1h is not between 100ms and 1m (TWOSTEP_LDAP_TIMEOUT)`},
+		{"ldap for the console", func(c *config.Config) {
+			c.FirstFactor.Console = []string{"password", "ldap"}
+			c.LDAP.URLs, c.LDAP.BaseDN = []string{"ldap://dc1.example.com"}, "dc=example,dc=com"
+		}, `first_factor.console: "ldap" is not supported: administrators sign in with their twostep administrator password; use ["password"] (TWOSTEP_FIRST_FACTOR_CONSOLE)`},
 		{"ldap in the clear over a network", func(c *config.Config) {
 			c.FirstFactor.OIDC = []string{"ldap"}
 			c.LDAP.URLs, c.LDAP.TLS, c.LDAP.BaseDN = []string{"ldap://dc1.example.com", "ldaps://x"}, "none", "dc=x"

@@ -381,6 +381,26 @@ type AdminStore interface {
 	// DeleteAdminTOTP removes the administrator's TOTP secret (the next
 	// sign-in enrols a new one); not an error when there is none.
 	DeleteAdminTOTP(ctx context.Context, id string) error
+	// Administrators' security keys (a second factor for the console
+	// sign-in), WebAuthnCredentials whose UserID is the administrator's
+	// id. CreateAdminWebAuthnCredential: NotFound for an unknown
+	// administrator, Conflict when the credential id is already
+	// registered to an administrator, Invalid for an empty CredentialID or
+	// PublicKey.
+	CreateAdminWebAuthnCredential(ctx context.Context, c WebAuthnCredential) error
+	// AdminWebAuthnCredentials lists the administrator's keys in creation
+	// order.
+	AdminWebAuthnCredentials(ctx context.Context, adminID string) ([]WebAuthnCredential, error)
+	// DeleteAdminWebAuthnCredential removes the administrator's key id;
+	// NotFound unless it is one of adminID's.
+	DeleteAdminWebAuthnCredential(ctx context.Context, adminID, id string) error
+	// UseAdminWebAuthnCounter accepts signature counter counter of the
+	// administrator's key id, in one conditional write, if the key is not
+	// Cloned and its stored counter is < counter, or both are 0: the
+	// counter becomes counter and LastUsed at. Otherwise it marks the key
+	// Cloned and answers Conflict (of concurrent uses of one non-zero
+	// counter exactly one wins); NotFound unless it is one of adminID's.
+	UseAdminWebAuthnCounter(ctx context.Context, adminID, id string, counter uint32, at time.Time) error
 	// CountAdmins returns how many administrators exist (bootstrap checks 0).
 	CountAdmins(ctx context.Context) (int, error)
 	// Bootstrap creates owner and integrations in one transaction if no

@@ -82,10 +82,16 @@ type Deps struct {
 }
 
 // ConsoleOptions are the console's session timeouts (zero: the console's
-// defaults).
+// defaults), and the development outbox its outbox page reads.
 type ConsoleOptions struct {
 	IdleTimeout     time.Duration
 	SessionLifetime time.Duration
+	// ImportHook, for tests, follows the console's background token
+	// imports.
+	ImportHook console.ImportHook
+	// Outbox is set only when the carrier is "outbox" (development): the
+	// console then shows what was written there at /console/outbox.
+	Outbox console.OutboxReader
 }
 
 // OIDCOptions are the standard OpenID Connect provider's settings.
@@ -220,7 +226,7 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 			selfbypass.NewPINPage(sb, pp.SignedIn).Register(browser)
 			// The administrators' console.
 			console.New(console.Deps{Site: site, Admin: d.Admin, Flow: d.Flow, Now: d.Now, IdleTimeout: d.Console.IdleTimeout,
-				SessionLifetime: d.Console.SessionLifetime, Logger: d.Logger}).Register(browser)
+				SessionLifetime: d.Console.SessionLifetime, Logger: d.Logger, ImportHook: d.Console.ImportHook, Outbox: d.Console.Outbox}).Register(browser)
 		}
 	}
 	if d.Admin != nil {

@@ -259,7 +259,7 @@ var revokedOthers = 5000
 // BenchmarkLoginAccountRevoked measures LoginAccount as a 6-digit
 // passcode login reads it (with the recently revoked installs) for a user
 // with one phone, among 5,000 other users with a revoked install each:
-// without an index on authenticators.user_id (migration 18) the revoked
+// without an index on authenticators.user_id (migration 19) the revoked
 // installs' read scanned them all.
 //
 //	go test -run '^$' -bench LoginAccountRevoked ./internal/sqlstore/

@@ -107,15 +107,20 @@ func (s *Store) DeleteSpentBypassCodes(ctx context.Context, now time.Time) (int,
 	return int(n), nil
 }
 
+// spendBypassSQL spends a use of the code: found by its keyed hash on the
+// unique (user_id, code_hash) index, so a user's other codes are neither
+// hashed nor read (TestBypassLookupUsesIndex).
+const spendBypassSQL = `UPDATE bypass_codes SET uses_left = CASE WHEN unlimited THEN uses_left ELSE uses_left - 1 END
+	WHERE user_id = ? AND code_hash = ? AND (unlimited OR uses_left > 0) AND (expires IS NULL OR expires > ?)
+	RETURNING id, uses_left, unlimited`
+
 // spendBypass is GuardBypassCode: one conditional UPDATE spends a use of
 // the user's usable code with hash h; the code is deleted when no use is
 // left.
 func (s *Store) spendBypass(ctx context.Context, c dbtx, userID string, h []byte, now time.Time) (usesLeft int, unlimited bool, err error) {
 	const op = "spend bypass code"
 	var id string
-	err = c.row(ctx, `UPDATE bypass_codes SET uses_left = CASE WHEN unlimited THEN uses_left ELSE uses_left - 1 END
-		WHERE user_id = ? AND code_hash = ? AND (unlimited OR uses_left > 0) AND (expires IS NULL OR expires > ?)
-		RETURNING id, uses_left, unlimited`, userID, h, now).Scan(&id, &usesLeft, &unlimited)
+	err = c.row(ctx, spendBypassSQL, userID, h, now).Scan(&id, &usesLeft, &unlimited)
 	if err != nil {
 		return 0, false, s.dbErr(ctx, op, err, notFound("bypass code not found"))
 	}

@@ -74,3 +74,6 @@ func WriteStatementCached(s *Store, prefix string) bool {
 	}
 	return false
 }
+
+// SpendBypassSQL is the statement that finds and spends a bypass code.
+const SpendBypassSQL = spendBypassSQL

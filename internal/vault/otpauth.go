@@ -80,6 +80,13 @@ func ParseKeyURI(s string, now time.Time) (Account, error) {
 		a.Issuer = labelIssuer
 	}
 	a.Label = account
+	// An issuer may hold a colon itself ("Example: Corp"): a label that
+	// begins with the issuer parameter and a colon is the account after it.
+	if p := q.Get("issuer"); p != "" {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(label), a.Issuer+":"); ok {
+			a.Label = strings.TrimSpace(rest)
+		}
+	}
 	if a.Label == "" && a.Issuer == "" {
 		return Account{}, keyURIError("label: missing (want otpauth://totp/Issuer:account?...)")
 	}

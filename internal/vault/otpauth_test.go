@@ -31,6 +31,12 @@ func TestParseKeyURI(t *testing.T) {
 				Digits: 8, Period: 60, UseTOTP: true, Issuer: "ACME Co", Label: "john.doe@email.com", Created: now},
 		},
 		{
+			// An issuer with a colon in it, named in the label too.
+			"otpauth://totp/Example:%20Corp:admin@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Example%3A%20Corp",
+			vault.Account{Name: "Example: Corp:admin@example.com", Kind: vault.KindOTPAuth, Secret: key, Algorithm: vault.SHA1,
+				Digits: 6, Period: 30, UseTOTP: true, Issuer: "Example: Corp", Label: "admin@example.com", Created: now},
+		},
+		{
 			"otpauth://hotp/bob?secret=JBSWY3DPEHPK3PXP&counter=42&algorithm=sha256",
 			vault.Account{Name: "bob", Kind: vault.KindOTPAuth, Secret: key, Algorithm: vault.SHA256,
 				Digits: 6, Counter: 42, Label: "bob", Created: now},
@@ -102,6 +108,7 @@ func TestKeyURIRoundTrip(t *testing.T) {
 	for _, give := range []string{
 		"otpauth://totp/ACME%20Co:john.doe@email.com?secret=JBSWY3DPEHPK3PXP&issuer=ACME%20Co&algorithm=SHA256&digits=8&period=60",
 		"otpauth://hotp/bob?secret=JBSWY3DPEHPK3PXP&counter=7",
+		"otpauth://totp/Example:%20Corp:admin@example.com?secret=JBSWY3DPEHPK3PXP&issuer=Example%3A%20Corp",
 	} {
 		a, err := vault.ParseKeyURI(give, now)
 		if err != nil {

@@ -28,6 +28,8 @@ func adminTests() []storeTest {
 		{"BootstrapConcurrent", testAdminBootstrapConcurrent},
 		{"Failures", testAdminFailures},
 		{"TOTP", testAdminTOTP},
+		{"WebAuthn", testAdminWebAuthn},
+		{"WebAuthnCounterConcurrent", testAdminWebAuthnCounterConcurrent},
 	}
 }
 

@@ -71,6 +71,7 @@ func newMemStore() *memStore {
 		integrations: map[string]mfa.Integration{},
 		admins:       map[string]mfa.Admin{},
 		adminTOTP:    map[string]mfa.AdminTOTP{},
+		adminKeys:    map[string]mfa.WebAuthnCredential{},
 		activations:  map[string]memActivation{},
 		trusted:      map[string]memTrusted{},
 		rateLimits:   map[string]memRateLimit{},
@@ -180,6 +181,7 @@ type memData struct {
 	integrations map[string]mfa.Integration
 	admins       map[string]mfa.Admin
 	adminTOTP    map[string]mfa.AdminTOTP
+	adminKeys    map[string]mfa.WebAuthnCredential // administrators' security keys by id
 	settings     *mfa.Settings
 	adminLog     []mfa.AdminLogEntry
 	phoneLog     []mfa.TelephonyLogEntry
@@ -215,7 +217,7 @@ func (s *memStore) snapshot() memData {
 		users: maps.Clone(s.users), phones: maps.Clone(s.phones), userPhones: maps.Clone(s.userPhones),
 		auths: maps.Clone(s.auths), tokens: maps.Clone(s.tokens), userTokens: maps.Clone(s.userTokens),
 		codes: maps.Clone(s.codes), batches: batches, txs: maps.Clone(s.txs), authLog: slices.Clone(s.authLog),
-		integrations: maps.Clone(s.integrations), admins: maps.Clone(s.admins), adminTOTP: maps.Clone(s.adminTOTP), settings: settings,
+		integrations: maps.Clone(s.integrations), admins: maps.Clone(s.admins), adminTOTP: maps.Clone(s.adminTOTP), adminKeys: maps.Clone(s.adminKeys), settings: settings,
 		adminLog: slices.Clone(s.adminLog), phoneLog: slices.Clone(s.phoneLog), nextLogID: s.nextLogID,
 		activations: maps.Clone(s.activations), trusted: maps.Clone(s.trusted), rateLimits: maps.Clone(s.rateLimits),
 		logins: maps.Clone(s.logins), groups: maps.Clone(s.groups), userGroups: maps.Clone(s.userGroups),
@@ -1407,6 +1409,68 @@ func (s *memStore) DeleteAdmin(ctx context.Context, id string) error {
 	}
 	delete(s.admins, id)
 	delete(s.adminTOTP, id)
+	for k, c := range s.adminKeys {
+		if c.UserID == id {
+			delete(s.adminKeys, k)
+		}
+	}
+	return nil
+}
+
+func (s *memStore) CreateAdminWebAuthnCredential(ctx context.Context, c mfa.WebAuthnCredential) error {
+	defer s.lock(ctx)()
+	if len(c.CredentialID) == 0 || len(c.PublicKey) == 0 {
+		return mfa.E(mfa.Invalid, "credential id and public key are required")
+	}
+	if _, ok := s.admins[c.UserID]; !ok {
+		return errNotFound
+	}
+	if _, ok := s.adminKeys[c.ID]; ok {
+		return errConflict
+	}
+	for _, o := range s.adminKeys {
+		if string(o.CredentialID) == string(c.CredentialID) {
+			return errConflict
+		}
+	}
+	s.adminKeys[c.ID] = cloneWebAuthn(c)
+	return nil
+}
+
+func (s *memStore) AdminWebAuthnCredentials(ctx context.Context, adminID string) ([]mfa.WebAuthnCredential, error) {
+	defer s.lock(ctx)()
+	var out []mfa.WebAuthnCredential
+	for _, c := range sortedValues(s.adminKeys, func(c mfa.WebAuthnCredential) time.Time { return c.Created },
+		func(c mfa.WebAuthnCredential) string { return c.ID }) {
+		if c.UserID == adminID {
+			out = append(out, cloneWebAuthn(c))
+		}
+	}
+	return out, nil
+}
+
+func (s *memStore) DeleteAdminWebAuthnCredential(ctx context.Context, adminID, id string) error {
+	defer s.lock(ctx)()
+	if c, ok := s.adminKeys[id]; !ok || c.UserID != adminID {
+		return errNotFound
+	}
+	delete(s.adminKeys, id)
+	return nil
+}
+
+func (s *memStore) UseAdminWebAuthnCounter(ctx context.Context, adminID, id string, counter uint32, at time.Time) error {
+	defer s.lock(ctx)()
+	c, ok := s.adminKeys[id]
+	if !ok || c.UserID != adminID {
+		return errNotFound
+	}
+	if c.Cloned || !(c.SignCount < counter || (c.SignCount == 0 && counter == 0)) {
+		c.Cloned = true
+		s.adminKeys[id] = c
+		return errConflict
+	}
+	c.SignCount, c.LastUsed = counter, at
+	s.adminKeys[id] = c
 	return nil
 }
 

@@ -18,6 +18,8 @@ type inviteForm struct {
 	Email, Days web.Field
 	Role        string
 	Roles       []mfa.Role
+	// SendEmail: email the link to the invitee too.
+	SendEmail bool
 }
 
 func newInviteForm(a admin.Actor, email, role, days string) inviteForm {
@@ -35,6 +37,9 @@ func newInviteForm(a admin.Actor, email, role, days string) inviteForm {
 type inviteDone struct {
 	Link    admin.AdminActivationLink
 	Expires string
+	// EmailAsked: the Owner asked for the link by email (Link.EmailSent
+	// says whether it went).
+	EmailAsked bool
 }
 
 // invite serves POST /console/admins/invite: an Owner invites an
@@ -51,6 +56,7 @@ func (p *Pages) invite(w http.ResponseWriter, r *http.Request, c req) error {
 	if err != nil {
 		return err
 	}
+	form.SendEmail = r.PostFormValue("send_email") == "on"
 	list.Invite = form
 	web.Form(r, p.tmpl, "admins.html", p.view(c, msgAdminsTitle, "/console/admins", list))
 	days, err := number(r, "valid_days", 1, admin.MaxAdminActivationDays,
@@ -66,9 +72,13 @@ func (p *Pages) invite(w http.ResponseWriter, r *http.Request, c req) error {
 	if !granted {
 		return mfa.InvalidField("admin_role", "Choose one of the roles offered.")
 	}
-	link, err := p.admin.CreateAdminActivation(ctx, c.Actor, admin.AdminActivationRequest{Email: form.Email.Value, Role: &role, ValidDays: &days})
+	link, err := p.admin.CreateAdminActivation(ctx, c.Actor, admin.AdminActivationRequest{Email: form.Email.Value, Role: &role,
+		ValidDays: &days, SendEmail: form.SendEmail})
 	if err != nil {
 		var me *mfa.Error
+		if errors.As(err, &me) && me.Field == "send_email" {
+			return mfa.InvalidField("send_email", "No email carrier is configured, so twostep cannot send the link: untick this box and give the link yourself.")
+		}
 		if errors.As(err, &me) && me.Field == "email" {
 			msg := me.Msg
 			if me.Kind == mfa.Conflict {
@@ -81,7 +91,7 @@ func (p *Pages) invite(w http.ResponseWriter, r *http.Request, c req) error {
 		return err
 	}
 	web.NoStore(w)
-	view := p.view(c, msgInviteDone, "/console/admins", inviteDone{Link: link})
+	view := p.view(c, msgInviteDone, "/console/admins", inviteDone{Link: link, EmailAsked: form.SendEmail})
 	view.Script = true
 	return p.tmpl.Render(w, r, http.StatusOK, "admin_invite.html", view)
 }

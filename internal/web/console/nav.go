@@ -24,7 +24,10 @@ func (p *Pages) view(c req, title, current string, data any) web.View {
 		{msgAdminLogTitle, "/console/logs/admin", logs},
 		{msgTelephonyLogTitle, "/console/logs/telephony", logs},
 		{msgAdminsTitle, "/console/admins", c.Admin.Role == mfa.RoleOwner},
+		{msgIntegrationsTitle, "/console/integrations", admin.Allowed(c.Actor, admin.ManageIntegrations, mfa.Settings{})},
+		{msgOutboxTitle, "/console/outbox", p.outbox != nil && outboxRole(c)},
 		{msgSettingsTitle, "/console/settings", c.Admin.Role == mfa.RoleOwner},
+		{msgAccountKeysTitle, AccountKeysPath, p.flow.KeysEnabled()},
 	}
 	var nav []web.NavItem
 	for _, it := range items {

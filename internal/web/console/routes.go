@@ -34,6 +34,11 @@ type Deps struct {
 	// Issuer names the account in authenticator apps (the organisation).
 	Issuer string
 	Logger *slog.Logger
+	// ImportHook, for tests, follows background token imports.
+	ImportHook ImportHook
+	// Outbox, when set (the development carrier "outbox" only), is read
+	// by the outbox page; nil: no page, no link.
+	Outbox OutboxReader
 }
 
 // Pages are the console's pages.
@@ -47,12 +52,17 @@ type Pages struct {
 	issuer   string
 	log      *slog.Logger
 	tmpl     *web.Templates
+	outbox   OutboxReader
+
+	imports    importJobs
+	importHook ImportHook
 }
 
 // New makes the pages.
 func New(d Deps) *Pages {
 	p := &Pages{site: d.Site, admin: d.Admin, flow: d.Flow, now: d.Now, idle: d.IdleTimeout, lifetime: d.SessionLifetime,
-		issuer: d.Issuer, log: d.Logger}
+		issuer: d.Issuer, log: d.Logger, importHook: d.ImportHook, outbox: d.Outbox}
+	p.imports.jobs = map[string]*importJob{}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -91,6 +101,7 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("POST /console/login/code", p.code, web.MaxBody(maxSignInForm))
 	h("GET /console/login/password", p.passwordForm)
 	h("POST /console/login/password", p.password, web.MaxBody(maxSignInForm))
+	h("POST /console/login/key", p.keyLogin, web.MaxBody(maxKeyForm))
 	h("POST /console/logout", p.logout, web.MaxBody(maxSignInForm))
 
 	// Signed in.
@@ -123,14 +134,31 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("POST /console/users/{id}/bypass", p.signedIn(p.bypass), web.MaxBody(maxForm))
 	h("GET /console/tokens", p.signedIn(p.tokens))
 	h("POST /console/tokens/import", p.signedIn(p.importTokens), web.MaxBody(maxUpload))
+	h("GET /console/tokens/import/{job}", p.signedIn(p.importJob))
 	h("GET /console/logs/auth", p.signedIn(p.authLog))
 	h("GET /console/logs/auth.csv", p.signedIn(p.authLogCSV))
 	h("GET /console/logs/admin", p.signedIn(p.adminLog))
 	h("GET /console/logs/telephony", p.signedIn(p.telephonyLog))
 	h("GET /console/admins", p.signedIn(p.admins))
 	h("POST /console/admins/{id}/reset", p.signedIn(p.resetAdmin), web.MaxBody(maxForm))
+	h("GET /console/admins/{id}", p.signedIn(p.adminEdit))
+	h("POST /console/admins/{id}", p.signedIn(p.updateAdmin), web.MaxBody(maxForm))
+	h("POST /console/admins/{id}/authenticator", p.signedIn(p.resetAuthenticator), web.MaxBody(maxForm))
+	h("GET /console/admins/{id}/delete", p.signedIn(p.deleteAdminForm))
+	h("POST /console/admins/{id}/delete", p.signedIn(p.deleteAdmin), web.MaxBody(maxForm))
 	h("POST /console/admins/invite", p.signedIn(p.invite), web.MaxBody(maxForm))
 	h("POST /console/admins/invitations/{id}/withdraw", p.signedIn(p.withdraw), web.MaxBody(maxForm))
+	h("GET /console/integrations", p.signedIn(p.integrations))
+	h("POST /console/integrations", p.signedIn(p.createIntegration), web.MaxBody(maxForm))
+	h("GET /console/integrations/{ikey}", p.signedIn(p.integration))
+	h("POST /console/integrations/{ikey}", p.signedIn(p.updateIntegration), web.MaxBody(maxForm))
+	h("GET /console/integrations/{ikey}/delete", p.signedIn(p.deleteIntegrationForm))
+	h("POST /console/integrations/{ikey}/delete", p.signedIn(p.deleteIntegration), web.MaxBody(maxForm))
+	h("GET /console/outbox", p.signedIn(p.outboxPage))
 	h("GET /console/settings", p.signedIn(p.settings))
 	h("POST /console/settings", p.signedIn(p.updateSettings), web.MaxBody(maxForm))
+	h("GET "+AccountKeysPath, p.signedIn(p.accountKeys))
+	h("POST "+AccountKeysPath+"/add", p.signedIn(p.addAccountKey), web.MaxBody(maxForm))
+	h("POST "+AccountKeysPath+"/finish", p.signedIn(p.finishAccountKey), web.MaxBody(maxKeyForm))
+	h("POST "+AccountKeysPath+"/{key}/remove", p.signedIn(p.removeAccountKey), web.MaxBody(maxForm))
 }

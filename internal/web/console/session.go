@@ -69,6 +69,17 @@ func (p *Pages) signedIn(f handler) web.HandlerFunc {
 			}
 			return err
 		}
+		// An administrator whose authenticator was reset (lost) is signed
+		// out everywhere: every session needs a set-up authenticator. (A
+		// session idle from the reset until a new one is set up is not
+		// caught: the store keeps no history of authenticators.)
+		if _, err := p.flow.PendingAdminTOTP(r.Context(), id); mfa.KindOf(err) != mfa.Conflict {
+			if err != nil && !errors.Is(err, mfa.ErrNotFound) {
+				return err
+			}
+			sess.Destroy()
+			return web.Redirect(w, r, "/console/login?ended=1")
+		}
 		if now.Sub(seen) >= seenEvery {
 			sess.Put(keySeen, unix(now))
 		}

@@ -16,7 +16,9 @@ import (
 // its field) and the choices.
 type settingsView struct {
 	LockoutThreshold, LockoutExpire, PushTimeout, TrustedDays, SelfBypassMinutes, AAGUIDs web.Field
-	HelpdeskBypass, SelfBypass                                                            bool
+	SMSBatch, SMSExpiration, SMSMessage, FraudEmail, VerifiedPushDigits, PushMute         web.Field
+	InactiveExpiration, TelephonyUserLimit, TelephonyLimit                                web.Field
+	HelpdeskBypass, SelfBypass, SMSRefresh, FraudEmailEnabled, VerifiedPush               bool
 	SelfBypassCheck, Attestation, UserVerification                                        string
 }
 
@@ -32,26 +34,85 @@ var settingLabels = map[string]string{
 	"webauthn_attestation":        "Security key models",
 	"webauthn_aaguids":            "Allowed AAGUIDs",
 	"webauthn_user_verification":  "User verification",
+	"sms_batch":                   "Passcodes per text",
+	"sms_expiration":              "Text passcode lifetime",
+	"sms_refresh":                 "New passcodes when the last is used",
+	"sms_message":                 "Text message",
+	"fraud_email":                 "Fraud alert email",
+	"fraud_email_enabled":         "Fraud alerts by email",
+	"verified_push":               "Verified push",
+	"verified_push_digits":        "Verified push digits",
+	"push_mute_minutes":           "Push pause after fraud",
+	"inactive_user_expiration":    "Inactive user removal",
+	"telephony_daily_user_limit":  "Texts and calls per user",
+	"telephony_daily_limit":       "Texts and calls for the account",
 }
 
-func settingsFields(v *settingsView, lt, le, pt, td, sm, ag string) {
-	v.LockoutThreshold = web.Field{Name: "lockout_threshold", Label: settingLabels["lockout_threshold"], Value: lt, InputMode: "numeric", Required: true,
-		Hint: "Failed logins in a row before a user is locked out; 0 never locks out."}
-	v.LockoutExpire = web.Field{Name: "lockout_expire_duration", Label: settingLabels["lockout_expire_duration"] + " (minutes)", Value: le, InputMode: "numeric", Required: true,
-		Hint: "A locked-out user is unlocked after this long: 5 to 30000 minutes, or 0 for an administrator to unlock them."}
-	v.PushTimeout = web.Field{Name: "push_timeout_seconds", Label: settingLabels["push_timeout_seconds"] + " (seconds)", Value: pt, InputMode: "numeric", Required: true,
-		Hint: "How long a push waits for an answer: 15 to 300 seconds."}
-	v.TrustedDays = web.Field{Name: "trusted_device_max_days", Label: settingLabels["trusted_device_max_days"] + " (at most, days)", Value: td, InputMode: "numeric", Required: true,
-		Hint: "The longest any application may remember a device: 1 to 365 days."}
-	v.SelfBypassMinutes = web.Field{Name: "self_service_bypass_minutes", Label: settingLabels["self_service_bypass_minutes"] + " (minutes)", Value: sm, InputMode: "numeric", Required: true,
-		Hint: "How long a code a user gets for themselves is valid: 1 to 60 minutes."}
-	v.AAGUIDs = web.Field{Name: "webauthn_aaguids", Label: settingLabels["webauthn_aaguids"], Value: ag,
+// numberSettings are the whole-number fields: their form name, the view
+// field, the stored value and where the service takes them.
+var numberSettings = []struct {
+	name string
+	view func(*settingsView) *web.Field
+	get  func(mfa.Settings) int
+	dst  func(*admin.SettingsFields) **int
+	unit string
+	hint string
+}{
+	{"lockout_threshold", func(v *settingsView) *web.Field { return &v.LockoutThreshold }, func(s mfa.Settings) int { return s.LockoutThreshold },
+		func(f *admin.SettingsFields) **int { return &f.LockoutThreshold }, "",
+		"Failed logins in a row before a user is locked out; 0 never locks out."},
+	{"lockout_expire_duration", func(v *settingsView) *web.Field { return &v.LockoutExpire }, func(s mfa.Settings) int { return int(s.LockoutExpire.Minutes()) },
+		func(f *admin.SettingsFields) **int { return &f.LockoutExpireMinutes }, " (minutes)",
+		"A locked-out user is unlocked after this long: 5 to 30000 minutes, or 0 for an administrator to unlock them."},
+	{"push_timeout_seconds", func(v *settingsView) *web.Field { return &v.PushTimeout }, func(s mfa.Settings) int { return int(s.PushTimeout.Seconds()) },
+		func(f *admin.SettingsFields) **int { return &f.PushTimeoutSeconds }, " (seconds)",
+		"How long a push waits for an answer: 15 to 300 seconds."},
+	{"verified_push_digits", func(v *settingsView) *web.Field { return &v.VerifiedPushDigits }, func(s mfa.Settings) int { return s.VerifiedPushDigits },
+		func(f *admin.SettingsFields) **int { return &f.VerifiedPushDigits }, "",
+		"How many digits the login screen shows for a verified push: 3 to 6."},
+	{"push_mute_minutes", func(v *settingsView) *web.Field { return &v.PushMute }, func(s mfa.Settings) int { return int(s.PushMuteAfterFraud.Minutes()) },
+		func(f *admin.SettingsFields) **int { return &f.PushMuteMinutes }, " (minutes)",
+		"After a user reports a push as fraud, no pushes are sent to them for this long: 0 to 1440 minutes; 0 never pauses."},
+	{"trusted_device_max_days", func(v *settingsView) *web.Field { return &v.TrustedDays }, func(s mfa.Settings) int { return s.TrustedDeviceMaxDays },
+		func(f *admin.SettingsFields) **int { return &f.TrustedDeviceMaxDays }, " (at most, days)",
+		"The longest any application may remember a device: 1 to 365 days."},
+	{"sms_batch", func(v *settingsView) *web.Field { return &v.SMSBatch }, func(s mfa.Settings) int { return s.SMSBatchSize },
+		func(f *admin.SettingsFields) **int { return &f.SMSBatch }, "",
+		"How many passcodes one text message carries: 1 to 10."},
+	{"sms_expiration", func(v *settingsView) *web.Field { return &v.SMSExpiration }, func(s mfa.Settings) int { return int(s.SMSExpire.Minutes()) },
+		func(f *admin.SettingsFields) **int { return &f.SMSExpirationMinutes }, " (minutes)",
+		"Texted passcodes stop working after this long: up to 525600 minutes (a year); 0 never expires them."},
+	{"telephony_daily_user_limit", func(v *settingsView) *web.Field { return &v.TelephonyUserLimit }, func(s mfa.Settings) int { return s.TelephonyDailyUserLimit },
+		func(f *admin.SettingsFields) **int { return &f.TelephonyDailyUserLimit }, " (a day)",
+		"The most text messages and phone calls sent for one user in a day (UTC): up to 1000000; 0 is no cap."},
+	{"telephony_daily_limit", func(v *settingsView) *web.Field { return &v.TelephonyLimit }, func(s mfa.Settings) int { return s.TelephonyDailyLimit },
+		func(f *admin.SettingsFields) **int { return &f.TelephonyDailyLimit }, " (a day)",
+		"The most text messages and phone calls sent for the whole account in a day (UTC): up to 1000000; 0 is no cap."},
+	{"inactive_user_expiration", func(v *settingsView) *web.Field { return &v.InactiveExpiration }, func(s mfa.Settings) int { return s.InactiveUserExpiration },
+		func(f *admin.SettingsFields) **int { return &f.InactiveUserExpiration }, " (days)",
+		"Users who have not logged in for this long are removed: 30 to 365 days, or 0 to keep them."},
+	{"self_service_bypass_minutes", func(v *settingsView) *web.Field { return &v.SelfBypassMinutes }, func(s mfa.Settings) int { return int(s.SelfBypassLifetime.Minutes()) },
+		func(f *admin.SettingsFields) **int { return &f.SelfBypassMinutes }, " (minutes)",
+		"How long a code a user gets for themselves is valid: 1 to 60 minutes."},
+}
+
+// settingsFields fills the view's text fields from value (by form name).
+func settingsFields(v *settingsView, value func(name string) string) {
+	for _, n := range numberSettings {
+		*n.view(v) = web.Field{Name: n.name, Label: settingLabels[n.name] + n.unit, Value: value(n.name), InputMode: "numeric", Required: true, Hint: n.hint}
+	}
+	v.AAGUIDs = web.Field{Name: "webauthn_aaguids", Label: settingLabels["webauthn_aaguids"], Value: value("webauthn_aaguids"),
 		Hint: "The security key models accepted when only listed models are allowed, separated by commas."}
+	v.SMSMessage = web.Field{Name: "sms_message", Label: settingLabels["sms_message"], Value: value("sms_message"),
+		Hint: "The words before the passcodes in a text message: at most 160 characters."}
+	v.FraudEmail = web.Field{Name: "fraud_email", Label: settingLabels["fraud_email"], Value: value("fraud_email"), Type: "email", Autocomplete: "off",
+		Hint: "Who is told when a user reports a login as fraud. Leave empty for nobody."}
 }
 
 func settingsViewOf(s mfa.Settings) settingsView {
 	v := settingsView{HelpdeskBypass: s.HelpDeskCanSendBypass, SelfBypass: s.SelfBypass, SelfBypassCheck: string(s.SelfBypassCheck),
-		Attestation: s.WebAuthnAttestation, UserVerification: s.WebAuthnUserVerification}
+		Attestation: s.WebAuthnAttestation, UserVerification: s.WebAuthnUserVerification,
+		SMSRefresh: s.SMSRefresh, FraudEmailEnabled: s.FraudEmailEnabled, VerifiedPush: s.VerifiedPush}
 	if v.SelfBypassCheck == "" {
 		v.SelfBypassCheck = string(mfa.IdentityPIN)
 	}
@@ -61,8 +122,22 @@ func settingsViewOf(s mfa.Settings) settingsView {
 	if v.UserVerification == "" {
 		v.UserVerification = mfa.UserVerificationPre
 	}
-	settingsFields(&v, strconv.Itoa(s.LockoutThreshold), strconv.Itoa(int(s.LockoutExpire.Minutes())), strconv.Itoa(int(s.PushTimeout.Seconds())),
-		strconv.Itoa(s.TrustedDeviceMaxDays), strconv.Itoa(int(s.SelfBypassLifetime.Minutes())), strings.Join(s.WebAuthnAAGUIDs, ", "))
+	settingsFields(&v, func(name string) string {
+		switch name {
+		case "webauthn_aaguids":
+			return strings.Join(s.WebAuthnAAGUIDs, ", ")
+		case "sms_message":
+			return s.SMSMessage
+		case "fraud_email":
+			return s.FraudEmail
+		}
+		for _, n := range numberSettings {
+			if n.name == name {
+				return strconv.Itoa(n.get(s))
+			}
+		}
+		return ""
+	})
 	return v
 }
 
@@ -99,33 +174,29 @@ func (p *Pages) updateSettings(w http.ResponseWriter, r *http.Request, c req) er
 	}
 	pf := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	v := settingsView{HelpdeskBypass: pf("helpdesk_bypass") == "allow", SelfBypass: pf("self_service_bypass") == "on",
-		SelfBypassCheck: pf("self_service_bypass_check"), Attestation: pf("webauthn_attestation"), UserVerification: pf("webauthn_user_verification")}
-	settingsFields(&v, pf("lockout_threshold"), pf("lockout_expire_duration"), pf("push_timeout_seconds"), pf("trusted_device_max_days"),
-		pf("self_service_bypass_minutes"), pf("webauthn_aaguids"))
+		SelfBypassCheck: pf("self_service_bypass_check"), Attestation: pf("webauthn_attestation"), UserVerification: pf("webauthn_user_verification"),
+		SMSRefresh: pf("sms_refresh") == "on", FraudEmailEnabled: pf("fraud_email_enabled") == "on", VerifiedPush: pf("verified_push") == "on"}
+	settingsFields(&v, pf)
 	web.Form(r, p.tmpl, "settings.html", p.view(c, msgSettingsTitle, "/console/settings", v))
 
 	var f admin.SettingsFields
-	for _, n := range []struct {
-		name string
-		dst  **int
-	}{
-		{"lockout_threshold", &f.LockoutThreshold}, {"lockout_expire_duration", &f.LockoutExpireMinutes},
-		{"push_timeout_seconds", &f.PushTimeoutSeconds}, {"trusted_device_max_days", &f.TrustedDeviceMaxDays},
-		{"self_service_bypass_minutes", &f.SelfBypassMinutes},
-	} {
+	for _, n := range numberSettings {
 		x, err := strconv.Atoi(pf(n.name))
 		if err != nil {
 			return mfa.InvalidField(n.name, settingLabels[n.name]+": enter a whole number.")
 		}
-		*n.dst = &x
+		*n.dst(&f) = &x
 	}
-	hb, sb := "deny", v.SelfBypass
+	hb := "deny"
 	if v.HelpdeskBypass {
 		hb = "allow"
 	}
-	ag := pf("webauthn_aaguids")
-	f.HelpdeskBypass, f.SelfBypass, f.SelfBypassCheck = &hb, &sb, &v.SelfBypassCheck
+	ag, msg, fe := pf("webauthn_aaguids"), pf("sms_message"), pf("fraud_email")
+	f.HelpdeskBypass, f.SelfBypass, f.SelfBypassCheck = &hb, &v.SelfBypass, &v.SelfBypassCheck
 	f.WebAuthnAttestation, f.WebAuthnAAGUIDs, f.WebAuthnUserVerification = &v.Attestation, &ag, &v.UserVerification
+	f.SMSRefresh, f.SMSMessage = &v.SMSRefresh, &msg
+	f.FraudEmail, f.FraudEmailEnabled = &fe, &v.FraudEmailEnabled
+	f.VerifiedPush = &v.VerifiedPush
 	if _, err := p.admin.UpdateSettings(r.Context(), c.Actor, f); err != nil {
 		return nameField(err)
 	}
@@ -145,6 +216,8 @@ func nameField(err error) error {
 	}
 	msg := me.Msg
 	switch {
+	case me.Field == "fraud_email" && strings.Contains(msg, "needs"):
+		msg = label + ": enter the address to send fraud alerts to, or turn fraud alerts by email off."
 	case strings.HasPrefix(msg, "must"):
 		msg = label + " " + msg + "."
 	case strings.HasPrefix(msg, "at most"):

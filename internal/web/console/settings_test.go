@@ -137,3 +137,109 @@ func TestSettings(t *testing.T) {
 		t.Errorf("Help Desk bypass form after deny = %d, want 403", resp.StatusCode)
 	}
 }
+
+// TestSettingsMoreFields: the text message, push, fraud alert, inactive
+// user and telephony cap settings are shown, saved through the admin
+// service and shown back; one bad value per field is refused beside its
+// field with nothing changed.
+func TestSettingsMoreFields(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	b := f.browser()
+	b.signIn(f.Owner)
+	before, _ := f.Store.GetSettings(ctx)
+	form := settingsForm(t, b)
+	for name, want := range map[string]string{
+		"sms_batch": "10", "sms_expiration": "0", "sms_message": "twostep passcodes:", "fraud_email": "",
+		"verified_push_digits": "3", "push_mute_minutes": "20", "inactive_user_expiration": "0",
+		"telephony_daily_user_limit": "20", "telephony_daily_limit": "0",
+		"sms_refresh": "", "fraud_email_enabled": "", "verified_push": "",
+	} {
+		if got := form.Get(name); got != want {
+			t.Errorf("%s shown as %q, want %q", name, got, want)
+		}
+	}
+
+	bad := []struct{ field, value, want string }{
+		{"sms_batch", "11", "Passcodes per text must be between 1 and 10."},
+		{"sms_batch", "x", "Passcodes per text: enter a whole number."},
+		{"sms_expiration", "-1", "Text passcode lifetime must be between 0 (never) and 525600 minutes."},
+		{"sms_message", strings.Repeat("m", 161), "Text message: longer than 160 characters"},
+		{"fraud_email", "not-an-address", "Fraud alert email: not an email address"},
+		{"fraud_email_enabled", "on", "Fraud alert email: enter the address to send fraud alerts to"},
+		{"verified_push_digits", "7", "Verified push digits must be between 3 and 6."},
+		{"push_mute_minutes", "1441", "Push pause after fraud must be between 0 (never mute) and 1440 minutes."},
+		{"inactive_user_expiration", "10", "Inactive user removal must be 0 (never) or between 30 and 365 days."},
+		{"telephony_daily_user_limit", "1000001", "Texts and calls per user must be between 0 (no cap) and 1000000"},
+		{"telephony_daily_limit", "-5", "Texts and calls for the account must be between 0 (no cap) and 1000000"},
+	}
+	for _, c := range bad {
+		fm := settingsForm(t, b)
+		fm.Set(c.field, c.value)
+		fm.Set("push_timeout_seconds", "120") // a real change that must not land
+		fm.Set("sms_refresh", "on")           // another
+		resp, body := b.do("POST", "/console/settings", fm, nil)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s=%q: %d, want 400", c.field, c.value, resp.StatusCode)
+			continue
+		}
+		doc := parse(t, body)
+		errField := c.field
+		if c.field == "fraud_email_enabled" {
+			errField = "fraud_email" // the missing address is the thing to fix
+		}
+		if got := doc.Find(`.error-summary a[href="#f-` + errField + `"]`).Text(); !strings.HasPrefix(got, c.want) {
+			t.Errorf("%s=%q: summary %q, want %q", c.field, c.value, got, c.want)
+		}
+		if doc.Find(`.field-error`).Length() == 0 {
+			t.Errorf("%s=%q: no error beside the field", c.field, c.value)
+		}
+		if after, _ := f.Store.GetSettings(ctx); after.PushTimeout != before.PushTimeout || after.SMSRefresh != before.SMSRefresh {
+			t.Errorf("%s=%q: a refused form changed the settings", c.field, c.value)
+		}
+	}
+
+	logsBefore, _ := f.Store.ListAdminLog(ctx, mfa.LogFilter{})
+	form = settingsForm(t, b)
+	for k, v := range map[string]string{
+		"sms_batch": "5", "sms_expiration": "60", "sms_refresh": "on", "sms_message": "Your codes:",
+		"fraud_email": "security@example.com", "fraud_email_enabled": "on",
+		"verified_push": "on", "verified_push_digits": "6", "push_mute_minutes": "45",
+		"inactive_user_expiration": "90", "telephony_daily_user_limit": "7", "telephony_daily_limit": "5000",
+	} {
+		form.Set(k, v)
+	}
+	resp, body := b.do("POST", "/console/settings", form, nil)
+	wantRedirect(t, "save", resp, body, "/console/settings?done=saved")
+	s, _ := f.Store.GetSettings(ctx)
+	if s.SMSBatchSize != 5 || s.SMSExpire != time.Hour || !s.SMSRefresh || s.SMSMessage != "Your codes:" ||
+		s.FraudEmail != "security@example.com" || !s.FraudEmailEnabled || !s.VerifiedPush || s.VerifiedPushDigits != 6 ||
+		s.PushMuteAfterFraud != 45*time.Minute || s.InactiveUserExpiration != 90 || s.TelephonyDailyUserLimit != 7 || s.TelephonyDailyLimit != 5000 {
+		t.Errorf("saved settings: %+v", s)
+	}
+	if s.LockoutThreshold != before.LockoutThreshold || s.PushTimeout != before.PushTimeout {
+		t.Errorf("unchanged fields moved: %+v", s)
+	}
+	if logsAfter, _ := f.Store.ListAdminLog(ctx, mfa.LogFilter{}); len(logsAfter) != len(logsBefore)+1 {
+		t.Errorf("admin log records for one save: %d", len(logsAfter)-len(logsBefore))
+	}
+	form = settingsForm(t, b)
+	for name, want := range map[string]string{
+		"sms_batch": "5", "sms_expiration": "60", "sms_refresh": "on", "sms_message": "Your codes:",
+		"fraud_email": "security@example.com", "fraud_email_enabled": "on", "verified_push": "on", "verified_push_digits": "6",
+		"push_mute_minutes": "45", "inactive_user_expiration": "90", "telephony_daily_user_limit": "7", "telephony_daily_limit": "5000",
+	} {
+		if got := form.Get(name); got != want {
+			t.Errorf("after saving, %s shown as %q, want %q", name, got, want)
+		}
+	}
+	// Turning the checkboxes off saves false.
+	form.Del("sms_refresh")
+	form.Del("fraud_email_enabled")
+	form.Del("verified_push")
+	resp, body = b.do("POST", "/console/settings", form, nil)
+	wantRedirect(t, "save off", resp, body, "/console/settings?done=saved")
+	if s, _ := f.Store.GetSettings(ctx); s.SMSRefresh || s.FraudEmailEnabled || s.VerifiedPush {
+		t.Errorf("checkboxes off: %+v", s)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/authflow"
@@ -95,10 +96,16 @@ func (p *Pages) codeForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if p.pending(sess) == "" {
+	id := p.pending(sess)
+	if id == "" {
 		return web.Redirect(w, r, "/console/login")
 	}
-	return p.tmpl.Render(w, r, http.StatusOK, "code.html", web.View{Title: msgCodeTitle, Data: codeField()})
+	v, err := p.codeData(r, sess, id)
+	if err != nil {
+		return err
+	}
+	web.NoStore(w)
+	return p.tmpl.Render(w, r, http.StatusOK, "code.html", web.View{Title: msgCodeTitle, Data: v})
 }
 
 // code serves POST /console/login/code: the second factor.
@@ -111,7 +118,11 @@ func (p *Pages) code(w http.ResponseWriter, r *http.Request) error {
 	if id == "" {
 		return web.Redirect(w, r, "/console/login?ended=1")
 	}
-	web.Form(r, p.tmpl, "code.html", web.View{Title: msgCodeTitle, Data: codeField()})
+	v, err := p.codeData(r, sess, id)
+	if err != nil {
+		return err
+	}
+	web.Form(r, p.tmpl, "code.html", web.View{Title: msgCodeTitle, Data: v})
 	return p.checkCode(w, r, sess, id)
 }
 
@@ -128,6 +139,13 @@ func (p *Pages) checkCode(w http.ResponseWriter, r *http.Request, sess *web.Sess
 	default:
 		return err
 	}
+	return p.signInDone(w, r, sess, ad)
+}
+
+// signInDone ends a sign-in whose second factor passed: signed in, or a
+// new password first.
+func (p *Pages) signInDone(w http.ResponseWriter, r *http.Request, sess *web.Session, ad mfa.Admin) error {
+	sess.Delete(keyKeyLogin)
 	if ad.PasswordChangeRequired {
 		if err := sess.RenewToken(); err != nil {
 			return err
@@ -174,7 +192,10 @@ func (p *Pages) enrollData(r *http.Request, id string) (enrollView, error) {
 	return enrollView{QR: qr, Secret: groups(b32), URI: template.URL(uri), Code: codeField()}, nil
 }
 
-// otpauthURI is the Key Uri Format authenticator apps read.
+// otpauthURI is the Key Uri Format authenticator apps read. The label is
+// "issuer:account"; an issuer with a colon in it (which the format does
+// not allow there) is left out of the label and named by the issuer
+// parameter alone, so that apps do not cut the name at its colon.
 func otpauthURI(issuer, account, secret string) string {
 	q := url.Values{}
 	q.Set("secret", secret)
@@ -182,7 +203,11 @@ func otpauthURI(issuer, account, secret string) string {
 	q.Set("algorithm", "SHA1")
 	q.Set("digits", strconv.Itoa(authflow.AdminTOTPDigits))
 	q.Set("period", strconv.Itoa(authflow.AdminTOTPPeriod))
-	return "otpauth://totp/" + url.PathEscape(issuer+":"+account) + "?" + q.Encode()
+	label := account
+	if !strings.Contains(issuer, ":") {
+		label = issuer + ":" + account
+	}
+	return "otpauth://totp/" + url.PathEscape(label) + "?" + q.Encode()
 }
 
 // groups spaces a secret in groups of four for reading aloud or typing.

@@ -94,6 +94,13 @@ func (p *Pages) importTokens(w http.ResponseWriter, r *http.Request, c req) erro
 	if err != nil {
 		return mfa.Wrap(mfa.Invalid, "The file cannot be read as that kind of token file.", err)
 	}
+	if len(records) > directImportRows {
+		id, err := p.startImport(c, records, rejected)
+		if err != nil {
+			return err
+		}
+		return redirectToJob(w, r, id)
+	}
 	rep, err := p.admin.ImportTokens(r.Context(), c.Actor, records, nil)
 	if err != nil {
 		return err

@@ -317,6 +317,8 @@ func (p *Pages) admins(w http.ResponseWriter, r *http.Request, c req) error {
 		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgAdminReset}}
 	case "withdrawn":
 		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgInviteWithdrawn}}
+	case "deleted":
+		view.Alerts = []web.Alert{{Kind: web.AlertSuccess, Text: msgAdminDeleted}}
 	}
 	return p.tmpl.Render(w, r, http.StatusOK, "admins.html", view)
 }

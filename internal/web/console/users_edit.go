@@ -25,12 +25,14 @@ var userStatuses = []struct{ Value, Label string }{
 // use (the form replaces the whole set, so every held alias is shown).
 const shownAliases = 4
 
-// fieldLabels name the form fields in errors ("Username: required").
+// fieldLabels name the console's form fields in errors ("Username:
+// required"): users, phones, tokens and integrations.
 var fieldLabels = map[string]string{
 	"username": "Username", "realname": "Full name", "firstname": "First name", "lastname": "Last name",
 	"email": "Email", "status": "Status", "notes": "Notes", "aliases": "Aliases",
 	"number": "Phone number", "extension": "Extension", "type": "Type", "platform": "Platform", "name": "Name",
 	"token": "Token", "code1": "First code", "code2": "Second code", "code3": "Third code",
+	"redirect_uris": "Redirect URIs", "greeting": "Greeting",
 }
 
 // formErr makes a service error a form error naming its field: a taken

@@ -17,3 +17,27 @@ document.addEventListener("click", function (e) {
     if (status) status.textContent = "Could not copy: select the text and copy it yourself.";
   });
 });
+// Progress: <div data-poll="SECONDS"> around a <progress> and a count is
+// refreshed from the same address every SECONDS; when the answer no longer
+// has that element (the work is done), the page loads it. Without this
+// script the page's "Check again" link does the same by hand.
+(function () {
+  var box = document.querySelector("[data-poll]");
+  if (!box || !window.fetch || !window.DOMParser) return;
+  var every = Math.max(1, parseInt(box.getAttribute("data-poll"), 10) || 2) * 1000;
+  function tick() {
+    fetch(location.href, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+      if (!r.ok) throw new Error("status " + r.status);
+      return r.text();
+    }).then(function (html) {
+      var next = new DOMParser().parseFromString(html, "text/html").querySelector("[data-poll]");
+      if (!next) { location.replace(location.href); return; }
+      var p = box.querySelector("progress"), np = next.querySelector("progress");
+      if (p && np) { p.max = np.max; p.value = np.value; p.textContent = np.textContent; }
+      var c = box.querySelector("[data-count]"), nc = next.querySelector("[data-count]");
+      if (c && nc && c.textContent !== nc.textContent) c.textContent = nc.textContent;
+      setTimeout(tick, every);
+    }).catch(function () { setTimeout(tick, every * 2); });
+  }
+  setTimeout(tick, every);
+})();

@@ -1,4 +1,4 @@
--- twostep schema, version 18 (SQLite): an index on authenticators by user.
+-- twostep schema, version 19 (PostgreSQL): an index on authenticators by user.
 --
 -- A 6-digit passcode login reads the user's recently revoked installs
 -- (LoginAccount, RevokedAuthenticators): those their user_id names, and
