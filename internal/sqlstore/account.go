@@ -2,8 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -17,6 +21,11 @@ type accountQuery struct {
 	sql  string
 	args []any
 	row  func(rowScanner) error
+	// order is the query's ORDER BY (without the keyword), or "" for
+	// none, and limit its LIMIT (0: none): readUnion needs them apart
+	// from sql to keep each query's order within one statement.
+	order string
+	limit int
 }
 
 // LoginAccount reads a login's user with their phones, tokens, groups and
@@ -24,11 +33,12 @@ type accountQuery struct {
 // mfa.UserStore). The queries are keyed by the user id, or by a subquery
 // on the name, so that none waits for another's answer: on PostgreSQL
 // they go as one pgx batch (one round trip, one implicit transaction, so
-// one snapshot). On SQLite, where a query is a function call, they run one
-// after another on the read pool with its prepared statements: wrapping
-// them in a read transaction made them about 0.8 times as fast
-// (BenchmarkLoginRead), for BEGIN, COMMIT and re-binding each prepared
-// statement to the transaction.
+// one snapshot). On SQLite they are one UNION ALL statement (readUnion):
+// one read transaction, so one snapshot too, and the fixed cost of a
+// statement (database/sql, the driver, the WAL read lock) paid once
+// instead of once per query. (Six statements in an explicit read
+// transaction were slower than six without: BEGIN, COMMIT and re-binding
+// each prepared statement to the transaction.)
 func (s *Store) LoginAccount(ctx context.Context, aq mfa.AccountQuery) (mfa.Account, error) {
 	const op = "login account"
 	var (
@@ -43,50 +53,50 @@ func (s *Store) LoginAccount(ctx context.Context, aq mfa.AccountQuery) (mfa.Acco
 		userQ = `SELECT ` + userCols + ` FROM users u JOIN user_names n ON n.user_id = u.id WHERE n.name_lower = ?`
 	}
 	qs := []accountQuery{
-		{userQ, []any{key}, func(r rowScanner) (err error) {
+		{sql: userQ, args: []any{key}, row: func(r rowScanner) (err error) {
 			a.User, err = scanUser(r)
 			found = err == nil
 			return err
 		}},
-		{`SELECT ` + phoneCols + ` FROM phones p JOIN user_phones up ON up.phone_id = p.id
-			WHERE up.user_id = ` + who + ` ORDER BY p.created, p.id`, []any{key}, func(r rowScanner) error {
+		{sql: `SELECT ` + phoneCols + ` FROM phones p JOIN user_phones up ON up.phone_id = p.id
+			WHERE up.user_id = ` + who, order: `p.created, p.id`, args: []any{key}, row: func(r rowScanner) error {
 			p, err := scanPhone(r)
 			a.Phones = append(a.Phones, p)
 			return err
 		}},
-		{`SELECT ` + tokenCols + ` FROM tokens t JOIN user_tokens ut ON ut.token_id = t.id
-			WHERE ut.user_id = ` + who + ` ORDER BY t.created, t.id`, []any{key}, func(r rowScanner) error {
+		{sql: `SELECT ` + tokenCols + ` FROM tokens t JOIN user_tokens ut ON ut.token_id = t.id
+			WHERE ut.user_id = ` + who, order: `t.created, t.id`, args: []any{key}, row: func(r rowScanner) error {
 			t, err := s.scanToken(r)
 			a.Tokens = append(a.Tokens, t)
 			return err
 		}},
-		{`SELECT ` + groupCols + ` FROM groups g JOIN user_groups ug ON ug.group_id = g.id
-			WHERE ug.user_id = ` + who + ` ORDER BY g.created, g.id`, []any{key}, func(r rowScanner) error {
+		{sql: `SELECT ` + groupCols + ` FROM groups g JOIN user_groups ug ON ug.group_id = g.id
+			WHERE ug.user_id = ` + who, order: `g.created, g.id`, args: []any{key}, row: func(r rowScanner) error {
 			g, err := scanGroup(r)
 			a.Groups = append(a.Groups, g)
 			return err
 		}},
-		{`SELECT ` + authenticatorCols + ` FROM authenticators a JOIN user_phones up ON up.phone_id = a.phone_id
-			WHERE up.user_id = ` + who + ` AND a.status = 'active' ORDER BY a.created, a.id`, []any{key}, func(r rowScanner) error {
+		{sql: `SELECT ` + authenticatorCols + ` FROM authenticators a JOIN user_phones up ON up.phone_id = a.phone_id
+			WHERE up.user_id = ` + who + ` AND a.status = 'active'`, order: `a.created, a.id`, args: []any{key}, row: func(r rowScanner) error {
 			au, err := s.scanAuthenticator(r)
 			a.Authenticators = append(a.Authenticators, au)
 			return err
 		}},
 	}
 	if aq.Revoked {
-		qs = append(qs, accountQuery{`SELECT ` + authenticatorCols + ` FROM authenticators a
+		qs = append(qs, accountQuery{sql: `SELECT ` + authenticatorCols + ` FROM authenticators a
 			WHERE a.status = 'revoked' AND (a.user_id = ` + who + `
-				OR a.phone_id IN (SELECT up.phone_id FROM user_phones up WHERE up.user_id = ` + who + `))
-			ORDER BY a.created DESC, a.id DESC` + s.d.page(mfa.Page{Limit: mfa.RevokedLimit}), []any{key, key}, func(r rowScanner) error {
-			au, err := s.scanAuthenticator(r)
-			a.Revoked = append(a.Revoked, au)
-			return err
-		}})
+				OR a.phone_id IN (SELECT up.phone_id FROM user_phones up WHERE up.user_id = ` + who + `))`,
+			order: `a.created DESC, a.id DESC`, limit: mfa.RevokedLimit, args: []any{key, key}, row: func(r rowScanner) error {
+				au, err := s.scanAuthenticator(r)
+				a.Revoked = append(a.Revoked, au)
+				return err
+			}})
 	}
 	if !aq.SMSAt.IsZero() {
-		qs = append(qs, accountQuery{`SELECT b.phone_id, MIN(c.idx) FROM sms_codes c JOIN sms_batches b ON b.id = c.batch_id
+		qs = append(qs, accountQuery{sql: `SELECT b.phone_id, MIN(c.idx) FROM sms_codes c JOIN sms_batches b ON b.id = c.batch_id
 			WHERE b.user_id = ` + who + ` AND (b.expires IS NULL OR b.expires > ?) AND c.used_at IS NULL
-			GROUP BY b.phone_id`, []any{key, aq.SMSAt}, func(r rowScanner) error {
+			GROUP BY b.phone_id`, args: []any{key, aq.SMSAt}, row: func(r rowScanner) error {
 			var (
 				phone string
 				next  int
@@ -101,14 +111,28 @@ func (s *Store) LoginAccount(ctx context.Context, aq mfa.AccountQuery) (mfa.Acco
 			return nil
 		}})
 	}
+	// shape names which queries qs holds (unionStmts).
+	shape := 0
+	if aq.UserID == "" {
+		shape |= 1
+	}
+	if aq.Revoked {
+		shape |= 2
+	}
+	if !aq.SMSAt.IsZero() {
+		shape |= 4
+	}
 	var err error
 	switch {
+	case s.d == sqliteDialect:
+		err = s.readUnion(ctx, shape, qs) // joins the Atomic transaction, if any
+		if err == nil {
+			sortAccount(&a)
+		}
 	case s.txFrom(ctx) != nil:
 		err = s.readEach(ctx, s.reader(), qs) // joins the Atomic transaction
-	case s.d == postgresDialect:
-		err = s.readBatch(ctx, qs)
 	default:
-		err = s.readEach(ctx, s.reader(), qs)
+		err = s.readBatch(ctx, qs)
 	}
 	if err != nil {
 		return mfa.Account{}, s.dbErr(ctx, op, err)
@@ -119,10 +143,176 @@ func (s *Store) LoginAccount(ctx context.Context, aq mfa.AccountQuery) (mfa.Acco
 	return a, nil
 }
 
+// text is q as a statement of its own: with its ORDER BY and LIMIT.
+func (q accountQuery) text(d *dialect) string {
+	t := q.sql
+	if q.order != "" {
+		t += ` ORDER BY ` + q.order
+	}
+	return t + d.page(mfa.Page{Limit: q.limit})
+}
+
+// readUnion runs qs on SQLite as one statement: the queries as branches
+// of a UNION ALL, each row led by its query's index, the columns padded
+// with NULLs to the widest query. SQLite's columns are typed by their
+// values, not their positions, so each row converts as it would from its
+// own query. One statement is one read transaction (one snapshot, as the
+// PostgreSQL batch), one lock of the WAL index and one database/sql call
+// instead of one per query (docs/benchmarks.md, "SQLite hot path").
+//
+// The rows come in no defined order: the caller sorts them (sortAccount),
+// which costs less than SQLite's sorters (each a temporary b-tree) and
+// keeps the statement free of them. A query with a LIMIT keeps its
+// ORDER BY, in a subquery of its own.
+func (s *Store) readUnion(ctx context.Context, shape int, qs []accountQuery) error {
+	u := unionStmts[shape].Load()
+	if u == nil {
+		var err error
+		if u, err = buildUnion(qs); err != nil {
+			return err
+		}
+		unionStmts[shape].Store(u)
+	}
+	var args []any
+	for _, q := range qs {
+		args = append(args, q.args...)
+	}
+	rows, err := s.reader().query(ctx, u.sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	ur := unionRow{rows: rows, dest: make([]any, 1+u.width)}
+	var kind int
+	for rows.Next() {
+		for j := range ur.dest {
+			ur.dest[j] = skipColumn{}
+		}
+		ur.dest[0] = &kind
+		if err := rows.Scan(ur.dest...); err != nil {
+			return err
+		}
+		if kind < 0 || kind >= len(qs) {
+			return fmt.Errorf("account query index %d out of range", kind)
+		}
+		if err := qs[kind].row(&ur); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// sortAccount puts a's lists in the order of the queries' ORDER BY
+// clauses: created, then id (SQLite compares TEXT bytewise, as Go
+// compares strings; a NULL created, the zero time, comes first in both);
+// the revoked installs newest first.
+func sortAccount(a *mfa.Account) {
+	byCreated := func(at, bt time.Time, aid, bid string) int {
+		if c := at.Compare(bt); c != 0 {
+			return c
+		}
+		return strings.Compare(aid, bid)
+	}
+	slices.SortFunc(a.Phones, func(x, y mfa.Phone) int { return byCreated(x.Created, y.Created, x.ID, y.ID) })
+	slices.SortFunc(a.Tokens, func(x, y mfa.Token) int { return byCreated(x.Created, y.Created, x.ID, y.ID) })
+	slices.SortFunc(a.Groups, func(x, y mfa.Group) int { return byCreated(x.Created, y.Created, x.ID, y.ID) })
+	slices.SortFunc(a.Authenticators, func(x, y mfa.Authenticator) int {
+		return byCreated(x.Created, y.Created, x.ID, y.ID)
+	})
+	slices.SortFunc(a.Revoked, func(x, y mfa.Authenticator) int { return byCreated(y.Created, x.Created, y.ID, x.ID) })
+}
+
+// unionStmts caches readUnion's statement for each shape of
+// LoginAccount's queries (shape, in LoginAccount): the text depends on nothing
+// else.
+var unionStmts [8]atomic.Pointer[unionStmt]
+
+type unionStmt struct {
+	sql   string
+	width int // result columns after the query index
+}
+
+// buildUnion writes readUnion's statement for qs.
+func buildUnion(qs []accountQuery) (*unionStmt, error) {
+	width := 0
+	for _, q := range qs {
+		n, _ := selectWidth(q.sql)
+		width = max(width, n)
+	}
+	var b strings.Builder
+	for i, q := range qs {
+		if i > 0 {
+			b.WriteString("\nUNION ALL\n")
+		}
+		n, from := selectWidth(q.sql)
+		rest, ok := strings.CutPrefix(q.sql, "SELECT ")
+		if !ok || from < 0 {
+			return nil, fmt.Errorf("account query %d is not a SELECT ... FROM", i)
+		}
+		// The query's columns, padded, then its FROM and the rest.
+		cols, tail := rest[:from-len("SELECT ")], q.sql[from:]
+		pad := strings.Repeat(", NULL", width-n)
+		if q.limit > 0 {
+			// LIMIT applies per query: a subquery, which SQLite runs on
+			// its own.
+			fmt.Fprintf(&b, "SELECT %d, r.*%s FROM (SELECT %s%s ORDER BY %s LIMIT %d) r", i, pad, cols, tail, q.order, q.limit)
+		} else {
+			fmt.Fprintf(&b, "SELECT %d, %s%s%s", i, cols, pad, tail)
+		}
+	}
+	return &unionStmt{sql: b.String(), width: width}, nil
+}
+
+// unionRow scans one row of readUnion into a query's own columns.
+type unionRow struct {
+	rows *sql.Rows
+	dest []any
+}
+
+func (u *unionRow) Scan(dest ...any) error {
+	if len(dest) > len(u.dest)-1 {
+		return fmt.Errorf("scan %d columns of %d", len(dest), len(u.dest)-1)
+	}
+	for j := range u.dest {
+		u.dest[j] = skipColumn{}
+	}
+	copy(u.dest[1:], dest)
+	return u.rows.Scan(u.dest...)
+}
+
+// skipColumn is a scan destination that ignores its value.
+type skipColumn struct{}
+
+func (skipColumn) Scan(any) error { return nil }
+
+// selectWidth counts the result columns of q, a SELECT of one FROM (the
+// commas outside parentheses and quotes before its first top-level FROM),
+// and returns that FROM's index, or -1 if there is none.
+func selectWidth(q string) (cols, from int) {
+	depth, n := 0, 1
+	inQuote := false
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c == '\'':
+			inQuote = !inQuote
+		case inQuote:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == ',' && depth == 0:
+			n++
+		case depth == 0 && strings.HasPrefix(q[i:], " FROM "):
+			return n, i
+		}
+	}
+	return n, -1
+}
+
 // readEach runs qs one after another on c.
 func (s *Store) readEach(ctx context.Context, c dbtx, qs []accountQuery) error {
 	for _, q := range qs {
-		rows, err := c.query(ctx, q.sql, q.args...)
+		rows, err := c.query(ctx, q.text(s.d), q.args...)
 		if err != nil {
 			return err
 		}
@@ -168,7 +358,7 @@ func (s *Store) readBatch(ctx context.Context, qs []accountQuery) error {
 			if err != nil {
 				return err
 			}
-			b.Queue(s.d.rebind(q.sql), args...)
+			b.Queue(s.d.rebind(q.text(s.d)), args...)
 		}
 		br := sc.Conn().SendBatch(ctx, b)
 		for _, q := range qs {

@@ -251,3 +251,58 @@ func mustB(b *testing.B, err error) {
 		b.Fatal(err)
 	}
 }
+
+// revokedOthers is how many other users BenchmarkLoginAccountRevoked
+// stores (TestBenchmarksShort makes it few).
+var revokedOthers = 5000
+
+// BenchmarkLoginAccountRevoked measures LoginAccount as a 6-digit
+// passcode login reads it (with the recently revoked installs) for a user
+// with one phone, among 5,000 other users with a revoked install each:
+// without an index on authenticators.user_id (migration 19) the revoked
+// installs' read scanned them all.
+//
+//	go test -run '^$' -bench LoginAccountRevoked ./internal/sqlstore/
+func BenchmarkLoginAccountRevoked(b *testing.B) {
+	ctx := context.Background()
+	s := sqltest.Open(b, sqltest.SQLitePath(b), sqlstore.Options{GroupCommit: true})
+	if _, err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	others := revokedOthers
+	err := s.Atomic(ctx, func(ctx context.Context) error {
+		for i := range others + 1 {
+			uid, pid := fmt.Sprintf("DUREVK%014d", i), fmt.Sprintf("DPREVK%014d", i)
+			if err := s.CreateUser(ctx, mfa.User{ID: uid, Username: uid, Status: mfa.StatusActive, Created: epoch}); err != nil {
+				return err
+			}
+			if err := s.CreatePhone(ctx, mfa.Phone{ID: pid, Type: mfa.PhoneMobile, Created: epoch}); err != nil {
+				return err
+			}
+			if err := s.AttachPhone(ctx, uid, pid); err != nil {
+				return err
+			}
+			aid := fmt.Sprintf("DAREVK%014d", i)
+			if err := s.ActivateAuthenticator(ctx, mfa.Authenticator{ID: aid, PhoneID: pid, UserID: uid,
+				HOTPSecret: mfa.Secret("seed"), Created: epoch}); err != nil {
+				return err
+			}
+			if i > 0 {
+				if err := s.RevokeAuthenticator(ctx, aid); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	name := fmt.Sprintf("DUREVK%014d", 0)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.LoginAccount(ctx, mfa.AccountQuery{Name: name, Revoked: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
