@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
@@ -68,19 +67,7 @@ func (s *Service) BeginAdminKeyRegistration(ctx context.Context, adminID string)
 	if err != nil {
 		return KeyCeremony{}, err
 	}
-	if len(existing) >= mfa.MaxWebAuthnPerUser {
-		return KeyCeremony{}, mfa.InvalidField("name", fmt.Sprintf("You already have %d security keys, the most an administrator can have. Remove one first.", len(existing)))
-	}
-	st, err := s.store.GetSettings(ctx)
-	if err != nil {
-		return KeyCeremony{}, err
-	}
-	b, err := s.keys.BeginRegistration(mfa.WebAuthnRegistration{User: adminKeyUser(ad), Existing: existing,
-		UserVerification: userVerification(st), Attestation: st.WebAuthnAttestation == mfa.AttestationAllowed})
-	if err != nil {
-		return KeyCeremony{}, err
-	}
-	return s.newCeremony(purposeAdminRegister, adminID, false, b)
+	return s.beginRegistration(ctx, purposeAdminRegister, adminKeyUser(ad), existing, false, "the most an administrator can have")
 }
 
 // FinishAdminKeyRegistration verifies the browser's answer to an
@@ -90,40 +77,15 @@ func (s *Service) BeginAdminKeyRegistration(ctx context.Context, adminID string)
 // not verify, an answer already used, or a model the account's
 // attestation policy refuses (field "credential").
 func (s *Service) FinishAdminKeyRegistration(ctx context.Context, adminID, state, name string, response []byte) (mfa.WebAuthnCredential, error) {
-	if s.keys == nil {
-		return mfa.WebAuthnCredential{}, ErrKeysOff
-	}
-	name = strings.TrimSpace(name)
-	if err := mfa.CheckWebAuthnName(name); err != nil {
-		return mfa.WebAuthnCredential{}, err
-	}
-	ks, err := s.openCeremony(state, purposeAdminRegister, adminID)
+	c, _, err := s.finishRegistration(ctx, purposeAdminRegister, adminID, state, name, response,
+		func() (mfa.WebAuthnUser, error) {
+			ad, err := s.store.GetAdmin(ctx, adminID)
+			return adminKeyUser(ad), err
+		}, "This account does not allow this model of security key (Settings, Security key models).")
 	if err != nil {
 		return mfa.WebAuthnCredential{}, err
 	}
-	ad, err := s.store.GetAdmin(ctx, adminID)
-	if err != nil {
-		return mfa.WebAuthnCredential{}, err
-	}
-	if err := s.claimCeremony(ctx, ks); err != nil {
-		if errors.Is(err, mfa.ErrConflict) {
-			return mfa.WebAuthnCredential{}, mfa.InvalidField("credential", MsgKeyUsed)
-		}
-		return mfa.WebAuthnCredential{}, err
-	}
-	c, err := s.keys.FinishRegistration(adminKeyUser(ad), ks.Session, response)
-	if err != nil {
-		return mfa.WebAuthnCredential{}, err
-	}
-	st, err := s.store.GetSettings(ctx)
-	if err != nil {
-		return mfa.WebAuthnCredential{}, err
-	}
-	if st.WebAuthnAttestation == mfa.AttestationAllowed && !slices.Contains(st.WebAuthnAAGUIDs, FormatAAGUID(c.AAGUID)) {
-		return mfa.WebAuthnCredential{}, mfa.InvalidField("credential",
-			"This account does not allow this model of security key (Settings, Security key models).")
-	}
-	c.UserID, c.Name = adminID, name
+	c.UserID = adminID
 	return c, nil
 }
 

@@ -181,19 +181,27 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, userID string, platf
 	if err != nil {
 		return KeyCeremony{}, err
 	}
+	return s.beginRegistration(ctx, purposeRegister, keyUser(u), existing, platform, "the most one account can have")
+}
+
+// beginRegistration starts a registration ceremony for who (a user's or
+// an administrator's keys, purpose telling them apart), excluding the
+// keys they have, at most mfa.MaxWebAuthnPerUser.
+func (s *Service) beginRegistration(ctx context.Context, purpose string, who mfa.WebAuthnUser, existing []mfa.WebAuthnCredential,
+	platform bool, most string) (KeyCeremony, error) {
 	if len(existing) >= mfa.MaxWebAuthnPerUser {
-		return KeyCeremony{}, mfa.InvalidField("name", fmt.Sprintf("You already have %d security keys, the most one account can have. Remove one first.", len(existing)))
+		return KeyCeremony{}, mfa.InvalidField("name", fmt.Sprintf("You already have %d security keys, %s. Remove one first.", len(existing), most))
 	}
 	st, err := s.store.GetSettings(ctx)
 	if err != nil {
 		return KeyCeremony{}, err
 	}
-	b, err := s.keys.BeginRegistration(mfa.WebAuthnRegistration{User: keyUser(u), Existing: existing, Platform: platform,
+	b, err := s.keys.BeginRegistration(mfa.WebAuthnRegistration{User: who, Existing: existing, Platform: platform,
 		UserVerification: userVerification(st), Attestation: st.WebAuthnAttestation == mfa.AttestationAllowed})
 	if err != nil {
 		return KeyCeremony{}, err
 	}
-	return s.newCeremony(purposeRegister, userID, platform, b)
+	return s.newCeremony(purpose, who.ID, platform, b)
 }
 
 // FinishKeyRegistration verifies the browser's answer to a registration
@@ -202,38 +210,13 @@ func (s *Service) BeginKeyRegistration(ctx context.Context, userID string, platf
 // that does not verify or an authenticator model the attestation policy
 // refuses (field "credential").
 func (s *Service) FinishKeyRegistration(ctx context.Context, userID, state, name string, response []byte) (mfa.WebAuthnCredential, error) {
-	if s.keys == nil {
-		return mfa.WebAuthnCredential{}, ErrKeysOff
-	}
-	name = strings.TrimSpace(name)
-	if err := mfa.CheckWebAuthnName(name); err != nil {
-		return mfa.WebAuthnCredential{}, err
-	}
-	ks, err := s.openCeremony(state, purposeRegister, userID)
+	c, ks, err := s.finishRegistration(ctx, purposeRegister, userID, state, name, response,
+		func() (mfa.WebAuthnUser, error) {
+			u, err := s.store.GetUser(ctx, userID)
+			return keyUser(u), err
+		}, "Your organisation does not allow this model of security key. Ask your administrator which keys you can use.")
 	if err != nil {
 		return mfa.WebAuthnCredential{}, err
-	}
-	u, err := s.store.GetUser(ctx, userID)
-	if err != nil {
-		return mfa.WebAuthnCredential{}, err
-	}
-	if err := s.claimCeremony(ctx, ks); err != nil {
-		if errors.Is(err, mfa.ErrConflict) {
-			return mfa.WebAuthnCredential{}, mfa.InvalidField("credential", MsgKeyUsed)
-		}
-		return mfa.WebAuthnCredential{}, err
-	}
-	c, err := s.keys.FinishRegistration(keyUser(u), ks.Session, response)
-	if err != nil {
-		return mfa.WebAuthnCredential{}, err
-	}
-	st, err := s.store.GetSettings(ctx)
-	if err != nil {
-		return mfa.WebAuthnCredential{}, err
-	}
-	if st.WebAuthnAttestation == mfa.AttestationAllowed && !slices.Contains(st.WebAuthnAAGUIDs, FormatAAGUID(c.AAGUID)) {
-		return mfa.WebAuthnCredential{}, mfa.InvalidField("credential",
-			"Your organisation does not allow this model of security key. Ask your administrator which keys you can use.")
 	}
 	if c.Attachment == "" && ks.Platform {
 		c.Attachment = mfa.AttachmentPlatform
@@ -241,7 +224,7 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, userID, state, name
 	if c.ID, err = mfa.NewID(mfa.PrefixWebAuthn, s.rand); err != nil {
 		return mfa.WebAuthnCredential{}, err
 	}
-	c.UserID, c.Name, c.Created = userID, name, s.now()
+	c.UserID, c.Created = userID, s.now()
 	err = s.store.Atomic(ctx, func(ctx context.Context) error {
 		have, err := s.store.UserWebAuthnCredentials(ctx, userID)
 		if err != nil {
@@ -260,6 +243,50 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, userID, state, name
 	}
 	s.log.InfoContext(ctx, "security key registered", "user_id", userID, "webauthnkey", c.ID, "platform", c.Platform())
 	return c, nil
+}
+
+// finishRegistration verifies the browser's answer to a registration
+// ceremony of purpose for owner (loaded by who, after the ceremony is
+// known to be theirs) and returns the credential with Name set: a bad
+// name, an unknown, expired or already answered ceremony, an answer that
+// does not verify, or a model the attestation policy refuses (refused)
+// are Invalid naming their field.
+func (s *Service) finishRegistration(ctx context.Context, purpose, owner, state, name string, response []byte,
+	who func() (mfa.WebAuthnUser, error), refused string) (mfa.WebAuthnCredential, keyState, error) {
+	if s.keys == nil {
+		return mfa.WebAuthnCredential{}, keyState{}, ErrKeysOff
+	}
+	name = strings.TrimSpace(name)
+	if err := mfa.CheckWebAuthnName(name); err != nil {
+		return mfa.WebAuthnCredential{}, keyState{}, err
+	}
+	ks, err := s.openCeremony(state, purpose, owner)
+	if err != nil {
+		return mfa.WebAuthnCredential{}, keyState{}, err
+	}
+	u, err := who()
+	if err != nil {
+		return mfa.WebAuthnCredential{}, keyState{}, err
+	}
+	if err := s.claimCeremony(ctx, ks); err != nil {
+		if errors.Is(err, mfa.ErrConflict) {
+			return mfa.WebAuthnCredential{}, keyState{}, mfa.InvalidField("credential", MsgKeyUsed)
+		}
+		return mfa.WebAuthnCredential{}, keyState{}, err
+	}
+	c, err := s.keys.FinishRegistration(u, ks.Session, response)
+	if err != nil {
+		return mfa.WebAuthnCredential{}, keyState{}, err
+	}
+	st, err := s.store.GetSettings(ctx)
+	if err != nil {
+		return mfa.WebAuthnCredential{}, keyState{}, err
+	}
+	if st.WebAuthnAttestation == mfa.AttestationAllowed && !slices.Contains(st.WebAuthnAAGUIDs, FormatAAGUID(c.AAGUID)) {
+		return mfa.WebAuthnCredential{}, keyState{}, mfa.InvalidField("credential", refused)
+	}
+	c.Name = name
+	return c, ks, nil
 }
 
 // userKey returns the user's key id, NotFound for anyone else's.
