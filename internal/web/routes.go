@@ -11,6 +11,9 @@ func (s *Site) routes() []route {
 		{"GET /install", s.install, nil},
 		{"GET /static/twostep.css", s.stylesheet, []Option{Plain()}},
 		{"GET /static/twostep.js", s.staticFile("static/twostep.js", "text/javascript; charset=utf-8"), []Option{Plain()}},
+		// The WebAuthn ceremony of the prompt, the portal's keys and the
+		// console's (navigator.credentials).
+		{"GET /static/webauthn.js", s.staticFile("static/webauthn.js", "text/javascript; charset=utf-8"), []Option{Plain()}},
 		{"GET /static/mark.svg", s.staticFile("static/mark.svg", "image/svg+xml"), []Option{Plain()}},
 		{"GET /static/logo.png", s.logoPNG, []Option{Plain()}},
 	}

@@ -577,3 +577,17 @@ func flipLast(token string) string {
 	}
 	return token[:len(token)-1] + last
 }
+
+// TestSharedScripts: the site serves its shared scripts (the WebAuthn
+// ceremony used by the prompt, the portal's keys and the console) as
+// JavaScript, from the one copy in internal/web/static.
+func TestSharedScripts(t *testing.T) {
+	f := newStackFixture(t)
+	for path, want := range map[string]string{"/static/twostep.js": "data-", "/static/webauthn.js": "navigator.credentials"} {
+		resp, body := f.get(t, f.client(t), path)
+		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") ||
+			!strings.Contains(body, want) {
+			t.Errorf("GET %s = %d %q, body has %q: %v", path, resp.StatusCode, resp.Header.Get("Content-Type"), want, strings.Contains(body, want))
+		}
+	}
+}

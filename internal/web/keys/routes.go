@@ -12,15 +12,11 @@ import (
 //go:embed templates/*.html
 var templates embed.FS
 
-//go:embed static/*
-var static embed.FS
-
 // Paths.
 const (
 	ListPath   = "/portal/keys"
 	AddPath    = "/portal/keys/add"
 	FinishPath = "/portal/keys/finish"
-	ScriptPath = "/portal/keys/webauthn.js"
 )
 
 // Deps are the pages' dependencies.
@@ -81,16 +77,4 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("POST "+ListPath+"/{key}/rename", p.rename, web.MaxBody(maxForm))
 	h("GET "+ListPath+"/{key}/remove", p.removeForm)
 	h("POST "+ListPath+"/{key}/remove", p.remove, web.MaxBody(maxForm))
-	h("GET "+ScriptPath, script, web.Plain())
-}
-
-func script(w http.ResponseWriter, r *http.Request) error {
-	b, err := static.ReadFile("static/webauthn.js")
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	w.Write(b)
-	return nil
 }

@@ -24,9 +24,7 @@ const (
 	// the long-poll write deadline (server.longPollRoutes).
 	StatusPath = "/frame/prompt/status"
 	ScriptPath = "/static/prompt.js"
-	// KeyScriptPath is the security key script (navigator.credentials).
-	KeyScriptPath = "/static/webauthn.js"
-	StylePath     = "/static/prompt.css"
+	StylePath  = "/static/prompt.css"
 )
 
 // Deps are the prompt's dependencies.
@@ -83,7 +81,6 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	h("POST /frame/prompt/{id}/leave", p.leave, web.MaxBody(maxForm))
 	h("GET "+StatusPath, p.status)
 	h("GET "+ScriptPath, staticFile("static/prompt.js", "text/javascript; charset=utf-8"), web.Plain())
-	h("GET "+KeyScriptPath, staticFile("static/webauthn.js", "text/javascript; charset=utf-8"), web.Plain())
 	h("GET "+StylePath, staticFile("static/prompt.css", "text/css; charset=utf-8"), web.Plain())
 }
 

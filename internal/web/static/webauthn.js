@@ -1,8 +1,11 @@
-// twostep security keys: the WebAuthn ceremony in the page. The page carries
-// the server's options (data-options); this script converts their base64url
-// fields, asks the browser (navigator.credentials.create for a new key, .get
-// to log in), writes the answer as JSON into the form's hidden field and
-// submits it. Failures are announced through the role="status" region.
+// twostep security keys: the WebAuthn ceremony in the page, for the
+// prompt's "Use a security key", the portal's keys and the console's. The
+// page carries the server's options (data-options); this script converts
+// their base64url fields, asks the browser (navigator.credentials.create
+// for a new key, .get to log in), writes the answer as JSON into the
+// form's hidden field and submits it. Failures are announced through the
+// role="status" region and the button lets the person try again. Without
+// JavaScript the page says so.
 "use strict";
 (function () {
   var box = document.querySelector("[data-webauthn]");
