@@ -21,6 +21,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/authflow"
 	"github.com/twostep-auth/twostep/internal/deviceapi"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/notify/outbox"
 	"github.com/twostep-auth/twostep/internal/oidc"
 	"github.com/twostep-auth/twostep/internal/reqid"
 	"github.com/twostep-auth/twostep/internal/web"
@@ -91,7 +92,7 @@ type ConsoleOptions struct {
 	ImportHook console.ImportHook
 	// Outbox is set only when the carrier is "outbox" (development): the
 	// console then shows what was written there at /console/outbox.
-	Outbox console.OutboxReader
+	Outbox *outbox.Outbox
 }
 
 // OIDCOptions are the standard OpenID Connect provider's settings.
@@ -226,7 +227,7 @@ func registerRoutes(mux *http.ServeMux, d Deps, metricsH http.Handler) {
 			selfbypass.NewPINPage(sb, pp.SignedIn).Register(browser)
 			// The administrators' console.
 			console.New(console.Deps{Site: site, Admin: d.Admin, Flow: d.Flow, Now: d.Now, IdleTimeout: d.Console.IdleTimeout,
-				SessionLifetime: d.Console.SessionLifetime, Logger: d.Logger, ImportHook: d.Console.ImportHook, Outbox: d.Console.Outbox}).Register(browser)
+				SessionLifetime: d.Console.SessionLifetime, Logger: d.Logger, ImportHook: d.Console.ImportHook, Outbox: consoleOutbox(d.Console.Outbox)}).Register(browser)
 		}
 	}
 	if d.Admin != nil {
@@ -306,3 +307,26 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the underlying writer (flush,
 // deadlines for long polls).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// consoleOutbox adapts the development outbox to the console's reader
+// (nil: no outbox page).
+func consoleOutbox(ob *outbox.Outbox) console.OutboxReader {
+	if ob == nil {
+		return nil
+	}
+	return outboxReader{ob}
+}
+
+type outboxReader struct{ ob *outbox.Outbox }
+
+func (r outboxReader) OutboxMessages() ([]console.OutboxMessage, error) {
+	stored, err := r.ob.List()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]console.OutboxMessage, len(stored))
+	for i, m := range stored {
+		out[i] = console.OutboxMessage{Time: m.Time, Channel: m.Channel, To: m.To, Subject: m.Subject, Body: m.Body}
+	}
+	return out, nil
+}

@@ -3,16 +3,26 @@ package console
 import (
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
-	"github.com/twostep-auth/twostep/internal/notify/outbox"
 )
 
 // OutboxReader reads the development outbox (the "outbox" carrier writes
-// SMS, calls and emails there instead of sending them); *outbox.Outbox
-// is one.
+// SMS, calls and emails there instead of sending them), oldest first.
+// internal/server adapts internal/notify/outbox to it: the console, an
+// edge, does not import the adapter.
 type OutboxReader interface {
-	List() ([]outbox.Stored, error)
+	OutboxMessages() ([]OutboxMessage, error)
+}
+
+// OutboxMessage is one message of the development outbox.
+type OutboxMessage struct {
+	Time    time.Time
+	Channel mfa.Channel
+	To      string
+	Subject string
+	Body    mfa.Passcode
 }
 
 // maxOutbox bounds the outbox page: the newest messages.
@@ -26,7 +36,7 @@ type outboxView struct {
 
 // outboxMessage is one message of the page.
 type outboxMessage struct {
-	outbox.Stored
+	OutboxMessage
 	Kind, Text string
 }
 
@@ -46,7 +56,7 @@ func (p *Pages) outboxPage(w http.ResponseWriter, r *http.Request, c req) error 
 	if !outboxRole(c) {
 		return mfa.E(mfa.Denied, "Only Owners and Administrators can read the outbox.")
 	}
-	all, err := p.outbox.List()
+	all, err := p.outbox.OutboxMessages()
 	if err != nil {
 		return err
 	}
@@ -57,7 +67,7 @@ func (p *Pages) outboxPage(w http.ResponseWriter, r *http.Request, c req) error 
 		all = all[:maxOutbox]
 	}
 	for _, s := range all {
-		m := outboxMessage{Stored: s, Kind: string(s.Channel), Text: string(s.Body)}
+		m := outboxMessage{OutboxMessage: s, Kind: string(s.Channel), Text: string(s.Body)}
 		switch s.Channel {
 		case mfa.ChannelSMS:
 			m.Kind = "SMS"
