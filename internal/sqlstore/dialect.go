@@ -309,6 +309,14 @@ func sqliteDSN(path string, busy time.Duration, readOnly bool) (string, error) {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Set("_txlock", "immediate")
+		// The writer never checkpoints (checkpoint.go); its page cache
+		// stays valid between its transactions (no other connection
+		// writes), so it is larger than SQLite's 2 MB default; savepoint
+		// journals stay in memory instead of a temporary file per group.
+		q.Add("_pragma", "wal_autocheckpoint(0)")
+		q.Add("_pragma", "journal_size_limit(67108864)")
+		q.Add("_pragma", "cache_size(-16384)")
+		q.Add("_pragma", "temp_store(MEMORY)")
 	}
 	sep := "?"
 	if strings.Contains(path, "?") {

@@ -77,3 +77,22 @@ func WriteStatementCached(s *Store, prefix string) bool {
 
 // SpendBypassSQL is the statement that finds and spends a bypass code.
 const SpendBypassSQL = spendBypassSQL
+
+// CheckpointRuns reports how many WAL checkpoints the store's background
+// checkpointer has run (0 on PostgreSQL and in-memory SQLite).
+func CheckpointRuns(s *Store) int64 {
+	if s.ckpt == nil {
+		return 0
+	}
+	return s.ckpt.runs.Load()
+}
+
+// WriterPragma reads PRAGMA name on the store's write connection.
+func WriterPragma(ctx context.Context, s *Store, name string) (int64, error) {
+	var v int64
+	err := s.write.QueryRowContext(ctx, `PRAGMA `+name).Scan(&v)
+	return v, err
+}
+
+// CheckpointEvery is the number of commits that wakes the checkpointer.
+const CheckpointEvery = ckptEvery

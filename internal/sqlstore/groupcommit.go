@@ -174,4 +174,5 @@ func (g *groupCommit) commit(group []*gcReq) {
 		fail(s.dbErr(ctx, op, err))
 		return
 	}
+	s.ckpt.committed(int64(len(group)))
 }

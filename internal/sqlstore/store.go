@@ -80,6 +80,7 @@ type Store struct {
 	codeKey []byte // see codeKeyFor
 
 	gc *groupCommit // nil unless Options.GroupCommit on SQLite
+	ckpt *checkpointer // nil unless SQLite on a file
 
 	// SQLite: prepared statements of the write and read pools
 	// (stmtcache.go); nil on PostgreSQL.
@@ -198,6 +199,20 @@ func (s *Store) openSQLite(ctx context.Context, path string, busy time.Duration,
 	r.SetMaxOpenConns(maxRead)
 	r.SetMaxIdleConns(maxRead)
 	r.SetConnMaxIdleTime(5 * time.Minute)
+	// The checkpointer's own connection (see checkpoint.go): the write
+	// DSN, so that it may write the database file, but it never begins a
+	// transaction.
+	cdb, err := sql.Open("sqlite", wdsn)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	cdb.SetMaxOpenConns(1)
+	cdb.SetMaxIdleConns(1)
+	cdb.SetConnMaxLifetime(0)
+	cdb.SetConnMaxIdleTime(0)
+	s.ckpt = newCheckpointer(cdb, s.log)
 	s.read = r
 	s.rstmts = newStmtCache(r)
 	return nil
@@ -239,6 +254,9 @@ func (s *Store) Close() error {
 		s.wstmts.close()
 	}
 	var errs []error
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close())
+	}
 	for _, db := range s.pools() {
 		if db != nil {
 			errs = append(errs, db.Close())
@@ -409,6 +427,7 @@ func (s *Store) tryTx(ctx context.Context, op string, fn func(c dbtx) error) (er
 	if err := tx.Commit(); err != nil {
 		return s.dbErr(ctx, op, err)
 	}
+	s.ckpt.committed(1)
 	s.wstmts.prepareWanted(ctx)
 	return nil
 }
