@@ -79,7 +79,7 @@ type Store struct {
 	keyMu   sync.Mutex
 	codeKey []byte // see codeKeyFor
 
-	gc *groupCommit // nil unless Options.GroupCommit on SQLite
+	gc   *groupCommit  // nil unless Options.GroupCommit on SQLite
 	ckpt *checkpointer // nil unless SQLite on a file
 
 	// SQLite: prepared statements of the write and read pools
