@@ -204,8 +204,8 @@ func scanUnion(rows *sql.Rows, u *unionStmt, qs []accountQuery) error {
 		if kind < 0 || kind >= len(qs) {
 			return fmt.Errorf("account query index %d out of range", kind)
 		}
-		if u.offsets != nil {
-			ur.off = u.offsets[kind]
+		if u.positions != nil {
+			ur.pos = u.positions[kind]
 		}
 		if err := qs[kind].row(&ur); err != nil {
 			return err
@@ -242,10 +242,10 @@ var unionStmts [8]atomic.Pointer[unionStmt]
 type unionStmt struct {
 	sql   string
 	width int // result columns after the query index
-	// offsets, if set, is where each query's columns start after the
-	// index (PostgreSQL's layout, buildUnionPostgres); else each starts
-	// at 0.
-	offsets []int
+	// positions, if set, is where each query's columns are, after the
+	// index (PostgreSQL's layout, buildUnionWide); else each query's
+	// columns start at 0.
+	positions [][]int
 }
 
 // buildUnion writes readUnion's statement for qs.
@@ -280,21 +280,27 @@ func buildUnion(qs []accountQuery) (*unionStmt, error) {
 }
 
 // unionRow scans one row of a union statement into a query's own
-// columns, which start at off (after the index).
+// columns: the first len(dest) after the index, or those at pos.
 type unionRow struct {
 	rows *sql.Rows
 	dest []any
-	off  int
+	pos  []int
 }
 
 func (u *unionRow) Scan(dest ...any) error {
-	if u.off+len(dest) > len(u.dest)-1 {
-		return fmt.Errorf("scan %d columns at %d of %d", len(dest), u.off, len(u.dest)-1)
+	if len(dest) > len(u.dest)-1 || (u.pos != nil && len(dest) != len(u.pos)) {
+		return fmt.Errorf("scan %d columns of %d", len(dest), len(u.dest)-1)
 	}
 	for j := range u.dest {
 		u.dest[j] = skipColumn{}
 	}
-	copy(u.dest[1+u.off:], dest)
+	if u.pos == nil {
+		copy(u.dest[1:], dest)
+	} else {
+		for j, d := range dest {
+			u.dest[1+u.pos[j]] = d
+		}
+	}
 	return u.rows.Scan(u.dest...)
 }
 
@@ -426,19 +432,33 @@ func (s *Store) buildUnionPostgres(ctx context.Context, qs []accountQuery) (*uni
 	return buildUnionWide(qs, types)
 }
 
-// buildUnionWide writes a UNION ALL of qs in which query i has columns of
-// its own, typed by types[i]; every other branch fills them with typed
-// NULLs.
+// buildUnionWide writes a UNION ALL of qs whose columns PostgreSQL can
+// type: a result column holds values of one type only. Query i's j-th
+// column of type T goes to the j-th column of type T (so queries share
+// the columns of the types they have in common, and the statement is as
+// narrow as it can be: every column a branch does not fill is one more
+// NULL to project for every row); a branch fills the columns it does not
+// use with NULLs cast to their type.
 func buildUnionWide(qs []accountQuery, types [][]string) (*unionStmt, error) {
-	offsets := make([]int, len(qs))
-	width := 0
+	// slots[T] lists the result columns of type T, in order.
+	slots := map[string][]int{}
+	var colType []string // the type of each result column
+	positions := make([][]int, len(qs))
 	for i, q := range qs {
 		n, _ := selectWidth(q.sql)
 		if n != len(types[i]) {
 			return nil, fmt.Errorf("account query %d: %d columns, %d types", i, n, len(types[i]))
 		}
-		offsets[i] = width
-		width += n
+		seen := map[string]int{}
+		for _, t := range types[i] {
+			k := seen[t]
+			seen[t]++
+			if k == len(slots[t]) {
+				slots[t] = append(slots[t], len(colType))
+				colType = append(colType, t)
+			}
+			positions[i] = append(positions[i], slots[t][k])
+		}
 	}
 	var b strings.Builder
 	for i, q := range qs {
@@ -450,23 +470,52 @@ func buildUnionWide(qs []accountQuery, types [][]string) (*unionStmt, error) {
 		if !ok || from < 0 {
 			return nil, fmt.Errorf("account query %d is not a SELECT ... FROM", i)
 		}
-		cols, tail := rest[:from-len("SELECT ")], q.sql[from:]
-		var before, after strings.Builder
-		for j := range i {
-			for _, t := range types[j] {
-				fmt.Fprintf(&before, "NULL::%s, ", t)
+		cols, tail := splitColumns(rest[:from-len("SELECT ")]), q.sql[from:]
+		if q.limit > 0 {
+			// The LIMIT's subquery keeps the query's own column list;
+			// the outer SELECT places its columns, named c0, c1, ...
+			for j := range cols {
+				cols[j] = fmt.Sprintf("%s AS c%d", cols[j], j)
 			}
 		}
-		for j := i + 1; j < len(qs); j++ {
-			for _, t := range types[j] {
-				fmt.Fprintf(&after, ", NULL::%s", t)
+		out := make([]string, len(colType))
+		for c, t := range colType {
+			out[c] = "NULL::" + t
+		}
+		for j, c := range positions[i] {
+			if q.limit > 0 {
+				out[c] = fmt.Sprintf("r.c%d", j)
+			} else {
+				out[c] = cols[j]
 			}
 		}
 		if q.limit > 0 {
-			fmt.Fprintf(&b, "SELECT %d, %sr.*%s FROM (SELECT %s%s ORDER BY %s LIMIT %d) r", i, before.String(), after.String(), cols, tail, q.order, q.limit)
+			fmt.Fprintf(&b, "SELECT %d, %s FROM (SELECT %s%s ORDER BY %s LIMIT %d) r", i, strings.Join(out, ", "), strings.Join(cols, ", "), tail, q.order, q.limit)
 		} else {
-			fmt.Fprintf(&b, "SELECT %d, %s%s%s%s", i, before.String(), cols, after.String(), tail)
+			fmt.Fprintf(&b, "SELECT %d, %s%s", i, strings.Join(out, ", "), tail)
 		}
 	}
-	return &unionStmt{sql: b.String(), width: width, offsets: offsets}, nil
+	return &unionStmt{sql: b.String(), width: len(colType), positions: positions}, nil
+}
+
+// splitColumns splits a SELECT's column list at its top-level commas.
+func splitColumns(list string) []string {
+	var cols []string
+	depth, start := 0, 0
+	inQuote := false
+	for i := 0; i < len(list); i++ {
+		switch c := list[i]; {
+		case c == '\'':
+			inQuote = !inQuote
+		case inQuote:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == ',' && depth == 0:
+			cols = append(cols, strings.TrimSpace(list[start:i]))
+			start = i + 1
+		}
+	}
+	return append(cols, strings.TrimSpace(list[start:]))
 }
