@@ -10,10 +10,10 @@ import (
 
 // TestLoadBenchmarksShort runs the HTTP passcode load benchmark (SQLite,
 // and PostgreSQL when TWOSTEP_TEST_POSTGRES is set) and the push
-// benchmark once each with a tiny workload, so that an ordinary `go test`
-// (CI) proves they still run: a server process, users through the Admin
-// API, signed checks, logins, preauths, long polls. It checks nothing
-// about speed.
+// and RADIUS benchmarks once each with a tiny workload, so that an
+// ordinary `go test` (CI) proves they still run: a server process, users
+// through the Admin API, signed checks, logins, preauths, long polls,
+// Access-Requests. It checks nothing about speed.
 func TestLoadBenchmarksShort(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
@@ -30,9 +30,11 @@ func TestLoadBenchmarksShort(t *testing.T) {
 	benches := map[string]func(*testing.B){
 		"BenchmarkPasscodeAuthHTTP": BenchmarkPasscodeAuthHTTP,
 		"BenchmarkPushLongPolls":    BenchmarkPushLongPolls,
+		"BenchmarkRadiusPasscode":   BenchmarkRadiusPasscode,
 	}
 	if os.Getenv(sqltest.EnvPostgres) != "" {
 		benches["BenchmarkPasscodeAuthHTTPPostgres"] = BenchmarkPasscodeAuthHTTPPostgres
+		benches["BenchmarkPushLongPollsPostgres"] = BenchmarkPushLongPollsPostgres
 	}
 	for name, fn := range benches {
 		if r := testing.Benchmark(fn); r.N == 0 {

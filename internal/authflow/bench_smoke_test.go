@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// TestBenchmarksShort runs BenchmarkPasscodeAuth and BenchmarkBypassCodes once per
-// sub-benchmark, so that an ordinary `go test` (CI) proves it still runs.
+// TestBenchmarksShort runs each of the package's benchmarks once per
+// sub-benchmark, so that an ordinary `go test` (CI) proves they still run.
 // It checks nothing about speed.
 func TestBenchmarksShort(t *testing.T) {
 	if testing.Short() {
@@ -23,5 +23,11 @@ func TestBenchmarksShort(t *testing.T) {
 	}
 	if r := testing.Benchmark(BenchmarkBypassCodes); r.N == 0 {
 		t.Error("BenchmarkBypassCodes failed (see its log above)")
+	}
+	if r := testing.Benchmark(BenchmarkPasswordUnknownVsWrong); r.N == 0 {
+		t.Error("BenchmarkPasswordUnknownVsWrong failed (see its log above)")
+	}
+	if r := testing.Benchmark(BenchmarkPasswordLDAPUnknownVsWrong); r.N == 0 {
+		t.Error("BenchmarkPasswordLDAPUnknownVsWrong failed (see its log above)")
 	}
 }

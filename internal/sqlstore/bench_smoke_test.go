@@ -30,6 +30,7 @@ func TestBenchmarksShort(t *testing.T) {
 	runShort(t, "20x", BenchmarkApplyAuth)
 	runShort(t, "20x", BenchmarkLoginRead)
 	runShort(t, "20x", BenchmarkHitRateLimit)
+	runShort(t, "20x", BenchmarkGetIntegration)
 	defer func(n int) { revokedOthers = n }(revokedOthers)
 	revokedOthers = 50
 	runShort(t, "5x", BenchmarkLoginAccountRevoked)
