@@ -24,6 +24,9 @@ func TestBenchmarksShort(t *testing.T) {
 	if r := testing.Benchmark(BenchmarkBypassCodes); r.N == 0 {
 		t.Error("BenchmarkBypassCodes failed (see its log above)")
 	}
+	if r := testing.Benchmark(BenchmarkPasscodeWhileCarrierHangs); r.N == 0 {
+		t.Error("BenchmarkPasscodeWhileCarrierHangs failed (see its log above)")
+	}
 	if r := testing.Benchmark(BenchmarkPasswordUnknownVsWrong); r.N == 0 {
 		t.Error("BenchmarkPasswordUnknownVsWrong failed (see its log above)")
 	}
