@@ -1,10 +1,10 @@
 package main
 
 import (
-	"flag"
 	"os"
 	"testing"
 
+	"github.com/twostep-auth/twostep/internal/benchtest"
 	"github.com/twostep-auth/twostep/internal/sqlstore/sqltest"
 )
 
@@ -15,30 +15,12 @@ import (
 // through the Admin API, signed checks, logins, preauths, long polls,
 // Access-Requests. It checks nothing about speed.
 func TestLoadBenchmarksShort(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
 	t.Setenv("TWOSTEP_LOAD_AUTHS", "64")
 	t.Setenv("TWOSTEP_LOAD_CLIENTS", "4")
 	t.Setenv("TWOSTEP_LOAD_USERS", "8")
-	f := flag.Lookup("test.benchtime")
-	old := f.Value.String()
-	if err := f.Value.Set("1x"); err != nil {
-		t.Fatal(err)
-	}
-	defer f.Value.Set(old)
-	benches := map[string]func(*testing.B){
-		"BenchmarkPasscodeAuthHTTP": BenchmarkPasscodeAuthHTTP,
-		"BenchmarkPushLongPolls":    BenchmarkPushLongPolls,
-		"BenchmarkRadiusPasscode":   BenchmarkRadiusPasscode,
-	}
+	benches := []func(*testing.B){BenchmarkPasscodeAuthHTTP, BenchmarkPushLongPolls, BenchmarkRadiusPasscode}
 	if os.Getenv(sqltest.EnvPostgres) != "" {
-		benches["BenchmarkPasscodeAuthHTTPPostgres"] = BenchmarkPasscodeAuthHTTPPostgres
-		benches["BenchmarkPushLongPollsPostgres"] = BenchmarkPushLongPollsPostgres
+		benches = append(benches, BenchmarkPasscodeAuthHTTPPostgres, BenchmarkPushLongPollsPostgres)
 	}
-	for name, fn := range benches {
-		if r := testing.Benchmark(fn); r.N == 0 {
-			t.Errorf("%s failed or skipped (see its log above)", name)
-		}
-	}
+	benchtest.RunShort(t, "1x", benches...)
 }

@@ -1,24 +1,14 @@
 package otp
 
 import (
-	"flag"
 	"testing"
+
+	"github.com/twostep-auth/twostep/internal/benchtest"
 )
 
 // TestBenchmarksShort runs BenchmarkVerifyHOTP once per sub-benchmark, so that an
 // ordinary `go test` (CI) proves it still runs. It checks nothing about
 // speed.
 func TestBenchmarksShort(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
-	f := flag.Lookup("test.benchtime")
-	old := f.Value.String()
-	if err := f.Value.Set("1x"); err != nil {
-		t.Fatal(err)
-	}
-	defer f.Value.Set(old)
-	if r := testing.Benchmark(BenchmarkVerifyHOTP); r.N == 0 {
-		t.Error("BenchmarkVerifyHOTP failed (see its log above)")
-	}
+	benchtest.RunShort(t, "1x", BenchmarkVerifyHOTP)
 }

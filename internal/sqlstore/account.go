@@ -313,7 +313,38 @@ func (skipColumn) Scan(any) error { return nil }
 // commas outside parentheses and quotes before its first top-level FROM),
 // and returns that FROM's index, or -1 if there is none.
 func selectWidth(q string) (cols, from int) {
-	depth, n := 0, 1
+	cols, from = 1, -1
+	topLevel(q, func(i int) bool {
+		switch {
+		case q[i] == ',':
+			cols++
+		case strings.HasPrefix(q[i:], " FROM "):
+			from = i
+			return false
+		}
+		return true
+	})
+	return cols, from
+}
+
+// splitColumns splits a SELECT's column list at its top-level commas.
+func splitColumns(list string) []string {
+	var cols []string
+	start := 0
+	topLevel(list, func(i int) bool {
+		if list[i] == ',' {
+			cols = append(cols, strings.TrimSpace(list[start:i]))
+			start = i + 1
+		}
+		return true
+	})
+	return append(cols, strings.TrimSpace(list[start:]))
+}
+
+// topLevel calls at with the index of each byte of q outside quotes and
+// parentheses, until at returns false.
+func topLevel(q string, at func(i int) bool) {
+	depth := 0
 	inQuote := false
 	for i := 0; i < len(q); i++ {
 		switch c := q[i]; {
@@ -324,13 +355,12 @@ func selectWidth(q string) (cols, from int) {
 			depth++
 		case c == ')':
 			depth--
-		case c == ',' && depth == 0:
-			n++
-		case depth == 0 && strings.HasPrefix(q[i:], " FROM "):
-			return n, i
+		case depth == 0:
+			if !at(i) {
+				return
+			}
 		}
 	}
-	return n, -1
 }
 
 // readEach runs qs one after another on c.
@@ -496,26 +526,4 @@ func buildUnionWide(qs []accountQuery, types [][]string) (*unionStmt, error) {
 		}
 	}
 	return &unionStmt{sql: b.String(), width: len(colType), positions: positions}, nil
-}
-
-// splitColumns splits a SELECT's column list at its top-level commas.
-func splitColumns(list string) []string {
-	var cols []string
-	depth, start := 0, 0
-	inQuote := false
-	for i := 0; i < len(list); i++ {
-		switch c := list[i]; {
-		case c == '\'':
-			inQuote = !inQuote
-		case inQuote:
-		case c == '(':
-			depth++
-		case c == ')':
-			depth--
-		case c == ',' && depth == 0:
-			cols = append(cols, strings.TrimSpace(list[start:i]))
-			start = i + 1
-		}
-	}
-	return append(cols, strings.TrimSpace(list[start:]))
 }
