@@ -11,6 +11,7 @@ import (
 	"github.com/twostep-auth/twostep/internal/mfa"
 	"github.com/twostep-auth/twostep/internal/sqlstore"
 	"github.com/twostep-auth/twostep/internal/sqlstore/sqltest"
+	"go.uber.org/goleak"
 )
 
 // TestBackgroundCheckpoint: on a SQLite file the writer connection never
@@ -88,8 +89,10 @@ func TestBackgroundCheckpoint(t *testing.T) {
 }
 
 // TestCheckpointerStopsAtClose: Close ends the checkpointer (goroutine and
-// connection) and the data is all there when the file is opened again.
+// connection: goleak finds nothing of the store left) and the data is all
+// there when the file is opened again.
 func TestCheckpointerStopsAtClose(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
 	ctx := t.Context()
 	path := sqltest.SQLitePath(t)
 	s, err := sqlstore.Open(ctx, sqlstore.Options{DSN: path, Sealer: sqltest.Keyring(t), GroupCommit: true})
@@ -102,6 +105,9 @@ func TestCheckpointerStopsAtClose(t *testing.T) {
 	newUser(t, s, "DUCKPT00000000000002", "closing")
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close() = %v", err)
+	}
+	if err := goleak.Find(ignore); err != nil {
+		t.Errorf("after Close: %v", err)
 	}
 	s2 := sqltest.Open(t, path, sqlstore.Options{Sealer: sqltest.Keyring(t)})
 	if _, err := s2.GetUserByName(ctx, "closing"); err != nil {
