@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/mfa"
@@ -17,25 +16,8 @@ const adminWebauthnCols = `w.id, w.admin_id, w.name, w.credential_id, w.public_k
 
 // CreateAdminWebAuthnCredential stores c for administrator c.UserID.
 func (s *Store) CreateAdminWebAuthnCredential(ctx context.Context, c mfa.WebAuthnCredential) error {
-	const op = "create admin webauthn credential"
-	if len(c.CredentialID) == 0 {
-		return mfa.InvalidField("credential_id", "a WebAuthn credential needs a credential id")
-	}
-	if len(c.PublicKey) == 0 {
-		return mfa.InvalidField("public_key", "a WebAuthn credential needs a public key")
-	}
-	for _, t := range c.Transports {
-		if t == "" || strings.Contains(t, ",") {
-			return mfa.InvalidField("transports", "a transport is a non-empty word without commas")
-		}
-	}
-	_, err := s.writer().exec(ctx, `INSERT INTO admin_webauthn_credentials (id, admin_id, name, credential_id, public_key,
-		sign_count, aaguid, transports, attachment, backup_eligible, backup_state, cloned, created, last_used)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.UserID, c.Name, c.CredentialID, c.PublicKey, int64(c.SignCount), c.AAGUID, strings.Join(c.Transports, ","),
-		c.Attachment, c.BackupEligible, c.BackupState, c.Cloned, c.Created, c.LastUsed)
-	return s.dbErr(ctx, op, err, onFK(mfa.NotFound, "administrator not found"),
-		onUnique("credential_id", "this security key is already registered"))
+	return s.insertWebAuthnCredential(ctx, "create admin webauthn credential", "admin_webauthn_credentials", "admin_id",
+		"administrator not found", c)
 }
 
 // AdminWebAuthnCredentials lists the administrator's keys in creation

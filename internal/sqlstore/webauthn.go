@@ -34,7 +34,14 @@ func scanWebAuthn(r rowScanner) (mfa.WebAuthnCredential, error) {
 
 // CreateWebAuthnCredential stores c.
 func (s *Store) CreateWebAuthnCredential(ctx context.Context, c mfa.WebAuthnCredential) error {
-	const op = "create webauthn credential"
+	return s.insertWebAuthnCredential(ctx, "create webauthn credential", "webauthn_credentials", "user_id", "user not found", c)
+}
+
+// insertWebAuthnCredential checks and stores c in table, a user's
+// (webauthn_credentials) or an administrator's (admin_webauthn_credentials)
+// credentials, whose owner column is ownerCol; notFound is the message
+// when c.UserID names no owner.
+func (s *Store) insertWebAuthnCredential(ctx context.Context, op, table, ownerCol, notFound string, c mfa.WebAuthnCredential) error {
 	if len(c.CredentialID) == 0 {
 		return mfa.InvalidField("credential_id", "a WebAuthn credential needs a credential id")
 	}
@@ -46,12 +53,12 @@ func (s *Store) CreateWebAuthnCredential(ctx context.Context, c mfa.WebAuthnCred
 			return mfa.InvalidField("transports", "a transport is a non-empty word without commas")
 		}
 	}
-	_, err := s.writer().exec(ctx, `INSERT INTO webauthn_credentials (id, user_id, name, credential_id, public_key,
+	_, err := s.writer().exec(ctx, `INSERT INTO `+table+` (id, `+ownerCol+`, name, credential_id, public_key,
 		sign_count, aaguid, transports, attachment, backup_eligible, backup_state, cloned, created, last_used)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.UserID, c.Name, c.CredentialID, c.PublicKey, int64(c.SignCount), c.AAGUID, strings.Join(c.Transports, ","),
 		c.Attachment, c.BackupEligible, c.BackupState, c.Cloned, c.Created, c.LastUsed)
-	return s.dbErr(ctx, op, err, onFK(mfa.NotFound, "user not found"),
+	return s.dbErr(ctx, op, err, onFK(mfa.NotFound, notFound),
 		onUnique("credential_id", "this security key is already registered"))
 }
 
