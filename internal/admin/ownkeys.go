@@ -57,6 +57,11 @@ func (s *Service) AddOwnKey(ctx context.Context, a Actor, c mfa.WebAuthnCredenti
 	}
 	c.ID, c.UserID, c.Created, c.Cloned = id, a.ID, s.now(), false
 	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		// Locked, so that two keys added at once cannot both be the
+		// MaxAdminKeys-th.
+		if err := s.store.LockAdmin(ctx, a.ID); err != nil {
+			return err
+		}
 		have, err := s.store.AdminWebAuthnCredentials(ctx, a.ID)
 		if err != nil {
 			return err

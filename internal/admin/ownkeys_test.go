@@ -1,11 +1,18 @@
 package admin_test
 
 import (
+	"crypto/rand"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/sqlstore/sqltest"
 )
 
 // TestOwnKeys: an administrator adds, lists and removes their own
@@ -61,5 +68,60 @@ func TestOwnKeys(t *testing.T) {
 	actions := map[string]bool{log[0].Action: true, log[1].Action: true}
 	if !actions["admin_webauthn_add"] || !actions["admin_webauthn_remove"] {
 		t.Errorf("admin log actions = %v", actions)
+	}
+}
+
+// TestOwnKeysLimitConcurrent: an administrator two keys short of
+// MaxAdminKeys who adds four at once gets exactly two, on SQLite and on
+// PostgreSQL (where the count and the insert would interleave without the
+// administrator's lock).
+func TestOwnKeysLimitConcurrent(t *testing.T) {
+	for name, dsn := range map[string]func() string{
+		"sqlite":   func() string { return filepath.Join(t.TempDir(), "twostep.db") },
+		"postgres": func() string { return sqltest.PostgresDSN(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := sqltest.NewStore(t, dsn())
+			svc := admin.New(st, time.Now, rand.Reader, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			ctx := t.Context()
+			ad := mfa.Admin{ID: "DE" + "OWNKEYSLIMIT000001", Email: "me@example.com", Role: mfa.RoleReadOnly, Created: time.Now()}
+			if err := st.CreateAdmin(ctx, ad); err != nil {
+				t.Fatal(err)
+			}
+			me := admin.AdminActor(ad)
+			key := func(i int) mfa.WebAuthnCredential {
+				return mfa.WebAuthnCredential{Name: fmt.Sprintf("Key %d", i), CredentialID: []byte(fmt.Sprintf("credential-%d", i)), PublicKey: []byte{1, 2, 3}}
+			}
+			for i := range admin.MaxAdminKeys - 2 {
+				if _, err := svc.AddOwnKey(ctx, me, key(i)); err != nil {
+					t.Fatalf("AddOwnKey(%d) = %v", i, err)
+				}
+			}
+			const n = 4
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			start := make(chan struct{})
+			for i := range n {
+				wg.Go(func() {
+					<-start
+					_, errs[i] = svc.AddOwnKey(ctx, me, key(100+i))
+				})
+			}
+			close(start)
+			wg.Wait()
+			ok := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					ok++
+				case fieldOf(err) == "name":
+				default:
+					t.Errorf("AddOwnKey = %v; want nil or the limit", err)
+				}
+			}
+			if ks, err := svc.OwnKeys(ctx, me); err != nil || ok != 2 || len(ks) != admin.MaxAdminKeys {
+				t.Errorf("%d of %d concurrent adds succeeded, %d keys stored (%v); want 2 and %d", ok, n, len(ks), err, admin.MaxAdminKeys)
+			}
+		})
 	}
 }

@@ -388,7 +388,12 @@ func (s *Service) SelfAddPhone(ctx context.Context, a Actor, np NewSelfPhone) (S
 	}
 	err = s.store.Atomic(ctx, func(ctx context.Context) error {
 		// The same number twice (a check code posted twice at once, or a
-		// phone added again) is refused: one device per number.
+		// phone added again) is refused: one device per number. The lock
+		// makes a concurrent add of the same number wait and then see
+		// this one.
+		if err := s.store.LockUser(ctx, a.ID); err != nil {
+			return fmt.Errorf("add phone: %w", err)
+		}
 		have, err := s.store.UserPhones(ctx, a.ID)
 		if err != nil {
 			return fmt.Errorf("add phone: %w", err)

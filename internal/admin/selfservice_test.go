@@ -7,6 +7,7 @@ import (
 
 	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/sqlstore/sqltest"
 )
 
 func TestSelfServiceOwnDevicesOnly(t *testing.T) {
@@ -158,9 +159,16 @@ func TestSelfServiceTOTPAndPhone(t *testing.T) {
 }
 
 // TestSelfAddPhoneOnce: the same checked phone posted several times at
-// once is saved once.
-func TestSelfAddPhoneOnce(t *testing.T) {
-	e := newActEnv(t)
+// once is saved once, on SQLite and on PostgreSQL (where READ COMMITTED
+// would let two transactions both see no such phone, unless the user's
+// row is locked first).
+func TestSelfAddPhoneOnce(t *testing.T) { testSelfAddPhoneOnce(t, newActEnv(t)) }
+
+func TestSelfAddPhoneOncePostgres(t *testing.T) {
+	testSelfAddPhoneOnce(t, newActEnv(t, sqltest.PostgresDSN(t)))
+}
+
+func testSelfAddPhoneOnce(t *testing.T, e *actEnv) {
 	alice := e.user("alice", "alice@example.com")
 	me := admin.UserActor(alice, "192.0.2.7")
 	np, _ := admin.NormalizeSelfNumber("1", "5555550100", "", mfa.PhoneMobile)

@@ -226,6 +226,11 @@ func (s *Service) FinishKeyRegistration(ctx context.Context, userID, state, name
 	}
 	c.UserID, c.Created = userID, s.now()
 	err = s.store.Atomic(ctx, func(ctx context.Context) error {
+		// Locked, so that two registrations finishing at once cannot
+		// both count 19 keys and both add one.
+		if err := s.store.LockUser(ctx, userID); err != nil {
+			return err
+		}
 		have, err := s.store.UserWebAuthnCredentials(ctx, userID)
 		if err != nil {
 			return err

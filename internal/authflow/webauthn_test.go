@@ -2,6 +2,7 @@ package authflow_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -39,8 +40,9 @@ func newKeyHolder(opts virtualwebauthn.AuthenticatorOptions) *keyHolder {
 	return &keyHolder{auth: virtualwebauthn.NewAuthenticatorWithOptions(opts), cred: fidotest.NewCredential()}
 }
 
-// register runs the registration ceremony for u through rp.
-func (e *env) register(t *testing.T, u mfa.User, k *keyHolder, rp virtualwebauthn.RelyingParty, name string) (mfa.WebAuthnCredential, error) {
+// attest begins a registration ceremony for u and makes the
+// authenticator's answer through rp.
+func (e *env) attest(t *testing.T, u mfa.User, k *keyHolder, rp virtualwebauthn.RelyingParty) (state string, resp []byte) {
 	t.Helper()
 	c, err := e.Svc.BeginKeyRegistration(e.ctx, u.ID, false)
 	if err != nil {
@@ -50,8 +52,14 @@ func (e *env) register(t *testing.T, u mfa.User, k *keyHolder, rp virtualwebauth
 	if err != nil {
 		t.Fatalf("ParseAttestationOptions = %v", err)
 	}
-	resp := virtualwebauthn.CreateAttestationResponse(rp, k.auth, k.cred, *opts)
-	got, err := e.Svc.FinishKeyRegistration(e.ctx, u.ID, c.State, name, []byte(resp))
+	return c.State, []byte(virtualwebauthn.CreateAttestationResponse(rp, k.auth, k.cred, *opts))
+}
+
+// register runs the registration ceremony for u through rp.
+func (e *env) register(t *testing.T, u mfa.User, k *keyHolder, rp virtualwebauthn.RelyingParty, name string) (mfa.WebAuthnCredential, error) {
+	t.Helper()
+	state, resp := e.attest(t, u, k, rp)
+	got, err := e.Svc.FinishKeyRegistration(e.ctx, u.ID, state, name, resp)
 	if err == nil {
 		k.auth.AddCredential(k.cred)
 	}
@@ -426,4 +434,58 @@ func TestKeyRenameRemove(t *testing.T) {
 	if ks := e.keys(u); len(ks) != 0 {
 		t.Errorf("keys after remove = %d", len(ks))
 	}
+}
+
+// TestKeyRegisterLimitConcurrent: a user two keys short of the limit who
+// finishes four registrations at once gets exactly two more keys; the
+// others are refused naming the limit, on every backend (on PostgreSQL
+// the count and the insert would interleave without the user's lock).
+func TestKeyRegisterLimitConcurrent(t *testing.T) {
+	backends(t, func(t *testing.T, dsn func(t *testing.T) string) {
+		v, err := fido.New(fido.Config{RPID: "mfa.example.com", Origins: fido.Origins([]string{"mfa.example.com"}, "8443")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEnvDSN(t, dsn(t), authflow.WithWebAuthn(v))
+		u := e.user("alice", mfa.StatusActive)
+		for i := range mfa.MaxWebAuthnPerUser - 2 {
+			c := fidotest.NewCredential()
+			if err := e.Store.CreateWebAuthnCredential(e.ctx, mfa.WebAuthnCredential{
+				ID: mfatest.NewID(t, mfa.PrefixWebAuthn), UserID: u.ID, Name: fmt.Sprintf("Key %d", i),
+				CredentialID: c.ID, PublicKey: c.Key.AttestationData(), Created: e.Clock.Now()}); err != nil {
+				t.Fatalf("CreateWebAuthnCredential = %v", err)
+			}
+		}
+		const n = 4
+		states := make([]string, n)
+		resps := make([][]byte, n)
+		for i := range n {
+			states[i], resps[i] = e.attest(t, u, newKeyHolder(virtualwebauthn.AuthenticatorOptions{}), testRP)
+		}
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				_, errs[i] = e.Svc.FinishKeyRegistration(e.ctx, u.ID, states[i], fmt.Sprintf("New key %d", i), resps[i])
+			})
+		}
+		close(start)
+		wg.Wait()
+		ok := 0
+		for _, err := range errs {
+			var me *mfa.Error
+			switch {
+			case err == nil:
+				ok++
+			case errors.As(err, &me) && me.Kind == mfa.Invalid && me.Field == "name" && strings.Contains(me.Msg, "most security keys"):
+			default:
+				t.Errorf("FinishKeyRegistration = %v; want nil or the limit", err)
+			}
+		}
+		if got := len(e.keys(u)); ok != 2 || got != mfa.MaxWebAuthnPerUser {
+			t.Errorf("%d of %d concurrent registrations succeeded, %d keys stored; want 2 and %d", ok, n, got, mfa.MaxWebAuthnPerUser)
+		}
+	})
 }

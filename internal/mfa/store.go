@@ -38,6 +38,14 @@ type UserStore interface {
 	// ResetAuthFailures clears the failure count; if the user is locked out
 	// it also makes them active again.
 	ResetAuthFailures(ctx context.Context, userID string) error
+	// LockUser, inside Atomic, holds the user against every other LockUser
+	// of them (and their profile's updates) until the transaction ends, so
+	// that a check of what the user has followed by an add (one phone per
+	// number, at most MaxWebAuthnPerUser keys) cannot interleave with
+	// another transaction's: PostgreSQL runs READ COMMITTED, where two
+	// transactions would both find nothing and both add. NotFound for an
+	// unknown user. Outside Atomic it only checks that the user exists.
+	LockUser(ctx context.Context, userID string) error
 	// UnlockExpired makes active, with a zero failure count, every
 	// locked-out user locked at or before lockedBefore, returning how many.
 	UnlockExpired(ctx context.Context, lockedBefore time.Time) (int, error)
@@ -358,6 +366,9 @@ type AdminStore interface {
 	// Owners one fails.
 	UpdateAdmin(ctx context.Context, a Admin) error
 	DeleteAdmin(ctx context.Context, id string) error
+	// LockAdmin is LockUser for an administrator (a check of their
+	// security keys followed by an add). NotFound for an unknown id.
+	LockAdmin(ctx context.Context, id string) error
 	// CountAdminFailure adds one failed sign-in to the administrator's
 	// FailedLogins in one conditional write and, when the count reaches
 	// threshold (> 0), sets LockedAt to at if it is not set; it returns

@@ -230,6 +230,12 @@ func (s *Store) UseAdminTOTPStep(ctx context.Context, id string, step int64) (bo
 	return n == 1, nil
 }
 
+// LockAdmin reads the administrator's row with the dialect's row lock,
+// as LockUser does for a user.
+func (s *Store) LockAdmin(ctx context.Context, id string) error {
+	return s.lockRow(ctx, "lock admin", "admins", id, "administrator not found")
+}
+
 // DeleteAdminTOTP removes the administrator's TOTP secret.
 func (s *Store) DeleteAdminTOTP(ctx context.Context, id string) error {
 	n, err := s.writer().execN(ctx, `UPDATE admins SET totp_secret = NULL, totp_last_step = 0, totp_confirmed = ? WHERE id = ?`, false, id)

@@ -40,7 +40,11 @@
 //
 // One pool. Security counters move by single conditional UPDATEs (with
 // RETURNING), for which READ COMMITTED suffices; the few multi-statement
-// transactions lock their parent row first (SELECT ... FOR UPDATE).
+// transactions lock their parent row first (SELECT ... FOR UPDATE). A
+// caller's Atomic that checks what a user or administrator has before
+// adding to it (one phone per number, at most 20 security keys) starts
+// with LockUser or LockAdmin, the same row lock, so that two such
+// transactions run one after the other instead of both finding room.
 // Store.writeTx retries serialization failures and deadlocks, in that one
 // place. Listing keys use the "C" collation, so both databases order alike.
 //

@@ -189,6 +189,28 @@ func (s *Store) ResetAuthFailures(ctx context.Context, userID string) error {
 	return s.affected(ctx, "reset auth failures", n, err, "user not found")
 }
 
+// LockUser reads the user's row with the dialect's row lock (PostgreSQL:
+// FOR NO KEY UPDATE, held until the Atomic transaction ends; SQLite's
+// single writer already serializes write transactions). It runs on the
+// writer, so inside Atomic it is that transaction's statement.
+func (s *Store) LockUser(ctx context.Context, userID string) error {
+	return s.lockRow(ctx, "lock user", "users", userID, "user not found")
+}
+
+// lockRow reads the row of table with id with the dialect's row lock, on
+// the writer (so, inside Atomic, in its transaction); NotFound (msg) when
+// there is none.
+func (s *Store) lockRow(ctx context.Context, op, table, id, msg string) error {
+	ok, err := s.writer().exists(ctx, `SELECT 1 FROM `+table+` WHERE id = ?`+s.d.forUpdate, id)
+	if err != nil {
+		return s.dbErr(ctx, op, err)
+	}
+	if !ok {
+		return mfa.E(mfa.NotFound, msg)
+	}
+	return nil
+}
+
 // UnlockExpired makes active (with a fresh failure count) every user locked
 // out at or before lockedBefore.
 func (s *Store) UnlockExpired(ctx context.Context, lockedBefore time.Time) (int, error) {

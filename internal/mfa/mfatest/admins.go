@@ -243,6 +243,9 @@ func testAdminNotFound(t *testing.T, s mfa.Store) {
 	}
 	wantKind(t, "UpdateAdmin(missing)", s.UpdateAdmin(ctx, missing), mfa.NotFound)
 	wantKind(t, "DeleteAdmin(missing)", s.DeleteAdmin(ctx, missing.ID), mfa.NotFound)
+	wantKind(t, "LockAdmin(missing)", s.LockAdmin(ctx, missing.ID), mfa.NotFound)
+	wantKind(t, "LockAdmin(missing) in Atomic",
+		s.Atomic(ctx, func(ctx context.Context) error { return s.LockAdmin(ctx, missing.ID) }), mfa.NotFound)
 	if n, err := s.CountAdmins(ctx); err != nil || n != 1 {
 		t.Errorf("CountAdmins() = %d, %v, want 1, nil", n, err)
 	}

@@ -459,6 +459,16 @@ func (s *memStore) DeleteUser(ctx context.Context, id string) error {
 	return nil
 }
 
+// LockUser checks the user exists: Atomic already holds s.mu for the
+// whole transaction.
+func (s *memStore) LockUser(ctx context.Context, userID string) error {
+	defer s.lock(ctx)()
+	if _, ok := s.users[userID]; !ok {
+		return errNotFound
+	}
+	return nil
+}
+
 func (s *memStore) ResetAuthFailures(ctx context.Context, userID string) error {
 	defer s.lock(ctx)()
 	u, ok := s.users[userID]
@@ -1550,6 +1560,15 @@ func (s *memStore) UseAdminTOTPStep(ctx context.Context, id string, step int64) 
 	t.LastStep, t.Confirmed = step, true
 	s.adminTOTP[id] = t
 	return true, nil
+}
+
+// LockAdmin checks the administrator exists (Atomic holds s.mu).
+func (s *memStore) LockAdmin(ctx context.Context, id string) error {
+	defer s.lock(ctx)()
+	if _, ok := s.admins[id]; !ok {
+		return errNotFound
+	}
+	return nil
 }
 
 func (s *memStore) DeleteAdminTOTP(ctx context.Context, id string) error {

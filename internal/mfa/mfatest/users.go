@@ -30,6 +30,7 @@ func userTests() []storeTest {
 		{"NotFound", testUserNotFound},
 		{"ResetAuthFailures", testUserResetAuthFailures},
 		{"UnlockExpired", testUserUnlockExpired},
+		{"LockUserCheckThenAdd", testLockUserCheckThenAdd},
 	}
 }
 
@@ -490,6 +491,10 @@ func testUserNotFound(t *testing.T, s mfa.Store) {
 		{"UpdateUser", func() error { return s.UpdateUser(ctx, missing) }},
 		{"DeleteUser", func() error { return s.DeleteUser(ctx, missing.ID) }},
 		{"ResetAuthFailures", func() error { return s.ResetAuthFailures(ctx, missing.ID) }},
+		{"LockUser", func() error { return s.LockUser(ctx, missing.ID) }},
+		{"LockUser in Atomic", func() error {
+			return s.Atomic(ctx, func(ctx context.Context) error { return s.LockUser(ctx, missing.ID) })
+		}},
 	}
 	for _, tt := range tests {
 		wantKind(t, fmt.Sprintf("%s(%s)", tt.call, missing.ID), tt.give(), mfa.NotFound)
@@ -614,4 +619,53 @@ func testUserCreateConcurrent(t *testing.T, s mfa.Store) {
 			}
 		}
 	}
+}
+
+// testLockUserCheckThenAdd: transactions that each lock the user, look for
+// a phone with a number and add it only when there is none leave exactly
+// one such phone, however many run at once (without the lock, PostgreSQL's
+// READ COMMITTED lets several find none).
+func testLockUserCheckThenAdd(t *testing.T, s mfa.Store) {
+	ctx := t.Context()
+	u := NewUser(t, s)
+	other := NewUser(t, s)
+	const n = 20
+	const number = "+15555550199"
+	errs := race(t, n, func(ctx context.Context, i int) error {
+		return s.Atomic(ctx, func(ctx context.Context) error {
+			if err := s.LockUser(ctx, u.ID); err != nil {
+				return err
+			}
+			have, err := s.UserPhones(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			for _, p := range have {
+				if p.Number == number {
+					return mfa.E(mfa.Conflict, "already there")
+				}
+			}
+			p := mfa.Phone{ID: NewID(t, mfa.PrefixPhone), Number: number, Name: "race", Type: mfa.PhoneMobile, Created: at(time.Duration(i))}
+			if err := s.CreatePhone(ctx, p); err != nil {
+				return err
+			}
+			return s.AttachPhone(ctx, u.ID, p.ID)
+		})
+	})
+	wantRace(t, "Atomic(LockUser + UserPhones + CreatePhone + AttachPhone)", errs, 1, mfa.Conflict)
+	phones, err := s.UserPhones(ctx, u.ID)
+	check(t, "UserPhones()", err)
+	if len(phones) != 1 {
+		t.Errorf("UserPhones() after %d concurrent check-then-adds = %d phones, want 1", n, len(phones))
+	}
+	// Outside Atomic it is an existence check; inside, a lock held by a
+	// nested Atomic does not stop the outer transaction from going on.
+	check(t, "LockUser(other) outside Atomic", s.LockUser(ctx, other.ID))
+	err = s.Atomic(ctx, func(ctx context.Context) error {
+		if err := s.Atomic(ctx, func(ctx context.Context) error { return s.LockUser(ctx, other.ID) }); err != nil {
+			return err
+		}
+		return s.LockUser(ctx, other.ID)
+	})
+	check(t, "Atomic(Atomic(LockUser(other)), LockUser(other))", err)
 }
