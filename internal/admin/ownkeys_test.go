@@ -76,12 +76,15 @@ func TestOwnKeys(t *testing.T) {
 // PostgreSQL (where the count and the insert would interleave without the
 // administrator's lock).
 func TestOwnKeysLimitConcurrent(t *testing.T) {
-	for name, dsn := range map[string]func() string{
-		"sqlite":   func() string { return filepath.Join(t.TempDir(), "twostep.db") },
-		"postgres": func() string { return sqltest.PostgresDSN(t) },
+	for _, b := range []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "twostep.db") }},
+		{"postgres", func(t *testing.T) string { return sqltest.PostgresDSN(t) }},
 	} {
-		t.Run(name, func(t *testing.T) {
-			st := sqltest.NewStore(t, dsn())
+		t.Run(b.name, func(t *testing.T) {
+			st := sqltest.NewStore(t, b.dsn(t))
 			svc := admin.New(st, time.Now, rand.Reader, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			ctx := t.Context()
 			ad := mfa.Admin{ID: "DE" + "OWNKEYSLIMIT000001", Email: "me@example.com", Role: mfa.RoleReadOnly, Created: time.Now()}
