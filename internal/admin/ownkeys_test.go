@@ -1,17 +1,18 @@
 package admin_test
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twostep-auth/twostep/internal/admin"
 	"github.com/twostep-auth/twostep/internal/mfa"
+	"github.com/twostep-auth/twostep/internal/mfa/mfatest"
 	"github.com/twostep-auth/twostep/internal/sqlstore/sqltest"
 )
 
@@ -101,17 +102,10 @@ func TestOwnKeysLimitConcurrent(t *testing.T) {
 				}
 			}
 			const n = 4
-			errs := make([]error, n)
-			var wg sync.WaitGroup
-			start := make(chan struct{})
-			for i := range n {
-				wg.Go(func() {
-					<-start
-					_, errs[i] = svc.AddOwnKey(ctx, me, key(100+i))
-				})
-			}
-			close(start)
-			wg.Wait()
+			errs := mfatest.Race(t, n, func(ctx context.Context, i int) error {
+				_, err := svc.AddOwnKey(ctx, me, key(100+i))
+				return err
+			})
 			ok := 0
 			for _, err := range errs {
 				switch {

@@ -1,6 +1,7 @@
 package authflow_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -462,17 +463,10 @@ func TestKeyRegisterLimitConcurrent(t *testing.T) {
 		for i := range n {
 			states[i], resps[i] = e.attest(t, u, newKeyHolder(virtualwebauthn.AuthenticatorOptions{}), testRP)
 		}
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				_, errs[i] = e.Svc.FinishKeyRegistration(e.ctx, u.ID, states[i], fmt.Sprintf("New key %d", i), resps[i])
-			})
-		}
-		close(start)
-		wg.Wait()
+		errs := mfatest.Race(t, n, func(ctx context.Context, i int) error {
+			_, err := e.Svc.FinishKeyRegistration(ctx, u.ID, states[i], fmt.Sprintf("New key %d", i), resps[i])
+			return err
+		})
 		ok := 0
 		for _, err := range errs {
 			var me *mfa.Error

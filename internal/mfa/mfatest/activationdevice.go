@@ -383,7 +383,7 @@ func testCompleteActivationConcurrent(t *testing.T, s mfa.Store) {
 				auths[i] = newInstall(t, at(time.Minute))
 			}
 			results := make([]mfa.Authenticator, n)
-			errs := race(t, n, func(ctx context.Context, i int) error {
+			errs := Race(t, n, func(ctx context.Context, i int) error {
 				var err error
 				_, results[i], err = s.CompleteActivation(ctx, a.Code, at(time.Minute+time.Duration(i)*time.Microsecond), phones[i], auths[i])
 				return err

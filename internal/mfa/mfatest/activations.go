@@ -300,7 +300,7 @@ func testActivationRedeemConcurrent(t *testing.T, s mfa.Store) {
 	a := newActivation(t, s, u.ID, "")
 	const n = 20
 	winners := make([]mfa.Activation, n)
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		var err error
 		winners[i], err = s.RedeemActivation(ctx, a.Code, at(time.Minute+time.Duration(i)*time.Microsecond))
 		return err

@@ -309,7 +309,7 @@ func testAdminBootstrapConcurrent(t *testing.T, s mfa.Store) {
 	for i := range n {
 		owners[i], sets[i] = bootstrapSet(t, i)
 	}
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		return s.Bootstrap(ctx, owners[i], sets[i])
 	})
 	wantRace(t, "Bootstrap", errs, 1, mfa.Conflict)
@@ -354,7 +354,7 @@ func testAdminLastOwnerConcurrent(t *testing.T, s mfa.Store) {
 	for i := range owners {
 		owners[i] = NewAdmin(t, s, func(a *mfa.Admin) { a.Role = mfa.RoleOwner })
 	}
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		a := owners[i]
 		a.Role = mfa.RoleHelpDesk
 		if i%2 == 0 {

@@ -19,7 +19,7 @@ func testAdminFailures(t *testing.T, s mfa.Store) {
 		t.Fatalf("new admin = %+v, want PasswordChangeRequired, no failures", got)
 	}
 	const n = 6
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		_, err := s.CountAdminFailure(ctx, a.ID, 4, at(time.Duration(i)*time.Second))
 		return err
 	})
@@ -86,7 +86,7 @@ func testAdminTOTP(t *testing.T, s mfa.Store) {
 
 	const n = 8
 	var won atomic.Int32
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		ok, err := s.UseAdminTOTPStep(ctx, a.ID, 1000)
 		if ok {
 			won.Add(1)

@@ -104,7 +104,7 @@ func testAdminWebAuthn(t *testing.T, s mfa.Store) {
 func testAdminWebAuthnCounterConcurrent(t *testing.T, s mfa.Store) {
 	a := NewAdmin(t, s)
 	k := newAdminKey(t, s, a.ID, func(c *mfa.WebAuthnCredential) { c.SignCount = 3 })
-	errs := race(t, 10, func(ctx context.Context, i int) error {
+	errs := Race(t, 10, func(ctx context.Context, i int) error {
 		return s.UseAdminWebAuthnCounter(ctx, a.ID, k.ID, 7, at(time.Minute))
 	})
 	wantRace(t, "UseAdminWebAuthnCounter", errs, 1, mfa.Conflict)

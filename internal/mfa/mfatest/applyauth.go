@@ -559,7 +559,7 @@ func counterGuardConcurrentTest(g counterGuard) func(t *testing.T, s mfa.Store) 
 		v := g.start + 1 // acceptable to both kinds of guard
 		now := at(time.Minute)
 		entries := newLogEntries(t, u.ID, now, n)
-		errs := race(t, n, func(ctx context.Context, i int) error {
+		errs := Race(t, n, func(ctx context.Context, i int) error {
 			_, err := s.ApplyAuth(ctx, mfa.AuthWrite{UserID: u.ID, Guard: g.guard(id, v, now), Success: true, At: now, Log: &entries[i]})
 			return err
 		})
@@ -585,7 +585,7 @@ func testApplyBypassConcurrent(t *testing.T, s mfa.Store) {
 	now := at(time.Minute)
 	left := make([]int, n)
 	entries := newLogEntries(t, u.ID, now, n)
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		out, err := s.ApplyAuth(ctx, mfa.AuthWrite{
 			UserID:  u.ID,
 			Guard:   mfa.Guard{Kind: mfa.GuardBypassCode, Code: codes[0].Code, Now: now},
@@ -625,7 +625,7 @@ func testApplySMSConcurrent(t *testing.T, s mfa.Store) {
 	check(t, "ReplaceSMSBatch()", s.ReplaceSMSBatch(t.Context(), b))
 	now := at(time.Minute)
 	entries := newLogEntries(t, u.ID, now, n)
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		_, err := s.ApplyAuth(ctx, mfa.AuthWrite{
 			UserID:  u.ID,
 			Guard:   mfa.Guard{Kind: mfa.GuardSMSCode, Code: b.Codes[1], Now: now},
@@ -648,7 +648,7 @@ func testApplyCountFailureConcurrent(t *testing.T, s mfa.Store) {
 	now := at(time.Minute)
 	results := make([]mfa.FailureResult, n)
 	entries := newLogEntries(t, u.ID, now, n)
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		out, err := s.ApplyAuth(ctx, mfa.AuthWrite{UserID: u.ID, CountFailure: true, Threshold: threshold, At: now, Log: &entries[i]})
 		results[i] = out.Failure
 		return err

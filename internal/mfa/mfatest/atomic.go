@@ -300,7 +300,7 @@ func testAtomicIntegrationCache(t *testing.T, s mfa.Store) {
 // not lose updates when they change it through a locking store method.
 func testAtomicConcurrent(t *testing.T, s mfa.Store) {
 	const n = 20
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		return s.Atomic(ctx, func(ctx context.Context) error {
 			if _, err := s.UpdateSettings(ctx, func(st *mfa.Settings) error { st.SMSBatchSize++; return nil }); err != nil {
 				return err
@@ -324,7 +324,7 @@ func testAtomicConcurrent(t *testing.T, s mfa.Store) {
 // survive (no read-modify-write of the whole settings loses one).
 func testUpdateSettingsConcurrent(t *testing.T, s mfa.Store) {
 	const n = 20
-	errs := race(t, 2*n, func(ctx context.Context, i int) error {
+	errs := Race(t, 2*n, func(ctx context.Context, i int) error {
 		_, err := s.UpdateSettings(ctx, func(st *mfa.Settings) error {
 			if i%2 == 0 {
 				st.LockoutThreshold++

@@ -280,7 +280,7 @@ func testAuthenticatorActivateConcurrent(t *testing.T, s mfa.Store) {
 			Created:    at(time.Minute),
 		}
 	}
-	errs := race(t, n, func(ctx context.Context, i int) error { return s.ActivateAuthenticator(ctx, auths[i]) })
+	errs := Race(t, n, func(ctx context.Context, i int) error { return s.ActivateAuthenticator(ctx, auths[i]) })
 	// Every activation stands; the one that committed last stays active.
 	wantAllOK(t, "ActivateAuthenticator(same phone)", errs)
 	active := 0

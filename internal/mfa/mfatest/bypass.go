@@ -470,7 +470,7 @@ func testBypassCreateConcurrent(t *testing.T, s mfa.Store) {
 			MaxActive:        mfa.MaxActiveBypassCodes,
 		}
 	}
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		return s.CreateBypassCodes(ctx, reqs[i], at(0))
 	})
 	// Starting from none, exactly MaxActive/per requests fit; the others
@@ -512,7 +512,7 @@ func testBypassReplaceConcurrent(t *testing.T, s mfa.Store) {
 			MaxActive: mfa.MaxActiveBypassCodes,
 		}
 	}
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		return s.CreateBypassCodes(ctx, reqs[i], at(0))
 	})
 	// Every replacement stands; the one that committed last is what is left.

@@ -231,7 +231,7 @@ func testApplyClaimInvalid(t *testing.T, s mfa.Store) {
 func testApplyClaimConcurrent(t *testing.T, s mfa.Store) {
 	const n = 40
 	u := NewUser(t, s)
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		e := newLogEntry(t, u.ID, at(0))
 		_, err := s.ApplyAuth(ctx, mfa.AuthWrite{UserID: u.ID, CountFailure: true, At: at(0), Log: &e,
 			Claim: newClaim("same", at(0)), Hits: []mfa.RateHit{newHit("user:"+u.ID, 100, at(0))}})

@@ -208,7 +208,7 @@ func testEventsConcurrent(t *testing.T, s mfa.Store) {
 		topics[i] = "test:" + NewTxID(t)
 	}
 	shared := "test:" + NewTxID(t)
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		own, cancelOwn := s.Subscribe(topics[i])
 		defer cancelOwn()
 		_, cancelShared := s.Subscribe(shared)

@@ -159,7 +159,7 @@ func testLoginCompleteExpired(t *testing.T, s mfa.Store) {
 
 func testLoginCompleteConcurrent(t *testing.T, s mfa.Store) {
 	r, _ := newLogin(t, s)
-	errs := race(t, 50, func(ctx context.Context, i int) error {
+	errs := Race(t, 50, func(ctx context.Context, i int) error {
 		res := mfa.LoginAllow
 		if i%2 == 1 {
 			res = mfa.LoginDeny
@@ -188,7 +188,7 @@ func testLoginIssueCode(t *testing.T, s mfa.Store) {
 		t.Errorf("after IssueLoginCode: CodeHash %q CodeExpires %v CodeUsed %v; want %q, %v, zero", got.CodeHash, got.CodeExpires, got.CodeUsed, h, at(2*time.Minute))
 	}
 	wantKind(t, "IssueLoginCode again", s.IssueLoginCode(ctx, r.ID, mfa.CodeHash("code-2"), at(time.Minute), at(2*time.Minute)), mfa.Conflict)
-	errs := race(t, 20, func(ctx context.Context, i int) error {
+	errs := Race(t, 20, func(ctx context.Context, i int) error {
 		return s.IssueLoginCode(ctx, r.ID, mfa.CodeHash(fmt.Sprint("race", i)), at(time.Minute), at(2*time.Minute))
 	})
 	wantRace(t, "IssueLoginCode after one was issued", errs, 0, mfa.Conflict)
@@ -255,7 +255,7 @@ func testLoginRedeemExpired(t *testing.T, s mfa.Store) {
 func testLoginRedeemConcurrent(t *testing.T, s mfa.Store) {
 	r, _ := newLogin(t, s)
 	code := allowed(t, s, r)
-	errs := race(t, 50, func(ctx context.Context, i int) error {
+	errs := Race(t, 50, func(ctx context.Context, i int) error {
 		_, err := s.RedeemLoginCode(ctx, redemption(r, code, at(90*time.Second+time.Duration(i)*time.Millisecond)))
 		return err
 	})
@@ -399,7 +399,7 @@ func testLoginSetUser(t *testing.T, s mfa.Store) {
 
 func testLoginSetUserConcurrent(t *testing.T, s mfa.Store) {
 	r := newOIDCLogin(t, s)
-	errs := race(t, 50, func(ctx context.Context, i int) error {
+	errs := Race(t, 50, func(ctx context.Context, i int) error {
 		_, err := s.SetLoginUser(ctx, r.ID, mfa.LoginUser{UserID: fmt.Sprintf("DU%018d", i), Username: fmt.Sprintf("u%d", i)}, at(time.Minute))
 		return err
 	})

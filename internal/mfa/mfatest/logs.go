@@ -241,7 +241,7 @@ func testTelephonyStatusRace(t *testing.T, s mfa.Store) {
 		check(t, "AppendTelephonyLog()", err)
 		const n = 12
 		finalAt := (round * 5) % n // the final status among the racers
-		errs := race(t, n, func(ctx context.Context, i int) error {
+		errs := Race(t, n, func(ctx context.Context, i int) error {
 			st := lower[i%len(lower)]
 			if i == finalAt {
 				st = final

@@ -327,7 +327,7 @@ func testPhoneAttachConcurrent(t *testing.T, s mfa.Store) {
 	u := NewUser(t, s)
 	p := NewPhone(t, s)
 	// Attaching twice is not an error, even at the same moment.
-	errs := race(t, n, func(ctx context.Context, i int) error { return s.AttachPhone(ctx, u.ID, p.ID) })
+	errs := Race(t, n, func(ctx context.Context, i int) error { return s.AttachPhone(ctx, u.ID, p.ID) })
 	wantAllOK(t, "AttachPhone(same pair)", errs)
 	got, err := s.UserPhones(t.Context(), u.ID)
 	check(t, "UserPhones()", err)

@@ -188,7 +188,7 @@ func testRateLimitConcurrent(t *testing.T, s mfa.Store) {
 	const n, limit = 50, 10
 	const key = "user:DURACE"
 	results := make([]mfa.RateLimitResult, n)
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		r, err := s.HitRateLimit(ctx, key, limit, time.Minute, at(0))
 		results[i] = r
 		return err

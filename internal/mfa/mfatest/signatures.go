@@ -104,7 +104,7 @@ func testSignatureInvalid(t *testing.T, s mfa.Store) {
 func testSignatureConcurrent(t *testing.T, s mfa.Store) {
 	const n = 50
 	k := sigKey("race")
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		return s.ClaimSignature(ctx, k, at(time.Duration(i)*time.Millisecond), at(5*time.Minute))
 	})
 	wantRace(t, "ClaimSignature", errs, 1, mfa.Conflict)
@@ -116,7 +116,7 @@ func testSignatureConcurrentTakeOver(t *testing.T, s mfa.Store) {
 	const n = 50
 	k := sigKey("takeover")
 	check(t, "ClaimSignature", claim(t, s, k, at(0), at(time.Minute)))
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		return s.ClaimSignature(ctx, k, at(2*time.Minute), at(7*time.Minute))
 	})
 	wantRace(t, "ClaimSignature of an expired claim", errs, 1, mfa.Conflict)

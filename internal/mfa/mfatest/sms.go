@@ -192,7 +192,7 @@ func testSMSReplaceConcurrent(t *testing.T, s mfa.Store) {
 	for i := range batches {
 		batches[i] = newBatch(t, u.ID, p.ID, 3, time.Time{})
 	}
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		return s.ReplaceSMSBatch(ctx, batches[i])
 	})
 	wantAllOK(t, "ReplaceSMSBatch(same user and phone)", errs)

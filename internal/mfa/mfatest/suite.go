@@ -174,9 +174,10 @@ func check(t *testing.T, call string, err error) {
 	}
 }
 
-// race runs f n times, started together behind a barrier, each with its own
-// context, and returns the errors in call order.
-func race(t *testing.T, n int, f func(ctx context.Context, i int) error) []error {
+// Race runs f n times, started together behind a barrier, each with its own
+// context (bounded to a minute), and returns the errors in call order. The
+// suite's concurrency subtests use it, and so do services' race tests.
+func Race(t *testing.T, n int, f func(ctx context.Context, i int) error) []error {
 	t.Helper()
 	errs := make([]error, n)
 	start := make(chan struct{})

@@ -311,7 +311,7 @@ func testTransactionCompleteConcurrent(t *testing.T, s mfa.Store) {
 	tx := newTransaction(t, s, u.ID, p.ID, at(time.Minute))
 	entries := newLogEntries(t, u.ID, at(30*time.Second), n)
 	outs := make([]mfa.Transaction, n)
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		state := mfa.TxAllow
 		if i%2 == 1 {
 			state = mfa.TxDeny

@@ -601,7 +601,7 @@ func testUserCreateConcurrent(t *testing.T, s mfa.Store) {
 			users[i].Aliases = []string{fmt.Sprintf("alias%d", i), "Shared"}
 		}
 	}
-	errs := race(t, n, func(ctx context.Context, i int) error { return s.CreateUser(ctx, users[i]) })
+	errs := Race(t, n, func(ctx context.Context, i int) error { return s.CreateUser(ctx, users[i]) })
 	wantRace(t, "CreateUser(same name)", errs, 1, mfa.Conflict)
 	got, total, err := s.ListUsers(t.Context(), mfa.UserFilter{})
 	check(t, "ListUsers()", err)
@@ -631,7 +631,7 @@ func testLockUserCheckThenAdd(t *testing.T, s mfa.Store) {
 	other := NewUser(t, s)
 	const n = 20
 	const number = "+15555550199"
-	errs := race(t, n, func(ctx context.Context, i int) error {
+	errs := Race(t, n, func(ctx context.Context, i int) error {
 		return s.Atomic(ctx, func(ctx context.Context) error {
 			if err := s.LockUser(ctx, u.ID); err != nil {
 				return err
